@@ -1,0 +1,2 @@
+//! The `practice` binary.
+fn main() {}
