@@ -1,0 +1,23 @@
+//! The CLI's subcommands, one module each.
+
+pub mod logging;
+
+use clap::Subcommand;
+use std::process::ExitCode;
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the build's version and the formats it speaks.
+    Info,
+}
+
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Info => {
+            println!("practice {}", env!("CARGO_PKG_VERSION"));
+            println!("wire format version {}", practice_protocol::codec::FORMAT_VERSION);
+            println!("event schema version {}", practice_protocol::envelope::EVENT_SCHEMA_VERSION);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
