@@ -11,6 +11,7 @@ pub mod codes;
 pub mod domain;
 pub mod envelope;
 mod error;
+pub mod fixtures;
 pub mod ids;
 pub mod money;
 pub mod roles;

@@ -135,72 +135,55 @@ pub struct ClaimLine {
 }
 
 impl ClaimLine {
-    /// Structural checks of one line against its claim's diagnoses and currency.
-    pub fn validate(
-        &self,
-        diagnosis_count: usize,
-        currency: Currency,
-        claim_type: ClaimType,
-    ) -> Result<(), ValidationError> {
+    /// Structural checks of one line against its claim's diagnoses and currency: every
+    /// problem, each naming its field as `lines[N].field`.
+    pub fn validate(&self, diagnosis_count: usize, currency: Currency, claim_type: ClaimType) -> Vec<ValidationError> {
         let at = format!("lines[{}]", self.line_number);
+        let mut errors = Vec::new();
+        let mut fail = |field: &str, kind: ValidationKind| errors.push(ValidationError::new(field, kind).within(&at));
         if self.line_number == 0 {
-            return Err(
-                ValidationError::new("line_number", ValidationKind::NotPositive { found: "0".into() }).within(&at)
-            );
+            fail("line_number", ValidationKind::NotPositive { found: "0".into() });
         }
         if self.modifiers.len() > 4 {
-            return Err(ValidationError::new(
-                "modifiers",
-                ValidationKind::TooMany { found: self.modifiers.len(), max: 4 },
-            )
-            .within(&at));
+            fail("modifiers", ValidationKind::TooMany { found: self.modifiers.len(), max: 4 });
         }
         if self.diagnosis_pointers.is_empty() {
-            return Err(ValidationError::new("diagnosis_pointers", ValidationKind::Missing).within(&at));
-        }
-        if self.diagnosis_pointers.len() > 4 {
-            return Err(ValidationError::new(
+            fail("diagnosis_pointers", ValidationKind::Missing);
+        } else if self.diagnosis_pointers.len() > 4 {
+            fail("diagnosis_pointers", ValidationKind::TooMany { found: self.diagnosis_pointers.len(), max: 4 });
+        } else if let Some(pointer) =
+            self.diagnosis_pointers.iter().find(|pointer| **pointer == 0 || usize::from(**pointer) > diagnosis_count)
+        {
+            fail(
                 "diagnosis_pointers",
-                ValidationKind::TooMany { found: self.diagnosis_pointers.len(), max: 4 },
-            )
-            .within(&at));
+                ValidationKind::PointerOutOfRange { pointer: *pointer, available: diagnosis_count },
+            );
         }
-        for pointer in &self.diagnosis_pointers {
-            if *pointer == 0 || usize::from(*pointer) > diagnosis_count {
-                return Err(ValidationError::new(
-                    "diagnosis_pointers",
-                    ValidationKind::PointerOutOfRange { pointer: *pointer, available: diagnosis_count },
-                )
-                .within(&at));
-            }
+        if self.units.is_zero() {
+            fail("units", ValidationKind::NotPositive { found: self.units.to_string() });
+        } else if self.units.is_sign_negative() {
+            fail("units", ValidationKind::Negative { found: self.units.to_string() });
         }
-        if self.units.is_sign_negative() || self.units.is_zero() {
-            let kind = if self.units.is_zero() {
-                ValidationKind::NotPositive { found: self.units.to_string() }
-            } else {
-                ValidationKind::Negative { found: self.units.to_string() }
-            };
-            return Err(ValidationError::new("units", kind).within(&at));
+        if let Err(error) = self.charge.in_currency(currency, "charge").and_then(|charge| charge.non_negative("charge"))
+        {
+            fail(&error.field, error.kind);
         }
-        self.charge.in_currency(currency, "charge").map_err(|e| e.within(&at))?;
-        self.charge.non_negative("charge").map_err(|e| e.within(&at))?;
         if claim_type == ClaimType::Institutional {
             let code_ok = self
                 .revenue_code
                 .as_deref()
                 .is_some_and(|code| code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()));
             if !code_ok {
-                return Err(ValidationError::new(
+                fail(
                     "revenue_code",
                     ValidationKind::malformed(
                         "a four-digit revenue code on an institutional line",
                         self.revenue_code.clone().unwrap_or_default(),
                     ),
-                )
-                .within(&at));
+                );
             }
         }
-        Ok(())
+        errors
     }
 }
 
@@ -284,7 +267,9 @@ impl Claim {
                     ValidationKind::Invalid(format!("expected {}, found {}", index + 1, line.line_number)),
                 )));
             }
-            check(line.validate(self.diagnoses.len(), self.currency, self.claim_type));
+            for error in line.validate(self.diagnoses.len(), self.currency, self.claim_type) {
+                check(Err(error));
+            }
         }
         if self.coverage().is_none() {
             check(Err(ValidationError::new(
