@@ -48,11 +48,18 @@ if command -v chromium >/dev/null 2>&1; then
   chromium="$(command -v chromium)"
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   log "installing Debian's chromium and chromium-driver"
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+  mkdir -p "$tools"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+      >"$tools/apt.log" 2>&1; then
+    log "apt-get install chromium failed; see $tools/apt.log"
+    tail -n 20 "$tools/apt.log" >&2
+    exit 1
+  fi
   chromium="$(command -v chromium)"
 fi
 
 echo "export NATS_SERVER='$nats'"
 echo "export PRACTICE_PYTHON='$venv/bin/python'"
-[ -n "$chromium" ] && echo "export CHROMIUM='$chromium'"
+if [ -n "$chromium" ]; then echo "export CHROMIUM='$chromium'"; fi
+if command -v chromedriver >/dev/null 2>&1; then echo "export CHROMEDRIVER='$(command -v chromedriver)'"; fi
 exit 0
