@@ -80,10 +80,11 @@ def validate(path: str) -> tuple[bool, list[str]]:
             )
         except Exception as error:  # pyx12 raises EngineError for a missing map and more
             return False, [f"pyx12 raised {type(error).__name__}: {error}"] + collector.messages
-        problems = collector.messages[:]
         text = errors_json.getvalue()
-        if text:
-            problems += _problems(json.loads(text))
+        problems = _problems(json.loads(text)) if text else []
+        # pyx12 logs the same errors it reports; its log matters only when the report is empty.
+        if not problems:
+            problems = [message for message in collector.messages if "999 response" not in message]
         if not ok and not problems:
             problems.append("pyx12 reported the file invalid without details")
         return ok and not problems, problems

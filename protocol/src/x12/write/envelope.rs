@@ -172,7 +172,11 @@ impl X12Writer {
         // The ISA is fixed-width; its values are checked here rather than by `el`.
         self.segments.begin("ISA");
         let checked = header.sender_id.bytes().chain(header.receiver_id.bytes()).all(|b| {
-            (b.is_ascii_graphic() || b == b' ') && b != d.element && b != d.segment && b != d.component && b != d.repetition
+            (b.is_ascii_graphic() || b == b' ')
+                && b != d.element
+                && b != d.segment
+                && b != d.component
+                && b != d.repetition
         });
         if !checked {
             self.segments.fail(X12WriteError::BadHeader {

@@ -3,11 +3,14 @@
 //!
 //! - [`segment`]: delimiters and the segment writer (values checked, trailing empties dropped).
 //! - [`envelope`]: ISA/GS/ST with control numbers; SE/GE/IEA counts computed.
+//! - [`claim837`]: 837P and 837I from domain claims, with COB for secondary and tertiary claims.
 
+pub mod claim837;
 pub mod envelope;
 pub mod error;
 pub mod segment;
 
+pub use claim837::{write_837, Receiver, Submission837, Submitter};
 pub use envelope::{enveloped, Envelope, GroupHeader, InterchangeHeader, TransactionKind, Usage, X12Writer};
 pub use error::X12WriteError;
 pub use segment::{Delimiters, SegmentWriter};

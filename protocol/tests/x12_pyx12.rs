@@ -1,0 +1,89 @@
+//! Independent validation: what our X12 writers produce is checked by pyx12 (PyPI), through
+//! `scripts/pyx12_validate.py`. Without pyx12 the tests skip with a note, except under `CI`,
+//! where a missing validator is a failure.
+
+mod support;
+
+use practice_protocol::domain::{Claim, ClaimType};
+use practice_protocol::x12::write::write_837;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// The python that has pyx12, or `None` (skip) when it is missing outside CI.
+fn pyx12_python() -> Option<PathBuf> {
+    let python = std::env::var_os("PRACTICE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".tools/venv/bin/python"));
+    let usable = Command::new(&python)
+        .args(["-c", "import pyx12"])
+        .output()
+        .map(|output| output.status.success())
+        .unwrap_or(false);
+    if usable {
+        return Some(python);
+    }
+    let message =
+        format!("pyx12 is not available from {} (set PRACTICE_PYTHON or run scripts/test-deps.sh)", python.display());
+    assert!(std::env::var_os("CI").is_none(), "{message}");
+    eprintln!("skipping pyx12 validation: {message}");
+    None
+}
+
+/// Validate each (name, bytes) file; panic with pyx12's report when any has errors.
+fn assert_pyx12_accepts(files: &[(&str, Vec<u8>)]) {
+    let Some(python) = pyx12_python() else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (name, bytes) in files {
+        let path = directory.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        paths.push(path);
+    }
+    let output =
+        Command::new(&python).arg(workspace_root().join("scripts/pyx12_validate.py")).args(&paths).output().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    let ok_lines = report.lines().filter(|line| line.ends_with(": OK")).count();
+    assert!(
+        output.status.success() && ok_lines == files.len(),
+        "pyx12 found errors:\n{report}\n{}\n--- files ---\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        files.iter().map(|(name, bytes)| format!("{name}:\n{}", String::from_utf8_lossy(bytes))).collect::<String>()
+    );
+}
+
+fn claims_837(claim_type: ClaimType, claims: &[Claim], control: u32) -> Vec<u8> {
+    write_837(&support::submission(control), claim_type, claims).unwrap()
+}
+
+#[test]
+fn professional_837_primary_dependent_replacement_and_secondary_pass_pyx12() {
+    let primary = claims_837(ClaimType::Professional, &[support::professional_primary("p1")], 1);
+    let batch = claims_837(
+        ClaimType::Professional,
+        &[
+            support::professional_primary("p2"),
+            support::professional_dependent("p3"),
+            support::professional_replacement("p4"),
+            support::professional_secondary("p5"),
+            support::professional_primary("p6"),
+        ],
+        2,
+    );
+    let secondary = claims_837(ClaimType::Professional, &[support::professional_secondary("p7")], 3);
+    assert_pyx12_accepts(&[("primary.837p", primary), ("batch.837p", batch), ("secondary.837p", secondary)]);
+}
+
+#[test]
+fn institutional_837_primary_and_secondary_pass_pyx12() {
+    let primary = claims_837(ClaimType::Institutional, &[support::institutional_primary("i1")], 4);
+    let secondary = claims_837(
+        ClaimType::Institutional,
+        &[support::institutional_secondary("i2"), support::institutional_primary("i3")],
+        5,
+    );
+    assert_pyx12_accepts(&[("primary.837i", primary), ("secondary.837i", secondary)]);
+}
