@@ -87,3 +87,86 @@ fn institutional_837_primary_and_secondary_pass_pyx12() {
     );
     assert_pyx12_accepts(&[("primary.837i", primary), ("secondary.837i", secondary)]);
 }
+
+#[test]
+fn remittance_835_with_reversal_and_plb_passes_pyx12() {
+    use practice_protocol::x12::write::write_835;
+    let claims = [support::professional_primary("r1"), support::professional_dependent("r2")];
+    let remittance = support::remittance(&claims);
+    let institutional = support::remittance(&[support::institutional_primary("r3")]);
+    let bytes = write_835(&support::envelope(11), &[remittance, institutional]).unwrap();
+    assert_pyx12_accepts(&[("remit.835", bytes)]);
+}
+
+#[test]
+fn claim_acknowledgment_277ca_passes_pyx12() {
+    use practice_protocol::x12::write::write_277ca;
+    let claims = [support::professional_primary("a1"), support::professional_dependent("a2")];
+    let bytes = write_277ca(&support::envelope(12), &[support::claim_acknowledgment(&claims)]).unwrap();
+    assert_pyx12_accepts(&[("ack.277", bytes)]);
+}
+
+#[test]
+fn acknowledgment_999_accepting_and_rejecting_passes_pyx12() {
+    use practice_protocol::x12::write::{
+        write_999, ElementError, ReceivedGroup, SegmentError, SetAcknowledgment, SetStatus,
+    };
+    let group = ReceivedGroup {
+        functional_id: "HP".into(),
+        control_number: 4711,
+        version: "005010X221A1".into(),
+        sets: vec![
+            SetAcknowledgment {
+                set_id: "835".into(),
+                control_number: "0001".into(),
+                version: None,
+                status: SetStatus::Accepted,
+                syntax_errors: Vec::new(),
+                segment_errors: Vec::new(),
+            },
+            SetAcknowledgment {
+                set_id: "835".into(),
+                control_number: "0002".into(),
+                version: None,
+                status: SetStatus::Rejected,
+                syntax_errors: vec!["5".into()],
+                segment_errors: vec![SegmentError {
+                    segment_id: "CLP".into(),
+                    position: 14,
+                    loop_id: Some("2100".into()),
+                    code: "8".into(),
+                    element_errors: vec![ElementError {
+                        position: 2,
+                        component: None,
+                        reference_number: Some("1029".into()),
+                        code: "7".into(),
+                        bad_value: Some("9*9".into()),
+                    }],
+                }],
+            },
+        ],
+    };
+    let partial = write_999(&support::envelope(13), &group).unwrap();
+    let mut accepted_group = group.clone();
+    accepted_group.sets.truncate(1);
+    let accepted = write_999(&support::envelope(14), &accepted_group).unwrap();
+    assert_pyx12_accepts(&[("partial.999", partial), ("accepted.999", accepted)]);
+}
+
+#[test]
+fn the_validator_is_not_a_rubber_stamp() {
+    // The same generator output with a required segment removed must be reported.
+    let bytes = claims_837(ClaimType::Professional, &[support::professional_primary("bad")], 9);
+    let text = String::from_utf8(bytes).unwrap();
+    let broken: String = text.lines().filter(|line| !line.starts_with("HI*")).map(|line| format!("{line}\n")).collect();
+    let broken = broken.replace("SE*30*", "SE*29*");
+    let Some(python) = pyx12_python() else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("broken.837p");
+    std::fs::write(&path, broken).unwrap();
+    let output =
+        Command::new(&python).arg(workspace_root().join("scripts/pyx12_validate.py")).arg(&path).output().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{report}");
+    assert!(report.contains("ERRORS") && report.contains("HI"), "{report}");
+}

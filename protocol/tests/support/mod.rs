@@ -299,3 +299,143 @@ pub fn institutional_secondary(tag: &str) -> Claim {
     }];
     claim
 }
+
+/// An 835 paying `claims` (primary): CO-45 and PR-2 per line, one denied line on the last
+/// claim, a reversal of an earlier payment, and PLB interest and recoupment.
+pub fn remittance(claims: &[Claim]) -> practice_protocol::x12::write::Remittance {
+    use practice_protocol::x12::write::{
+        ClaimPayment, ClaimPaymentStatus, PaymentMethod835, ProviderAdjustment, RemitPayee, RemitPayer, Remittance,
+        ServicePayment,
+    };
+    let mut payments = Vec::new();
+    for claim in claims {
+        let mut services = Vec::new();
+        let (mut paid, mut patient) = (Decimal::ZERO, Decimal::ZERO);
+        for line in &claim.lines {
+            let charge = line.charge.amount;
+            let contractual = (charge * Decimal::from_str("0.2").unwrap()).round_dp(2);
+            let coinsurance = (charge * Decimal::from_str("0.1").unwrap()).round_dp(2);
+            let line_paid = charge - contractual - coinsurance;
+            paid += line_paid;
+            patient += coinsurance;
+            services.push(ServicePayment {
+                procedure: line.procedure.clone(),
+                modifiers: line.modifiers.clone(),
+                revenue_code: line.revenue_code.clone(),
+                original_procedure: None,
+                charge: line.charge,
+                paid: Money::usd(line_paid),
+                units: Some(line.units),
+                service_date: Some(line.service_date),
+                adjustments: vec![
+                    adjustment(AdjustmentGroup::CO, "45", &contractual.to_string()),
+                    adjustment(AdjustmentGroup::PR, "2", &coinsurance.to_string()),
+                ],
+                line_control_number: Some(line.id.0.simple().to_string().to_ascii_uppercase()),
+                allowed: Some(Money::usd(charge - contractual)),
+                remark_codes: vec!["N130".into()],
+            });
+        }
+        payments.push(ClaimPayment {
+            patient_control_number: claim.patient_control_number.clone(),
+            status: ClaimPaymentStatus::ProcessedAsPrimary,
+            charge: claim.total_charge(),
+            paid: Money::usd(paid),
+            patient_responsibility: Money::usd(patient),
+            filing_indicator: "12".into(),
+            payer_claim_control_number: format!("PAYER{}", claim.patient_control_number),
+            facility_code: Some(claim.place_of_service.as_str().to_string()),
+            frequency: Some("1".into()),
+            patient_name: claim.patient.name.clone(),
+            member_id: claim.coverage().unwrap().subscriber.member_id.clone(),
+            received_date: Some(date("2026-11-05")),
+            adjustments: Vec::new(),
+            services,
+        });
+    }
+    payments.push(ClaimPayment {
+        patient_control_number: "PCNREVERSED".into(),
+        status: ClaimPaymentStatus::Reversal,
+        charge: usd("-100.00"),
+        paid: usd("-80.00"),
+        patient_responsibility: usd("0"),
+        filing_indicator: "12".into(),
+        payer_claim_control_number: "PAYEROLD1".into(),
+        facility_code: Some("11".into()),
+        frequency: Some("1".into()),
+        patient_name: name("RIVERA", "ANA"),
+        member_id: "U1234567801".into(),
+        received_date: None,
+        adjustments: vec![adjustment(AdjustmentGroup::CO, "45", "-20.00")],
+        services: Vec::new(),
+    });
+    Remittance {
+        method: PaymentMethod835::Check,
+        payment_date: date("2026-11-20"),
+        trace_number: "CHK0001234".into(),
+        payer: RemitPayer {
+            name: "UNITED HEALTH PLAN".into(),
+            payer_id: "87726".into(),
+            tax_id: TaxId::parse("41-1289245").unwrap(),
+            address: address("9900 PAYER PARKWAY", "62702"),
+            technical_contact: "EDI SUPPORT".into(),
+            technical_phone: "8005550199".into(),
+        },
+        payee: RemitPayee {
+            name: "LAKESIDE FAMILY MEDICINE".into(),
+            npi: npi_with_check_digit("123456789").unwrap(),
+            tax_id: TaxId::parse("37-1234567").unwrap(),
+            address: Some(address("400 LAKE SHORE DRIVE", "627011234")),
+        },
+        production_date: Some(date("2026-11-19")),
+        claims: payments,
+        provider_adjustments: vec![
+            ProviderAdjustment { reason: "L6".into(), reference: None, amount: usd("-1.25") },
+            ProviderAdjustment { reason: "WO".into(), reference: Some("PAYEROLD1".into()), amount: usd("10.00") },
+        ],
+    }
+}
+
+/// A 277CA accepting every claim but the last, which is rejected.
+pub fn claim_acknowledgment(claims: &[Claim]) -> practice_protocol::x12::write::ClaimAcknowledgment {
+    use practice_protocol::x12::write::{ClaimAcknowledgment, ClaimStatusEntry, ProviderClaims, StatusCode};
+    let entries = claims
+        .iter()
+        .enumerate()
+        .map(|(index, claim)| {
+            let accepted = index + 1 < claims.len();
+            ClaimStatusEntry {
+                patient_name: claim.patient.name.clone(),
+                member_id: claim.coverage().unwrap().subscriber.member_id.clone(),
+                patient_control_number: claim.patient_control_number.clone(),
+                accepted,
+                status: if accepted {
+                    StatusCode { category: "A2".into(), code: "20".into(), entity: None }
+                } else {
+                    StatusCode { category: "A3".into(), code: "21".into(), entity: Some("PR".into()) }
+                },
+                charge: claim.total_charge(),
+                payer_claim_control_number: accepted.then(|| format!("PAYER{}", claim.patient_control_number)),
+                service_from: date("2026-11-02"),
+                service_to: date("2026-11-03"),
+            }
+        })
+        .collect();
+    ClaimAcknowledgment {
+        reference: "ACK0001".into(),
+        source_name: "ACME CLEARINGHOUSE".into(),
+        source_id: "ACMECH".into(),
+        source_trace: "TRACE0001".into(),
+        received_date: date("2026-11-23"),
+        processed_date: date("2026-11-23"),
+        receiver_name: "LAKESIDE FAMILY MEDICINE".into(),
+        receiver_id: "LFM0001".into(),
+        batch_reference: "BATCH1".into(),
+        providers: vec![ProviderClaims {
+            name: "LAKESIDE FAMILY MEDICINE".into(),
+            npi: npi_with_check_digit("123456789").unwrap(),
+            trace_number: "PROV0001".into(),
+            claims: entries,
+        }],
+    }
+}

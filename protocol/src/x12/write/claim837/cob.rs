@@ -2,9 +2,9 @@
 //! information with the prior payer's CAS and paid amount), 2330A/B (that subscriber and
 //! payer) and, per line, 2430 (SVD, CAS, adjudication date).
 
-use super::parties;
 use crate::claim::Adjustment;
 use crate::domain::{Claim, ClaimLine, PriorAdjudication};
+use crate::x12::write::parties;
 use crate::x12::write::X12Writer;
 
 /// 2320/2330A/2330B for every prior payer, in payer order.

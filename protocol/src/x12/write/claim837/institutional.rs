@@ -2,8 +2,9 @@
 //! CL1, REF, HI (principal then other diagnoses), attending and referring providers
 //! (2310A/F), other payers (2320/2330), and service lines (2400 SV2, 2430).
 
-use super::{cob, line_control_number, parties, procedure_composite};
+use super::{cob, line_control_number, procedure_composite};
 use crate::domain::Claim;
+use crate::x12::write::parties;
 use crate::x12::write::X12Writer;
 
 pub(super) fn write_claim(writer: &mut X12Writer, claim: &Claim) {

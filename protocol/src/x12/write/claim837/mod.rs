@@ -5,13 +5,13 @@
 //! subscriber loop (2000B, with 2000C when the patient is not the subscriber) per claim.
 //! Claims keep their input order within a set.
 
-mod cob;
+pub(crate) mod cob;
 mod institutional;
-mod parties;
 mod professional;
 
 use super::envelope::{enveloped, Envelope, TransactionKind, X12Writer};
 use super::error::X12WriteError;
+use super::parties;
 use crate::domain::{Claim, ClaimType, Relationship};
 use serde::{Deserialize, Serialize};
 

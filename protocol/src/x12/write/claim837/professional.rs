@@ -1,8 +1,9 @@
 //! Loop 2300 onward of an 837P: CLM, REF, HI, referring and rendering providers (2310A/B),
 //! other payers (2320/2330), and service lines (2400 SV1, 2430).
 
-use super::{cob, line_control_number, parties, procedure_composite};
+use super::{cob, line_control_number, procedure_composite};
 use crate::domain::Claim;
+use crate::x12::write::parties;
 use crate::x12::write::X12Writer;
 
 pub(super) fn write_claim(writer: &mut X12Writer, claim: &Claim) {

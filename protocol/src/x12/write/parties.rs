@@ -1,4 +1,5 @@
-//! Segments that name people and places: NM1, N3/N4, DMG, HL, PRV, and the subscriber's SBR.
+//! Segments that name people and places, shared by the writers: NM1, N3/N4, DMG, HL, PRV, and
+//! the subscriber's SBR.
 
 use crate::domain::{Address, Coverage, PersonName, Relationship, Sex};
 use crate::x12::write::X12Writer;
