@@ -104,7 +104,7 @@ fn a_batch_is_split_per_payer_and_grouped_per_billing_provider() {
 #[test]
 fn claim_and_line_amounts_and_codes_are_written_exactly() {
     let claim = support::professional_primary("m1");
-    let bytes = write_837(&support::submission(1), ClaimType::Professional, &[claim.clone()]).unwrap();
+    let bytes = write_837(&support::submission(1), ClaimType::Professional, std::slice::from_ref(&claim)).unwrap();
     let segments = segments(&bytes, delimiters());
     let clm = find(&segments, "CLM")[0];
     assert_eq!(clm[1..].join("*"), "PCNM1*209.5***11:B:1*Y*A*Y*Y");
@@ -270,7 +270,7 @@ fn status_request_276_structure() {
 fn remittance_balances_by_construction_and_refuses_a_negative_payment() {
     let claims = [support::professional_primary("x1"), support::professional_primary("x2")];
     let remittance = support::remittance(&claims);
-    let bytes = write_835(&support::envelope(5), &[remittance.clone()]).unwrap();
+    let bytes = write_835(&support::envelope(5), std::slice::from_ref(&remittance)).unwrap();
     let segments = segments(&bytes, delimiters());
     assert_counts(&segments);
     let clp_paid: Decimal = find(&segments, "CLP").iter().map(|s| Decimal::from_str(&s[4]).unwrap()).sum();
