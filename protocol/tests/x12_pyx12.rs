@@ -170,3 +170,16 @@ fn the_validator_is_not_a_rubber_stamp() {
     assert!(!output.status.success(), "{report}");
     assert!(report.contains("ERRORS") && report.contains("HI"), "{report}");
 }
+
+#[test]
+fn shipped_examples_pass_pyx12() {
+    let root = workspace_root().join("docs/examples");
+    let mut files = Vec::new();
+    for (name, claim_type) in
+        [("claims-837p.json", ClaimType::Professional), ("claims-837i.json", ClaimType::Institutional)]
+    {
+        let claims: Vec<Claim> = serde_json::from_str(&std::fs::read_to_string(root.join(name)).unwrap()).unwrap();
+        files.push((name, claims_837(claim_type, &claims, 21)));
+    }
+    assert_pyx12_accepts(&files);
+}

@@ -12,7 +12,7 @@ pub enum X12WriteError {
     BadCharacter { segment: &'static str, element: usize, character: String },
     #[error("{field}: {reason}")]
     BadHeader { field: &'static str, reason: String },
-    #[error("claim {index} ({patient_control_number}): {errors:?}")]
+    #[error("claim {index} ({patient_control_number}): {}", join(errors))]
     InvalidClaim { index: usize, patient_control_number: String, errors: Vec<ValidationError> },
     #[error("claim {index} ({patient_control_number}) is {found}, this file is {expected}")]
     WrongClaimType { index: usize, patient_control_number: String, expected: &'static str, found: String },
@@ -20,4 +20,8 @@ pub enum X12WriteError {
     Empty { what: &'static str },
     #[error("{what}: {reason}")]
     Inconsistent { what: String, reason: String },
+}
+
+fn join(errors: &[ValidationError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
