@@ -28,7 +28,7 @@ fn examples_become_837_files() {
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let text = std::fs::read_to_string(&out).unwrap();
         assert!(text.starts_with("ISA*00*"));
-        assert!(text.contains(&format!("GS*HC*PRACTICEOS*CLEARINGHOUSE*")));
+        assert!(text.contains("GS*HC*PRACTICEOS*CLEARINGHOUSE*"));
         assert!(text.contains(&format!("*77*X*{version}~")));
         assert!(text.trim_end().ends_with("IEA*1*000000077~"));
         let stderr = String::from_utf8_lossy(&output.stderr);
