@@ -1,6 +1,6 @@
 //! The lexer and envelope checks over the shared corpus and small hand-written inputs.
 
-mod x12_corpus_support;
+mod common;
 
 use practice_protocol::x12::{Diagnostic, EnvelopeChecker, Position, SegmentReader, X12Error};
 
@@ -23,10 +23,10 @@ fn lex(input: &[u8]) -> Result<(Vec<String>, Vec<String>), X12Error> {
 
 #[test]
 fn every_corpus_file_lexes() {
-    let Some(files) = x12_corpus_support::corpus_files() else { return };
+    let Some(files) = common::corpus_files() else { return };
     for path in files {
         let bytes = std::fs::read(&path).expect("read sample");
-        let name = x12_corpus_support::short_name(&path);
+        let name = common::short_name(&path);
         match lex(&bytes) {
             Ok((ids, diagnostics)) => {
                 assert!(ids.len() > 5, "{name}: only {} segments", ids.len());

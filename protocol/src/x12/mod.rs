@@ -15,3 +15,6 @@ pub use diagnostic::{Diagnostic, DiagnosticKind, Position, Severity, X12Error};
 pub use envelope::{EnvelopeChecker, EnvelopeContext, EnvelopeEvent};
 pub use lexer::{SegmentReader, DEFAULT_MAX_SEGMENT};
 pub use segment::{Components, Segment};
+pub mod read;
+
+pub use read::{read_document, read_with, validate, Document, Sink, Transaction, TransactionBody};
