@@ -80,7 +80,7 @@ pub enum DiagnosticKind {
     NoEnvelope,
     #[error("input ends inside a segment: expected segment terminator {expected:?}")]
     MissingTerminator { expected: char },
-    #[error("expected a segment id of 2-3 capital letters or digits, found {found:?}")]
+    #[error("expected a segment id of 2-3 capital letters or digits, found `{found}`")]
     InvalidSegmentId { found: String },
     #[error("unexpected segment {found}: expected {expected}")]
     UnexpectedSegment { expected: String, found: String },
@@ -100,6 +100,16 @@ pub enum DiagnosticKind {
     ComponentSeparatorMismatch { declared: char, found: char },
     #[error("does not balance: {what}: expected {expected}, found {found}")]
     Unbalanced { what: String, expected: String, found: String },
+}
+
+impl DiagnosticKind {
+    /// Found by the lexer, before any envelope or transaction reading.
+    pub fn is_lexical(&self) -> bool {
+        matches!(
+            self,
+            Self::ByteOrderMark | Self::NoEnvelope | Self::MissingTerminator { .. } | Self::InvalidSegmentId { .. }
+        )
+    }
 }
 
 /// One recoverable problem, with where it is and how bad it is.
@@ -142,7 +152,9 @@ pub enum X12Error {
     Io(#[from] std::io::Error),
     #[error("input is empty (0 bytes of X12)")]
     Empty,
-    #[error("not X12 at byte {offset}: expected an ISA header or an ST segment, found {found:?}")]
+    #[error("input holds no segments: {bytes} bytes of whitespace")]
+    Blank { bytes: u64 },
+    #[error("not X12 at byte {offset}: expected an ISA header or an ST segment, found `{found}`")]
     NotX12 { offset: u64, found: String },
     #[error("input is UTF-16 encoded at byte {offset}: X12 must be ASCII or UTF-8")]
     Utf16 { offset: u64 },

@@ -121,6 +121,9 @@ impl<R: Read> SegmentReader<R> {
             self.start_input()?;
         }
         if !self.skip_whitespace()? {
+            if self.number == 0 {
+                return Err(X12Error::Blank { bytes: self.offset() });
+            }
             return Ok(None);
         }
         let isa_length = self.detect_delimiters()?;

@@ -34,6 +34,12 @@ impl<'a> Segment<'a> {
         }
     }
 
+    /// Whether the id is 2-3 capital letters or digits (the lexer reports any other).
+    pub fn has_valid_id(&self) -> bool {
+        let id = self.id();
+        (2..=3).contains(&id.len()) && id.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    }
+
     /// Whether the segment id is `id`.
     pub fn is(&self, id: &[u8]) -> bool {
         self.id() == id
@@ -90,7 +96,7 @@ impl<'a> Segment<'a> {
 
     /// The components of element `n`, split on the declared component separator.
     pub fn components(&self, n: usize) -> Components<'a> {
-        Components { rest: Some(self.element(n)), separator: self.delimiters.component }
+        Components { rest: Some(self.element(n)), separator: self.delimiters.component, alternate: None }
     }
 
     /// The components of composite element `n`, tolerating a composite written with another
@@ -99,24 +105,20 @@ impl<'a> Segment<'a> {
     pub fn composite(&self, n: usize) -> (Components<'a>, Option<u8>) {
         let element = self.element(n);
         let declared = self.delimiters.component;
-        if element.contains(&declared) {
-            return (Components { rest: Some(element), separator: declared }, None);
-        }
         let fallback = [b':', b'>', b'<', b'\\', b'|']
             .into_iter()
             .filter(|&candidate| candidate != declared && Some(candidate) != self.delimiters.repetition)
             .find(|candidate| element.contains(candidate));
-        match fallback {
-            Some(found) => (Components { rest: Some(element), separator: found }, Some(found)),
-            None => (Components { rest: Some(element), separator: declared }, None),
-        }
+        // Split on both when both appear (`HC>99213:25`): codes never contain either.
+        let components = Components { rest: Some(element), separator: declared, alternate: fallback };
+        (components, fallback)
     }
 
     /// The repetitions of element `n`, split on the repetition separator (ISA11).
     pub fn repetitions(&self, n: usize) -> Components<'a> {
         match self.delimiters.repetition {
-            Some(separator) => Components { rest: Some(self.element(n)), separator },
-            None => Components { rest: Some(self.element(n)), separator: self.delimiters.element },
+            Some(separator) => Components { rest: Some(self.element(n)), separator, alternate: None },
+            None => Components { rest: Some(self.element(n)), separator: self.delimiters.element, alternate: None },
         }
     }
 
@@ -142,6 +144,7 @@ impl<'a> Segment<'a> {
 pub struct Components<'a> {
     rest: Option<&'a [u8]>,
     separator: u8,
+    alternate: Option<u8>,
 }
 
 impl<'a> Iterator for Components<'a> {
@@ -149,7 +152,11 @@ impl<'a> Iterator for Components<'a> {
 
     fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.rest?;
-        match memchr::memchr(self.separator, rest) {
+        let found = match self.alternate {
+            Some(alternate) => memchr::memchr2(self.separator, alternate, rest),
+            None => memchr::memchr(self.separator, rest),
+        };
+        match found {
             Some(index) => {
                 self.rest = Some(&rest[index + 1..]);
                 Some(&rest[..index])

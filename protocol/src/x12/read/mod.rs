@@ -113,6 +113,8 @@ pub fn read_with<R: Read, S: Sink>(source: R, sink: &mut S) -> Result<Vec<Diagno
         let segment = segment?;
         let event = checker.on_segment(&segment, &mut diagnostics);
         match event {
+            // The lexer reported the bad id; a reader has nothing to add.
+            EnvelopeEvent::Body if !segment.has_valid_id() => {}
             EnvelopeEvent::Body => {
                 if let Some(active) = &mut active {
                     active.segment(&segment, sink, &mut diagnostics);
@@ -142,7 +144,8 @@ pub fn read_with<R: Read, S: Sink>(source: R, sink: &mut S) -> Result<Vec<Diagno
     checker.finish(end, &mut diagnostics);
     diagnostics.extend(reader.take_diagnostics());
     // Lexical, envelope and reader diagnostics interleave: order by position in the input.
-    diagnostics.sort_by_key(|diagnostic| diagnostic.position.segment);
+    // Lexical problems of a segment come before what the readers made of it.
+    diagnostics.sort_by_key(|diagnostic| (diagnostic.position.segment, !diagnostic.kind.is_lexical()));
     Ok(diagnostics)
 }
 
