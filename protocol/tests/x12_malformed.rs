@@ -199,7 +199,14 @@ fn bom_is_skipped_with_a_warning() {
 
 #[test]
 fn composites_with_the_wrong_separator_are_read_with_a_warning() {
-    let input = REMITTANCE.replace("HC:", "HC>").replace(">25*", ">25*");
+    // Every SVC composite written with `>`, as some payers do.
+    let all: String = REMITTANCE
+        .lines()
+        .map(|line| if line.starts_with("SVC*") { line.replace(':', ">") } else { line.to_string() } + "\n")
+        .collect();
+    assert_eq!(body(all.as_bytes()), body(REMITTANCE.as_bytes()));
+    // Mixed within one composite (`HC>99213:25`): split on both.
+    let input = REMITTANCE.replace("HC:", "HC>");
     assert_eq!(body(input.as_bytes()), body(REMITTANCE.as_bytes()));
     check_diagnostics(
         input.as_bytes(),
