@@ -17,4 +17,4 @@ pub use lexer::{SegmentReader, DEFAULT_MAX_SEGMENT};
 pub use segment::{Components, Segment};
 pub mod read;
 
-pub use read::{read_document, read_with, validate, Document, Sink, Transaction, TransactionBody};
+pub use read::{read_document, read_with, validate, Document, ParseOutput, Sink, Transaction, TransactionBody};

@@ -53,6 +53,22 @@ pub enum TransactionBody {
     Other { segments: u64 },
 }
 
+/// The JSON document `practice x12 parse` prints: transaction sets in input order, then the
+/// diagnostics. Field order follows the types (serialize this, not a `serde_json::Value`).
+#[derive(Serialize)]
+pub struct ParseOutput<'a> {
+    pub transactions: &'a [Transaction],
+    pub diagnostics: &'a [Diagnostic],
+}
+
+impl ParseOutput<'_> {
+    /// Pretty-printed JSON with a trailing newline.
+    pub fn to_json_pretty(&self) -> String {
+        // Serializing plain data with string keys cannot fail; keep a message rather than panic.
+        serde_json::to_string_pretty(self).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}")) + "\n"
+    }
+}
+
 /// Receives what [`read_with`] reads, in input order.
 pub trait Sink {
     /// An 835 claim whose loop just closed; its remittance follows via `transaction`.
