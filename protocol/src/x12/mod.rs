@@ -18,6 +18,7 @@ pub use envelope::{EnvelopeChecker, EnvelopeContext, EnvelopeEvent};
 pub use lexer::{SegmentReader, DEFAULT_MAX_SEGMENT};
 pub use segment::{Components, Segment};
 pub mod read;
+pub mod read837;
 pub mod write;
 
 pub use read::{read_document, read_with, validate, Document, ParseOutput, Sink, Transaction, TransactionBody};
