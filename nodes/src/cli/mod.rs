@@ -1,6 +1,7 @@
 //! The CLI's subcommands, one module each.
 
 pub mod logging;
+pub mod x12;
 pub mod x12_gen;
 
 use clap::Subcommand;
@@ -10,9 +11,11 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print the build's version and the formats it speaks.
     Info,
-    /// X12 5010 files.
-    #[command(subcommand)]
-    X12(x12_gen::X12Command),
+    /// Read, check and write X12 5010 files.
+    X12 {
+        #[command(subcommand)]
+        command: x12::X12Command,
+    },
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -23,6 +26,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("event schema version {}", practice_protocol::envelope::EVENT_SCHEMA_VERSION);
             Ok(ExitCode::SUCCESS)
         }
-        Command::X12(command) => x12_gen::run_group(&command),
+        Command::X12 { command } => x12::run(command),
     }
 }

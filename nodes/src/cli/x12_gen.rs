@@ -115,17 +115,3 @@ pub fn run(args: &Gen837Args) -> anyhow::Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
-
-/// The `x12` group as this branch knows it; the reader's `parse` and `validate` join it.
-#[derive(clap::Subcommand, Debug)]
-pub enum X12Command {
-    /// Write an 837P or 837I from claims in the API's JSON form.
-    #[command(name = "gen-837")]
-    Gen837(Gen837Args),
-}
-
-pub fn run_group(command: &X12Command) -> anyhow::Result<ExitCode> {
-    match command {
-        X12Command::Gen837(args) => run(args),
-    }
-}
