@@ -7,7 +7,7 @@
 //! without a `?` after every element.
 
 use super::error::X12WriteError;
-use chrono::{NaiveDate, NaiveTime, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use rust_decimal::Decimal;
 
 /// The four delimiters of an interchange, plus an optional line break after each terminator.
@@ -131,10 +131,13 @@ impl SegmentWriter {
         self.el(&text)
     }
 
-    /// A date as CCYYMMDD.
+    /// A date as CCYYMMDD, digit by digit (chrono's `format` parses its pattern on every call).
     pub fn date(&mut self, value: NaiveDate) -> &mut Self {
-        let text = value.format("%Y%m%d").to_string();
-        self.el(&text)
+        let text = ccyymmdd(value);
+        match std::str::from_utf8(&text) {
+            Ok(text) => self.el(text),
+            Err(_) => self.el(""),
+        }
     }
 
     /// A time as HHMM.
@@ -215,6 +218,19 @@ impl SegmentWriter {
         }
         self.out.extend_from_slice(value.as_bytes());
     }
+}
+
+/// CCYYMMDD for years 0 to 9999 (X12 has no other); other years are clamped.
+pub fn ccyymmdd(value: NaiveDate) -> [u8; 8] {
+    let year = value.year().clamp(0, 9999) as u32;
+    let digits = [year / 1000, year / 100 % 10, year / 10 % 10, year % 10, value.month() / 10, value.month() % 10];
+    let mut out = [b'0'; 8];
+    for (slot, digit) in out.iter_mut().zip(digits) {
+        *slot = b'0' + digit as u8;
+    }
+    out[6] = b'0' + (value.day() / 10) as u8;
+    out[7] = b'0' + (value.day() % 10) as u8;
+    out
 }
 
 /// X12 `R`: `-12.5`, `100`, `0.01`.
@@ -310,6 +326,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(text, "N3*123 A VER~");
+    }
+
+    #[test]
+    fn dates_as_ccyymmdd() {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(&ccyymmdd(date(2026, 11, 3)), b"20261103");
+        assert_eq!(&ccyymmdd(date(1999, 1, 31)), b"19990131");
+        assert_eq!(&ccyymmdd(date(12, 12, 9)), b"00121209");
     }
 
     #[test]
