@@ -183,3 +183,33 @@ fn shipped_examples_pass_pyx12() {
     }
     assert_pyx12_accepts(&files);
 }
+
+#[test]
+fn remittance_835_by_ach_and_without_payment_pass_pyx12() {
+    use practice_protocol::x12::write::{write_835, PaymentMethod835};
+    let claims = [support::professional_primary("h1")];
+    let mut ach = support::remittance(&claims);
+    ach.method = PaymentMethod835::Ach;
+    // Everything denied: no money moves, BPR*H*0*C*NON.
+    let mut denied = support::remittance(&claims);
+    denied.method = PaymentMethod835::NonPayment;
+    denied.claims.truncate(1);
+    denied.provider_adjustments.clear();
+    let claim = &mut denied.claims[0];
+    claim.status = practice_protocol::x12::write::ClaimPaymentStatus::Denied;
+    claim.paid = support::usd("0");
+    claim.patient_responsibility = support::usd("0");
+    for service in &mut claim.services {
+        service.paid = support::usd("0");
+        service.adjustments = vec![practice_protocol::claim::Adjustment {
+            group: practice_protocol::claim::AdjustmentGroup::CO,
+            reason: "197".into(),
+            amount: service.charge,
+            quantity: None,
+        }];
+        service.remark_codes = vec!["N54".into()];
+    }
+    let bytes_ach = write_835(&support::envelope(15), &[ach]).unwrap();
+    let bytes_denied = write_835(&support::envelope(16), &[denied]).unwrap();
+    assert_pyx12_accepts(&[("ach.835", bytes_ach), ("none.835", bytes_denied)]);
+}

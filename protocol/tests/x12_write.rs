@@ -284,6 +284,11 @@ fn remittance_balances_by_construction_and_refuses_a_negative_payment() {
     assert!(find(&segments, "REF").iter().any(|s| s[1] == "6R"));
     assert!(find(&segments, "ST")[0].len() == 3, "the 835 ST has no ST03");
 
+    let mut unpaid = remittance.clone();
+    unpaid.method = practice_protocol::x12::write::PaymentMethod835::NonPayment;
+    let error = write_835(&support::envelope(5), &[unpaid]).unwrap_err();
+    assert!(matches!(error, X12WriteError::Inconsistent { .. }), "{error}");
+
     let mut overdrawn = remittance;
     overdrawn.provider_adjustments[1].amount = support::usd("100000");
     let error = write_835(&support::envelope(5), &[overdrawn]).unwrap_err();

@@ -172,6 +172,12 @@ pub fn write_835(envelope: &Envelope, remittances: &[Remittance]) -> Result<Vec<
     }
     for (index, remittance) in remittances.iter().enumerate() {
         let total = remittance.total_payment();
+        if remittance.method == PaymentMethod835::NonPayment && !total.is_zero() {
+            return Err(X12WriteError::Inconsistent {
+                what: format!("remittance {index} ({})", remittance.trace_number),
+                reason: format!("a non-payment (BPR04 NON) must total zero, the claims and PLB total {total}"),
+            });
+        }
         if total.is_sign_negative() && !total.is_zero() {
             return Err(X12WriteError::Inconsistent {
                 what: format!("remittance {index} ({})", remittance.trace_number),
