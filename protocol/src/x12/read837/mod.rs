@@ -4,6 +4,7 @@
 //! - [`model`]: [`Claim837`], what an 837 carries of a claim, and [`Claim837::carried_by`].
 //! - [`reader`]: [`read_837`], a streaming pass over the lexer's segments.
 
+mod claim_content;
 pub mod model;
 pub mod reader;
 
