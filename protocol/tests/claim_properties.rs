@@ -1,9 +1,9 @@
 //! Property tests: random command sequences from random roles never reach a state the table
 //! does not allow, never lose an event, and keep G7 exact at every step.
 
-mod common;
+mod claims;
 
-use common::*;
+use claims::*;
 use practice_protocol::claim::{decide, transition_allowed, ClaimCommand, ClaimEvent, ClaimState, RejectionSource};
 use practice_protocol::envelope::EventEnvelope;
 use practice_protocol::ids::CommandId;

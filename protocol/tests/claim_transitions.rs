@@ -1,9 +1,9 @@
 //! Every transition of the seed's diagram through `decide`, and every forbidden one refused
 //! with a reason. One table: status × command → expected outcome.
 
-mod common;
+mod claims;
 
-use common::*;
+use claims::*;
 use practice_protocol::claim::{
     ClaimCommand, ClaimEvent, ClaimStatus, ClaimStatus::*, Rejection, RejectionSource, ALLOWED_TRANSITIONS,
 };

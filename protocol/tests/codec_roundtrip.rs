@@ -1,9 +1,9 @@
 //! Codec round trips for every event type, and hostile bytes: a truncated or corrupted
 //! buffer is an error, never a panic.
 
-mod common;
+mod claims;
 
-use common::*;
+use claims::*;
 use practice_protocol::claim::{ClaimEvent, DenialNotice, RejectionSource, ScrubFinding, ScrubSeverity};
 use practice_protocol::codec::{decode, encode, CodecError, FORMAT_VERSION};
 use practice_protocol::domain::{ClaimFrequency, DenialCategory, RootCause};

@@ -1,8 +1,8 @@
 //! Validation at construction: each malformed field is a typed error that names it.
 
-mod common;
+mod claims;
 
-use common::*;
+use claims::*;
 use practice_protocol::domain::Claim;
 use practice_protocol::{Currency, Money, ValidationKind};
 use rust_decimal::Decimal;

@@ -1,6 +1,8 @@
 //! The CLI's subcommands, one module each.
 
 pub mod logging;
+pub mod x12;
+pub mod x12_gen;
 
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -9,6 +11,11 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print the build's version and the formats it speaks.
     Info,
+    /// Read, check and write X12 5010 files.
+    X12 {
+        #[command(subcommand)]
+        command: x12::X12Command,
+    },
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -19,5 +26,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("event schema version {}", practice_protocol::envelope::EVENT_SCHEMA_VERSION);
             Ok(ExitCode::SUCCESS)
         }
+        Command::X12 { command } => x12::run(command),
     }
 }

@@ -1,0 +1,128 @@
+//! Our writers' output through the x12read readers: no diagnostics, the 835 balances and its
+//! amounts are the ones we wrote, the 277CA statuses and the 999 set results come back, and
+//! our 837s and 276 pass the envelope checks (counts and control numbers).
+
+mod support;
+
+use practice_protocol::domain::ClaimType;
+use practice_protocol::x12::read::TransactionBody;
+use practice_protocol::x12::write::{
+    write_276, write_277ca, write_835, write_837, write_999, ElementError, ReceivedGroup, SegmentError,
+    SetAcknowledgment, SetStatus, StatusInquiry, StatusRequest,
+};
+use practice_protocol::x12::{read_document, validate};
+use rust_decimal::Decimal;
+
+#[test]
+fn remittance_reads_back_balanced_with_our_amounts() {
+    let claims = [support::professional_primary("c1"), support::institutional_primary("c2")];
+    let remittance = support::remittance(&claims);
+    let bytes = write_835(&support::envelope(41), std::slice::from_ref(&remittance)).unwrap();
+    let (document, diagnostics) = read_document(&bytes[..]).unwrap();
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let TransactionBody::Remittance(read) = &document.transactions[0].body else { panic!("not an 835") };
+    assert!(read.balanced);
+    assert_eq!(read.payment.amount, remittance.total_payment());
+    assert_eq!(read.payment.trace_number.as_deref(), Some("CHK0001234"));
+    assert_eq!(read.claims.len(), remittance.claims.len());
+    for (read_claim, written) in read.claims.iter().zip(&remittance.claims) {
+        assert_eq!(read_claim.patient_control_number, written.patient_control_number);
+        assert_eq!(read_claim.paid, written.paid.amount);
+        assert_eq!(read_claim.charge, written.charge.amount);
+        assert_eq!(read_claim.reversal, written.status.code() == "22");
+        for (service, written_service) in read_claim.services.iter().zip(&written.services) {
+            assert_eq!(service.paid, written_service.paid.amount);
+            assert_eq!(service.line_item_control_number, written_service.line_control_number);
+            let adjusted: Decimal = service.adjustments.iter().map(|adjustment| adjustment.amount).sum();
+            assert_eq!(service.charge - adjusted, service.paid);
+        }
+    }
+    let plb: Decimal = read.provider_adjustments.iter().map(|adjustment| adjustment.amount).sum();
+    assert_eq!(plb, Decimal::new(875, 2));
+}
+
+#[test]
+fn claim_acknowledgment_reads_back_per_claim() {
+    let claims = [support::professional_primary("k1"), support::professional_dependent("k2")];
+    let bytes = write_277ca(&support::envelope(42), &[support::claim_acknowledgment(&claims)]).unwrap();
+    let (document, diagnostics) = read_document(&bytes[..]).unwrap();
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let TransactionBody::ClaimAcknowledgment(report) = &document.transactions[0].body else { panic!("not a 277CA") };
+    let statuses: Vec<(Option<&str>, &str)> = report
+        .claims
+        .iter()
+        .map(|claim| (claim.trace_number.as_deref(), claim.statuses[0].category.as_str()))
+        .collect();
+    assert_eq!(statuses, [(Some("PCNK1"), "A2"), (Some("PCNK2"), "A3")]);
+}
+
+#[test]
+fn acknowledgment_999_reads_back() {
+    let group = ReceivedGroup {
+        functional_id: "HC".into(),
+        control_number: 9,
+        version: "005010X222A1".into(),
+        sets: vec![
+            SetAcknowledgment {
+                set_id: "837".into(),
+                control_number: "0001".into(),
+                version: Some("005010X222A1".into()),
+                status: SetStatus::Rejected,
+                syntax_errors: Vec::new(),
+                segment_errors: vec![SegmentError {
+                    segment_id: "NM1".into(),
+                    position: 22,
+                    loop_id: Some("2010BA".into()),
+                    code: "8".into(),
+                    element_errors: vec![ElementError {
+                        position: 9,
+                        component: None,
+                        reference_number: Some("67".into()),
+                        code: "1".into(),
+                        bad_value: None,
+                    }],
+                }],
+            },
+            SetAcknowledgment {
+                set_id: "837".into(),
+                control_number: "0002".into(),
+                version: Some("005010X222A1".into()),
+                status: SetStatus::Accepted,
+                syntax_errors: Vec::new(),
+                segment_errors: Vec::new(),
+            },
+        ],
+    };
+    let bytes = write_999(&support::envelope(43), &group).unwrap();
+    let (document, diagnostics) = read_document(&bytes[..]).unwrap();
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let TransactionBody::Acknowledgment(ack) = &document.transactions[0].body else { panic!("not a 999") };
+    assert_eq!(ack.group_control_number, "9");
+    assert_eq!(ack.sets.len(), 2);
+    assert_eq!(ack.sets[0].status_code, "R");
+    assert_eq!(ack.sets[0].segment_errors[0].segment_id, "NM1");
+    assert_eq!(ack.sets[0].segment_errors[0].elements[0].position, "9");
+    assert_eq!(ack.sets[1].status_code, "A");
+}
+
+#[test]
+fn claims_and_status_requests_pass_the_envelope_checks() {
+    let professional = write_837(
+        &support::submission(44),
+        ClaimType::Professional,
+        &[support::professional_secondary("e1"), support::professional_dependent("e2")],
+    )
+    .unwrap();
+    let institutional =
+        write_837(&support::submission(45), ClaimType::Institutional, &[support::institutional_secondary("e3")])
+            .unwrap();
+    let claim = support::professional_dependent("e4");
+    let request =
+        StatusRequest { reference: "R1".into(), receiver_name: "LAKESIDE".into(), receiver_id: "LFM1".into() };
+    let inquiry = StatusInquiry { claim: &claim, trace_number: "T1".into(), payer_claim_control_number: None };
+    let status = write_276(&support::envelope(46), &request, &[inquiry]).unwrap();
+    for bytes in [professional, institutional, status] {
+        let diagnostics = validate(&bytes[..]).unwrap();
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    }
+}
