@@ -180,14 +180,6 @@ impl SledJournal {
         Ok(entities)
     }
 
-    /// The last position written in a shard (0 when empty), for consumer lag.
-    pub fn shard_head(&self, shard: ShardId) -> Result<u64, JournalError> {
-        match self.trees.shard_positions.get(shard_key(shard)).map_err(unavailable)? {
-            Some(value) => read_u64(&value, "shard position"),
-            None => Ok(0),
-        }
-    }
-
     fn submit<T>(&self, make: impl FnOnce(Reply<T>) -> WriteRequest) -> BoxFuture<'_, Result<T, JournalError>>
     where
         T: Send + 'static,
@@ -312,6 +304,15 @@ impl Journal for SledJournal {
     fn store_position(&self, consumer: &str, shard: ShardId, position: u64) -> BoxFuture<'_, Result<(), JournalError>> {
         let key = consumer_key(consumer, shard);
         self.submit(|reply| WriteRequest::Position { key, position, reply })
+    }
+
+    fn shard_head(&self, shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
+        let result =
+            self.trees.shard_positions.get(shard_key(shard)).map_err(unavailable).and_then(|value| match value {
+                Some(value) => read_u64(&value, "shard position").map(Some),
+                None => Ok(Some(0)),
+            });
+        Box::pin(async move { result })
     }
 
     fn remember_inbound(&self, org: OrgId, message_id: &str) -> BoxFuture<'_, Result<bool, JournalError>> {
