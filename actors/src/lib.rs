@@ -15,6 +15,8 @@ pub mod payer;
 pub mod practice;
 pub mod runtime;
 pub mod shard;
+pub mod synthetic;
+pub mod verify;
 
 pub use entity::{EntityCommand, Outcome, SendError};
 pub use node::{ClaimHandle, Node, NodeError, NodeStats};

@@ -8,6 +8,7 @@ use practice_protocol::envelope::{EntityKind, EventEnvelope};
 use practice_protocol::ids::CommandId;
 use practice_protocol::roles::Actor;
 use rust_decimal::Decimal;
+use std::collections::HashSet;
 
 pub struct ClaimEntity;
 
@@ -63,5 +64,38 @@ impl Entity for ClaimEntity {
             None => (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO),
         };
         Summary::Claim { status: state.status, charge, paid, open_balance }
+    }
+
+    /// G3: no remittance posted twice. G7: the ledger conserves money.
+    fn invariant_violations(state: &ClaimState, events: &[EventEnvelope<ClaimEvent>]) -> Vec<(&'static str, String)> {
+        let mut violations = Vec::new();
+        let mut payments = HashSet::new();
+        for envelope in events {
+            if let ClaimEvent::RemittancePosted { posting } = &envelope.event {
+                if !payments.insert(posting.payment_id) {
+                    let detail =
+                        format!("payment {} posted twice (sequence {})", posting.payment_id, envelope.sequence);
+                    violations.push(("G3", detail));
+                }
+            }
+        }
+        if let Some(ledger) = state.ledger.as_ref() {
+            if !ledger.conservation_holds() {
+                violations.push((
+                    "G7",
+                    format!(
+                        "charge {} is not paid {} + contractual {} + patient {} + other {} + written off {} + open {}",
+                        ledger.charge,
+                        ledger.totals.paid,
+                        ledger.totals.contractual,
+                        ledger.totals.patient_responsibility,
+                        ledger.totals.other_adjustments,
+                        ledger.written_off,
+                        ledger.open_balance()
+                    ),
+                ));
+            }
+        }
+        violations
     }
 }

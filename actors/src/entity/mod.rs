@@ -51,4 +51,12 @@ pub trait Entity: Send + Sync + 'static {
     fn summary(state: &Self::State) -> Summary;
     /// Publish what other actors read of this state (after start and after each command).
     fn after_apply(_entity: EntityRef, _state: &Self::State, _runtime: &Runtime) {}
+    /// Guarantees this kind's history must keep beyond ordering (for `verify`): pairs of
+    /// guarantee ("G3", "G7") and what broke.
+    fn invariant_violations(
+        _state: &Self::State,
+        _events: &[EventEnvelope<Self::Event>],
+    ) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
