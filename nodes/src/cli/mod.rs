@@ -1,6 +1,11 @@
 //! The CLI's subcommands, one module each.
 
+pub mod bench;
+pub mod embedded;
+pub mod load;
 pub mod logging;
+pub mod node;
+pub mod verify;
 
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -9,6 +14,17 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print the build's version and the formats it speaks.
     Info,
+    /// Run a node: embedded journal, every shard, until SIGINT/SIGTERM.
+    Node(node::NodeArgs),
+    /// Replay the whole journal and check G1, G3, G4 and G7; exit 1 on any violation.
+    Verify(verify::VerifyArgs),
+    /// Drive synthetic claims through their journey (tests and benchmarks).
+    Load(load::LoadArgs),
+    /// Benchmarks that report figures.
+    Bench {
+        #[command(subcommand)]
+        target: bench::BenchTarget,
+    },
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -19,5 +35,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("event schema version {}", practice_protocol::envelope::EVENT_SCHEMA_VERSION);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Node(args) => node::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Load(args) => load::run(args),
+        Command::Bench { target } => bench::run(target),
     }
 }
