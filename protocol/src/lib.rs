@@ -14,6 +14,8 @@ mod error;
 pub mod fixtures;
 pub mod ids;
 pub mod money;
+pub mod payer;
+pub mod practice;
 pub mod roles;
 pub mod shard;
 pub mod x12;
