@@ -4,4 +4,10 @@
 //! Architecture invariant: actors are thin. They receive a message, call a pure function of
 //! `practice-protocol`, append the resulting events to the journal, and only then reply.
 
+pub mod billing;
+pub mod ingest;
 pub mod journal;
+pub mod sentry;
+
+#[cfg(test)]
+mod fixture;

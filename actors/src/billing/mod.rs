@@ -1,0 +1,1 @@
+//! Billing: patient statements, payment plans, write-off approval, A/R aging.
