@@ -85,13 +85,19 @@ fn person(n: u64) -> PersonName {
     PersonName { last: format!("Testpatient{n}"), first: "Sam".into(), middle: None }
 }
 
+/// How many claims `sample_claim` gives each synthetic patient.
+pub const CLAIMS_PER_PATIENT: u64 = 4;
+
 /// Claim number `n` of `shape`: ids and the patient control number derive from `n`.
 pub fn sample_claim(shape: &ClaimShape, n: u64) -> Result<Claim, ValidationError> {
     let org = OrgId::derived(&[b"sim-org"]);
     let id = ClaimId::derived(&[b"sim-claim", &n.to_be_bytes()]);
-    let patient_id = PatientId::derived(&[b"sim-patient", &(n % 997).to_be_bytes()]);
-    let birth = NaiveDate::from_ymd_opt(1950 + (n % 50) as i32, 1 + (n % 12) as u32, 1 + (n % 28) as u32)
-        .unwrap_or(NaiveDate::MIN);
+    // Every patient has up to CLAIMS_PER_PATIENT claims: statements consolidate them.
+    let patient = n / CLAIMS_PER_PATIENT;
+    let patient_id = PatientId::derived(&[b"sim-patient", &patient.to_be_bytes()]);
+    let birth =
+        NaiveDate::from_ymd_opt(1950 + (patient % 50) as i32, 1 + (patient % 12) as u32, 1 + (patient % 28) as u32)
+            .unwrap_or(NaiveDate::MIN);
     let lines = shape
         .codes
         .iter()
@@ -116,8 +122,8 @@ pub fn sample_claim(shape: &ClaimShape, n: u64) -> Result<Claim, ValidationError
         })
         .collect::<Result<Vec<_>, ValidationError>>()?;
     let subscriber = Subscriber {
-        member_id: format!("M{:09}", n % 1_000_000_000),
-        name: person(n % 997),
+        member_id: format!("M{:09}", patient % 1_000_000_000),
+        name: person(patient),
         birth_date: birth,
         sex: Sex::Unknown,
         address: address(),
@@ -147,7 +153,7 @@ pub fn sample_claim(shape: &ClaimShape, n: u64) -> Result<Claim, ValidationError
         referring: None,
         patient: Patient {
             id: patient_id,
-            name: person(n % 997),
+            name: person(patient),
             birth_date: birth,
             sex: Sex::Unknown,
             address: address(),
@@ -183,7 +189,9 @@ fn npi(stem: &str) -> Result<practice_protocol::codes::Npi, ValidationError> {
 }
 
 /// `count` claims spread over `payers` and `days` service days from `start`, deterministic in
-/// `seed`: shapes from the catalogue, charges jittered ±10%, claim numbers `first..`.
+/// `seed`: shapes from the catalogue, charges jittered ±10%, claim numbers `first..`. A
+/// patient keeps one payer, and their claims fall in separate windows of the period, so the
+/// payer's duplicate check only fires on real resubmissions.
 pub fn generate_claims(
     seed: u64,
     first: u64,
@@ -198,10 +206,14 @@ pub fn generate_claims(
     }
     (first..first + count)
         .map(|n| {
+            let patient = n / CLAIMS_PER_PATIENT;
+            let mut patient_rng = SimRng::stream(seed, &[b"patient", &patient.to_be_bytes()]);
+            let payer = &payers[patient_rng.below(payers.len() as u64) as usize];
             let mut rng = SimRng::stream(seed, &[b"generate", &n.to_be_bytes()]);
-            let payer = &payers[rng.below(payers.len() as u64) as usize];
             let mut shape = catalogue[rng.below(catalogue.len() as u64) as usize].clone();
-            shape.service_date = start + chrono::Duration::days(rng.between(0, days.max(1) - 1));
+            let window = (days / CLAIMS_PER_PATIENT as i64).max(1);
+            let offset = (n % CLAIMS_PER_PATIENT) as i64 * window + rng.between(0, window - 1);
+            shape.service_date = start + chrono::Duration::days(offset);
             let mut claim = sample_claim(&shape, n)?;
             for line in &mut claim.lines {
                 let jitter = rng.fraction_between(900, 1100);

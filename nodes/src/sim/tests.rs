@@ -201,3 +201,17 @@ fn denial_and_rejection_rates_land_near_realism() {
     assert!((20..=80).contains(&reject_per_mille), "277CA rejections {reject_per_mille}‰");
     assert!(run.truth.underpaid_total() > Decimal::ZERO, "silent underpayments are injected");
 }
+
+#[test]
+fn generated_claims_are_valid_and_scrub_clean() {
+    use practice_actors::sentry::scrub::{passes, scrub};
+    let claims = generate_claims(3, 0, 200, &payers(), start() - chrono::Duration::days(20), 20).unwrap();
+    let mut patients = std::collections::BTreeSet::new();
+    for claim in &claims {
+        assert_eq!(claim.validate(), Ok(()));
+        let findings = scrub(claim, None, start());
+        assert!(passes(&findings), "{findings:?}");
+        patients.insert(claim.patient.id);
+    }
+    assert_eq!(patients.len(), 50, "four claims per patient");
+}
