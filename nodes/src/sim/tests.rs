@@ -134,6 +134,31 @@ fn posted_money_equals_the_ground_truth_to_the_cent() {
     assert_eq!(plb_posted, run.truth.plb_total());
     assert!(denied > 0, "some claims are denied");
 
+    // Billing over the posted ledgers: statements carry exactly the patient responsibility,
+    // and aging carries exactly the open insurance balance.
+    use practice_actors::billing::{aging, build_statements, patient_charges, payer_items};
+    let charges = patient_charges(states.values(), practice_protocol::Currency::USD).unwrap();
+    let truth_pr: Decimal = run.claims.iter().map(|claim| run.truth.patient_responsibility(&claim.id)).sum();
+    let statements = build_statements(
+        run.claims[0].org,
+        &charges,
+        &[],
+        practice_protocol::Currency::USD,
+        Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap(),
+        practice_protocol::ids::UserId::derived(&[b"biller"]),
+    )
+    .unwrap();
+    let billed: Decimal = statements.statements.iter().map(|s| s.statement.total_due.amount).sum();
+    assert_eq!(billed, truth_pr);
+    let open: Decimal = payer_items(states.values()).iter().map(|item| item.open.max(Decimal::ZERO)).sum();
+    let report = aging(
+        &payer_items(states.values()),
+        NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+        practice_protocol::Currency::USD,
+    );
+    assert_eq!(report.insurance.total(), open);
+    assert!(open > Decimal::ZERO, "denied claims stay open");
+
     // Every 835 again: nothing changes.
     let before: Vec<ClaimState> = states.values().cloned().collect();
     for remit in &remits {
@@ -214,4 +239,64 @@ fn generated_claims_are_valid_and_scrub_clean() {
         patients.insert(claim.patient.id);
     }
     assert_eq!(patients.len(), 50, "four claims per patient");
+}
+
+#[test]
+fn group_rejections_unknown_payers_and_clock_errors() {
+    let mut profiles = payers();
+    profiles[0].params.p_999_group_reject = Rate::from_ppm(1_000_000);
+    let claims = generate_claims(8, 0, 40, &profiles, start() - chrono::Duration::days(5), 5).unwrap();
+    let mut sim = Simulator::new(8, start(), profiles.clone());
+    let to_first: Vec<Claim> =
+        claims.iter().filter(|c| c.coverages[0].payer.payer_id == profiles[0].payer_id).cloned().collect();
+    assert!(!to_first.is_empty());
+    sim.receive("B1", &to_first).unwrap();
+    let mut stranger = claims[0].clone();
+    stranger.coverages[0].payer.payer_id = PayerId::parse("NOBODY").unwrap();
+    sim.receive("B2", std::slice::from_ref(&stranger)).unwrap();
+    assert!(matches!(sim.receive("B3", &[]), Err(SimError::EmptyBatch { .. })));
+    let outputs = sim.drain(400).unwrap();
+    let rejected_batch =
+        outputs.iter().any(|o| matches!(o, SimOutput::Ack999 { batch_id, accepted: false, .. } if batch_id == "B1"));
+    assert!(rejected_batch);
+    assert!(outputs.iter().all(|o| !matches!(o, SimOutput::Remit { .. })), "nothing from a rejected group is paid");
+    let a3 =
+        outputs.iter().any(|o| matches!(o, SimOutput::Ack277 { accepted: false, category, .. } if category == "A3"));
+    assert!(a3, "an unknown payer id is rejected at the front end");
+    for claim in &to_first {
+        assert!(matches!(sim.truth().claims[&claim.id][0], SubmissionTruth::GroupRejected { .. }));
+    }
+    assert!(matches!(sim.advance_to(start()), Err(SimError::ClockBackwards { .. })));
+}
+
+#[test]
+fn recoupments_wait_for_a_payment_that_can_carry_them() {
+    let mut profiles = vec![PayerProfile::new(PayerId::parse("P9").unwrap(), "Recouper", PayerKind::Commercial)];
+    profiles[0].params.p_recoupment = Rate::from_ppm(1_000_000);
+    profiles[0].params.p_reversal = Rate::ZERO;
+    profiles[0].params.p_claim_denied = Rate::ZERO;
+    profiles[0].params.p_277ca_reject = Rate::ZERO;
+    let claims = generate_claims(4, 0, 30, &profiles, start() - chrono::Duration::days(5), 5).unwrap();
+    let mut sim = Simulator::new(4, start(), profiles);
+    // Two waves: the second's payments carry the first's recoupments.
+    sim.receive("W1", &claims[..15]).unwrap();
+    let mut outputs = sim.advance_to(start() + chrono::Duration::days(40)).unwrap();
+    sim.receive("W2", &claims[15..]).unwrap();
+    outputs.extend(sim.drain(400).unwrap());
+    let mut recouped = Decimal::ZERO;
+    for output in &outputs {
+        if let SimOutput::Remit { remittance, .. } = output {
+            assert!(remittance.total_paid.amount >= Decimal::ZERO);
+            assert!(remittance.balances());
+            recouped += remittance
+                .provider_adjustments
+                .iter()
+                .filter(|p| p.reason_code == "WO")
+                .map(|p| p.amount.amount)
+                .sum::<Decimal>();
+        }
+    }
+    assert!(recouped > Decimal::ZERO);
+    let truth_wo: Decimal = sim.truth().plb.iter().filter(|p| p.reason_code == "WO").map(|p| p.amount).sum();
+    assert_eq!(recouped, truth_wo, "the truth records only what was sent");
 }
