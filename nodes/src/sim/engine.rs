@@ -14,7 +14,8 @@ use super::truth::{GroundTruth, PlbTruth, SubmissionTruth};
 use chrono::NaiveDate;
 use practice_actors::ingest::remit::{ProviderAdjustment, RemitClaim, RemitLine, Remittance};
 use practice_protocol::claim::Adjustment;
-use practice_protocol::domain::{Claim, ClaimFrequency, PaymentMethod};
+use practice_protocol::codes::{Npi, TaxId};
+use practice_protocol::domain::{Claim, ClaimFrequency, PaymentMethod, PersonName};
 use practice_protocol::ids::{ClaimId, PatientId, PayerId};
 use practice_protocol::{Currency, Money};
 use rust_decimal::Decimal;
@@ -67,6 +68,23 @@ enum Scheduled {
     Recoup { payer_id: PayerId, adjustment: ProviderAdjustment },
 }
 
+/// What the payer keeps about a received claim to write its 277CA and 835 (names and member
+/// ids are PHI: held in memory for the files, never logged).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimMeta {
+    pub claim_id: ClaimId,
+    pub patient_name: PersonName,
+    pub member_id: String,
+    pub filing_indicator: String,
+    pub charge: Money,
+    pub service_from: NaiveDate,
+    pub service_to: NaiveDate,
+    pub billing_name: String,
+    pub billing_npi: Npi,
+    pub billing_tax_id: TaxId,
+    pub received_on: NaiveDate,
+}
+
 /// Same patient, payer, dates and codes: the payer's duplicate check.
 type ServiceKey = (PatientId, PayerId, Vec<(NaiveDate, String)>);
 
@@ -84,6 +102,7 @@ pub struct Simulator {
     pending_recoupments: BTreeMap<PayerId, Vec<ProviderAdjustment>>,
     trace_counter: u64,
     billing_npi: String,
+    claim_meta: HashMap<String, ClaimMeta>,
 }
 
 impl Simulator {
@@ -100,6 +119,7 @@ impl Simulator {
             pending_recoupments: BTreeMap::new(),
             trace_counter: 0,
             billing_npi: String::new(),
+            claim_meta: HashMap::new(),
         }
     }
 
@@ -115,7 +135,12 @@ impl Simulator {
         self.profiles.get(payer_id)
     }
 
-    /// Nothing scheduled and no recoupment waiting.
+    /// The last received claim with this patient control number.
+    pub fn claim_meta(&self, patient_control_number: &str) -> Option<&ClaimMeta> {
+        self.claim_meta.get(patient_control_number)
+    }
+
+    /// Nothing scheduled.
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty()
     }
@@ -146,6 +171,7 @@ impl Simulator {
         let ids: Vec<ClaimId> = claims.iter().map(|claim| claim.id).collect();
         self.schedule(ack_day, Scheduled::Ack999 { batch_id: batch_id.into(), accepted: !rejected, claims: ids });
         for claim in claims {
+            self.claim_meta.insert(claim.patient_control_number.clone(), self.meta(claim));
             let submission = self.submissions.entry(claim.id).or_insert(0);
             *submission += 1;
             if rejected {
@@ -254,6 +280,24 @@ impl Simulator {
             }
         }
         self.truth.record(claim.id, truth);
+    }
+
+    fn meta(&self, claim: &Claim) -> ClaimMeta {
+        let coverage = claim.coverage();
+        let dates = claim.lines.iter().map(|line| line.service_date);
+        ClaimMeta {
+            claim_id: claim.id,
+            patient_name: claim.patient.name.clone(),
+            member_id: coverage.map(|c| c.subscriber.member_id.clone()).unwrap_or_default(),
+            filing_indicator: coverage.map(|c| c.payer.filing_indicator.clone()).unwrap_or_default(),
+            charge: claim.total_charge(),
+            service_from: dates.clone().min().unwrap_or(self.today),
+            service_to: dates.max().unwrap_or(self.today),
+            billing_name: claim.billing.name.clone(),
+            billing_npi: claim.billing.npi.clone(),
+            billing_tax_id: claim.billing.tax_id.clone(),
+            received_on: self.today,
+        }
     }
 
     fn reject_front_end(&mut self, claim: &Claim, on: NaiveDate, result: FrontEnd) {

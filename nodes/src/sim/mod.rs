@@ -20,7 +20,7 @@ pub mod rng;
 pub mod truth;
 
 pub use adjudicate::{Adjudication, FrontEnd, LineOutcome};
-pub use engine::{SimError, SimOutput, Simulator};
+pub use engine::{ClaimMeta, SimError, SimOutput, Simulator};
 pub use profile::{AdjudicationParams, DenialCause, FeeSchedule, PayerKind, PayerProfile, Rate};
 pub use truth::{GroundTruth, SubmissionTruth};
 
