@@ -4,6 +4,8 @@
 //! Architecture invariant: actors are thin. They receive a message, call a pure function of
 //! `practice-protocol`, append the resulting events to the journal, and only then reply.
 
+pub mod billing;
+pub mod ingest;
 pub mod journal;
 
 pub mod claim;
@@ -21,3 +23,7 @@ pub mod verify;
 pub use entity::{EntityCommand, Outcome, SendError};
 pub use node::{ClaimHandle, Node, NodeError, NodeStats};
 pub use runtime::NodeConfig;
+pub mod sentry;
+
+#[cfg(test)]
+mod fixture;

@@ -1,0 +1,28 @@
+//! The payer and clearinghouse simulator's pure core (`practice sim`, and in-process for
+//! `practice demo`): per-payer contract fee schedules, adjudication with the variance real
+//! payers show (REALISM.md), a simulated clock for 999/277CA/835 timing, a seeded RNG so a
+//! seed replays exactly, and the ground truth of everything it decided.
+//!
+//! - `profile`: payer types, fee schedules and the REALISM.md §10 parameters;
+//! - `adjudicate`: one claim → its 277CA decision and line-by-line adjudication;
+//! - `engine`: the `Simulator` — batches in, dated 999/277CA/835 outputs out;
+//! - `truth`: what it paid per claim and line, injected denials and underpayments, PLB;
+//! - `generate`: synthetic claims for tests and the demo; `rng`: the seeded generator.
+//!
+//! Its 835s are `practice_actors::ingest::remit::Remittance` values, the same shape the ERA
+//! matcher reads, so posting can be checked against the truth without X12 in between.
+
+pub mod adjudicate;
+pub mod engine;
+pub mod generate;
+pub mod profile;
+pub mod rng;
+pub mod truth;
+
+pub use adjudicate::{Adjudication, FrontEnd, LineOutcome};
+pub use engine::{ClaimMeta, SimError, SimOutput, Simulator};
+pub use profile::{AdjudicationParams, DenialCause, FeeSchedule, PayerKind, PayerProfile, Rate};
+pub use truth::{GroundTruth, SubmissionTruth};
+
+#[cfg(test)]
+mod tests;
