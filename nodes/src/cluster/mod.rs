@@ -1,0 +1,1 @@
+//! The cluster: nodes sharing 64 shards through leases, routing commands to shard owners.
