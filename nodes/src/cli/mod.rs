@@ -1,5 +1,8 @@
 //! The CLI's subcommands, one module each.
 
+pub mod cluster_load;
+pub mod cluster_node;
+pub mod cluster_verify;
 pub mod logging;
 
 use clap::Subcommand;
@@ -9,6 +12,12 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print the build's version and the formats it speaks.
     Info,
+    /// Run a node of a cluster (JetStream journal, shard leases).
+    Node(cluster_node::ClusterNodeArgs),
+    /// Drive synthetic claims through a running cluster.
+    Load(cluster_load::ClusterLoadArgs),
+    /// Replay the journal and check the guarantees.
+    Verify(cluster_verify::ClusterVerifyArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -19,5 +28,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("event schema version {}", practice_protocol::envelope::EVENT_SCHEMA_VERSION);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Node(args) => cluster_node::run(args),
+        Command::Load(args) => cluster_load::run(args),
+        Command::Verify(args) => cluster_verify::run(args),
     }
 }

@@ -327,9 +327,7 @@ impl Journal for JetStreamJournal {
         Box::pin(async move {
             let shard = shard_of(&entity, self.settings.shard_count);
             let subject = event_subject(&entity, shard);
-            let mut events = read::read_subject(&self.stores.events, &subject, 0, usize::MAX).await?;
-            events.retain(|event| event.sequence > after_sequence);
-            Ok(events)
+            read::read_entity_subject(&self.stores.events, &subject, after_sequence).await
         })
     }
 

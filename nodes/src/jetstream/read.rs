@@ -55,6 +55,42 @@ pub fn entity_from_subject(subject: &str) -> Option<(ShardId, EntityRef)> {
     Some((shard, EntityRef { org, kind, id }))
 }
 
+/// One entity's events after `after_sequence`: a direct get of the last message (usually the
+/// whole answer for a new entity), then direct gets forward. Entities have short histories, so
+/// this beats creating a consumer.
+pub(crate) async fn read_entity_subject(
+    stream: &Stream,
+    subject: &str,
+    after_sequence: u64,
+) -> Result<Vec<StoredEvent>, JournalError> {
+    let Some(last) = last_on_subject(stream, subject).await? else { return Ok(Vec::new()) };
+    let (shard, entity) =
+        entity_from_subject(subject).ok_or_else(|| JournalError::InvalidAppend(format!("bad subject {subject}")))?;
+    let to_event = |message: StreamMessage| -> Result<StoredEvent, JournalError> {
+        let sequence = entity_sequence(&message.headers, message.sequence)?;
+        Ok(StoredEvent { entity, sequence, shard, position: message.sequence, payload: message.payload.to_vec() })
+    };
+    let last_position = last.sequence;
+    let last = to_event(last)?;
+    if last.sequence <= after_sequence {
+        return Ok(Vec::new());
+    }
+    let mut events = Vec::with_capacity((last.sequence - after_sequence) as usize);
+    let mut position = 0;
+    while position < last_position {
+        let message = stream
+            .direct_get_next_for_subject(subject, Some(position + 1))
+            .await
+            .map_err(|error| JournalError::Unavailable(format!("reading {subject}: {error}")))?;
+        position = message.sequence;
+        let event = to_event(message)?;
+        if event.sequence > after_sequence {
+            events.push(event);
+        }
+    }
+    Ok(events)
+}
+
 /// Up to `limit` events on `filter` with stream sequence `> after`, in order.
 pub(crate) async fn read_subject(
     stream: &Stream,

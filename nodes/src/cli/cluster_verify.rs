@@ -1,0 +1,27 @@
+//! `practice verify --nats URL`: replay the JetStream journal and check G1, G3 and G7. Prints
+//! a JSON report; exits 1 on any violation.
+
+use clap::Args;
+use practice_nodes::cluster::verify::verify;
+use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings};
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct ClusterVerifyArgs {
+    #[arg(long, env = "PRACTICE_NATS")]
+    pub nats: String,
+    #[arg(long, default_value_t = practice_protocol::shard::DEFAULT_SHARD_COUNT)]
+    pub shards: u16,
+}
+
+pub fn run(args: ClusterVerifyArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let client = connect(&args.nats, "practice-verify").await?;
+        let settings = JetStreamSettings { shard_count: args.shards, ..Default::default() };
+        let journal = JetStreamJournal::open(client, settings).await?;
+        let report = verify(journal.as_ref()).await?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    })
+}
