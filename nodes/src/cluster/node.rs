@@ -98,6 +98,7 @@ impl Node {
             live.push(self.settings.node_id.clone());
         }
         let desired = shards_of(&live, self.settings.shard_count, &self.settings.node_id);
+        tracing::debug!(node = %self.settings.node_id, ?live, desired = desired.len(), owned = self.owned.len(), "lease round");
         let surplus: Vec<ShardId> = self.owned.keys().filter(|shard| !desired.contains(shard)).copied().collect();
         for shard in surplus {
             self.give_back(shard).await;
@@ -139,6 +140,10 @@ impl Node {
         }
         for shard in lost {
             tracing::warn!(node = %self.settings.node_id, %shard, "lease lost");
+            if self.settings.trust_fence_only {
+                // Testing only: act as if lease bookkeeping had failed; the fence must stop us.
+                continue;
+            }
             if let Some(owned) = self.owned.remove(&shard) {
                 owned.clock.revoke();
                 let _ = owned.stop.send(true);
