@@ -6,9 +6,11 @@ mod common;
 
 use common::{Cluster, LEASE_TIMEOUT, SHARDS};
 use practice_actors::journal::Journal;
+use practice_actors::synthetic::{claim_journey, load_org};
+use practice_actors::Outcome;
 use practice_nodes::cluster::load::{run_load, LoadPlan, LoadReport};
-use practice_nodes::cluster::sample::{self, command, entity_of};
-use practice_nodes::cluster::wire::{send_command, CommandReply};
+use practice_nodes::cluster::wire::{send_command, CommandReply, WireCommand};
+use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::{command_subject, shard_of};
 use std::time::Duration;
 
@@ -24,17 +26,26 @@ fn plan(seed: u64, first: u64, claims: u64) -> LoadPlan {
     }
 }
 
-fn assert_clean_load(report: &LoadReport, claims: u64) {
+fn assert_clean_load(report: &LoadReport) {
     assert_eq!(report.failed + report.rejected, 0, "load errors: {:?}", report.errors);
-    assert_eq!(report.accepted + report.already_applied, claims * sample::LIFECYCLE.len() as u64);
+    assert!(report.events_appended >= report.accepted, "{report:?}");
 }
 
-async fn assert_journal_holds(cluster: &Cluster, claims: u64) {
+/// Nothing acknowledged lost, nothing doubled: the journal holds exactly the events the
+/// accepted commands appended, and the verifier finds no violation.
+async fn assert_journal_holds(cluster: &Cluster, claims: u64, events: u64) {
     let report = cluster.verify().await;
-    assert!(report.ok(), "violations: {:?}", report.violations);
-    assert_eq!(report.entities, claims, "{report:?}");
-    assert_eq!(report.events, claims * sample::LIFECYCLE.len() as u64, "{report:?}");
-    assert_eq!(report.statuses.get("Accepted"), Some(&claims), "{report:?}");
+    assert!(report.ok(), "violations:\n{report}");
+    assert_eq!(report.entities.get("claim"), Some(&claims), "{report}");
+    assert_eq!(report.events, events, "{report}");
+}
+
+fn step(seed: u64, index: u64, step: usize) -> WireCommand {
+    claim_journey(load_org(seed), index).swap_remove(step)
+}
+
+fn entity_of(seed: u64, index: u64) -> EntityRef {
+    step(seed, index, 0).entity
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,13 +66,13 @@ async fn g5_nodes_join_and_leave_under_load() {
     cluster.start_node("d", &[]);
     let report = load.await.unwrap();
     cluster.wait_balanced(&["a", "b", "d"], Duration::from_secs(20)).await;
-    assert_clean_load(&report, 120);
-    assert_journal_holds(&cluster, 120).await;
-    // Every claim was created exactly once and went through each step once: the journal
-    // holds 5 events per claim (checked above) and replaying the load changes nothing.
+    assert_clean_load(&report);
+    assert_eq!(report.events_appended, common::expected_events(5, 120));
+    assert_journal_holds(&cluster, 120, report.events_appended).await;
+    // Replaying the whole load changes nothing (G3).
     let again = run_load(&client, &plan(5, 0, 120)).await;
-    assert_eq!(again.already_applied, 120 * sample::LIFECYCLE.len() as u64, "{again:?}");
-    assert_journal_holds(&cluster, 120).await;
+    assert_eq!(again.already_applied, report.accepted + report.already_applied, "{again:?}");
+    assert_journal_holds(&cluster, 120, report.events_appended).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,14 +93,18 @@ async fn g2_kill9_a_node_and_restart_nats_mid_load() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     cluster.server.restart().unwrap();
     let report = load.await.unwrap();
-    assert_clean_load(&report, 120);
+    assert_clean_load(&report);
     // Every acknowledged command is in the journal, once.
-    assert_journal_holds(&cluster, 120).await;
+    // A command applied just before a crash is acknowledged on retry as "already applied",
+    // so compare with the state machine's own count rather than the load's.
+    let expected = common::expected_events(6, 120);
+    assert!(report.events_appended <= expected);
+    assert_journal_holds(&cluster, 120, expected).await;
     cluster.wait_balanced(&["a", "b"], Duration::from_secs(20)).await;
-    // G3 past any broker window: the rebuilt claims remember their commands.
+    // G3 with no broker help: rebuilt claims remember their commands.
     let again = run_load(&client, &plan(6, 0, 120)).await;
-    assert_eq!(again.already_applied, 120 * sample::LIFECYCLE.len() as u64, "{again:?}");
-    assert_journal_holds(&cluster, 120).await;
+    assert_eq!(again.already_applied, report.accepted + report.already_applied, "{again:?}");
+    assert_journal_holds(&cluster, 120, expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,12 +126,12 @@ async fn g6_a_paused_owner_is_fenced_even_on_an_untouched_claim() {
     let touched = indexes.next().unwrap();
     let shard = shard_of(&entity_of(seed, touched), SHARDS);
     let untouched = indexes.find(|index| shard_of(&entity_of(seed, *index), SHARDS) == shard).unwrap();
-    let reply = send_command(&client, SHARDS, &command(seed, touched, 0).unwrap(), Duration::from_secs(10)).await;
-    assert!(matches!(reply, Ok(CommandReply::Accepted { .. })), "{reply:?}");
+    let reply = send_command(&client, SHARDS, &step(seed, touched, 0), Duration::from_secs(10)).await;
+    assert!(matches!(reply, Ok(CommandReply::Done(Outcome::Accepted { .. }))), "{reply:?}");
 
     cluster.node("a").pause().unwrap();
     // Commands queue up in the paused node's socket; their senders give up.
-    for envelope in [command(seed, untouched, 0).unwrap(), command(seed, touched, 1).unwrap()] {
+    for envelope in [step(seed, untouched, 0), step(seed, touched, 1)] {
         let subject = command_subject(&envelope.entity, shard);
         let body = practice_protocol::codec::encode(&envelope).unwrap();
         let request = async_nats::Request::new().payload(body.into()).timeout(Some(Duration::from_millis(300)));
@@ -138,12 +153,11 @@ async fn g6_a_paused_owner_is_fenced_even_on_an_untouched_claim() {
     let journal = cluster.journal().await;
     assert!(journal.read_entity(entity_of(seed, untouched), 0).await.unwrap().is_empty());
     assert_eq!(journal.read_entity(entity_of(seed, touched), 0).await.unwrap().len(), 1);
-    // The new owner serves both claims; no history forked.
-    for envelope in [command(seed, untouched, 0).unwrap(), command(seed, touched, 1).unwrap()] {
+    // The new owner serves both claims; no history forked. (The fenced node, still
+    // subscribed in this test mode, may answer too: it re-reads and reports "already applied".)
+    for envelope in [step(seed, untouched, 0), step(seed, touched, 1)] {
         let reply = send_command(&client, SHARDS, &envelope, Duration::from_secs(20)).await;
-        assert!(matches!(reply, Ok(CommandReply::Accepted { events: 1, .. })), "{reply:?}");
+        assert!(matches!(reply, Ok(CommandReply::Done(Outcome::Accepted { version: 1 | 2, .. }))), "{reply:?}");
     }
-    let report = cluster.verify().await;
-    assert!(report.ok(), "{:?}", report.violations);
-    assert_eq!((report.entities, report.events), (2, 3));
+    assert_journal_holds(&cluster, 2, 3).await;
 }

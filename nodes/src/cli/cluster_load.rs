@@ -10,7 +10,8 @@ use std::time::Duration;
 pub struct ClusterLoadArgs {
     #[arg(long, env = "PRACTICE_NATS")]
     pub nats: String,
-    /// How many claims to drive through create → sign-off → scrub → submit → accept.
+    /// How many claims to drive through create → sign-off → scrub → submit → accept → remittance
+    /// (→ write-off for denied ones).
     #[arg(long)]
     pub claims: u64,
     /// Index of the first claim (claims are derived from seed and index).

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use practice_nodes::cluster::node::{Node, NodeSettings};
+use practice_nodes::cluster::node::{ClusterNode, NodeSettings};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -40,7 +40,8 @@ pub fn run(args: ClusterNodeArgs) -> anyhow::Result<ExitCode> {
             replicas: args.replicas,
             trust_fence_only: args.trust_fence_only,
         };
-        let node = Node::start(settings).await.context("starting the node")?;
+        let registry = prometheus::Registry::new();
+        let node = ClusterNode::start(settings, &registry).await.context("starting the node")?;
         node.run(shutdown_signal()).await.context("running the node")?;
         Ok(ExitCode::SUCCESS)
     })

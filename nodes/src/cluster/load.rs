@@ -1,9 +1,11 @@
-//! The load driver: push `claims` synthetic claims through their lifecycle against a running
-//! cluster, many claims at a time, each claim's commands in order, and report what happened.
+//! The load driver: push `claims` synthetic claims (the backbone's journeys: create, sign off,
+//! scrub, submit, accept, post the remittance, sometimes write off) through a running cluster,
+//! many claims at a time, each claim's commands in order, and report what happened.
 
-use super::sample::{command, LIFECYCLE};
-use super::wire::{send_command, CommandReply};
+use super::wire::{send_command, CommandReply, SendError};
 use futures::StreamExt;
+use practice_actors::synthetic::{claim_journey, load_org};
+use practice_actors::Outcome;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,8 @@ pub struct LoadReport {
     pub accepted: u64,
     /// Accepted with no new event: the command had been applied before.
     pub already_applied: u64,
+    /// Events the accepted commands appended: what the journal must hold afterwards.
+    pub events_appended: u64,
     pub rejected: u64,
     pub failed: u64,
     pub elapsed_ms: u64,
@@ -42,6 +46,7 @@ pub struct LoadReport {
 struct ClaimOutcome {
     latencies: Vec<Duration>,
     accepted: u64,
+    events_appended: u64,
     already_applied: u64,
     rejected: u64,
     failed: u64,
@@ -52,37 +57,35 @@ async fn drive_claim(client: &async_nats::Client, plan: &LoadPlan, index: u64) -
     let mut outcome = ClaimOutcome {
         latencies: Vec::new(),
         accepted: 0,
+        events_appended: 0,
         already_applied: 0,
         rejected: 0,
         failed: 0,
         errors: Vec::new(),
     };
     let sends = if plan.duplicate { 2 } else { 1 };
-    for (step, step_name) in LIFECYCLE.iter().enumerate() {
-        let envelope = match command(plan.seed, index, step) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                outcome.failed += 1;
-                outcome.errors.push(format!("claim {index}: {error}"));
-                return outcome;
-            }
-        };
+    for envelope in claim_journey(load_org(plan.seed), index) {
+        let step = envelope.command.name();
         for _ in 0..sends {
             let started = Instant::now();
             match send_command(client, plan.shard_count, &envelope, plan.deadline).await {
-                Ok(CommandReply::Accepted { events: 0, .. }) => outcome.already_applied += 1,
-                Ok(CommandReply::Accepted { .. }) => outcome.accepted += 1,
-                Ok(CommandReply::Rejected { reason }) => {
-                    outcome.rejected += 1;
-                    outcome.errors.push(format!("claim {index} {}: {reason}", step_name));
+                Ok(CommandReply::Done(Outcome::Accepted { events_appended: 0, .. })) => outcome.already_applied += 1,
+                Ok(CommandReply::Done(Outcome::Accepted { events_appended, .. })) => {
+                    outcome.accepted += 1;
+                    outcome.events_appended += events_appended as u64;
                 }
-                Ok(CommandReply::Unavailable { reason }) | Err(super::wire::SendError::Decode(reason)) => {
+                Ok(CommandReply::Done(Outcome::Rejected { rejection, .. })) => {
+                    outcome.rejected += 1;
+                    outcome.errors.push(format!("claim {index} {step}: {rejection}"));
+                }
+                Ok(CommandReply::Refused { reason } | CommandReply::Unavailable { reason })
+                | Err(SendError::Decode(reason)) => {
                     outcome.failed += 1;
-                    outcome.errors.push(format!("claim {index} {}: {reason}", step_name));
+                    outcome.errors.push(format!("claim {index} {step}: {reason}"));
                 }
                 Err(error) => {
                     outcome.failed += 1;
-                    outcome.errors.push(format!("claim {index} {}: {error}", step_name));
+                    outcome.errors.push(format!("claim {index} {step}: {error}"));
                 }
             }
             outcome.latencies.push(started.elapsed());
@@ -104,6 +107,7 @@ pub async fn run_load(client: &async_nats::Client, plan: &LoadPlan) -> LoadRepor
         .buffer_unordered(plan.concurrency.max(1));
     while let Some(outcome) = outcomes.next().await {
         report.accepted += outcome.accepted;
+        report.events_appended += outcome.events_appended;
         report.already_applied += outcome.already_applied;
         report.rejected += outcome.rejected;
         report.failed += outcome.failed;

@@ -1,30 +1,30 @@
 //! Commands on the wire: a caller (any node, the CLI) sends a `CommandEnvelope` as a NATS
-//! request on `cmd.<shard>.claim.<org>.<id>`; only the shard's owner subscribes there, so the
-//! request reaches it or gets "no responders" while the shard changes hands, and the caller
+//! request on `cmd.<shard>.<kind>.<org>.<id>`; only the shard's owner subscribes there, so the
+//! request reaches it, or gets "no responders" while the shard changes hands, and the caller
 //! retries until its deadline. Bodies use the project codec.
 
-use practice_protocol::claim::{ClaimCommand, ClaimStatus};
+use practice_actors::{EntityCommand, Outcome};
 use practice_protocol::envelope::CommandEnvelope;
 use practice_protocol::shard::{command_subject, shard_of};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
-pub type ClaimCommandEnvelope = CommandEnvelope<ClaimCommand>;
+pub type WireCommand = CommandEnvelope<EntityCommand>;
 
 /// What the owner answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommandReply {
-    /// Durable: the events are in the journal. `events` is 0 for a command already applied.
-    Accepted { status: Option<ClaimStatus>, version: u64, events: u32 },
-    /// The claim refused the command; nothing was appended.
-    Rejected { reason: String },
-    /// The owner could not decide now (lease lost, journal unavailable): try again.
+    /// Accepted (events durable) or rejected by the entity (nothing appended).
+    Done(Outcome),
+    /// Not a command this system can take (does not decode, wrong kind): do not retry.
+    Refused { reason: String },
+    /// The owner could not decide now (shard moving, lease lost, journal unavailable): retry.
     Unavailable { reason: String },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    #[error("no owner answered for the claim's shard within {0:?}")]
+    #[error("no owner answered for the entity's shard within {0:?}")]
     Timeout(Duration),
     #[error("could not encode the command: {0}")]
     Encode(String),
@@ -33,11 +33,12 @@ pub enum SendError {
 }
 
 /// Send `envelope` to its shard's owner and wait for the outcome, retrying while no node owns
-/// the shard or the owner says `Unavailable`, until `deadline` has passed.
+/// the shard or the owner says `Unavailable`, until `deadline` has passed. Retrying is safe:
+/// the entity remembers command ids (G3).
 pub async fn send_command(
     client: &async_nats::Client,
     shard_count: u16,
-    envelope: &ClaimCommandEnvelope,
+    envelope: &WireCommand,
     deadline: Duration,
 ) -> Result<CommandReply, SendError> {
     let shard = shard_of(&envelope.entity, shard_count);
@@ -51,9 +52,8 @@ pub async fn send_command(
         if left.is_zero() {
             return Err(SendError::Timeout(deadline));
         }
-        let request = async_nats::Request::new().payload(body.clone()).timeout(Some(left.min(Duration::from_secs(2))));
-        // An error is no responders (shard between owners) or a timeout (owner paused or
-        // dead): retry; the command id makes a repeat harmless (G3).
+        let request = async_nats::Request::new().payload(body.clone()).timeout(Some(left.min(Duration::from_secs(6))));
+        // An error is no responders (shard between owners) or a timeout (owner paused or dead).
         if let Ok(message) = client.send_request(subject.clone(), request).await {
             let reply: CommandReply = practice_protocol::codec::decode(&message.payload)
                 .map_err(|error| SendError::Decode(error.to_string()))?;

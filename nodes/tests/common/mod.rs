@@ -3,9 +3,9 @@
 
 #![allow(dead_code)]
 
+use practice_actors::verify::{verify, VerifyReport};
 use practice_nodes::cluster::assign::assign;
 use practice_nodes::cluster::leases::LeaseStore;
-use practice_nodes::cluster::verify::{verify, VerifyReport};
 use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings};
 use practice_tests::nats::{NatsServer, Process};
 use std::collections::BTreeMap;
@@ -99,10 +99,33 @@ impl Cluster {
 
     pub async fn verify(&self) -> VerifyReport {
         let journal = self.journal().await;
-        verify(journal.as_ref()).await.expect("verify")
+        verify(journal.as_ref(), None).await.expect("verify")
     }
 }
 
 pub fn practice_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_practice"))
+}
+
+/// How many events the synthetic journeys of claims `0..claims` append when each command is
+/// applied once: the pure state machine, run here, is the reference.
+pub fn expected_events(seed: u64, claims: u64) -> u64 {
+    use practice_actors::synthetic::{claim_journey, load_org};
+    use practice_actors::EntityCommand;
+    use practice_protocol::claim::{decide, ClaimState, DecideContext};
+    let context = DecideContext::at(chrono::Utc::now());
+    let mut total = 0;
+    for index in 0..claims {
+        let mut state = ClaimState::default();
+        for envelope in claim_journey(load_org(seed), index) {
+            let EntityCommand::Claim(command) = &envelope.command else { continue };
+            let events = decide(&state, envelope.command_id, command, &envelope.actor, &context).expect("journey step");
+            for event in &events {
+                state.apply(event);
+            }
+            state.applied_commands.insert(envelope.command_id);
+            total += events.len() as u64;
+        }
+    }
+    total
 }
