@@ -64,8 +64,15 @@ pub struct NatsServer {
 }
 
 impl NatsServer {
-    /// Start a fresh server on a random loopback port with an empty store.
+    /// Start a fresh server on a random loopback port with an empty store, fsyncing every
+    /// write (`sync_interval: always`).
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with_sync(true)
+    }
+
+    /// Like [`NatsServer::start`]; `sync_always: false` keeps the server's lazy default (for
+    /// benchmarks that report both settings).
+    pub fn start_with_sync(sync_always: bool) -> anyhow::Result<Self> {
         let binary = find_nats_server()?;
         let store = tempfile::tempdir()?;
         let port = free_port()?;
@@ -76,8 +83,9 @@ impl NatsServer {
             format!(
                 "listen: 127.0.0.1:{port}\n\
                  max_payload: 8MB\n\
-                 jetstream {{\n  store_dir: \"{}\"\n  sync_interval: always\n  max_file_store: 4GB\n}}\n",
-                jetstream_dir.display()
+                 jetstream {{\n  store_dir: \"{}\"\n{}  max_file_store: 4GB\n}}\n",
+                jetstream_dir.display(),
+                if sync_always { "  sync_interval: always\n" } else { "" },
             ),
         )?;
         let mut server = Self { binary, port, store, config, child: None };

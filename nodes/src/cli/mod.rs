@@ -1,5 +1,6 @@
 //! The CLI's subcommands, one module each.
 
+pub mod bench_jetstream;
 pub mod cluster_load;
 pub mod cluster_node;
 pub mod cluster_verify;
@@ -18,6 +19,9 @@ pub enum Command {
     Load(cluster_load::ClusterLoadArgs),
     /// Replay the journal and check the guarantees.
     Verify(cluster_verify::ClusterVerifyArgs),
+    /// Benchmarks that report figures.
+    #[command(subcommand)]
+    Bench(bench_jetstream::BenchTarget),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -31,5 +35,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Node(args) => cluster_node::run(args),
         Command::Load(args) => cluster_load::run(args),
         Command::Verify(args) => cluster_verify::run(args),
+        Command::Bench(target) => bench_jetstream::run(target),
     }
 }

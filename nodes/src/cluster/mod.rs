@@ -7,6 +7,7 @@
 //! `load` drives synthetic claims through a cluster.
 
 pub mod assign;
+pub mod bench;
 pub mod leased;
 pub mod leases;
 pub mod load;

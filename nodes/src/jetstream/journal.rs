@@ -29,11 +29,16 @@ struct ShardCache {
     heads: HashMap<EntityRef, EntityHead>,
 }
 
+/// Multi-message atomic batches one journal keeps open at once. The server holds at most 50
+/// open batches per stream (more are refused or stall); 16 per node leaves room for three.
+pub const MAX_OPEN_BATCHES: usize = 16;
+
 pub struct JetStreamJournal {
     client: async_nats::Client,
     stores: Stores,
     settings: JetStreamSettings,
     shards: Vec<Mutex<ShardCache>>,
+    open_batches: tokio::sync::Semaphore,
 }
 
 impl JetStreamJournal {
@@ -45,7 +50,8 @@ impl JetStreamJournal {
         let context = async_nats::jetstream::new(client.clone());
         let stores = setup::ensure(&context, &settings).await?;
         let shards = (0..settings.shard_count).map(|_| Mutex::new(ShardCache::default())).collect();
-        Ok(Arc::new(Self { client, stores, settings, shards }))
+        let open_batches = tokio::sync::Semaphore::new(MAX_OPEN_BATCHES);
+        Ok(Arc::new(Self { client, stores, settings, shards, open_batches }))
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -174,6 +180,11 @@ impl JetStreamJournal {
         }
         // An atomic batch: every message but the last goes without a reply subject; the last
         // carries `Nats-Batch-Commit: 1` and gets the verdict for the whole batch.
+        let _open = self
+            .open_batches
+            .acquire()
+            .await
+            .map_err(|error| AppendFailure::Unavailable(format!("batch limiter closed: {error}")))?;
         let batch_id = uuid::Uuid::new_v4().simple().to_string();
         let last = planned.len() - 1;
         for (index, (message, event)) in planned.iter().zip(&batch.events).enumerate() {
