@@ -5,6 +5,17 @@
 //! epoch marker, so a steady-state append is one round trip: an atomic batch whose messages
 //! carry the epoch check and the entity checks (see [`super::plan`]). A failed check is
 //! resolved by re-reading the server: a moved epoch is `Fenced`, otherwise `SequenceConflict`.
+//!
+//! Verified against nats-server 2.15.1 on loopback (tests in `nodes/tests/jetstream_*.rs`):
+//! - `Nats-Expected-Last-Subject-Sequence` + `…-Subject: epoch.<shard>` on a data message
+//!   refuses a stale writer with 10071, in a single publish and inside an atomic batch (the
+//!   whole batch is abandoned, nothing stored), including for an entity never written before.
+//! - A `Nats-Msg-Id` already in the duplicate window: a plain publish gets a success ack with
+//!   `duplicate: true` (nothing stored); inside an atomic batch the batch fails with 10201.
+//! - `Nats-Expected-Last-Subject-Sequence: 0` means "no message on this subject yet".
+//! - Latency: a single fenced append ≈ 0.5–0.9 ms; an atomic batch of 2–16 messages took
+//!   10–45 ms whatever its size and `sync_interval`, so batches pay off only when large. The
+//!   node path appends per command (mostly one event) and rarely builds a batch.
 
 use super::ack::{parse_ack, AckError, PublishAck};
 use super::plan::{self, plan_batch, EntityHead, PlannedMessage};
