@@ -1,13 +1,34 @@
-//! Key and value layouts of the embedded journal's sled trees.
+//! Key and value layouts of the embedded journal.
 //!
-//! Every key is big-endian so sled's byte order is the logical order: one entity's events sort
-//! by sequence, one shard's log by position. Tenant first in every entity key (G8).
+//! All keyspaces share one sled tree (so one `apply_batch` is atomic across them), each under
+//! a one-byte prefix. Every key is big-endian so sled's byte order is the logical order: one
+//! entity's events sort by sequence, one shard's log by position. Tenant first in every
+//! entity key (G8).
 
 use super::JournalError;
 use practice_protocol::envelope::{EntityKind, EntityRef};
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::ShardId;
 use uuid::Uuid;
+
+/// Keyspace prefixes.
+pub const EVENTS: u8 = b'e';
+pub const SHARD_LOG: u8 = b'l';
+pub const HEADS: u8 = b'h';
+pub const EPOCHS: u8 = b'p';
+pub const SHARD_POSITIONS: u8 = b'q';
+pub const SNAPSHOTS: u8 = b's';
+pub const CONSUMERS: u8 = b'c';
+pub const INBOUND: u8 = b'i';
+pub const META: u8 = b'm';
+
+/// `prefix` + `key`.
+pub fn prefixed(prefix: u8, key: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(1 + key.len());
+    bytes.push(prefix);
+    bytes.extend_from_slice(key);
+    bytes
+}
 
 /// org (16) + kind (1) + id (16).
 pub const ENTITY_KEY_LEN: usize = 33;

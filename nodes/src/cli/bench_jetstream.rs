@@ -1,15 +1,9 @@
 //! `practice bench jetstream --nats URL`: raw JetStream publish vs fenced journal appends vs
 //! end-to-end commands through a node, in one run against one server. Prints JSON.
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use practice_nodes::cluster::bench::{run_bench, BenchPlan};
 use std::process::ExitCode;
-
-#[derive(Subcommand, Debug)]
-pub enum BenchTarget {
-    /// The distributed backbone on a JetStream server you started.
-    Jetstream(BenchJetstreamArgs),
-}
 
 #[derive(Args, Debug)]
 pub struct BenchJetstreamArgs {
@@ -29,8 +23,7 @@ pub struct BenchJetstreamArgs {
     pub concurrency: usize,
 }
 
-pub fn run(target: BenchTarget) -> anyhow::Result<ExitCode> {
-    let BenchTarget::Jetstream(args) = target;
+pub fn run(args: BenchJetstreamArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let plan = BenchPlan {

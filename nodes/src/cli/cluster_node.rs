@@ -1,4 +1,5 @@
-//! `practice node --nats URL --node-id ID [--shards 64]`: one node of a cluster.
+//! `practice node --nats URL --node-id ID [--shards 64]`: one node of a cluster. Without
+//! `--nats` the node runs embedded (see `node.rs`).
 
 use anyhow::Context;
 use clap::Args;
@@ -6,17 +7,15 @@ use practice_nodes::cluster::node::{ClusterNode, NodeSettings};
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The cluster options of `practice node`.
 #[derive(Args, Debug)]
 pub struct ClusterNodeArgs {
-    /// NATS server URL of the JetStream cluster.
+    /// Join a cluster through this NATS JetStream server instead of running embedded.
     #[arg(long, env = "PRACTICE_NATS")]
-    pub nats: String,
-    /// This node's id, unique in the cluster ([A-Za-z0-9_-]).
+    pub nats: Option<String>,
+    /// This node's id, unique in the cluster ([A-Za-z0-9_-]); needed with --nats.
     #[arg(long, env = "PRACTICE_NODE_ID")]
-    pub node_id: String,
-    /// Logical shards; every node and client of a cluster must agree.
-    #[arg(long, default_value_t = practice_protocol::shard::DEFAULT_SHARD_COUNT)]
-    pub shards: u16,
+    pub node_id: Option<String>,
     /// A lease not renewed for this long passes to another node.
     #[arg(long, default_value_t = 5000)]
     pub lease_timeout_ms: u64,
@@ -29,13 +28,14 @@ pub struct ClusterNodeArgs {
     pub trust_fence_only: bool,
 }
 
-pub fn run(args: ClusterNodeArgs) -> anyhow::Result<ExitCode> {
+pub fn run(nats: String, args: ClusterNodeArgs, shards: u16) -> anyhow::Result<ExitCode> {
+    let node_id = args.node_id.context("--node-id is required with --nats")?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let settings = NodeSettings {
-            nats_url: args.nats,
-            node_id: args.node_id,
-            shard_count: args.shards,
+            nats_url: nats,
+            node_id,
+            shard_count: shards,
             lease_timeout: Duration::from_millis(args.lease_timeout_ms.max(200)),
             replicas: args.replicas,
             trust_fence_only: args.trust_fence_only,

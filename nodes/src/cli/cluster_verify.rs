@@ -6,18 +6,20 @@ use practice_actors::verify::verify;
 use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings};
 use std::process::ExitCode;
 
+/// The cluster options of `practice verify`.
 #[derive(Args, Debug)]
 pub struct ClusterVerifyArgs {
+    /// Verify a cluster's JetStream journal instead of the embedded one.
     #[arg(long, env = "PRACTICE_NATS")]
-    pub nats: String,
+    pub nats: Option<String>,
     #[arg(long, default_value_t = practice_protocol::shard::DEFAULT_SHARD_COUNT)]
     pub shards: u16,
 }
 
-pub fn run(args: ClusterVerifyArgs) -> anyhow::Result<ExitCode> {
+pub fn run(nats: String, args: ClusterVerifyArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let client = connect(&args.nats, "practice-verify").await?;
+        let client = connect(&nats, "practice-verify").await?;
         let settings = JetStreamSettings { shard_count: args.shards, ..Default::default() };
         let journal = JetStreamJournal::open(client, settings).await?;
         let report = verify(journal.as_ref(), None).await?;

@@ -1,27 +1,68 @@
-//! The CLI's subcommands, one module each.
+//! The CLI's subcommands, one module each. `node`, `load` and `verify` run on the embedded
+//! journal by default and on a cluster with `--nats` (the `cluster_*` modules).
 
+pub mod bench;
 pub mod bench_jetstream;
 pub mod cluster_load;
 pub mod cluster_node;
 pub mod cluster_verify;
+pub mod embedded;
+pub mod load;
 pub mod logging;
+pub mod node;
+pub mod verify;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Print the build's version and the formats it speaks.
     Info,
-    /// Run a node of a cluster (JetStream journal, shard leases).
-    Node(cluster_node::ClusterNodeArgs),
-    /// Drive synthetic claims through a running cluster.
-    Load(cluster_load::ClusterLoadArgs),
-    /// Replay the journal and check the guarantees.
-    Verify(cluster_verify::ClusterVerifyArgs),
+    /// Run a node: embedded journal and every shard, or with --nats one node of a cluster;
+    /// until SIGINT/SIGTERM.
+    Node(NodeCommand),
+    /// Replay the whole journal and check G1, G3, G4 and G7; exit 1 on any violation.
+    Verify(VerifyCommand),
+    /// Drive synthetic claims through their journey (tests and benchmarks).
+    Load(LoadCommand),
     /// Benchmarks that report figures.
-    #[command(subcommand)]
-    Bench(bench_jetstream::BenchTarget),
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct NodeCommand {
+    #[command(flatten)]
+    embedded: node::NodeArgs,
+    #[command(flatten)]
+    cluster: cluster_node::ClusterNodeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyCommand {
+    #[command(flatten)]
+    embedded: verify::VerifyArgs,
+    #[command(flatten)]
+    cluster: cluster_verify::ClusterVerifyArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LoadCommand {
+    #[command(flatten)]
+    embedded: load::LoadArgs,
+    #[command(flatten)]
+    cluster: cluster_load::ClusterLoadArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchTarget {
+    /// The embedded backbone against raw sled.
+    Backbone(bench::BackboneArgs),
+    /// The distributed backbone on a JetStream server you started.
+    Jetstream(bench_jetstream::BenchJetstreamArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -32,9 +73,19 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("event schema version {}", practice_protocol::envelope::EVENT_SCHEMA_VERSION);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Node(args) => cluster_node::run(args),
-        Command::Load(args) => cluster_load::run(args),
-        Command::Verify(args) => cluster_verify::run(args),
-        Command::Bench(target) => bench_jetstream::run(target),
+        Command::Node(NodeCommand { embedded, cluster }) => match cluster.nats.clone() {
+            Some(nats) => cluster_node::run(nats, cluster, embedded.shards),
+            None => node::run(embedded),
+        },
+        Command::Verify(VerifyCommand { embedded, cluster }) => match cluster.nats.clone() {
+            Some(nats) => cluster_verify::run(nats, cluster),
+            None => verify::run(embedded),
+        },
+        Command::Load(LoadCommand { embedded, cluster }) => match cluster.nats.clone() {
+            Some(nats) => cluster_load::run(nats, cluster, embedded),
+            None => load::run(embedded),
+        },
+        Command::Bench { target: BenchTarget::Backbone(args) } => bench::run(bench::BenchTarget::Backbone(args)),
+        Command::Bench { target: BenchTarget::Jetstream(args) } => bench_jetstream::run(args),
     }
 }

@@ -1,0 +1,181 @@
+//! `practice bench backbone`: figures, never assertions. In one run, on this machine:
+//! raw sled inserts without and with a flush per write (the references), then end-to-end
+//! commands/s through the embedded node (command in → events durable by group commit →
+//! reply) with p50/p99, the same at half that rate, and RSS per live and per passivated claim
+//! actor.
+
+// Rates and percentiles are measurements, not money: floats are right here.
+#![allow(clippy::float_arithmetic)]
+
+use super::embedded::{open_journal, rss_kib, start_node, Latencies};
+use super::load::drive;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use practice_actors::synthetic::{claim_journey, load_org};
+use practice_actors::Node;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+#[derive(Subcommand, Debug)]
+pub enum BenchTarget {
+    /// The embedded backbone against raw sled.
+    Backbone(BackboneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BackboneArgs {
+    /// Claims driven end to end (about 6.2 commands each).
+    #[arg(long, default_value_t = 5_000)]
+    pub claims: u64,
+    /// Claims in flight in the peak run.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// Raw sled inserts without flush.
+    #[arg(long, default_value_t = 100_000)]
+    pub raw_inserts: u64,
+    /// Raw sled inserts with a flush after each.
+    #[arg(long, default_value_t = 2_000)]
+    pub flushed_inserts: u64,
+    /// Claim actors created for the RSS figures.
+    #[arg(long, default_value_t = 50_000)]
+    pub actors: u64,
+    /// Scratch directory (default: a new one under the system temp dir, removed after).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+pub fn run(target: BenchTarget) -> anyhow::Result<ExitCode> {
+    let BenchTarget::Backbone(args) = target;
+    let scratch =
+        args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("practice-bench-{}", std::process::id())));
+    std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
+    let result = super::embedded::runtime()?.block_on(backbone(&args, &scratch));
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+fn raw_sled(path: &Path, inserts: u64, flush_each: bool) -> anyhow::Result<f64> {
+    let db = sled::Config::new().path(path).open().context("cannot open scratch sled")?;
+    let value = [7u8; 200];
+    let started = Instant::now();
+    for key in 0..inserts {
+        db.insert(key.to_be_bytes(), &value[..])?;
+        if flush_each {
+            db.flush()?;
+        }
+    }
+    db.flush()?;
+    Ok(inserts as f64 / started.elapsed().as_secs_f64().max(f64::EPSILON))
+}
+
+async fn backbone(args: &BackboneArgs, scratch: &Path) -> anyhow::Result<()> {
+    println!("bench backbone (embedded journal, sled 0.34, group commit; debug={})", cfg!(debug_assertions));
+    let lazy = raw_sled(&scratch.join("raw-lazy"), args.raw_inserts, false)?;
+    println!("raw sled inserts, no flush per write      {lazy:>10.0} /s  ({} x 200 B)", args.raw_inserts);
+    let durable = raw_sled(&scratch.join("raw-durable"), args.flushed_inserts, true)?;
+    println!("raw sled inserts, flush per write         {durable:>10.0} /s  ({} x 200 B)", args.flushed_inserts);
+
+    let journal = open_journal(&scratch.join("e2e"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+    let node = start_node(journal.clone(), &prometheus::Registry::new()).await?;
+    let mut peak = drive(&node, 1, 0, args.claims, args.concurrency, None).await;
+    let peak_rate = peak.commands as f64 / peak.elapsed.as_secs_f64().max(f64::EPSILON);
+    println!(
+        "end-to-end commands (durable, {} in flight) {peak_rate:>10.0} /s  p50 {:.2} ms  p99 {:.2} ms  ({} commands, {} failed)",
+        args.concurrency,
+        peak.latencies.percentile_ms(0.5),
+        peak.latencies.percentile_ms(0.99),
+        peak.commands,
+        peak.failures
+    );
+    println!(
+        "  = {:.0}% of raw sled without flush, {:.1}x raw sled with flush per write",
+        100.0 * peak_rate / lazy,
+        peak_rate / durable
+    );
+    let (mut half, half_rate) = paced(&node, 2, args.claims / 2, peak_rate / 2.0).await;
+    println!(
+        "end-to-end at half of peak ({:.0}/s offered) {half_rate:>9.0} /s  p50 {:.2} ms  p99 {:.2} ms",
+        peak_rate / 2.0,
+        half.percentile_ms(0.5),
+        half.percentile_ms(0.99)
+    );
+    node.shutdown().await;
+    journal.close();
+
+    let journal = open_journal(&scratch.join("rss"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+    let node = start_node(journal.clone(), &prometheus::Registry::new()).await?;
+    let before = rss_kib();
+    create_only(&node, 3, args.actors).await;
+    let live = rss_kib();
+    let stats = node.stats().await;
+    node.passivate_all().await;
+    let passivated = rss_kib();
+    let per_live = live.saturating_sub(before) as f64 / args.actors as f64;
+    let per_passivated = passivated.saturating_sub(before) as f64 / args.actors as f64;
+    println!(
+        "RSS per live claim actor                  {per_live:>10.2} KiB  ({} live, {before} -> {live} KiB)",
+        stats.live
+    );
+    println!(
+        "RSS per passivated claim                  {per_passivated:>10.2} KiB  ({passivated} KiB after passivating; allocator retention included)"
+    );
+    node.shutdown().await;
+    journal.close();
+    Ok(())
+}
+
+/// Start claim journeys at a fixed rate of commands (open loop); returns the latencies and
+/// the achieved rate.
+async fn paced(node: &Node, seed: u64, claims: u64, commands_per_second: f64) -> (Latencies, f64) {
+    let org = load_org(seed);
+    let per_claim = 6.2;
+    let interval = Duration::from_secs_f64(per_claim / commands_per_second.max(1.0));
+    let mut ticker = tokio::time::interval(interval);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for index in 0..claims {
+        ticker.tick().await;
+        let node = node.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Latencies::default();
+            for command in claim_journey(org, index) {
+                let sent = Instant::now();
+                if matches!(node.send(command).await, Ok(outcome) if outcome.is_accepted()) {
+                    latencies.push(sent.elapsed());
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Latencies::default();
+    for task in tasks {
+        if let Ok(latencies) = task.await {
+            all.extend(latencies);
+        }
+    }
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64().max(f64::EPSILON);
+    (all, rate)
+}
+
+async fn create_only(node: &Node, seed: u64, claims: u64) {
+    let org = load_org(seed);
+    let permits = Arc::new(Semaphore::new(512));
+    let mut tasks = Vec::new();
+    for index in 0..claims {
+        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+        let node = node.clone();
+        tasks.push(tokio::spawn(async move {
+            let create = claim_journey(org, index).remove(0);
+            let _ = node.send(create).await;
+            drop(permit);
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+}
