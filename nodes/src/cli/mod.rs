@@ -1,6 +1,11 @@
-//! The CLI's subcommands, one module each.
+//! The CLI's subcommands, one module each. `node`, `load` and `verify` run on the embedded
+//! journal by default and on a cluster with `--nats` (the `cluster_*` modules).
 
 pub mod bench;
+pub mod bench_jetstream;
+pub mod cluster_load;
+pub mod cluster_node;
+pub mod cluster_verify;
 pub mod embedded;
 pub mod load;
 pub mod logging;
@@ -9,7 +14,7 @@ pub mod x12_gen;
 pub mod node;
 pub mod verify;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Subcommand, Debug)]
@@ -21,17 +26,50 @@ pub enum Command {
         #[command(subcommand)]
         command: x12::X12Command,
     },
-    /// Run a node: embedded journal, every shard, until SIGINT/SIGTERM.
-    Node(node::NodeArgs),
+    /// Run a node: embedded journal and every shard, or with --nats one node of a cluster;
+    /// until SIGINT/SIGTERM.
+    Node(NodeCommand),
     /// Replay the whole journal and check G1, G3, G4 and G7; exit 1 on any violation.
-    Verify(verify::VerifyArgs),
+    Verify(VerifyCommand),
     /// Drive synthetic claims through their journey (tests and benchmarks).
-    Load(load::LoadArgs),
+    Load(LoadCommand),
     /// Benchmarks that report figures.
     Bench {
         #[command(subcommand)]
-        target: bench::BenchTarget,
+        target: BenchTarget,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct NodeCommand {
+    #[command(flatten)]
+    embedded: node::NodeArgs,
+    #[command(flatten)]
+    cluster: cluster_node::ClusterNodeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyCommand {
+    #[command(flatten)]
+    embedded: verify::VerifyArgs,
+    #[command(flatten)]
+    cluster: cluster_verify::ClusterVerifyArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LoadCommand {
+    #[command(flatten)]
+    embedded: load::LoadArgs,
+    #[command(flatten)]
+    cluster: cluster_load::ClusterLoadArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchTarget {
+    /// The embedded backbone against raw sled.
+    Backbone(bench::BackboneArgs),
+    /// The distributed backbone on a JetStream server you started.
+    Jetstream(bench_jetstream::BenchJetstreamArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -43,9 +81,19 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::X12 { command } => x12::run(command),
-        Command::Node(args) => node::run(args),
-        Command::Verify(args) => verify::run(args),
-        Command::Load(args) => load::run(args),
-        Command::Bench { target } => bench::run(target),
+        Command::Node(NodeCommand { embedded, cluster }) => match cluster.nats.clone() {
+            Some(nats) => cluster_node::run(nats, cluster, embedded.shards),
+            None => node::run(embedded),
+        },
+        Command::Verify(VerifyCommand { embedded, cluster }) => match cluster.nats.clone() {
+            Some(nats) => cluster_verify::run(nats, cluster),
+            None => verify::run(embedded),
+        },
+        Command::Load(LoadCommand { embedded, cluster }) => match cluster.nats.clone() {
+            Some(nats) => cluster_load::run(nats, cluster, embedded),
+            None => load::run(embedded),
+        },
+        Command::Bench { target: BenchTarget::Backbone(args) } => bench::run(bench::BenchTarget::Backbone(args)),
+        Command::Bench { target: BenchTarget::Jetstream(args) } => bench_jetstream::run(args),
     }
 }

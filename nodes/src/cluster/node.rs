@@ -1,0 +1,259 @@
+//! A cluster node: keeps its heartbeat, takes and renews the leases of its fair share of
+//! shards, fences each shard it takes and hands it to the actor system (shard supervisor and
+//! entity actors from `practice-actors`) with that epoch, routes the shard's commands there,
+//! and gives shards back when the member set changes (G5). What can wake the node's loop is
+//! one of: a tick or shutdown.
+
+use super::assign::shards_of;
+use super::leased::{trusted_for, LeaseClock, LeasedJournal};
+use super::leases::{Acquire, LeaseStore};
+use super::router::route_shard;
+use crate::jetstream::{connect, JetStreamJournal, JetStreamSettings};
+use practice_actors::journal::{Epoch, Journal, JournalError};
+use practice_actors::metrics::BackboneMetrics;
+use practice_actors::NodeConfig;
+use practice_protocol::shard::ShardId;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Clone, Debug)]
+pub struct NodeSettings {
+    pub nats_url: String,
+    pub node_id: String,
+    pub shard_count: u16,
+    /// A lease not renewed for this long is free for another node.
+    pub lease_timeout: Duration,
+    pub replicas: usize,
+    /// Testing only (see [`LeasedJournal`]): keep writing on an expired lease clock and keep
+    /// a lost shard, so only the epoch fence stops this node.
+    pub trust_fence_only: bool,
+}
+
+struct Owned {
+    revision: u64,
+    epoch: Epoch,
+    clock: Arc<LeaseClock>,
+    stop: watch::Sender<bool>,
+    router: JoinHandle<()>,
+}
+
+pub struct ClusterNode {
+    settings: NodeSettings,
+    client: async_nats::Client,
+    journal: Arc<LeasedJournal>,
+    actors: practice_actors::Node,
+    leases: LeaseStore,
+    owned: BTreeMap<ShardId, Owned>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("metrics: {0}")]
+    Metrics(String),
+    #[error("invalid node id {0:?}: use [A-Za-z0-9_-]")]
+    NodeId(String),
+}
+
+impl ClusterNode {
+    pub async fn start(settings: NodeSettings, registry: &prometheus::Registry) -> Result<Self, ClusterError> {
+        let id_ok = !settings.node_id.is_empty()
+            && settings.node_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !id_ok {
+            return Err(ClusterError::NodeId(settings.node_id));
+        }
+        let client = connect(&settings.nats_url, &format!("practice-node-{}", settings.node_id)).await?;
+        let jetstream = JetStreamJournal::open(
+            client.clone(),
+            JetStreamSettings { shard_count: settings.shard_count, replicas: settings.replicas, ..Default::default() },
+        )
+        .await?;
+        let journal = Arc::new(LeasedJournal::new(jetstream, settings.trust_fence_only));
+        let metrics = BackboneMetrics::register(registry).map_err(|error| ClusterError::Metrics(error.to_string()))?;
+        let actors = practice_actors::Node::new(journal.clone() as Arc<dyn Journal>, metrics, NodeConfig::default());
+        let leases = LeaseStore::open(client.clone(), settings.lease_timeout, settings.replicas).await?;
+        Ok(Self { settings, client, journal, actors, leases, owned: BTreeMap::new() })
+    }
+
+    /// The actor system, for local callers (HTTP API) that want to skip the wire.
+    pub fn actors(&self) -> &practice_actors::Node {
+        &self.actors
+    }
+
+    /// Run until `shutdown` resolves; then give every shard back and leave.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), ClusterError> {
+        tokio::pin!(shutdown);
+        let tick = (self.settings.lease_timeout / 4).max(Duration::from_millis(50));
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tracing::info!(node = %self.settings.node_id, shards = self.settings.shard_count, "NodeStarted");
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = interval.tick() => {
+                    if let Err(error) = self.tick().await {
+                        tracing::warn!(node = %self.settings.node_id, %error, "LeaseRoundError");
+                    }
+                }
+            }
+        }
+        let shards: Vec<ShardId> = self.owned.keys().copied().collect();
+        for shard in shards {
+            self.give_back(shard).await;
+        }
+        self.actors.shutdown().await;
+        let _ = self.leases.leave(&self.settings.node_id).await;
+        let _ = self.client.flush().await;
+        tracing::info!(node = %self.settings.node_id, "NodeStopped");
+        Ok(())
+    }
+
+    async fn tick(&mut self) -> Result<(), JournalError> {
+        let round_started = Instant::now();
+        self.leases.heartbeat(&self.settings.node_id).await?;
+        self.drop_fenced().await;
+        self.renew_all(round_started).await;
+        let mut live = self.leases.live_nodes().await?;
+        if !live.contains(&self.settings.node_id) {
+            live.push(self.settings.node_id.clone());
+        }
+        let desired = shards_of(&live, self.settings.shard_count, &self.settings.node_id);
+        tracing::debug!(node = %self.settings.node_id, ?live, desired = desired.len(), owned = self.owned.len(), "lease round");
+        let surplus: Vec<ShardId> = self.owned.keys().filter(|shard| !desired.contains(shard)).copied().collect();
+        for shard in surplus {
+            self.give_back(shard).await;
+        }
+        for shard in desired {
+            if !self.owned.contains_key(&shard) {
+                self.take(shard).await?;
+            }
+        }
+        metrics::set_leases_held(&self.settings.node_id, self.owned.len());
+        Ok(())
+    }
+
+    /// A router ends on its own only when its shard was fenced: that shard is gone.
+    async fn drop_fenced(&mut self) {
+        let fenced: Vec<ShardId> =
+            self.owned.iter().filter(|(_, owned)| owned.router.is_finished()).map(|(shard, _)| *shard).collect();
+        for shard in fenced {
+            if let Some(owned) = self.owned.remove(&shard) {
+                tracing::warn!(node = %self.settings.node_id, %shard, epoch = owned.epoch.0, "ShardFenced");
+                self.stop_shard(shard, owned).await;
+            }
+        }
+    }
+
+    async fn renew_all(&mut self, sent: Instant) {
+        let mut lost = Vec::new();
+        for (shard, owned) in &mut self.owned {
+            match self.leases.renew(*shard, &self.settings.node_id, owned.revision).await {
+                Ok(Some(revision)) => {
+                    owned.revision = revision;
+                    owned.clock.extend(sent + trusted_for(self.settings.lease_timeout));
+                }
+                Ok(None) => lost.push(*shard),
+                // Unreachable server: the clock runs out on its own and appends stop.
+                Err(error) => tracing::warn!(node = %self.settings.node_id, %shard, %error, "LeaseRenewError"),
+            }
+        }
+        for shard in lost {
+            tracing::warn!(node = %self.settings.node_id, %shard, "LeaseLost");
+            if self.settings.trust_fence_only {
+                continue;
+            }
+            if let Some(owned) = self.owned.remove(&shard) {
+                self.stop_shard(shard, owned).await;
+            }
+        }
+    }
+
+    async fn take(&mut self, shard: ShardId) -> Result<(), JournalError> {
+        let sent = Instant::now();
+        let revision = match self.leases.try_acquire(shard, &self.settings.node_id).await? {
+            Acquire::Acquired(revision) => revision,
+            Acquire::Held(_) => return Ok(()),
+        };
+        let clock = Arc::new(LeaseClock::new(sent + trusted_for(self.settings.lease_timeout)));
+        let started = async {
+            let epoch = self.journal.inner().fence(shard).await?;
+            self.journal.install(shard, clock.clone());
+            self.actors
+                .own_shard(shard, Some(epoch))
+                .await
+                .map_err(|error| JournalError::Unavailable(format!("starting shard {shard}: {error}")))?;
+            let subscription = self
+                .client
+                .subscribe(format!("cmd.{}.>", shard.0))
+                .await
+                .map_err(|error| JournalError::Unavailable(format!("subscribing to shard {shard}: {error}")))?;
+            Ok::<_, JournalError>((epoch, subscription))
+        }
+        .await;
+        let (epoch, subscription) = match started {
+            Ok(started) => started,
+            Err(error) => {
+                self.journal.remove(shard);
+                self.actors.release_shard(shard).await;
+                let _ = self.leases.release(shard, revision).await;
+                return Err(error);
+            }
+        };
+        let (stop, stopped) = watch::channel(false);
+        let router = tokio::spawn(route_shard(subscription, self.actors.clone(), self.client.clone(), stopped));
+        tracing::info!(node = %self.settings.node_id, %shard, epoch = epoch.0, "ShardTaken");
+        self.owned.insert(shard, Owned { revision, epoch, clock, stop, router });
+        Ok(())
+    }
+
+    /// Stop taking commands, stop the shard's actors (they snapshot), stop writing.
+    async fn stop_shard(&mut self, shard: ShardId, owned: Owned) {
+        let _ = owned.stop.send(true);
+        let _ = owned.router.await;
+        self.actors.release_shard(shard).await;
+        owned.clock.revoke();
+        self.journal.remove(shard);
+    }
+
+    /// Stop writing first, then free the lease so the next owner starts at once.
+    async fn give_back(&mut self, shard: ShardId) {
+        let Some(owned) = self.owned.remove(&shard) else { return };
+        let (revision, epoch) = (owned.revision, owned.epoch);
+        self.stop_shard(shard, owned).await;
+        if let Err(error) = self.leases.release(shard, revision).await {
+            tracing::warn!(node = %self.settings.node_id, %shard, %error, "LeaseReleaseError: it will expire");
+        }
+        tracing::info!(node = %self.settings.node_id, %shard, epoch = epoch.0, "ShardGivenBack");
+    }
+}
+
+mod metrics {
+    //! Leases held per node (`practice_leases_held`), in the default registry.
+    use std::sync::OnceLock;
+
+    fn gauge() -> Option<&'static prometheus::IntGaugeVec> {
+        static GAUGE: OnceLock<Option<prometheus::IntGaugeVec>> = OnceLock::new();
+        GAUGE
+            .get_or_init(|| {
+                let gauge = prometheus::IntGaugeVec::new(
+                    prometheus::Opts::new("practice_leases_held", "Shard leases this node holds"),
+                    &["node"],
+                )
+                .ok()?;
+                prometheus::default_registry().register(Box::new(gauge.clone())).ok()?;
+                Some(gauge)
+            })
+            .as_ref()
+    }
+
+    pub fn set_leases_held(node: &str, count: usize) {
+        if let Some(gauge) = gauge() {
+            gauge.with_label_values(&[node]).set(count as i64);
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! [`JetStreamJournal`]: the `Journal` trait over NATS JetStream.
+//!
+//! Appends to one shard are serialised inside the journal (one batch in flight per shard, as
+//! the server's atomic batches want) and keep a cache of each entity's head and of the shard's
+//! epoch marker, so a steady-state append is one round trip: an atomic batch whose messages
+//! carry the epoch check and the entity checks (see [`super::plan`]). A failed check is
+//! resolved by re-reading the server: a moved epoch is `Fenced`, otherwise `SequenceConflict`.
+//!
+//! Verified against nats-server 2.15.1 on loopback (tests in `nodes/tests/jetstream_*.rs`):
+//! - `Nats-Expected-Last-Subject-Sequence` + `…-Subject: epoch.<shard>` on a data message
+//!   refuses a stale writer with 10071, in a single publish and inside an atomic batch (the
+//!   whole batch is abandoned, nothing stored), including for an entity never written before.
+//! - A `Nats-Msg-Id` already in the duplicate window: a plain publish gets a success ack with
+//!   `duplicate: true` (nothing stored); inside an atomic batch the batch fails with 10201.
+//! - `Nats-Expected-Last-Subject-Sequence: 0` means "no message on this subject yet".
+//! - Latency: a single fenced append ≈ 0.5–0.9 ms; an atomic batch of 2–16 messages took
+//!   10–45 ms whatever its size and `sync_interval`, so batches pay off only when large. The
+//!   node path appends per command (mostly one event) and rarely builds a batch.
+
+use super::ack::{parse_ack, AckError, PublishAck};
+use super::plan::{self, plan_batch, EntityHead, PlannedMessage};
+use super::read;
+use super::setup::{self, JetStreamSettings, Stores};
+use async_nats::jetstream::kv;
+use async_nats::{HeaderMap, Request};
+use bytes::Bytes;
+use practice_actors::journal::{AppendBatch, BoxFuture, Epoch, Journal, JournalError, StoredEvent};
+use practice_protocol::envelope::EntityRef;
+use practice_protocol::ids::OrgId;
+use practice_protocol::shard::{epoch_subject, event_subject, shard_of, ShardId};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// What the journal remembers of one shard between appends.
+#[derive(Default)]
+struct ShardCache {
+    /// The epoch this writer holds and the stream sequence of its marker.
+    epoch: Option<(Epoch, u64)>,
+    heads: HashMap<EntityRef, EntityHead>,
+}
+
+/// Multi-message atomic batches one journal keeps open at once. The server holds at most 50
+/// open batches per stream (more are refused or stall); 16 per node leaves room for three.
+pub const MAX_OPEN_BATCHES: usize = 16;
+
+pub struct JetStreamJournal {
+    client: async_nats::Client,
+    stores: Stores,
+    settings: JetStreamSettings,
+    shards: Vec<Mutex<ShardCache>>,
+    open_batches: tokio::sync::Semaphore,
+}
+
+impl JetStreamJournal {
+    /// Connect the backend over an existing client, creating streams and buckets if needed.
+    pub async fn open(client: async_nats::Client, settings: JetStreamSettings) -> Result<Arc<Self>, JournalError> {
+        if settings.shard_count == 0 {
+            return Err(JournalError::InvalidAppend("shard count must be at least 1".into()));
+        }
+        let context = async_nats::jetstream::new(client.clone());
+        let stores = setup::ensure(&context, &settings).await?;
+        let shards = (0..settings.shard_count).map(|_| Mutex::new(ShardCache::default())).collect();
+        let open_batches = tokio::sync::Semaphore::new(MAX_OPEN_BATCHES);
+        Ok(Arc::new(Self { client, stores, settings, shards, open_batches }))
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    pub fn settings(&self) -> &JetStreamSettings {
+        &self.settings
+    }
+
+    fn shard_cache(&self, shard: ShardId) -> Result<&Mutex<ShardCache>, JournalError> {
+        self.shards.get(usize::from(shard.0)).ok_or_else(|| {
+            JournalError::InvalidAppend(format!("shard {shard} out of range 0..{}", self.settings.shard_count))
+        })
+    }
+
+    /// Publish one message and wait for the server's verdict.
+    async fn request(&self, subject: String, headers: HeaderMap, payload: Bytes) -> Result<PublishAck, AppendFailure> {
+        let request = Request::new().headers(headers).payload(payload).timeout(Some(self.settings.request_timeout));
+        let reply = self
+            .client
+            .send_request(subject, request)
+            .await
+            .map_err(|error| AppendFailure::Unavailable(format!("publish: {error}")))?;
+        parse_ack(&reply.payload).map_err(AppendFailure::Ack)
+    }
+
+    /// The current epoch marker of a shard: `(epoch, stream sequence)`, `(0, 0)` before any.
+    async fn read_epoch(&self, shard: ShardId) -> Result<(Epoch, u64), JournalError> {
+        match read::last_on_subject(&self.stores.events, &epoch_subject(shard)).await? {
+            None => Ok((Epoch(0), 0)),
+            Some(message) => {
+                let text = std::str::from_utf8(&message.payload)
+                    .map_err(|_| JournalError::Corrupt(format!("epoch marker of shard {shard} is not text")))?;
+                let value = text
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| JournalError::Corrupt(format!("epoch marker of shard {shard} is not a number")))?;
+                Ok((Epoch(value), message.sequence))
+            }
+        }
+    }
+
+    async fn read_head(&self, entity: &EntityRef, shard: ShardId) -> Result<EntityHead, JournalError> {
+        match read::last_on_subject(&self.stores.events, &event_subject(entity, shard)).await? {
+            None => Ok(EntityHead::default()),
+            Some(message) => Ok(EntityHead {
+                sequence: read::entity_sequence(&message.headers, message.sequence)?,
+                stream_sequence: message.sequence,
+            }),
+        }
+    }
+
+    async fn append_locked(&self, cache: &mut ShardCache, batch: &AppendBatch) -> Result<(), JournalError> {
+        for event in &batch.events {
+            let home = shard_of(&event.entity, self.settings.shard_count);
+            if home != batch.shard {
+                return Err(JournalError::InvalidAppend(format!(
+                    "entity belongs to shard {home}, batch is for shard {}",
+                    batch.shard
+                )));
+            }
+        }
+        let epoch_sequence = match cache.epoch {
+            Some((held, sequence)) if held == batch.epoch => sequence,
+            _ => {
+                let (current, sequence) = self.read_epoch(batch.shard).await?;
+                if current != batch.epoch {
+                    return Err(JournalError::Fenced { shard: batch.shard, held: batch.epoch, current });
+                }
+                cache.epoch = Some((current, sequence));
+                sequence
+            }
+        };
+        for event in &batch.events {
+            if let std::collections::hash_map::Entry::Vacant(vacant) = cache.heads.entry(event.entity) {
+                vacant.insert(self.read_head(&event.entity, batch.shard).await?);
+            }
+        }
+        let planned = plan_batch(batch, epoch_sequence, &cache.heads)?;
+        match self.publish_planned(batch, &planned).await {
+            Ok(ack) => {
+                // The batch's messages occupy the sequences ending at the ack's.
+                let first = ack.sequence + 1 - planned.len() as u64;
+                for (offset, message) in planned.iter().enumerate() {
+                    cache.heads.insert(
+                        message.entity,
+                        EntityHead { sequence: message.entity_sequence, stream_sequence: first + offset as u64 },
+                    );
+                }
+                Ok(())
+            }
+            Err(failure) => {
+                // Whatever happened, our view of this shard may be stale now.
+                cache.heads.clear();
+                cache.epoch = None;
+                Err(self.explain(batch, failure).await)
+            }
+        }
+    }
+
+    async fn publish_planned(
+        &self,
+        batch: &AppendBatch,
+        planned: &[PlannedMessage],
+    ) -> Result<PublishAck, AppendFailure> {
+        let headers_for = |message: &PlannedMessage| {
+            let mut headers = HeaderMap::new();
+            headers.insert(plan::HEADER_MSG_ID, message.message_id.as_str());
+            headers.insert(plan::HEADER_ENTITY_SEQUENCE, message.entity_sequence.to_string().as_str());
+            if let Some(check) = &message.check {
+                headers.insert(
+                    plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE,
+                    check.last_stream_sequence.to_string().as_str(),
+                );
+                if check.subject != message.subject {
+                    headers.insert(plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT, check.subject.as_str());
+                }
+            }
+            headers
+        };
+        if let [single] = planned {
+            let payload = Bytes::from(batch.events[0].payload.clone());
+            let ack = self.request(single.subject.clone(), headers_for(single), payload).await?;
+            return if ack.duplicate { Err(AppendFailure::Duplicate) } else { Ok(ack) };
+        }
+        // An atomic batch: every message but the last goes without a reply subject; the last
+        // carries `Nats-Batch-Commit: 1` and gets the verdict for the whole batch.
+        let _open = self
+            .open_batches
+            .acquire()
+            .await
+            .map_err(|error| AppendFailure::Unavailable(format!("batch limiter closed: {error}")))?;
+        let batch_id = uuid::Uuid::new_v4().simple().to_string();
+        let last = planned.len() - 1;
+        for (index, (message, event)) in planned.iter().zip(&batch.events).enumerate() {
+            let mut headers = headers_for(message);
+            headers.insert(plan::HEADER_BATCH_ID, batch_id.as_str());
+            headers.insert(plan::HEADER_BATCH_SEQUENCE, (index + 1).to_string().as_str());
+            let payload = Bytes::from(event.payload.clone());
+            if index == last {
+                headers.insert(plan::HEADER_BATCH_COMMIT, "1");
+                let ack = self.request(message.subject.clone(), headers, payload).await?;
+                if ack.batch_count != planned.len() as u64 {
+                    return Err(AppendFailure::Unavailable(format!(
+                        "batch committed {} messages, expected {}",
+                        ack.batch_count,
+                        planned.len()
+                    )));
+                }
+                return Ok(ack);
+            }
+            self.client
+                .publish_with_headers(message.subject.clone(), headers, payload)
+                .await
+                .map_err(|error| AppendFailure::Unavailable(format!("publish: {error}")))?;
+        }
+        Err(AppendFailure::Unavailable("empty batch".into()))
+    }
+
+    /// Turn a failed publish into the journal's answer, re-reading what it needs.
+    async fn explain(&self, batch: &AppendBatch, failure: AppendFailure) -> JournalError {
+        match failure {
+            AppendFailure::Unavailable(message) => JournalError::Unavailable(message),
+            AppendFailure::Ack(AckError::Unreadable(error, body)) => {
+                JournalError::Unavailable(format!("unreadable ack: {error}: {body}"))
+            }
+            AppendFailure::Ack(AckError::Refused(refusal)) if refusal.is_retry() => {
+                JournalError::Unavailable(format!("retry: {refusal}"))
+            }
+            AppendFailure::Ack(AckError::Refused(refusal))
+                if !(refusal.is_wrong_last_sequence() || refusal.is_duplicate_in_batch()) =>
+            {
+                JournalError::Unavailable(refusal.to_string())
+            }
+            // 10071, 10201 or a duplicate id: either the epoch moved or an entity is ahead of us.
+            AppendFailure::Ack(_) | AppendFailure::Duplicate => self.diagnose_conflict(batch).await,
+        }
+    }
+
+    async fn diagnose_conflict(&self, batch: &AppendBatch) -> JournalError {
+        match self.read_epoch(batch.shard).await {
+            Err(error) => return error,
+            Ok((current, _)) if current != batch.epoch => {
+                return JournalError::Fenced { shard: batch.shard, held: batch.epoch, current }
+            }
+            Ok(_) => {}
+        }
+        let mut seen = std::collections::HashSet::new();
+        for event in &batch.events {
+            if !seen.insert(event.entity) {
+                continue;
+            }
+            match self.read_head(&event.entity, batch.shard).await {
+                Err(error) => return error,
+                Ok(head) if head.sequence + 1 != event.sequence => {
+                    return JournalError::SequenceConflict { expected: event.sequence, found: head.sequence }
+                }
+                Ok(_) => {}
+            }
+        }
+        JournalError::Unavailable("a concurrent write changed the shard; retry".into())
+    }
+}
+
+/// Why a publish did not store the batch, before diagnosis.
+enum AppendFailure {
+    Unavailable(String),
+    Ack(AckError),
+    /// The server already had this `Nats-Msg-Id`: nothing new stored.
+    Duplicate,
+}
+
+fn snapshot_key(entity: &EntityRef) -> String {
+    format!("{}.{}.{}", entity.kind.as_str(), entity.org.0.simple(), entity.id.simple())
+}
+
+/// KV keys allow `[-/_=.a-zA-Z0-9]`; consumer names are ours, but be strict anyway.
+fn position_key(consumer: &str, shard: ShardId) -> Result<String, JournalError> {
+    if consumer.is_empty() || !consumer.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
+        return Err(JournalError::InvalidAppend(format!("consumer name {consumer:?} must be [A-Za-z0-9_-]+")));
+    }
+    Ok(format!("{consumer}.{}", shard.0))
+}
+
+fn inbound_key(org: OrgId, message_id: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, message_id.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{}.{hex}", org.0.simple())
+}
+
+fn kv_unavailable(what: &str, error: impl std::fmt::Display) -> JournalError {
+    JournalError::Unavailable(format!("{what}: {error}"))
+}
+
+impl Journal for JetStreamJournal {
+    fn shard_count(&self) -> u16 {
+        self.settings.shard_count
+    }
+
+    fn fence(&self, shard: ShardId) -> BoxFuture<'_, Result<Epoch, JournalError>> {
+        Box::pin(async move {
+            let cache = self.shard_cache(shard)?;
+            let mut cache = cache.lock().await;
+            // Compare-and-set on the marker's own subject; a lost race re-reads and tries again.
+            for _ in 0..16 {
+                let (current, sequence) = self.read_epoch(shard).await?;
+                let next = Epoch(current.0 + 1);
+                let mut headers = HeaderMap::new();
+                headers.insert(plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, sequence.to_string().as_str());
+                match self.request(epoch_subject(shard), headers, Bytes::from(next.0.to_string())).await {
+                    Ok(ack) => {
+                        cache.epoch = Some((next, ack.sequence));
+                        cache.heads.clear();
+                        return Ok(next);
+                    }
+                    Err(AppendFailure::Ack(AckError::Refused(refusal)))
+                        if refusal.is_wrong_last_sequence() || refusal.is_retry() =>
+                    {
+                        continue
+                    }
+                    Err(AppendFailure::Unavailable(message)) => return Err(JournalError::Unavailable(message)),
+                    Err(AppendFailure::Ack(error)) => return Err(JournalError::Unavailable(error.to_string())),
+                    Err(AppendFailure::Duplicate) => continue,
+                }
+            }
+            Err(JournalError::Unavailable(format!("could not fence shard {shard}: too much contention")))
+        })
+    }
+
+    fn append(&self, batch: AppendBatch) -> BoxFuture<'_, Result<(), JournalError>> {
+        Box::pin(async move {
+            let cache = self.shard_cache(batch.shard)?;
+            let mut cache = cache.lock().await;
+            self.append_locked(&mut cache, &batch).await
+        })
+    }
+
+    fn read_entity(
+        &self,
+        entity: EntityRef,
+        after_sequence: u64,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>, JournalError>> {
+        Box::pin(async move {
+            let shard = shard_of(&entity, self.settings.shard_count);
+            let subject = event_subject(&entity, shard);
+            read::read_entity_subject(&self.stores.events, &subject, after_sequence).await
+        })
+    }
+
+    fn read_shard(
+        &self,
+        shard: ShardId,
+        after_position: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>, JournalError>> {
+        Box::pin(async move {
+            self.shard_cache(shard)?;
+            read::read_subject(&self.stores.events, &format!("evt.{}.>", shard.0), after_position, limit).await
+        })
+    }
+
+    fn save_snapshot(
+        &self,
+        entity: EntityRef,
+        sequence: u64,
+        state: Vec<u8>,
+    ) -> BoxFuture<'_, Result<(), JournalError>> {
+        Box::pin(async move {
+            let mut value = Vec::with_capacity(8 + state.len());
+            value.extend_from_slice(&sequence.to_be_bytes());
+            value.extend_from_slice(&state);
+            self.stores
+                .snapshots
+                .put(snapshot_key(&entity), Bytes::from(value))
+                .await
+                .map_err(|error| kv_unavailable("saving snapshot", error))?;
+            Ok(())
+        })
+    }
+
+    fn load_snapshot(&self, entity: EntityRef) -> BoxFuture<'_, Result<Option<(u64, Vec<u8>)>, JournalError>> {
+        Box::pin(async move {
+            let value = self
+                .stores
+                .snapshots
+                .get(snapshot_key(&entity))
+                .await
+                .map_err(|error| kv_unavailable("loading snapshot", error))?;
+            let Some(value) = value else { return Ok(None) };
+            if value.len() < 8 {
+                return Err(JournalError::Corrupt("snapshot shorter than its sequence".into()));
+            }
+            let (sequence, state) = value.split_at(8);
+            let sequence = u64::from_be_bytes(sequence.try_into().unwrap_or_default());
+            Ok(Some((sequence, state.to_vec())))
+        })
+    }
+
+    fn load_position(&self, consumer: &str, shard: ShardId) -> BoxFuture<'_, Result<u64, JournalError>> {
+        let key = position_key(consumer, shard);
+        Box::pin(async move {
+            let value =
+                self.stores.positions.get(key?).await.map_err(|error| kv_unavailable("loading position", error))?;
+            match value {
+                None => Ok(0),
+                Some(bytes) => std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| text.parse().ok())
+                    .ok_or_else(|| JournalError::Corrupt("consumer position is not a number".into())),
+            }
+        })
+    }
+
+    fn store_position(&self, consumer: &str, shard: ShardId, position: u64) -> BoxFuture<'_, Result<(), JournalError>> {
+        let key = position_key(consumer, shard);
+        Box::pin(async move {
+            self.stores
+                .positions
+                .put(key?, Bytes::from(position.to_string()))
+                .await
+                .map_err(|error| kv_unavailable("storing position", error))?;
+            Ok(())
+        })
+    }
+
+    fn remember_inbound(&self, org: OrgId, message_id: &str) -> BoxFuture<'_, Result<bool, JournalError>> {
+        let key = inbound_key(org, message_id);
+        Box::pin(async move {
+            match self.stores.inbound_ids.create(key, Bytes::new()).await {
+                Ok(_) => Ok(true),
+                Err(error) if error.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
+                Err(error) => Err(kv_unavailable("remembering inbound id", error)),
+            }
+        })
+    }
+}

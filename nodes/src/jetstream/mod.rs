@@ -1,0 +1,29 @@
+//! The distributed journal: NATS JetStream behind the `Journal` trait (DESIGN.md §3).
+//!
+//! `setup` creates streams and buckets, `plan` decides each message's headers (pure), `ack`
+//! reads the server's verdict, `read` reads history back, `journal` ties them together, and
+//! `inbound` publishes raw connector traffic with content-derived ids.
+
+pub mod ack;
+pub mod inbound;
+pub mod journal;
+pub mod plan;
+pub mod read;
+pub mod setup;
+
+pub use journal::JetStreamJournal;
+pub use setup::JetStreamSettings;
+
+/// Connect to `url` with settings fit for a node: a large subscription buffer (core NATS drops
+/// messages past it) and unlimited reconnects.
+pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, practice_actors::journal::JournalError> {
+    async_nats::ConnectOptions::new()
+        .name(name)
+        .subscription_capacity(1 << 16)
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(std::time::Duration::from_secs(5))
+        .connect(url)
+        .await
+        .map_err(|error| practice_actors::journal::JournalError::Unavailable(format!("connecting to {url}: {error}")))
+}

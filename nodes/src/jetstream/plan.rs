@@ -1,0 +1,159 @@
+//! Planning an append: which headers each message of a shard's atomic batch carries. Pure.
+//!
+//! A message can carry one expected-last-subject-sequence check, on any subject (the
+//! `Nats-Expected-Last-Subject-Sequence-Subject` header, server ≥ 2.11). A batch needs one check
+//! for the shard's epoch (G6) and one per entity on the entity's first event (G1). The epoch
+//! check goes on a message that is not an entity's first event when there is one; otherwise it
+//! takes the first message, and that one entity is checked against the writer's own view,
+//! which is exact because the epoch check proves nobody else wrote the shard since this writer
+//! fenced it (and appends to a shard are serialised in the journal).
+
+use practice_actors::journal::{AppendBatch, JournalError, PendingEvent};
+use practice_protocol::envelope::EntityRef;
+use practice_protocol::shard::{epoch_subject, event_subject};
+use std::collections::HashMap;
+
+pub const HEADER_MSG_ID: &str = "Nats-Msg-Id";
+pub const HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
+pub const HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT: &str = "Nats-Expected-Last-Subject-Sequence-Subject";
+pub const HEADER_BATCH_ID: &str = "Nats-Batch-Id";
+pub const HEADER_BATCH_SEQUENCE: &str = "Nats-Batch-Sequence";
+pub const HEADER_BATCH_COMMIT: &str = "Nats-Batch-Commit";
+/// Ours: the entity's own 1-based sequence, so a reader needs no payload decode to know it.
+pub const HEADER_ENTITY_SEQUENCE: &str = "Practice-Entity-Sequence";
+
+/// An expected-last-subject-sequence check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubjectCheck {
+    pub subject: String,
+    /// Stream sequence of the subject's last message; 0 means "no message yet".
+    pub last_stream_sequence: u64,
+}
+
+/// One message of the planned batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedMessage {
+    pub subject: String,
+    pub entity: EntityRef,
+    pub entity_sequence: u64,
+    pub message_id: String,
+    pub check: Option<SubjectCheck>,
+}
+
+/// What the writer knows of an entity: its last entity sequence and that message's stream
+/// sequence (both 0 for an entity with no events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct EntityHead {
+    pub sequence: u64,
+    pub stream_sequence: u64,
+}
+
+/// Validate `batch` against the entity heads and place the checks.
+pub fn plan_batch(
+    batch: &AppendBatch,
+    epoch_stream_sequence: u64,
+    heads: &HashMap<EntityRef, EntityHead>,
+) -> Result<Vec<PlannedMessage>, JournalError> {
+    if batch.events.is_empty() {
+        return Err(JournalError::InvalidAppend("empty batch".into()));
+    }
+    let mut next_sequence: HashMap<EntityRef, u64> = HashMap::new();
+    let mut planned = Vec::with_capacity(batch.events.len());
+    let mut epoch_placed = false;
+    for event in &batch.events {
+        validate_event(event)?;
+        let head = heads.get(&event.entity).copied().unwrap_or_default();
+        let expected = *next_sequence.get(&event.entity).unwrap_or(&(head.sequence + 1));
+        if event.sequence != expected {
+            return Err(JournalError::SequenceConflict { expected: event.sequence, found: expected - 1 });
+        }
+        let first_of_entity = !next_sequence.contains_key(&event.entity);
+        next_sequence.insert(event.entity, expected + 1);
+        let subject = event_subject(&event.entity, batch.shard);
+        let check = if first_of_entity {
+            Some(SubjectCheck { subject: subject.clone(), last_stream_sequence: head.stream_sequence })
+        } else if !epoch_placed {
+            epoch_placed = true;
+            Some(SubjectCheck { subject: epoch_subject(batch.shard), last_stream_sequence: epoch_stream_sequence })
+        } else {
+            None
+        };
+        planned.push(PlannedMessage {
+            subject,
+            entity: event.entity,
+            entity_sequence: event.sequence,
+            message_id: event.message_id.clone(),
+            check,
+        });
+    }
+    if !epoch_placed {
+        // Every message is an entity's first: the epoch check replaces the first entity check.
+        planned[0].check =
+            Some(SubjectCheck { subject: epoch_subject(batch.shard), last_stream_sequence: epoch_stream_sequence });
+    }
+    Ok(planned)
+}
+
+fn validate_event(event: &PendingEvent) -> Result<(), JournalError> {
+    if event.sequence == 0 {
+        return Err(JournalError::InvalidAppend("entity sequences start at 1".into()));
+    }
+    // A header value: printable, no line breaks.
+    if event.message_id.is_empty() || event.message_id.chars().any(char::is_control) {
+        return Err(JournalError::InvalidAppend("message id must be non-empty printable text".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use practice_actors::journal::Epoch;
+    use practice_protocol::envelope::EntityKind;
+    use practice_protocol::ids::OrgId;
+    use practice_protocol::shard::ShardId;
+    use uuid::Uuid;
+
+    fn entity(id: u128) -> EntityRef {
+        EntityRef { org: OrgId(Uuid::from_u128(1)), kind: EntityKind::Claim, id: Uuid::from_u128(id) }
+    }
+
+    fn event(id: u128, sequence: u64) -> PendingEvent {
+        PendingEvent { entity: entity(id), sequence, message_id: format!("{id}:{sequence}"), payload: vec![1] }
+    }
+
+    fn batch(events: Vec<PendingEvent>) -> AppendBatch {
+        AppendBatch { shard: ShardId(3), epoch: Epoch(1), events }
+    }
+
+    #[test]
+    fn the_epoch_check_goes_on_a_second_event_when_there_is_one() {
+        let heads = HashMap::from([(entity(1), EntityHead { sequence: 2, stream_sequence: 40 })]);
+        let planned = plan_batch(&batch(vec![event(1, 3), event(2, 1), event(1, 4)]), 7, &heads).unwrap();
+        let checks: Vec<_> =
+            planned.iter().map(|m| m.check.clone().map(|c| (c.subject, c.last_stream_sequence))).collect();
+        assert_eq!(checks[0], Some((event_subject(&entity(1), ShardId(3)), 40)));
+        assert_eq!(checks[1], Some((event_subject(&entity(2), ShardId(3)), 0)));
+        assert_eq!(checks[2], Some(("epoch.3".to_string(), 7)));
+    }
+
+    #[test]
+    fn a_single_event_carries_the_epoch_check() {
+        let planned = plan_batch(&batch(vec![event(5, 1)]), 11, &HashMap::new()).unwrap();
+        assert_eq!(planned[0].check, Some(SubjectCheck { subject: "epoch.3".into(), last_stream_sequence: 11 }));
+    }
+
+    #[test]
+    fn a_gap_or_a_repeat_is_a_sequence_conflict() {
+        let heads = HashMap::from([(entity(1), EntityHead { sequence: 2, stream_sequence: 40 })]);
+        assert_eq!(
+            plan_batch(&batch(vec![event(1, 2)]), 1, &heads),
+            Err(JournalError::SequenceConflict { expected: 2, found: 2 })
+        );
+        assert!(matches!(
+            plan_batch(&batch(vec![event(1, 3), event(1, 5)]), 1, &heads),
+            Err(JournalError::SequenceConflict { .. })
+        ));
+        assert!(matches!(plan_batch(&batch(vec![]), 1, &heads), Err(JournalError::InvalidAppend(_))));
+    }
+}

@@ -1,0 +1,164 @@
+//! Reading the `EVENTS` stream back: last message on a subject (direct get) and ranges of a
+//! subject filter through a short-lived pull consumer.
+
+use super::plan::HEADER_ENTITY_SEQUENCE;
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::message::StreamMessage;
+use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
+use async_nats::HeaderMap;
+use futures::StreamExt;
+use practice_actors::journal::{JournalError, StoredEvent};
+use practice_protocol::envelope::{EntityKind, EntityRef};
+use practice_protocol::ids::OrgId;
+use practice_protocol::shard::ShardId;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Messages fetched per pull request when reading a range.
+const PAGE: usize = 512;
+
+/// The last message stored on `subject`, if any.
+pub(crate) async fn last_on_subject(stream: &Stream, subject: &str) -> Result<Option<StreamMessage>, JournalError> {
+    match stream.direct_get_last_for_subject(subject).await {
+        Ok(message) => Ok(Some(message)),
+        Err(error) if error.kind() == DirectGetErrorKind::NotFound => Ok(None),
+        Err(error) => Err(JournalError::Unavailable(format!("reading last message of {subject}: {error}"))),
+    }
+}
+
+/// Our `Practice-Entity-Sequence` header.
+pub(crate) fn entity_sequence(headers: &HeaderMap, stream_sequence: u64) -> Result<u64, JournalError> {
+    headers
+        .get(HEADER_ENTITY_SEQUENCE)
+        .and_then(|value| value.as_str().parse::<u64>().ok())
+        .ok_or_else(|| JournalError::Corrupt(format!("stream message {stream_sequence} has no entity sequence header")))
+}
+
+/// Parse `evt.<shard>.<kind>.<org>.<id>` back into its parts.
+pub fn entity_from_subject(subject: &str) -> Option<(ShardId, EntityRef)> {
+    let mut parts = subject.split('.');
+    if parts.next()? != "evt" {
+        return None;
+    }
+    let shard = ShardId(parts.next()?.parse().ok()?);
+    let kind = match parts.next()? {
+        "claim" => EntityKind::Claim,
+        "payer" => EntityKind::Payer,
+        "practice" => EntityKind::Practice,
+        _ => return None,
+    };
+    let org = OrgId(Uuid::parse_str(parts.next()?).ok()?);
+    let id = Uuid::parse_str(parts.next()?).ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((shard, EntityRef { org, kind, id }))
+}
+
+/// One entity's events after `after_sequence`: a direct get of the last message (usually the
+/// whole answer for a new entity), then direct gets forward. Entities have short histories, so
+/// this beats creating a consumer.
+pub(crate) async fn read_entity_subject(
+    stream: &Stream,
+    subject: &str,
+    after_sequence: u64,
+) -> Result<Vec<StoredEvent>, JournalError> {
+    let Some(last) = last_on_subject(stream, subject).await? else { return Ok(Vec::new()) };
+    let (shard, entity) =
+        entity_from_subject(subject).ok_or_else(|| JournalError::InvalidAppend(format!("bad subject {subject}")))?;
+    let to_event = |message: StreamMessage| -> Result<StoredEvent, JournalError> {
+        let sequence = entity_sequence(&message.headers, message.sequence)?;
+        Ok(StoredEvent { entity, sequence, shard, position: message.sequence, payload: message.payload.to_vec() })
+    };
+    let last_position = last.sequence;
+    let last = to_event(last)?;
+    if last.sequence <= after_sequence {
+        return Ok(Vec::new());
+    }
+    let mut events = Vec::with_capacity((last.sequence - after_sequence) as usize);
+    let mut position = 0;
+    while position < last_position {
+        let message = stream
+            .direct_get_next_for_subject(subject, Some(position + 1))
+            .await
+            .map_err(|error| JournalError::Unavailable(format!("reading {subject}: {error}")))?;
+        position = message.sequence;
+        let event = to_event(message)?;
+        if event.sequence > after_sequence {
+            events.push(event);
+        }
+    }
+    Ok(events)
+}
+
+/// Up to `limit` events on `filter` with stream sequence `> after`, in order.
+pub(crate) async fn read_subject(
+    stream: &Stream,
+    filter: &str,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, JournalError> {
+    let unavailable = |error: &dyn std::fmt::Display| JournalError::Unavailable(format!("reading {filter}: {error}"));
+    let mut events = Vec::new();
+    if limit == 0 {
+        return Ok(events);
+    }
+    let consumer = stream
+        .create_consumer(pull::Config {
+            filter_subject: filter.to_string(),
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
+            ack_policy: AckPolicy::None,
+            inactive_threshold: Duration::from_secs(30),
+            memory_storage: true,
+            ..Default::default()
+        })
+        .await
+        .map_err(|error| unavailable(&error))?;
+    let mut pending = consumer.cached_info().num_pending as usize;
+    let result = async {
+        while pending > 0 && events.len() < limit {
+            let want = PAGE.min(limit - events.len()).min(pending);
+            let mut batch =
+                consumer.fetch().max_messages(want).messages().await.map_err(|error| unavailable(&error))?;
+            let mut received = 0;
+            while let Some(message) = batch.next().await {
+                let message = message.map_err(|error| unavailable(&error))?;
+                let info = message.info().map_err(|error| unavailable(&error))?;
+                let position = info.stream_sequence;
+                received += 1;
+                let (shard, entity) = entity_from_subject(message.subject.as_str())
+                    .ok_or_else(|| JournalError::Corrupt(format!("unexpected subject at {position}")))?;
+                let headers = message.headers.clone().unwrap_or_default();
+                let sequence = entity_sequence(&headers, position)?;
+                events.push(StoredEvent { entity, sequence, shard, position, payload: message.payload.to_vec() });
+            }
+            if received == 0 {
+                // Nothing more arrived (purged meanwhile); stop rather than spin.
+                break;
+            }
+            pending = pending.saturating_sub(received);
+        }
+        Ok::<(), JournalError>(())
+    }
+    .await;
+    // Ephemeral: the server drops it after `inactive_threshold` anyway; be tidy.
+    let name = consumer.cached_info().name.clone();
+    let _ = stream.delete_consumer(&name).await;
+    result.map(|()| events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use practice_protocol::shard::event_subject;
+
+    #[test]
+    fn subjects_round_trip() {
+        let entity = EntityRef { org: OrgId(Uuid::from_u128(9)), kind: EntityKind::Payer, id: Uuid::from_u128(77) };
+        let subject = event_subject(&entity, ShardId(12));
+        assert_eq!(entity_from_subject(&subject), Some((ShardId(12), entity)));
+        assert_eq!(entity_from_subject("evt.1.claim.x.y"), None);
+        assert_eq!(entity_from_subject("epoch.3"), None);
+        assert_eq!(entity_from_subject(&format!("{subject}.extra")), None);
+    }
+}

@@ -1,0 +1,156 @@
+//! The JetStream journal against a real nats-server (≥ 2.11; the harness installs 2.15.1):
+//! fencing (including an entity the new owner never touched), sequence checks, atomic
+//! batches, reads, snapshots, positions and inbound ids. Also pins the server behaviour the
+//! journal relies on (error 10071, batch abandonment).
+
+use practice_actors::journal::{AppendBatch, Epoch, Journal, JournalError, PendingEvent};
+use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings};
+use practice_protocol::envelope::{EntityKind, EntityRef};
+use practice_protocol::ids::OrgId;
+use practice_protocol::shard::{shard_of, ShardId};
+use practice_tests::nats::NatsServer;
+use std::sync::Arc;
+use uuid::Uuid;
+
+fn server() -> Option<NatsServer> {
+    match NatsServer::start() {
+        Ok(server) => Some(server),
+        Err(error) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipping: {error:#}");
+            None
+        }
+        Err(error) => panic!("CI needs nats-server: {error:#}"),
+    }
+}
+
+async fn journal(server: &NatsServer) -> Arc<JetStreamJournal> {
+    let client = connect(&server.url(), "test").await.unwrap();
+    JetStreamJournal::open(client, JetStreamSettings::default()).await.unwrap()
+}
+
+/// An entity that lands on `shard` (64 shards).
+fn entity_on(shard: ShardId, salt: u128) -> EntityRef {
+    let org = OrgId(Uuid::from_u128(0xfeed));
+    (0..u128::MAX)
+        .map(|index| EntityRef { org, kind: EntityKind::Claim, id: Uuid::from_u128(salt * 1_000_003 + index) })
+        .find(|entity| shard_of(entity, 64) == shard)
+        .unwrap()
+}
+
+fn event(entity: EntityRef, sequence: u64) -> PendingEvent {
+    PendingEvent {
+        entity,
+        sequence,
+        message_id: format!("{}:{sequence}", entity.id.simple()),
+        payload: format!("event {sequence}").into_bytes(),
+    }
+}
+
+#[tokio::test]
+async fn stale_owner_is_fenced_even_on_an_untouched_entity() {
+    let Some(server) = server() else { return };
+    let old_owner = journal(&server).await;
+    let new_owner = journal(&server).await;
+    let shard = ShardId(5);
+    let touched = entity_on(shard, 1);
+    let untouched = entity_on(shard, 2);
+
+    let old_epoch = old_owner.fence(shard).await.unwrap();
+    old_owner.append(AppendBatch { shard, epoch: old_epoch, events: vec![event(touched, 1)] }).await.unwrap();
+    // The old owner has warm caches for both; the new owner takes the shard.
+    assert!(old_owner.read_entity(untouched, 0).await.unwrap().is_empty());
+    let new_epoch = new_owner.fence(shard).await.unwrap();
+    assert!(new_epoch > old_epoch);
+
+    for stale in [vec![event(untouched, 1)], vec![event(touched, 2)], vec![event(untouched, 1), event(touched, 2)]] {
+        let refused = old_owner.append(AppendBatch { shard, epoch: old_epoch, events: stale }).await;
+        assert_eq!(refused, Err(JournalError::Fenced { shard, held: old_epoch, current: new_epoch }));
+    }
+    assert!(new_owner.read_entity(untouched, 0).await.unwrap().is_empty());
+    assert_eq!(new_owner.read_entity(touched, 0).await.unwrap().len(), 1);
+    new_owner.append(AppendBatch { shard, epoch: new_epoch, events: vec![event(untouched, 1)] }).await.unwrap();
+}
+
+#[tokio::test]
+async fn batches_are_atomic_and_sequences_checked() {
+    let Some(server) = server() else { return };
+    let journal = journal(&server).await;
+    let shard = ShardId(9);
+    let a = entity_on(shard, 3);
+    let b = entity_on(shard, 4);
+    let epoch = journal.fence(shard).await.unwrap();
+    let batch = vec![event(a, 1), event(b, 1), event(a, 2), event(b, 2), event(a, 3)];
+    journal.append(AppendBatch { shard, epoch, events: batch }).await.unwrap();
+    let history: Vec<u64> = journal.read_entity(a, 0).await.unwrap().iter().map(|e| e.sequence).collect();
+    assert_eq!(history, vec![1, 2, 3]);
+
+    // A second writer with the same epoch but a stale view: refused, nothing stored.
+    let other = JetStreamJournal::open(journal.client().clone(), JetStreamSettings::default()).await.unwrap();
+    assert_eq!(
+        other.append(AppendBatch { shard, epoch, events: vec![event(b, 3), event(a, 3)] }).await,
+        Err(JournalError::SequenceConflict { expected: 3, found: 3 })
+    );
+    assert_eq!(journal.read_entity(b, 0).await.unwrap().len(), 2);
+    // The server-side entity check: `other` moves `a` on; `journal`'s cached head for `a` is
+    // now stale, and its batch is refused by the server (10071) as a whole, `b` included.
+    other.append(AppendBatch { shard, epoch, events: vec![event(a, 4)] }).await.unwrap();
+    assert_eq!(
+        journal.append(AppendBatch { shard, epoch, events: vec![event(b, 3), event(a, 4)] }).await,
+        Err(JournalError::SequenceConflict { expected: 4, found: 4 })
+    );
+    assert_eq!(journal.read_entity(b, 0).await.unwrap().len(), 2, "an abandoned batch stores nothing");
+    journal.append(AppendBatch { shard, epoch, events: vec![event(b, 3), event(a, 5)] }).await.unwrap();
+    // A gap is refused before anything is sent.
+    assert!(matches!(
+        journal.append(AppendBatch { shard, epoch, events: vec![event(b, 5)] }).await,
+        Err(JournalError::SequenceConflict { .. })
+    ));
+    // The shard reads back in position order; positions strictly increase.
+    let shard_events = journal.read_shard(shard, 0, 100).await.unwrap();
+    assert_eq!(shard_events.len(), 8);
+    assert!(shard_events.windows(2).all(|pair| pair[0].position < pair[1].position));
+    let tail = journal.read_shard(shard, shard_events[2].position, 100).await.unwrap();
+    assert_eq!(tail, shard_events[3..].to_vec());
+    assert_eq!(journal.read_shard(shard, 0, 2).await.unwrap(), shard_events[..2].to_vec());
+    // Wrong shard for the entity.
+    assert!(matches!(
+        journal.append(AppendBatch { shard: ShardId(10), epoch, events: vec![event(a, 6)] }).await,
+        Err(JournalError::InvalidAppend(_))
+    ));
+}
+
+#[tokio::test]
+async fn kv_side_tables_work() {
+    let Some(server) = server() else { return };
+    let journal = journal(&server).await;
+    let entity = entity_on(ShardId(1), 5);
+    assert_eq!(journal.load_snapshot(entity).await.unwrap(), None);
+    journal.save_snapshot(entity, 7, vec![1, 2, 3]).await.unwrap();
+    assert_eq!(journal.load_snapshot(entity).await.unwrap(), Some((7, vec![1, 2, 3])));
+    assert_eq!(journal.load_position("denial", ShardId(3)).await.unwrap(), 0);
+    journal.store_position("denial", ShardId(3), 99).await.unwrap();
+    assert_eq!(journal.load_position("denial", ShardId(3)).await.unwrap(), 99);
+    assert!(journal.load_position("bad name", ShardId(3)).await.is_err());
+    let org = OrgId(Uuid::from_u128(1));
+    assert!(journal.remember_inbound(org, "era:TRN*1*12345").await.unwrap());
+    assert!(!journal.remember_inbound(org, "era:TRN*1*12345").await.unwrap());
+    assert!(journal.remember_inbound(OrgId(Uuid::from_u128(2)), "era:TRN*1*12345").await.unwrap());
+}
+
+#[tokio::test]
+async fn fence_survives_a_server_restart() {
+    let Some(mut server) = server() else { return };
+    let journal = journal(&server).await;
+    let shard = ShardId(2);
+    let entity = entity_on(shard, 6);
+    let epoch = journal.fence(shard).await.unwrap();
+    journal.append(AppendBatch { shard, epoch, events: vec![event(entity, 1), event(entity, 2)] }).await.unwrap();
+    server.restart().unwrap();
+    let reopened = {
+        let client = connect(&server.url(), "after-restart").await.unwrap();
+        JetStreamJournal::open(client, JetStreamSettings::default()).await.unwrap()
+    };
+    assert_eq!(reopened.read_entity(entity, 0).await.unwrap().len(), 2);
+    let next = reopened.fence(shard).await.unwrap();
+    assert_eq!(next, Epoch(epoch.0 + 1));
+}
