@@ -65,7 +65,9 @@ impl ManualPayment {
         }
         self.amount.non_negative("amount")?;
         if self.allocations.is_empty() {
-            return Err(ApiError::unprocessable("missing_field", "at least one allocation is required").at("allocations"));
+            return Err(
+                ApiError::unprocessable("missing_field", "at least one allocation is required").at("allocations")
+            );
         }
         let mut total = Decimal::ZERO;
         for (index, allocation) in self.allocations.iter().enumerate() {
@@ -180,4 +182,3 @@ pub async fn list_denials(State(state): State<AppState>, caller: Caller) -> Resu
     denials.sort_by_key(|denial| denial.appeal_deadline);
     Ok(reply(StatusCode::OK, &serde_json::json!({ "denials": denials })))
 }
-

@@ -84,12 +84,9 @@ pub fn record_claim(caller: &Caller, claim_id: ClaimId) {
 
 fn command_id(headers: &HeaderMap, caller: &Caller, claim_id: ClaimId, command: &str) -> CommandId {
     match headers.get(IDEMPOTENCY_HEADER).and_then(|value| value.to_str().ok()) {
-        Some(key) => CommandId::derived(&[
-            caller.org().0.as_bytes(),
-            claim_id.0.as_bytes(),
-            command.as_bytes(),
-            key.as_bytes(),
-        ]),
+        Some(key) => {
+            CommandId::derived(&[caller.org().0.as_bytes(), claim_id.0.as_bytes(), command.as_bytes(), key.as_bytes()])
+        }
         None => CommandId::new_v4(),
     }
 }
@@ -123,7 +120,9 @@ pub async fn run_command(
 
 fn check_org(caller: &Caller, claim: &Claim) -> Result<(), ApiError> {
     if claim.org != caller.org() {
-        return Err(ApiError::unprocessable("validation_failed", "org must be the organization of your token").at("org"));
+        return Err(
+            ApiError::unprocessable("validation_failed", "org must be the organization of your token").at("org")
+        );
     }
     Ok(())
 }
@@ -137,8 +136,15 @@ pub async fn create(
     caller.require(Entity::Claim, Action::Create)?;
     check_org(&caller, &claim)?;
     let claim_id = claim.id;
-    run_command(&state, &caller, &headers, claim_id, ClaimCommand::Create { claim: Box::new(claim) }, StatusCode::CREATED)
-        .await
+    run_command(
+        &state,
+        &caller,
+        &headers,
+        claim_id,
+        ClaimCommand::Create { claim: Box::new(claim) },
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 pub async fn create_from_encounter(
@@ -149,15 +155,28 @@ pub async fn create_from_encounter(
 ) -> Result<Response, ApiError> {
     caller.require(Entity::Claim, Action::Create)?;
     if encounter.org != caller.org() {
-        return Err(ApiError::unprocessable("validation_failed", "org must be the organization of your token").at("org"));
+        return Err(
+            ApiError::unprocessable("validation_failed", "org must be the organization of your token").at("org")
+        );
     }
     let currency = encounter.lines.first().map(|line| line.charge.currency).unwrap_or(Currency::USD);
     let claim = encounter.to_primary_claim(currency).map_err(|errors| {
-        errors.into_iter().next().map(ApiError::from).unwrap_or_else(|| ApiError::unprocessable("validation_failed", "invalid encounter"))
+        errors
+            .into_iter()
+            .next()
+            .map(ApiError::from)
+            .unwrap_or_else(|| ApiError::unprocessable("validation_failed", "invalid encounter"))
     })?;
     let claim_id = claim.id;
-    run_command(&state, &caller, &headers, claim_id, ClaimCommand::Create { claim: Box::new(claim) }, StatusCode::CREATED)
-        .await
+    run_command(
+        &state,
+        &caller,
+        &headers,
+        claim_id,
+        ClaimCommand::Create { claim: Box::new(claim) },
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// A claim the caller may see: 404 when it is absent, in another org, or not the patient's own.
@@ -170,7 +189,8 @@ pub async fn visible_claim(
     let scope = caller.read(entity)?;
     record_claim(caller, claim_id);
     let record = state.service.claim(caller.org(), claim_id).await?.ok_or_else(|| ApiError::not_found("claim"))?;
-    let patient = record.state.claim.as_ref().map(|claim| claim.patient.id).ok_or_else(|| ApiError::not_found("claim"))?;
+    let patient =
+        record.state.claim.as_ref().map(|claim| claim.patient.id).ok_or_else(|| ApiError::not_found("claim"))?;
     if !caller.sees_patient(scope, patient) {
         return Err(ApiError::not_found("claim"));
     }
@@ -226,7 +246,8 @@ pub async fn list(
     };
     let now = Utc::now();
     let snapshots = state.service.list(caller.org(), filter).await?;
-    let views: Vec<ClaimView> = snapshots.iter().filter_map(|snapshot| ClaimView::from_snapshot(snapshot, now)).collect();
+    let views: Vec<ClaimView> =
+        snapshots.iter().filter_map(|snapshot| ClaimView::from_snapshot(snapshot, now)).collect();
     Ok(reply(StatusCode::OK, &serde_json::json!({ "claims": views })))
 }
 

@@ -82,11 +82,7 @@ impl HttpClient {
     }
 
     /// Open a streaming GET (for SSE): the response with its body unread.
-    pub async fn stream(
-        &self,
-        path: &str,
-        token: &str,
-    ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+    pub async fn stream(&self, path: &str, token: &str) -> Result<hyper::Response<hyper::body::Incoming>, String> {
         let request = Request::builder()
             .uri(format!("{}{path}", self.base))
             .header("authorization", format!("Bearer {token}"))

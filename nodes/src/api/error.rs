@@ -111,7 +111,9 @@ impl From<Rejection> for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
-            ServiceError::Unavailable(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", error.to_string()),
+            ServiceError::Unavailable(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", error.to_string())
+            }
             ServiceError::Timeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", error.to_string()),
             // Internal detail stays in the logs.
             ServiceError::Internal(_) => {

@@ -59,7 +59,9 @@ fn classify(error: &serde_json::Error, path: String) -> ApiError {
         Category::Data if message.starts_with("invalid type") || message.starts_with("unknown variant") => {
             ApiError::unprocessable("wrong_type", message)
         }
-        Category::Data if message.contains("must not be negative") => ApiError::unprocessable("negative_money", message),
+        Category::Data if message.contains("must not be negative") => {
+            ApiError::unprocessable("negative_money", message)
+        }
         Category::Data => ApiError::unprocessable("validation_failed", message),
     };
     match field {

@@ -53,7 +53,10 @@ impl LocalClaimService {
         self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn execute_now(&self, envelope: CommandEnvelope<ClaimCommand>) -> Result<Vec<EventEnvelope<ClaimEvent>>, CommandError> {
+    fn execute_now(
+        &self,
+        envelope: CommandEnvelope<ClaimCommand>,
+    ) -> Result<Vec<EventEnvelope<ClaimEvent>>, CommandError> {
         if envelope.entity.kind != EntityKind::Claim || envelope.entity.org != envelope.actor.org() {
             return Err(Rejection::WrongOrganization.into());
         }

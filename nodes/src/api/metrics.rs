@@ -37,7 +37,11 @@ impl HttpMetrics {
             &["command", "outcome"],
         )
         .unwrap_or_else(|error| unreachable_metric(error));
-        for collector in [Box::new(latency.clone()) as Box<dyn prometheus::core::Collector>, Box::new(requests.clone()), Box::new(commands.clone())] {
+        for collector in [
+            Box::new(latency.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(requests.clone()),
+            Box::new(commands.clone()),
+        ] {
             // Fresh registry, distinct names: registration cannot collide.
             let _ = registry.register(collector);
         }

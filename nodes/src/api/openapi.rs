@@ -23,7 +23,13 @@ pub struct Operation {
     pub auth: Auth,
 }
 
-const fn op(method: &'static str, path: &'static str, summary: &'static str, body: Option<&'static str>, auth: Auth) -> Operation {
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    body: Option<&'static str>,
+    auth: Auth,
+) -> Operation {
     Operation { method, path, summary, body, auth }
 }
 
@@ -39,7 +45,13 @@ pub const OPERATIONS: &[Operation] = &[
     op("put", "/api/v1/claims/{claim_id}/lines", "Replace a claim's diagnoses and lines", Some("AmendLines"), Bearer),
     op("post", "/api/v1/claims/{claim_id}/scrub", "Scrub a Draft claim", Some("ScrubRequest"), Bearer),
     op("post", "/api/v1/claims/{claim_id}/sign-off", "Clinician sign-off on the coding", None, Bearer),
-    op("post", "/api/v1/claims/{claim_id}/submit", "Submit to the clearinghouse (level 70+)", Some("SubmitRequest"), Bearer),
+    op(
+        "post",
+        "/api/v1/claims/{claim_id}/submit",
+        "Submit to the clearinghouse (level 70+)",
+        Some("SubmitRequest"),
+        Bearer,
+    ),
     op("post", "/api/v1/claims/{claim_id}/void", "Void a claim before submission", Some("ReasonRequest"), Bearer),
     op("post", "/api/v1/claims/{claim_id}/appeal", "Appeal a denied claim", Some("AppealRequest"), Bearer),
     op("post", "/api/v1/claims/{claim_id}/write-off", "Write off the open balance", Some("ReasonRequest"), Bearer),
@@ -49,10 +61,34 @@ pub const OPERATIONS: &[Operation] = &[
     op("post", "/api/v1/statements", "Generate a patient statement", Some("GenerateRequest"), Bearer),
     op("get", "/api/v1/statements", "List statements", None, Bearer),
     op("get", "/api/v1/statements/{statement_id}", "Read a statement", None, Bearer),
-    op("post", "/api/v1/statements/{statement_id}/payments", "Front desk: cash, card or check", Some("CollectRequest"), Bearer),
-    op("post", "/api/v1/statements/{statement_id}/pay", "Patient: pay online with a processor token", Some("PayOnlineRequest"), Bearer),
-    op("post", "/api/v1/statements/{statement_id}/plan", "Split the balance into monthly installments", Some("PlanRequest"), Bearer),
-    op("post", "/api/v1/connector/x12", "Connector upload of a raw X12 file (835, 277, 277CA, 999)", Some("X12"), Connector),
+    op(
+        "post",
+        "/api/v1/statements/{statement_id}/payments",
+        "Front desk: cash, card or check",
+        Some("CollectRequest"),
+        Bearer,
+    ),
+    op(
+        "post",
+        "/api/v1/statements/{statement_id}/pay",
+        "Patient: pay online with a processor token",
+        Some("PayOnlineRequest"),
+        Bearer,
+    ),
+    op(
+        "post",
+        "/api/v1/statements/{statement_id}/plan",
+        "Split the balance into monthly installments",
+        Some("PlanRequest"),
+        Bearer,
+    ),
+    op(
+        "post",
+        "/api/v1/connector/x12",
+        "Connector upload of a raw X12 file (835, 277, 277CA, 999)",
+        Some("X12"),
+        Connector,
+    ),
     op("get", "/api/v1/reports/aging", "AR aging buckets", None, Bearer),
     op("get", "/api/v1/reports/denials", "Denials by category and root cause", None, Bearer),
     op("get", "/api/v1/reports/open-balances", "Open balances by payer", None, Bearer),

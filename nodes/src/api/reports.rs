@@ -73,7 +73,8 @@ pub fn denials_of(snapshots: &[ClaimSnapshot]) -> (Vec<DenialCount>, Vec<DenialC
         let cause = notice.root_cause.map(|cause| format!("{cause:?}")).unwrap_or_else(|| "Unknown".to_string());
         *by_root_cause.entry(cause).or_default() += 1;
     }
-    let list = |map: BTreeMap<String, usize>| map.into_iter().map(|(key, denials)| DenialCount { key, denials }).collect();
+    let list =
+        |map: BTreeMap<String, usize>| map.into_iter().map(|(key, denials)| DenialCount { key, denials }).collect();
     (list(by_category), list(by_root_cause))
 }
 
@@ -96,7 +97,8 @@ pub fn open_balances_of(snapshots: &[ClaimSnapshot]) -> Vec<PayerBalance> {
             .and_then(|claim| claim.coverage())
             .map(|coverage| coverage.payer.payer_id.to_string())
             .unwrap_or_default();
-        let entry = by_payer.entry(payer.clone()).or_insert_with(|| PayerBalance { payer_id: payer, ..Default::default() });
+        let entry =
+            by_payer.entry(payer.clone()).or_insert_with(|| PayerBalance { payer_id: payer, ..Default::default() });
         entry.claims += 1;
         entry.open_balance += open;
     }

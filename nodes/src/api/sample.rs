@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use practice_protocol::codes::{npi_with_check_digit, Icd10, PlaceOfService, ProcedureCode, TaxId};
 use practice_protocol::domain::{
-    Address, BillingProvider, ClaimType, Coverage, CoverageOrder, Encounter, EncounterLine, Payer, PersonName,
-    Patient, Provider, Relationship, Sex, Subscriber,
+    Address, BillingProvider, ClaimType, Coverage, CoverageOrder, Encounter, EncounterLine, Patient, Payer, PersonName,
+    Provider, Relationship, Sex, Subscriber,
 };
 use practice_protocol::ids::{EncounterId, OrgId, PatientId, PayerId, ProviderId};
 use practice_protocol::money::Money;
@@ -79,7 +79,12 @@ pub fn encounter(org: OrgId, patient: PatientId) -> Encounter {
             contact_name: "Billing Office".to_string(),
             contact_phone: "5555550100".to_string(),
         },
-        rendering: Provider { id: ProviderId::new_v4(), npi: npi("987654321"), name: name("Doctor", "Sam"), taxonomy: None },
+        rendering: Provider {
+            id: ProviderId::new_v4(),
+            npi: npi("987654321"),
+            name: name("Doctor", "Sam"),
+            taxonomy: None,
+        },
         referring: None,
         place_of_service: PlaceOfService::parse("11").unwrap_or_else(|_| unreachable_fixture("pos")),
         service_date,

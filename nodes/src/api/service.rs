@@ -38,9 +38,10 @@ impl ClaimFilter {
         let Some(claim) = state.claim.as_ref() else { return false };
         self.status.is_none_or(|status| state.status == Some(status))
             && self.patient.is_none_or(|patient| claim.patient.id == patient)
-            && self.payer_id.as_deref().is_none_or(|payer| {
-                claim.coverage().is_some_and(|coverage| coverage.payer.payer_id.as_str() == payer)
-            })
+            && self
+                .payer_id
+                .as_deref()
+                .is_none_or(|payer| claim.coverage().is_some_and(|coverage| coverage.payer.payer_id.as_str() == payer))
     }
 }
 
@@ -100,7 +101,11 @@ pub trait ClaimService: Send + Sync + 'static {
 }
 
 /// The change a batch of appended events makes, for the live stream.
-pub fn change_of(before: Option<ClaimStatus>, after: &ClaimState, events: &[EventEnvelope<ClaimEvent>]) -> Option<ClaimChange> {
+pub fn change_of(
+    before: Option<ClaimStatus>,
+    after: &ClaimState,
+    events: &[EventEnvelope<ClaimEvent>],
+) -> Option<ClaimChange> {
     let last = events.last()?;
     let claim = after.claim.as_ref()?;
     Some(ClaimChange {

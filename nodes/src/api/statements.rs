@@ -98,14 +98,26 @@ impl StatementStore {
 /// An online card processor (InstaMed in production). It receives a one-time token from its
 /// own hosted payment field; we never see the card.
 pub trait PaymentProcessor: Send + Sync + 'static {
-    fn charge(&self, org: OrgId, statement: StatementId, amount: Money, token: &str) -> BoxFuture<'_, Result<String, String>>;
+    fn charge(
+        &self,
+        org: OrgId,
+        statement: StatementId,
+        amount: Money,
+        token: &str,
+    ) -> BoxFuture<'_, Result<String, String>>;
 }
 
 /// The processor for tests and demos: `tok_test_ok…` tokens succeed, any other is declined.
 pub struct TestProcessor;
 
 impl PaymentProcessor for TestProcessor {
-    fn charge(&self, _org: OrgId, statement: StatementId, amount: Money, token: &str) -> BoxFuture<'_, Result<String, String>> {
+    fn charge(
+        &self,
+        _org: OrgId,
+        statement: StatementId,
+        amount: Money,
+        token: &str,
+    ) -> BoxFuture<'_, Result<String, String>> {
         let result = if token.starts_with("tok_test_ok") {
             Ok(format!("test-receipt-{}-{}", statement.0.simple(), amount.amount))
         } else {
@@ -263,7 +275,9 @@ pub async fn collect(
 ) -> Result<Response, ApiError> {
     caller.require(Entity::Statement, Action::CollectPayment)?;
     if !matches!(request.method, PaymentMethod::Cash | PaymentMethod::Card | PaymentMethod::Check) {
-        return Err(ApiError::unprocessable("validation_failed", "front-desk payments are cash, card or check").at("method"));
+        return Err(
+            ApiError::unprocessable("validation_failed", "front-desk payments are cash, card or check").at("method")
+        );
     }
     let view = with_visible(&state, &caller, Scope::All, id, |record| {
         check_amount(record, request.amount)?;
@@ -329,7 +343,8 @@ pub async fn plan(
 ) -> Result<Response, ApiError> {
     caller.require(Entity::Statement, Action::GenerateStatement)?;
     let view = with_visible(&state, &caller, Scope::All, id, |record| {
-        let balance = Money::new(record.statement.total_due.amount - record.paid(), record.statement.total_due.currency);
+        let balance =
+            Money::new(record.statement.total_due.amount - record.paid(), record.statement.total_due.currency);
         let plan = PaymentPlan::monthly(PaymentPlanId::new_v4(), id, balance, request.installments, request.first_due)?;
         record.statement.payment_plan_id = Some(plan.id);
         record.plan = Some(plan);

@@ -29,7 +29,9 @@ pub async fn claims(State(state): State<AppState>, caller: Caller) -> Result<Res
         })
         .map(|change| {
             let event = Event::default().event("claim").id(format!("{}:{}", change.claim_id, change.sequence));
-            Ok::<Event, Infallible>(event.json_data(&change).unwrap_or_else(|_| Event::default().comment("unencodable")))
+            Ok::<Event, Infallible>(
+                event.json_data(&change).unwrap_or_else(|_| Event::default().comment("unencodable")),
+            )
         });
     // The first comment flushes the headers so a client knows the stream is open.
     let opened = futures::stream::once(async { Ok::<Event, Infallible>(Event::default().comment("open")) });

@@ -93,13 +93,9 @@ pub async fn upload(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let digest = ring::digest::digest(&ring::digest::SHA256, &body);
     let sha256: String = digest.as_ref().iter().map(|byte| format!("{byte:02x}")).collect();
     let upload = Upload { org, connector, sha256, transaction, bytes: body.len() };
-    let receipt = state
-        .ingestion
-        .ingest(upload.clone(), body)
-        .await
-        .map_err(|why| {
-            tracing::error!(%why, "ingestion failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the file could not be stored; retry")
-        })?;
+    let receipt = state.ingestion.ingest(upload.clone(), body).await.map_err(|why| {
+        tracing::error!(%why, "ingestion failed");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the file could not be stored; retry")
+    })?;
     Ok(reply(StatusCode::ACCEPTED, &serde_json::json!({ "upload": upload, "receipt": receipt })))
 }

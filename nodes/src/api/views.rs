@@ -51,7 +51,7 @@ impl ClaimView {
         let claim = state.claim.as_ref()?;
         let status = state.status?;
         let currency = claim.currency;
-        let money = |amount: Decimal| Money::new(amount, currency);
+        let money = |amount: Decimal| Money::new(at_least_cents(amount), currency);
         let ledger = state.ledger.as_ref();
         let totals = ledger.map(|ledger| ledger.totals.clone()).unwrap_or_default();
         let coverage = claim.coverage();
@@ -93,6 +93,15 @@ impl ClaimView {
         let created_at = record.history.first().map(|event| event.recorded_at).unwrap_or(now);
         Self::from_state(&record.state, created_at, now)
     }
+}
+
+/// Show money with at least two decimals ("0.00", not "0"); never rounds away precision.
+pub fn at_least_cents(amount: Decimal) -> Decimal {
+    let mut amount = amount;
+    if amount.scale() < 2 {
+        amount.rescale(2);
+    }
+    amount
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -50,7 +50,8 @@ impl ConnectorKeys {
             match fields.as_slice() {
                 [] => continue,
                 [id, org, secret] => {
-                    let org: OrgId = org.parse().map_err(|_| format!("connector keys line {}: bad org id", number + 1))?;
+                    let org: OrgId =
+                        org.parse().map_err(|_| format!("connector keys line {}: bad org id", number + 1))?;
                     keys.insert(id, org, secret.as_bytes());
                 }
                 _ => return Err(format!("connector keys line {}: expected `id org secret`", number + 1)),
@@ -62,7 +63,11 @@ impl ConnectorKeys {
     /// The organization a correctly signed upload is for.
     pub fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(String, OrgId), ApiError> {
         let refuse = |why: &str| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "connector_signature_invalid", format!("connector upload refused: {why}"))
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "connector_signature_invalid",
+                format!("connector upload refused: {why}"),
+            )
         };
         let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
         let id = header(CONNECTOR_HEADER).ok_or_else(|| refuse("missing X-Practice-Connector"))?;

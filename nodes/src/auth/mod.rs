@@ -70,9 +70,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).or_else(|| {
-            matches!(parts.method, Method::GET | Method::HEAD).then(|| session_cookie(parts)).flatten()
-        });
+        let token = bearer(parts)
+            .or_else(|| matches!(parts.method, Method::GET | Method::HEAD).then(|| session_cookie(parts)).flatten());
         let token = token.ok_or(TokenError::Missing)?;
         let claims = state.keys.verify(&token, chrono::Utc::now())?;
         let role = claims.role().ok_or(TokenError::UnknownRole(claims.level))?;

@@ -152,14 +152,7 @@ pub fn claims_for(
     now: DateTime<Utc>,
     ttl: Duration,
 ) -> TokenClaims {
-    TokenClaims {
-        org,
-        user,
-        level: role.level(),
-        patient,
-        iat: now.timestamp(),
-        exp: (now + ttl).timestamp(),
-    }
+    TokenClaims { org, user, level: role.level(), patient, iat: now.timestamp(), exp: (now + ttl).timestamp() }
 }
 
 /// Parse a TTL such as `90s`, `15m`, `8h`, `30d`.
@@ -167,7 +160,8 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: i64 = number.parse().map_err(|_| format!("expected a number and a unit (s, m, h, d), found {text:?}"))?;
+    let value: i64 =
+        number.parse().map_err(|_| format!("expected a number and a unit (s, m, h, d), found {text:?}"))?;
     let duration = match unit {
         "s" | "" => Duration::try_seconds(value),
         "m" => Duration::try_minutes(value),

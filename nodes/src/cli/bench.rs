@@ -120,15 +120,20 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
     let client = HttpClient::new(format!("http://{address}"));
     let org = OrgId::new_v4();
     let now = chrono::Utc::now();
-    let admin = keys.issue(&claims_for(org, UserId::new_v4(), Role::PracticeAdmin, None, now, chrono::Duration::hours(1)));
-    let clinician = keys.issue(&claims_for(org, UserId::new_v4(), Role::Clinician, None, now, chrono::Duration::hours(1)));
+    let admin =
+        keys.issue(&claims_for(org, UserId::new_v4(), Role::PracticeAdmin, None, now, chrono::Duration::hours(1)));
+    let clinician =
+        keys.issue(&claims_for(org, UserId::new_v4(), Role::Clinician, None, now, chrono::Duration::hours(1)));
     println!("practice bench api: loopback {address}, {concurrency} connections, {}s per phase, in-process local claim service", duration.as_secs());
 
     // Seed claims to read.
     let mut claim_ids = Vec::new();
     for _ in 0..256 {
         let body = serde_json::to_value(sample::encounter(org, PatientId::new_v4()))?;
-        let reply = client.json(Method::POST, "/api/v1/encounters", Some(&admin), Some(&body)).await.map_err(anyhow::Error::msg)?;
+        let reply = client
+            .json(Method::POST, "/api/v1/encounters", Some(&admin), Some(&body))
+            .await
+            .map_err(anyhow::Error::msg)?;
         if reply.status != StatusCode::CREATED {
             bail!("seeding failed: {} {}", reply.status, reply.text());
         }
@@ -149,7 +154,9 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
 
     let (write_client, write_token) = (client.clone(), admin.clone());
     let bodies: Arc<Vec<serde_json::Value>> = Arc::new(
-        (0..concurrency).map(|_| serde_json::to_value(sample::encounter(org, PatientId::new_v4())).unwrap_or_default()).collect(),
+        (0..concurrency)
+            .map(|_| serde_json::to_value(sample::encounter(org, PatientId::new_v4())).unwrap_or_default())
+            .collect(),
     );
     let mut writes = load(concurrency, duration, move |worker, _| {
         let (client, token, bodies) = (write_client.clone(), write_token.clone(), bodies.clone());
@@ -172,8 +179,12 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
         // Drain the events of the preparation.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let event = tokio::time::timeout(Duration::from_secs(5), next_claim_event(&mut stream, &mut buffer)).await.context("sse stalled")?;
-            if event.as_ref().and_then(|value| value["status"].as_str()) == Some("Submitted") && event.as_ref().and_then(|value| value["claim_id"].as_str()) == Some(&id) {
+            let event = tokio::time::timeout(Duration::from_secs(5), next_claim_event(&mut stream, &mut buffer))
+                .await
+                .context("sse stalled")?;
+            if event.as_ref().and_then(|value| value["status"].as_str()) == Some("Submitted")
+                && event.as_ref().and_then(|value| value["claim_id"].as_str()) == Some(&id)
+            {
                 break;
             }
             if Instant::now() > deadline {
@@ -186,12 +197,17 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
             "allocations": [{"claim_id": id, "paid": {"amount": "175.00", "currency": "USD"}}]
         });
         let posted = Instant::now();
-        let reply = client.json(Method::POST, "/api/v1/payments", Some(&admin), Some(&payment)).await.map_err(anyhow::Error::msg)?;
+        let reply = client
+            .json(Method::POST, "/api/v1/payments", Some(&admin), Some(&payment))
+            .await
+            .map_err(anyhow::Error::msg)?;
         if reply.status != StatusCode::CREATED {
             bail!("posting failed: {} {}", reply.status, reply.text());
         }
         loop {
-            let event = tokio::time::timeout(Duration::from_secs(5), next_claim_event(&mut stream, &mut buffer)).await.context("sse stalled")?;
+            let event = tokio::time::timeout(Duration::from_secs(5), next_claim_event(&mut stream, &mut buffer))
+                .await
+                .context("sse stalled")?;
             if event.as_ref().and_then(|value| value["claim_id"].as_str()) == Some(&id) {
                 delays.push(posted.elapsed());
                 break;
@@ -207,9 +223,17 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
 }
 
 /// Create, scrub, sign off and submit a claim; its id.
-pub async fn prepare_submitted_claim(client: &HttpClient, org: OrgId, manager: &str, clinician: &str) -> anyhow::Result<String> {
+pub async fn prepare_submitted_claim(
+    client: &HttpClient,
+    org: OrgId,
+    manager: &str,
+    clinician: &str,
+) -> anyhow::Result<String> {
     let body = serde_json::to_value(sample::encounter(org, PatientId::new_v4()))?;
-    let reply = client.json(Method::POST, "/api/v1/encounters", Some(manager), Some(&body)).await.map_err(anyhow::Error::msg)?;
+    let reply = client
+        .json(Method::POST, "/api/v1/encounters", Some(manager), Some(&body))
+        .await
+        .map_err(anyhow::Error::msg)?;
     let id = reply.json()["claim"]["id"].as_str().unwrap_or_default().to_string();
     let steps: [(&str, &str, serde_json::Value); 3] = [
         ("scrub", manager, serde_json::json!({})),

@@ -35,8 +35,14 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/denials", get(denials))
         .route("/dashboard/payments", get(payments))
         .route("/dashboard/modules/{module}", get(module))
-        .route("/dashboard/assets/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS) }))
-        .route("/dashboard/assets/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS) }))
+        .route(
+            "/dashboard/assets/app.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS) }),
+        )
+        .route(
+            "/dashboard/assets/app.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS) }),
+        )
 }
 
 #[derive(Deserialize)]
@@ -46,12 +52,18 @@ pub struct TokenQuery {
 }
 
 /// Either the signed-in caller, or the response that signs in (cookie + redirect) or asks to.
-async fn session(state: &AppState, uri: &Uri, query: TokenQuery, caller: Result<Caller, ApiError>) -> Result<Caller, Response> {
+async fn session(
+    state: &AppState,
+    uri: &Uri,
+    query: TokenQuery,
+    caller: Result<Caller, ApiError>,
+) -> Result<Caller, Response> {
     if let Some(token) = query.token {
         return match state.keys.verify(token.trim(), Utc::now()) {
             Ok(claims) => {
                 let max_age = (claims.exp - Utc::now().timestamp()).max(0);
-                let cookie = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}", token.trim());
+                let cookie =
+                    format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}", token.trim());
                 // Drop the token from the address bar and history.
                 Err(([(header::SET_COOKIE, cookie)], Redirect::to(uri.path())).into_response())
             }
@@ -67,14 +79,20 @@ fn login(message: &str) -> Response {
 
 fn refused(error: ApiError) -> Response {
     let status = error.status;
-    (status, Html(pages::layout("Not available", "", &format!("<p>{}</p>", pages::escape(&error.message))))).into_response()
+    (status, Html(pages::layout("Not available", "", &format!("<p>{}</p>", pages::escape(&error.message)))))
+        .into_response()
 }
 
 fn control_number(claim: &ClaimView, state: &practice_protocol::claim::ClaimState) -> String {
     state.claim.as_ref().map(|claim| claim.patient_control_number.clone()).unwrap_or_else(|| claim.id.to_string())
 }
 
-async fn board(State(state): State<AppState>, uri: Uri, Query(query): Query<TokenQuery>, caller: Result<Caller, ApiError>) -> Response {
+async fn board(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(query): Query<TokenQuery>,
+    caller: Result<Caller, ApiError>,
+) -> Response {
     let caller = match session(&state, &uri, query, caller).await {
         Ok(caller) => caller,
         Err(response) => return response,
@@ -125,7 +143,12 @@ async fn claim(
     }
 }
 
-async fn aging(State(state): State<AppState>, uri: Uri, Query(query): Query<TokenQuery>, caller: Result<Caller, ApiError>) -> Response {
+async fn aging(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(query): Query<TokenQuery>,
+    caller: Result<Caller, ApiError>,
+) -> Response {
     let caller = match session(&state, &uri, query, caller).await {
         Ok(caller) => caller,
         Err(response) => return response,
@@ -139,7 +162,12 @@ async fn aging(State(state): State<AppState>, uri: Uri, Query(query): Query<Toke
     }
 }
 
-async fn denials(State(state): State<AppState>, uri: Uri, Query(query): Query<TokenQuery>, caller: Result<Caller, ApiError>) -> Response {
+async fn denials(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(query): Query<TokenQuery>,
+    caller: Result<Caller, ApiError>,
+) -> Response {
     let caller = match session(&state, &uri, query, caller).await {
         Ok(caller) => caller,
         Err(response) => return response,
@@ -154,8 +182,12 @@ async fn denials(State(state): State<AppState>, uri: Uri, Query(query): Query<To
         Ok(snapshots) => {
             let mut denials: Vec<DenialView> = snapshots
                 .iter()
-                .filter_map(|snapshot| Some((snapshot.state.claim.as_ref()?.id, snapshot.state.status?, &snapshot.state.denials)))
-                .flat_map(|(id, status, notices)| notices.iter().map(move |notice| DenialView::new(id, status, notice, now)))
+                .filter_map(|snapshot| {
+                    Some((snapshot.state.claim.as_ref()?.id, snapshot.state.status?, &snapshot.state.denials))
+                })
+                .flat_map(|(id, status, notices)| {
+                    notices.iter().map(move |notice| DenialView::new(id, status, notice, now))
+                })
                 .collect();
             denials.sort_by_key(|denial| denial.appeal_deadline);
             Html(pages::denials_page(&denials)).into_response()
@@ -164,7 +196,12 @@ async fn denials(State(state): State<AppState>, uri: Uri, Query(query): Query<To
     }
 }
 
-async fn payments(State(state): State<AppState>, uri: Uri, Query(query): Query<TokenQuery>, caller: Result<Caller, ApiError>) -> Response {
+async fn payments(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(query): Query<TokenQuery>,
+    caller: Result<Caller, ApiError>,
+) -> Response {
     let caller = match session(&state, &uri, query, caller).await {
         Ok(caller) => caller,
         Err(response) => return response,

@@ -78,7 +78,11 @@ fn card(claim: &ClaimView, control_number: &str) -> String {
 pub fn board(claims: &[(ClaimView, String)]) -> String {
     let mut body = String::from("<div class=\"board\">");
     for status in ClaimStatus::ALL {
-        let _ = write!(body, "<section class=\"column\" data-column=\"{0}\"><h2>{0}</h2><div class=\"cards\">", status.as_str());
+        let _ = write!(
+            body,
+            "<section class=\"column\" data-column=\"{0}\"><h2>{0}</h2><div class=\"cards\">",
+            status.as_str()
+        );
         for (claim, control) in claims.iter().filter(|(claim, _)| claim.status == status) {
             body.push_str(&card(claim, control));
         }
@@ -92,9 +96,12 @@ pub fn claim_page(claim: &ClaimView, control_number: &str, timeline: &[TimelineE
     let money = &claim.money;
     let mut body = format!(
         "<h2 data-claim-id=\"{id}\" data-status=\"{status}\">Claim {control} {pill}{age}</h2>\
-         <div class=\"summary\"><div>Charge<b>{charge}</b></div><div>Paid<b>{paid}</b></div>\
-         <div>Contractual<b>{contractual}</b></div><div>Patient resp.<b>{pr}</b></div>\
-         <div>Written off<b>{wo}</b></div><div>Open<b>{open}</b></div><div>Payer<b>{payer}</b></div></div>",
+         <div class=\"summary\" data-summary=\"{id}\"><div>Charge<b data-money=\"charge\">{charge}</b></div>\
+         <div>Paid<b data-money=\"paid\">{paid}</b></div>\
+         <div>Contractual<b data-money=\"contractual\">{contractual}</b></div>\
+         <div>Patient resp.<b data-money=\"patient_responsibility\">{pr}</b></div>\
+         <div>Written off<b data-money=\"written_off\">{wo}</b></div>\
+         <div>Open<b data-money=\"open_balance\">{open}</b></div><div>Payer<b>{payer}</b></div></div>",
         id = claim.id,
         status = claim.status.as_str(),
         control = escape(control_number),
@@ -134,7 +141,11 @@ pub fn claim_page(claim: &ClaimView, control_number: &str, timeline: &[TimelineE
 pub fn aging_page(buckets: &[Bucket]) -> String {
     let mut body = String::from("<h2>Accounts receivable aging</h2><table><thead><tr><th>Days</th><th class=\"num\">Claims</th><th class=\"num\">Open balance</th></tr></thead><tbody>");
     for bucket in buckets {
-        let _ = write!(body, "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>", bucket.bucket, bucket.claims, bucket.open_balance);
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            bucket.bucket, bucket.claims, bucket.open_balance
+        );
     }
     body.push_str("</tbody></table>");
     layout("AR aging", "/dashboard/aging", &body)

@@ -38,11 +38,23 @@ async fn every_kind_of_bad_body_gets_its_code_and_changes_nothing() {
 
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str, Option<&str>)> = vec![
         ("malformed", b"{\"payer_name\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None),
-        ("trailing", b"{} {}".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None),
+        (
+            "trailing",
+            [to_vec(&good_payment), b" {}".to_vec()].concat(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            None,
+        ),
         ("unknown field", to_vec(&unknown_field), StatusCode::UNPROCESSABLE_ENTITY, "unknown_field", None),
         ("wrong type", to_vec(&wrong_type), StatusCode::UNPROCESSABLE_ENTITY, "wrong_type", Some("allocations")),
         ("float money", to_vec(&float_money), StatusCode::UNPROCESSABLE_ENTITY, "wrong_type", Some("amount.amount")),
-        ("currency", to_vec(&bad_currency), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("amount.currency")),
+        (
+            "currency",
+            to_vec(&bad_currency),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("amount.currency"),
+        ),
         ("negative", to_vec(&negative), StatusCode::UNPROCESSABLE_ENTITY, "negative_money", Some("amount")),
         ("negative line", to_vec(&negative_line), StatusCode::UNPROCESSABLE_ENTITY, "negative_money", Some("amount")),
         ("unbalanced", to_vec(&unbalanced), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("allocations")),
@@ -51,7 +63,12 @@ async fn every_kind_of_bad_body_gets_its_code_and_changes_nothing() {
     for (name, body, status, code, field) in cases {
         let reply = server
             .client
-            .send(Method::POST, "/api/v1/payments", &[("content-type", "application/json"), ("authorization", &bearer)], Some(body))
+            .send(
+                Method::POST,
+                "/api/v1/payments",
+                &[("content-type", "application/json"), ("authorization", &bearer)],
+                Some(body),
+            )
             .await
             .expect("request");
         assert_eq!(reply.status, status, "{name}: {}", reply.text());
@@ -67,13 +84,21 @@ async fn every_kind_of_bad_body_gets_its_code_and_changes_nothing() {
         .send(Method::POST, "/api/v1/payments", &[("authorization", &bearer)], Some(to_vec(&good_payment)))
         .await
         .expect("request");
-    assert_eq!((no_content_type.status, no_content_type.code().as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
+    assert_eq!(
+        (no_content_type.status, no_content_type.code().as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
 
     // A claim with a negative line charge: refused by the protocol's validation, field named.
     let mut encounter = serde_json::to_value(crate::api::sample::encounter(org, patient)).unwrap();
     encounter["lines"][0]["charge"] = usd("-150.00");
     let reply = server.call(Method::POST, "/api/v1/encounters", &token, Some(encounter)).await;
-    assert_eq!((reply.status, reply.code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "negative_money"), "{}", reply.text());
+    assert_eq!(
+        (reply.status, reply.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "negative_money"),
+        "{}",
+        reply.text()
+    );
     assert_eq!(reply.json()["error"]["field"], "lines[1].charge");
     // A malformed code deep in the body: the path names it.
     let mut encounter = serde_json::to_value(crate::api::sample::encounter(org, patient)).unwrap();
@@ -86,7 +111,8 @@ async fn every_kind_of_bad_body_gets_its_code_and_changes_nothing() {
     let reply = server.call(Method::POST, "/api/v1/encounters", &token, Some(foreign)).await;
     assert_eq!((reply.code().as_str(), reply.json()["error"]["field"].as_str()), ("validation_failed", Some("org")));
     // A state the command does not fit.
-    let reply = server.call(Method::POST, &format!("/api/v1/claims/{claim}/void"), &token, Some(json!({"reason": "x"}))).await;
+    let reply =
+        server.call(Method::POST, &format!("/api/v1/claims/{claim}/void"), &token, Some(json!({"reason": "x"}))).await;
     assert_eq!((reply.status, reply.code().as_str()), (StatusCode::CONFLICT, "invalid_transition"));
     let reply = server.call(Method::GET, "/api/v1/claims/not-a-uuid", &token, None).await;
     assert_eq!((reply.status, reply.code().as_str()), (StatusCode::NOT_FOUND, "not_found"));
@@ -103,9 +129,23 @@ async fn bad_tokens_are_refused_with_their_codes() {
     let claim = server.draft(org, PatientId::new_v4()).await;
     let before = server.claim_json(org, &claim).await;
     let past = chrono::Utc::now() - chrono::Duration::hours(3);
-    let expired = server.context.keys.issue(&claims_for(org, UserId::new_v4(), Role::PracticeAdmin, None, past, chrono::Duration::hours(1)));
+    let expired = server.context.keys.issue(&claims_for(
+        org,
+        UserId::new_v4(),
+        Role::PracticeAdmin,
+        None,
+        past,
+        chrono::Duration::hours(1),
+    ));
     let other_key = crate::auth::token::TokenKey::new(&[9u8; 32]).unwrap();
-    let forged = other_key.issue(&claims_for(org, UserId::new_v4(), Role::PracticeAdmin, None, chrono::Utc::now(), chrono::Duration::hours(1)));
+    let forged = other_key.issue(&claims_for(
+        org,
+        UserId::new_v4(),
+        Role::PracticeAdmin,
+        None,
+        chrono::Utc::now(),
+        chrono::Duration::hours(1),
+    ));
     let scrub = format!("/api/v1/claims/{claim}/scrub");
     for (name, authorization, code) in [
         ("expired", Some(format!("Bearer {expired}")), "token_expired"),
@@ -124,7 +164,11 @@ async fn bad_tokens_are_refused_with_their_codes() {
     // The dashboard cookie is accepted for reads only: it cannot change anything.
     let token = server.token(org, Role::PracticeAdmin);
     let cookie = format!("practice_token={token}");
-    let read = server.client.send(Method::GET, &format!("/api/v1/claims/{claim}"), &[("cookie", &cookie)], None).await.unwrap();
+    let read = server
+        .client
+        .send(Method::GET, &format!("/api/v1/claims/{claim}"), &[("cookie", &cookie)], None)
+        .await
+        .unwrap();
     assert_eq!(read.status, StatusCode::OK);
     let write = server
         .client
@@ -181,7 +225,8 @@ fn to_vec(value: &serde_json::Value) -> Vec<u8> {
 
 /// A small synthetic 835 envelope (ISA is fixed width: 106 bytes with its terminator).
 pub fn sample_835() -> Vec<u8> {
-    let isa = "ISA*00*          *00*          *ZZ*PAYERSAMPLE    *ZZ*PRACTICESAMPLE *261120*1200*^*00501*000000001*0*T*:~";
+    let isa =
+        "ISA*00*          *00*          *ZZ*PAYERSAMPLE    *ZZ*PRACTICESAMPLE *261120*1200*^*00501*000000001*0*T*:~";
     assert_eq!(isa.len(), 106);
     format!("{isa}GS*HP*PAYER*PRACTICE*20261120*1200*1*X*005010X221A1~ST*835*0001~BPR*I*140*C*CHK************20261120~TRN*1*CHK1*1512345678~SE*4*0001~GE*1*1~IEA*1*000000001~")
         .into_bytes()

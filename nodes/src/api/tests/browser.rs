@@ -69,11 +69,11 @@ impl Driver {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": chromium.display().to_string(), "args": args}
         }}});
-        let reply = client
-            .json(Method::POST, "/session", None, Some(&capabilities))
-            .await
-            .expect("new session");
-        let session = reply.json()["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {}", reply.text())).to_string();
+        let reply = client.json(Method::POST, "/session", None, Some(&capabilities)).await.expect("new session");
+        let session = reply.json()["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {}", reply.text()))
+            .to_string();
         Driver { process, client, session, _profile: profile }
     }
 
@@ -125,7 +125,8 @@ async fn the_status_pill_changes_live_in_a_real_browser() {
     // The token left the address bar; the session cookie carries on.
     let address = driver.script("return location.href").await;
     assert!(!address.as_str().unwrap().contains("token="), "{address}");
-    let live = driver.wait_for("return document.getElementById('live').className", json!("on"), Duration::from_secs(15)).await;
+    let live =
+        driver.wait_for("return document.getElementById('live').className", json!("on"), Duration::from_secs(15)).await;
     assert_eq!(live, "on", "the page never connected to the stream");
     // A marker that a reload would wipe.
     driver.script("window.__practiceMarker = 'same page'; return true").await;
@@ -138,8 +139,24 @@ async fn the_status_pill_changes_live_in_a_real_browser() {
     let class = driver.script("return document.querySelector('h2 .pill').className").await;
     assert_eq!(class, "pill pill-Paid");
     assert_eq!(driver.script("return window.__practiceMarker").await, "same page", "the page reloaded");
-    let rows = driver.script("return document.querySelectorAll('[data-timeline] tbody tr').length").await;
-    assert!(rows.as_u64().unwrap() >= 6, "timeline rows: {rows}");
+    // The money and the timeline follow from the server without a reload.
+    let refreshed = driver
+        .wait_for(
+            "return document.body.getAttribute('data-refreshed')",
+            json!(format!("{claim}:6")),
+            Duration::from_secs(15),
+        )
+        .await;
+    assert_eq!(refreshed, json!(format!("{claim}:6")));
+    let paid = driver.script("return document.querySelector('[data-money=paid]').textContent").await;
+    assert_eq!(paid, "140.00 USD");
+    let last_row =
+        driver.script("return document.querySelector('[data-timeline] tbody tr:last-child').textContent").await;
+    assert!(
+        last_row.as_str().unwrap().contains("ClaimRemittancePosted")
+            && last_row.as_str().unwrap().contains("CoderBiller"),
+        "{last_row}"
+    );
 
     let screenshot = driver.command(Method::GET, "/screenshot", None).await;
     let png = base64::engine::general_purpose::STANDARD.decode(screenshot.as_str().unwrap()).unwrap();

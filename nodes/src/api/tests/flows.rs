@@ -16,7 +16,9 @@ async fn encounter_to_paid_to_statement_paid_online() {
     let manager = server.token(org, Role::BillingManager);
     // Submission needs level 70: a coder is refused by the route and the protocol alike.
     let coder = server.token(org, Role::CoderBiller);
-    let refused = server.call(Method::POST, &format!("/api/v1/claims/{claim}/submit"), &coder, Some(json!({"tracking_id": "x"}))).await;
+    let refused = server
+        .call(Method::POST, &format!("/api/v1/claims/{claim}/submit"), &coder, Some(json!({"tracking_id": "x"})))
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 
     let payment = super::paid_payment(&claim, "140.00", "PR", "1", "35.00");
@@ -34,11 +36,23 @@ async fn encounter_to_paid_to_statement_paid_online() {
     assert_eq!(payments["payments"].as_array().unwrap().len(), 1);
 
     let history = server.call(Method::GET, &format!("/api/v1/claims/{claim}/history"), &manager, None).await.json();
-    let events: Vec<&str> = history["events"].as_array().unwrap().iter().map(|event| event["event"].as_str().unwrap()).collect();
-    assert_eq!(events, ["ClaimCreated", "ClaimScrubPassed", "ClaimSignedOff", "ClaimSubmitted", "ClaimAccepted", "ClaimRemittancePosted"]);
+    let events: Vec<&str> =
+        history["events"].as_array().unwrap().iter().map(|event| event["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events,
+        [
+            "ClaimCreated",
+            "ClaimScrubPassed",
+            "ClaimSignedOff",
+            "ClaimSubmitted",
+            "ClaimAccepted",
+            "ClaimRemittancePosted"
+        ]
+    );
     assert!(history["events"][2]["by"].as_str().unwrap().starts_with("Clinician "));
 
-    let statement = server.call(Method::POST, "/api/v1/statements", &manager, Some(json!({"patient_id": patient}))).await;
+    let statement =
+        server.call(Method::POST, "/api/v1/statements", &manager, Some(json!({"patient_id": patient}))).await;
     assert_eq!(statement.status, StatusCode::CREATED);
     assert_eq!(statement.json()["statement"]["total_due"], usd("35.00"));
     let statement_id = statement.json()["statement"]["id"].as_str().unwrap().to_string();
@@ -47,7 +61,8 @@ async fn encounter_to_paid_to_statement_paid_online() {
     let pay = |body: serde_json::Value| server.call(Method::POST, &pay_path, &patient_token, Some(body));
     let card = pay(json!({"amount": usd("10.00"), "payment_token": "4111 1111 1111 1111"})).await;
     assert_eq!(card.code(), "card_data_refused");
-    let pan_field = pay(json!({"amount": usd("10.00"), "payment_token": "tok_test_ok", "card_number": "4111111111111111"})).await;
+    let pan_field =
+        pay(json!({"amount": usd("10.00"), "payment_token": "tok_test_ok", "card_number": "4111111111111111"})).await;
     assert_eq!(pan_field.code(), "unknown_field");
     let declined = pay(json!({"amount": usd("10.00"), "payment_token": "tok_test_decline"})).await;
     assert_eq!((declined.status, declined.code().as_str()), (StatusCode::PAYMENT_REQUIRED, "payment_declined"));
@@ -72,15 +87,27 @@ async fn denial_appeal_and_write_off_with_reports() {
     assert_eq!(denial["appeal_status"], "NotAppealed");
     assert!(denial["appeal_deadline"].is_string() && denial["root_cause"].is_string());
     let report = server.call(Method::GET, "/api/v1/reports/denials", &manager, None).await.json();
-    assert_eq!(report["by_category"].as_array().unwrap().iter().map(|row| row["denials"].as_u64().unwrap()).sum::<u64>(), 1);
+    assert_eq!(
+        report["by_category"].as_array().unwrap().iter().map(|row| row["denials"].as_u64().unwrap()).sum::<u64>(),
+        1
+    );
 
-    let appealed = server.call(Method::POST, &format!("/api/v1/claims/{denied}/appeal"), &manager, Some(json!({"note": "auth on file"}))).await;
+    let appealed = server
+        .call(Method::POST, &format!("/api/v1/claims/{denied}/appeal"), &manager, Some(json!({"note": "auth on file"})))
+        .await;
     assert_eq!(appealed.status, StatusCode::OK);
     assert_eq!(appealed.json()["claim"]["status"], "Submitted");
     assert_eq!(appealed.json()["claim"]["denials"][0]["appeal_status"], "Pending");
 
     let other = server.denied(org, PatientId::new_v4()).await;
-    let written = server.call(Method::POST, &format!("/api/v1/claims/{other}/write-off"), &manager, Some(json!({"reason": "timely filing"}))).await;
+    let written = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/claims/{other}/write-off"),
+            &manager,
+            Some(json!({"reason": "timely filing"})),
+        )
+        .await;
     assert_eq!(written.json()["claim"]["status"], "WrittenOff");
     let aging = server.call(Method::GET, "/api/v1/reports/aging", &manager, None).await.json();
     assert_eq!(aging["buckets"][0]["claims"], 1);

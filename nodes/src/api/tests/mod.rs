@@ -75,8 +75,14 @@ impl TestServer {
     }
 
     pub fn patient_token(&self, org: OrgId, patient: PatientId) -> String {
-        let claims =
-            claims_for(org, UserId::new_v4(), Role::Patient, Some(patient), chrono::Utc::now(), chrono::Duration::hours(1));
+        let claims = claims_for(
+            org,
+            UserId::new_v4(),
+            Role::Patient,
+            Some(patient),
+            chrono::Utc::now(),
+            chrono::Duration::hours(1),
+        );
         self.context.keys.issue(&claims)
     }
 

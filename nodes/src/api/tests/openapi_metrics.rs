@@ -51,7 +51,11 @@ async fn every_documented_operation_answers_on_the_router() {
             // Unauthenticated: answered without opening a stream.
             server.client.send(method, &path, &[], None).await.unwrap()
         } else {
-            server.client.send(method, &path, &[("content-type", "application/json")], Some(b"{}".to_vec())).await.unwrap()
+            server
+                .client
+                .send(method, &path, &[("content-type", "application/json")], Some(b"{}".to_vec()))
+                .await
+                .unwrap()
         };
         assert_ne!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{} {path}", operation.method);
         assert_ne!(reply.json()["error"]["message"], "no such route", "{} {path}", operation.method);
@@ -73,7 +77,10 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
         let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line:?}"));
         let name_end = series.find('{').unwrap_or(series.len());
         let name = &series[..name_end];
-        assert!(!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':'), "{line:?}");
+        assert!(
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':'),
+            "{line:?}"
+        );
         if name_end < series.len() {
             assert!(series.ends_with('}'), "unterminated labels in {line:?}");
         }
@@ -105,7 +112,8 @@ async fn metrics_parse_and_move_with_the_work() {
     let after = read(&server).await;
     let get_ok = "practice_http_requests_total{method=\"GET\",route=\"/api/v1/claims/{claim_id}\",status=\"200\"}";
     assert_eq!(after.get(get_ok).copied().unwrap_or(0.0) - before.get(get_ok).copied().unwrap_or(0.0), 3.0);
-    let forbidden = "practice_http_requests_total{method=\"POST\",route=\"/api/v1/claims/{claim_id}/scrub\",status=\"403\"}";
+    let forbidden =
+        "practice_http_requests_total{method=\"POST\",route=\"/api/v1/claims/{claim_id}/scrub\",status=\"403\"}";
     assert_eq!(after.get(forbidden).copied(), Some(1.0));
     let created = "practice_api_claim_commands_total{command=\"create\",outcome=\"accepted\"}";
     assert_eq!(after.get(created).copied(), Some(1.0));
@@ -119,5 +127,8 @@ async fn health_and_readiness() {
     assert_eq!(server.client.send(Method::GET, "/healthz", &[], None).await.unwrap().status, StatusCode::OK);
     assert_eq!(server.client.send(Method::GET, "/readyz", &[], None).await.unwrap().status, StatusCode::OK);
     server.local.set_ready(false);
-    assert_eq!(server.client.send(Method::GET, "/readyz", &[], None).await.unwrap().status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        server.client.send(Method::GET, "/readyz", &[], None).await.unwrap().status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }

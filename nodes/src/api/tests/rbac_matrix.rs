@@ -75,7 +75,9 @@ async fn perform(
         (Entity::Claim, Action::Submit) => {
             (Method::POST, format!("/api/v1/claims/{id}/submit"), Some(json!({"tracking_id": "ISA1"})))
         }
-        (Entity::Claim, Action::Void) => (Method::POST, format!("/api/v1/claims/{id}/void"), Some(json!({"reason": "duplicate"}))),
+        (Entity::Claim, Action::Void) => {
+            (Method::POST, format!("/api/v1/claims/{id}/void"), Some(json!({"reason": "duplicate"})))
+        }
         (Entity::Claim, Action::WriteOff) => {
             (Method::POST, format!("/api/v1/claims/{id}/write-off"), Some(json!({"reason": "small balance"})))
         }
@@ -83,7 +85,11 @@ async fn perform(
         (Entity::ClaimLine, Action::EditLines) => {
             let encounter = crate::api::sample::encounter(org, patient);
             let claim = encounter.to_primary_claim(practice_protocol::money::Currency::USD).expect("claim");
-            (Method::PUT, format!("/api/v1/claims/{id}/lines"), Some(json!({"diagnoses": claim.diagnoses, "lines": claim.lines})))
+            (
+                Method::PUT,
+                format!("/api/v1/claims/{id}/lines"),
+                Some(json!({"diagnoses": claim.diagnoses, "lines": claim.lines})),
+            )
         }
         (Entity::Payment, Action::Read) => (Method::GET, "/api/v1/payments".to_string(), None),
         (Entity::Payment, Action::PostRemittance) => {
@@ -99,9 +105,11 @@ async fn perform(
             server.paid_with_patient_share(org, patient).await;
             (Method::POST, "/api/v1/statements".to_string(), Some(json!({"patient_id": patient})))
         }
-        (Entity::Statement, Action::CollectPayment) => {
-            (Method::POST, format!("/api/v1/statements/{id}/payments"), Some(json!({"amount": usd("10.00"), "method": "cash"})))
-        }
+        (Entity::Statement, Action::CollectPayment) => (
+            Method::POST,
+            format!("/api/v1/statements/{id}/payments"),
+            Some(json!({"amount": usd("10.00"), "method": "cash"})),
+        ),
         (Entity::Statement, Action::PayOnline) => (
             Method::POST,
             format!("/api/v1/statements/{id}/pay"),

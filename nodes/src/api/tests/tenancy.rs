@@ -34,20 +34,26 @@ async fn another_orgs_ids_are_indistinguishable_from_unknown_ids() {
         ("submit", json!({"tracking_id": "x"})),
     ];
     for (step, body) in modifications {
-        let theirs = server.call(Method::POST, &format!("/api/v1/claims/{claim_b}/{step}"), &admin_a, Some(body.clone())).await;
+        let theirs =
+            server.call(Method::POST, &format!("/api/v1/claims/{claim_b}/{step}"), &admin_a, Some(body.clone())).await;
         let nobody = server.call(Method::POST, &format!("/api/v1/claims/{unknown}/{step}"), &admin_a, Some(body)).await;
         assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{step}");
         assert_eq!(theirs.body, nobody.body, "{step}");
     }
     let payment = super::paid_payment(&claim_b, "10.00", "PR", "1", "1.00");
-    assert_eq!(server.call(Method::POST, "/api/v1/payments", &admin_a, Some(payment)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.call(Method::POST, "/api/v1/payments", &admin_a, Some(payment)).await.status,
+        StatusCode::NOT_FOUND
+    );
     let statement = server.call(Method::GET, &format!("/api/v1/statements/{statement_b}"), &admin_a, None).await;
     assert_eq!(statement.status, StatusCode::NOT_FOUND);
     let collect = json!({"amount": usd("1.00"), "method": "cash"});
-    let collected = server.call(Method::POST, &format!("/api/v1/statements/{statement_b}/payments"), &admin_a, Some(collect)).await;
+    let collected =
+        server.call(Method::POST, &format!("/api/v1/statements/{statement_b}/payments"), &admin_a, Some(collect)).await;
     assert_eq!(collected.status, StatusCode::NOT_FOUND);
     // Generating a statement for B's patient from A finds nothing to bill.
-    let generated = server.call(Method::POST, "/api/v1/statements", &admin_a, Some(json!({"patient_id": patient}))).await;
+    let generated =
+        server.call(Method::POST, "/api/v1/statements", &admin_a, Some(json!({"patient_id": patient}))).await;
     assert_eq!(generated.code(), "nothing_due");
 
     // Lists and reports of A hold nothing of B.
@@ -82,7 +88,8 @@ async fn the_stream_carries_only_the_callers_org() {
     // A patient's stream carries only their own claims.
     let me = PatientId::new_v4();
     let patient_token = server.patient_token(a, me);
-    let mut patient_body = server.client.stream("/api/v1/stream/claims", &patient_token).await.expect("stream").into_body();
+    let mut patient_body =
+        server.client.stream("/api/v1/stream/claims", &patient_token).await.expect("stream").into_body();
     let mut patient_buffer = String::new();
     server.draft(a, PatientId::new_v4()).await;
     let mine = server.draft(a, me).await;

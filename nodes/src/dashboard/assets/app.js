@@ -16,6 +16,40 @@
     pill.textContent = status;
   }
 
+  function formatTime(iso) {
+    return iso.replace("T", " ").slice(0, 19);
+  }
+
+  function refreshClaim(claimId, summary) {
+    fetch("/api/v1/claims/" + claimId, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (claim) {
+        if (!claim) return;
+        Object.keys(claim.money).forEach(function (key) {
+          var cell = summary.querySelector('[data-money="' + key + '"]');
+          if (cell) cell.textContent = claim.money[key].amount + " " + claim.money[key].currency;
+        });
+      });
+    var body = document.querySelector('[data-timeline="' + claimId + '"] tbody');
+    if (!body) return;
+    fetch("/api/v1/claims/" + claimId + "/history", { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (history) {
+        if (!history) return;
+        while (body.firstChild) body.removeChild(body.firstChild);
+        history.events.forEach(function (entry) {
+          var row = document.createElement("tr");
+          [String(entry.sequence), entry.event, formatTime(entry.at), entry.by].forEach(function (text) {
+            var cell = document.createElement("td");
+            cell.textContent = text;
+            row.appendChild(cell);
+          });
+          body.appendChild(row);
+        });
+        document.body.setAttribute("data-refreshed", claimId + ":" + history.events.length);
+      });
+  }
+
   function onChange(change) {
     if (!change.status) return;
     var cards = document.querySelectorAll('[data-claim-id="' + change.claim_id + '"]');
@@ -28,19 +62,10 @@
         if (column) column.insertBefore(element, column.firstChild);
       }
     });
-    var timeline = document.querySelector('[data-timeline="' + change.claim_id + '"] tbody');
-    if (timeline) {
-      change.events.forEach(function (name, index) {
-        var row = document.createElement("tr");
-        var cells = [String(change.sequence - change.events.length + index + 1), name, change.at, "live"];
-        cells.forEach(function (text) {
-          var cell = document.createElement("td");
-          cell.textContent = text;
-          row.appendChild(cell);
-        });
-        timeline.appendChild(row);
-      });
-    }
+    // On a claim's page, re-read the claim and its history (GETs ride the session cookie)
+    // so the money and the timeline show exactly what the server holds.
+    var summary = document.querySelector('[data-summary="' + change.claim_id + '"]');
+    if (summary) refreshClaim(change.claim_id, summary);
     document.body.setAttribute("data-last-change", change.claim_id + ":" + change.sequence);
   }
 
