@@ -166,7 +166,7 @@ pub async fn list_payments(State(state): State<AppState>, caller: Caller) -> Res
             payments.extend(payments_of(&record));
         }
     }
-    payments.sort_by(|a, b| b.posted_at.cmp(&a.posted_at));
+    payments.sort_by_key(|payment| std::cmp::Reverse(payment.posted_at));
     Ok(reply(StatusCode::OK, &serde_json::json!({ "payments": payments, "suspense": suspense })))
 }
 

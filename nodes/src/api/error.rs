@@ -177,3 +177,56 @@ pub const CODES: &[&str] = &[
     "timeout",
     "internal",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_errors_map_to_statuses_without_leaking_detail() {
+        let cases = [
+            (ServiceError::Unavailable("draining".into()), StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            (ServiceError::Timeout, StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            (ServiceError::Internal("sled: corrupt page 7".into()), StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        ];
+        for (error, status, code) in cases {
+            let api = ApiError::from(error);
+            assert_eq!((api.status, api.code), (status, code));
+            assert!(!api.message.contains("sled"));
+        }
+    }
+
+    #[test]
+    fn other_organizations_and_absence_look_the_same() {
+        assert_eq!(ApiError::from(Rejection::WrongOrganization), ApiError::from(Rejection::NotFound));
+    }
+
+    #[test]
+    fn every_code_used_is_listed() {
+        let sources = [
+            include_str!("error.rs"),
+            include_str!("json.rs"),
+            include_str!("claims.rs"),
+            include_str!("billing.rs"),
+            include_str!("statements.rs"),
+            include_str!("upload.rs"),
+            include_str!("../auth/connector.rs"),
+        ];
+        let mut seen = 0;
+        for source in sources {
+            for marker in ["ApiError::new(", "unprocessable(", "bad_request("] {
+                for (index, _) in source.match_indices(marker) {
+                    let rest = &source[index + marker.len()..];
+                    let Some(start) = rest.find('"') else { continue };
+                    let Some(length) = rest[start + 1..].find('"') else { continue };
+                    let code = &rest[start + 1..start + 1 + length];
+                    if code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') && !code.is_empty() {
+                        assert!(CODES.contains(&code), "{code} is not in CODES");
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(seen > 20, "found only {seen} codes");
+    }
+}

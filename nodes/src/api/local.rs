@@ -57,6 +57,9 @@ impl LocalClaimService {
         &self,
         envelope: CommandEnvelope<ClaimCommand>,
     ) -> Result<Vec<EventEnvelope<ClaimEvent>>, CommandError> {
+        if !self.ready.load(Ordering::SeqCst) {
+            return Err(ServiceError::Unavailable("the node is not ready".to_string()).into());
+        }
         if envelope.entity.kind != EntityKind::Claim || envelope.entity.org != envelope.actor.org() {
             return Err(Rejection::WrongOrganization.into());
         }
@@ -141,7 +144,7 @@ impl ClaimService for LocalClaimService {
                     .collect()
             })
             .unwrap_or_default();
-        snapshots.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        snapshots.sort_by_key(|snapshot| std::cmp::Reverse(snapshot.created_at));
         if let Some(limit) = filter.limit {
             snapshots.truncate(limit);
         }

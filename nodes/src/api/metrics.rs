@@ -26,17 +26,17 @@ impl HttpMetrics {
                 .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
             &["method", "route"],
         )
-        .unwrap_or_else(|error| unreachable_metric(error));
+        .unwrap_or_else(unreachable_metric);
         let requests = IntCounterVec::new(
             Opts::new("practice_http_requests_total", "HTTP requests by route and status"),
             &["method", "route", "status"],
         )
-        .unwrap_or_else(|error| unreachable_metric(error));
+        .unwrap_or_else(unreachable_metric);
         let commands = IntCounterVec::new(
             Opts::new("practice_api_claim_commands_total", "Claim commands sent through the API"),
             &["command", "outcome"],
         )
-        .unwrap_or_else(|error| unreachable_metric(error));
+        .unwrap_or_else(unreachable_metric);
         for collector in [
             Box::new(latency.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(requests.clone()),

@@ -62,6 +62,8 @@ pub struct ClaimChange {
 }
 
 #[derive(Clone, Debug, thiserror::Error)]
+// `Timeout` and `Internal` come from a remote node handle (the backbone adapter).
+#[cfg_attr(not(test), allow(dead_code))]
 pub enum ServiceError {
     #[error("the claim service is not available: {0}")]
     Unavailable(String),

@@ -26,6 +26,7 @@ pub enum Entity {
     Report,
 }
 
+#[cfg(test)]
 impl Entity {
     pub const ALL: [Entity; 6] =
         [Entity::Claim, Entity::ClaimLine, Entity::Payment, Entity::Denial, Entity::Statement, Entity::Report];

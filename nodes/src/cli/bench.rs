@@ -46,17 +46,17 @@ struct Phase {
 }
 
 impl Phase {
+    // Reporting figures in milliseconds and per second is display arithmetic, not money.
+    #[allow(clippy::float_arithmetic)]
     fn report(&mut self, name: &str) {
         self.latencies.sort();
         let at = |quantile: f64| -> f64 {
             if self.latencies.is_empty() {
                 return 0.0;
             }
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::float_arithmetic)]
             let index = ((self.latencies.len() - 1) as f64 * quantile).round() as usize;
             self.latencies[index].as_secs_f64() * 1000.0
         };
-        #[allow(clippy::float_arithmetic)]
         let rate = self.requests as f64 / self.elapsed.as_secs_f64();
         println!(
             "{name:<28} {rate:>10.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms   max {:>7.3} ms   ({} requests, {} errors)",

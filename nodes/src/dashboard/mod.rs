@@ -231,7 +231,7 @@ async fn payments(
             payments.extend(payments_of(&record));
         }
     }
-    payments.sort_by(|a, b| b.posted_at.cmp(&a.posted_at));
+    payments.sort_by_key(|payment| std::cmp::Reverse(payment.posted_at));
     Html(pages::payments_page(&payments, &suspense)).into_response()
 }
 

@@ -36,7 +36,8 @@ async fn every_kind_of_bad_body_gets_its_code_and_changes_nothing() {
     negative_line["amount"] = usd("-140.00");
     let oversized = json!({"payer_name": "x".repeat(crate::api::JSON_BODY_LIMIT + 10)});
 
-    let cases: Vec<(&str, Vec<u8>, StatusCode, &str, Option<&str>)> = vec![
+    type Case<'a> = (&'a str, Vec<u8>, StatusCode, &'a str, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         ("malformed", b"{\"payer_name\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None),
         (
             "trailing",

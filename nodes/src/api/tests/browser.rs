@@ -13,7 +13,7 @@ use hyper::http::Method;
 use practice_protocol::ids::{OrgId, PatientId};
 use practice_protocol::roles::Role;
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    async fn start(chromium: &PathBuf, chromedriver: &PathBuf) -> Driver {
+    async fn start(chromium: &Path, chromedriver: &Path) -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let process = Command::new(chromedriver)
             .arg(format!("--port={port}"))
