@@ -3,36 +3,29 @@
 //! backbone node is wired in, and what the API tests run against: every answer comes from the
 //! state machine, none is canned.
 
-use super::service::{
-    change_of, ClaimChange, ClaimFilter, ClaimRecord, ClaimService, ClaimSnapshot, CommandError, ServiceError,
-};
-use chrono::{DateTime, Utc};
+use super::projection::ClaimProjection;
+use super::service::{ClaimChange, ClaimFilter, ClaimRecord, ClaimService, ClaimSnapshot, CommandError, ServiceError};
+use chrono::Utc;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use practice_protocol::claim::{decide, ClaimCommand, ClaimEvent, ClaimState, DecideContext, Rejection};
 use practice_protocol::envelope::{CommandEnvelope, EntityKind, EventEnvelope};
 use practice_protocol::ids::{ClaimId, OrgId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::broadcast;
 
+#[derive(Default)]
 struct Entry {
     state: ClaimState,
     history: Vec<EventEnvelope<ClaimEvent>>,
-    created_at: DateTime<Utc>,
-}
-
-/// Claims keyed by organization first, so no lookup can cross tenants (G8).
-#[derive(Default)]
-struct Store {
-    orgs: HashMap<OrgId, HashMap<ClaimId, Entry>>,
 }
 
 pub struct LocalClaimService {
-    store: Mutex<Store>,
-    changes: broadcast::Sender<ClaimChange>,
+    /// Claims keyed by organization first, so no lookup can cross tenants (G8).
+    store: Mutex<HashMap<OrgId, HashMap<ClaimId, Entry>>>,
+    projection: ClaimProjection,
     context: Box<dyn Fn() -> DecideContext + Send + Sync>,
     ready: AtomicBool,
 }
@@ -43,13 +36,17 @@ impl LocalClaimService {
     }
 
     pub fn with_context(context: impl Fn() -> DecideContext + Send + Sync + 'static) -> Arc<Self> {
-        let (changes, _) = broadcast::channel(4096);
-        Arc::new(Self { store: Mutex::default(), changes, context: Box::new(context), ready: AtomicBool::new(true) })
+        Arc::new(Self {
+            store: Mutex::default(),
+            projection: ClaimProjection::default(),
+            context: Box::new(context),
+            ready: AtomicBool::new(true),
+        })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Store> {
-        // A panic while holding the lock cannot leave a half-applied claim: events are
-        // appended only after `decide` succeeded, in one push. Recover the guard.
+    fn lock(&self) -> MutexGuard<'_, HashMap<OrgId, HashMap<ClaimId, Entry>>> {
+        // Events are appended only after `decide` succeeded, in one step: a panic elsewhere
+        // cannot leave a half-applied claim. Recover the guard.
         self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -67,19 +64,14 @@ impl LocalClaimService {
         let claim_id = ClaimId(envelope.entity.id);
         let context = (self.context)();
         let mut store = self.lock();
-        let claims = store.orgs.entry(org).or_default();
+        let claims = store.entry(org).or_default();
         let empty = ClaimState::default();
         let state = claims.get(&claim_id).map(|entry| &entry.state).unwrap_or(&empty);
         let events = decide(state, envelope.command_id, &envelope.command, &envelope.actor, &context)?;
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let entry = claims.entry(claim_id).or_insert_with(|| Entry {
-            state: ClaimState::default(),
-            history: Vec::new(),
-            created_at: context.now,
-        });
-        let before = entry.state.status;
+        let entry = claims.entry(claim_id).or_default();
         let first_sequence = entry.state.version + 1;
         let appended: Vec<EventEnvelope<ClaimEvent>> = events
             .into_iter()
@@ -99,10 +91,8 @@ impl LocalClaimService {
             entry.state.apply_envelope(event);
         }
         entry.history.extend(appended.iter().cloned());
-        if let Some(change) = change_of(before, &entry.state, &appended) {
-            // No subscriber is not an error.
-            let _ = self.changes.send(change);
-        }
+        // Still under the store lock: the projection sees each claim's events in order.
+        self.projection.apply(&appended);
         Ok(appended)
     }
 
@@ -124,7 +114,6 @@ impl ClaimService for LocalClaimService {
     fn claim(&self, org: OrgId, id: ClaimId) -> BoxFuture<'_, Result<Option<ClaimRecord>, ServiceError>> {
         let record = self
             .lock()
-            .orgs
             .get(&org)
             .and_then(|claims| claims.get(&id))
             .map(|entry| ClaimRecord { state: entry.state.clone(), history: entry.history.clone() });
@@ -132,40 +121,12 @@ impl ClaimService for LocalClaimService {
     }
 
     fn list(&self, org: OrgId, filter: ClaimFilter) -> BoxFuture<'_, Result<Vec<ClaimSnapshot>, ServiceError>> {
-        let mut snapshots: Vec<ClaimSnapshot> = self
-            .lock()
-            .orgs
-            .get(&org)
-            .map(|claims| {
-                claims
-                    .values()
-                    .filter(|entry| filter.matches(&entry.state))
-                    .map(|entry| ClaimSnapshot { state: entry.state.clone(), created_at: entry.created_at })
-                    .collect()
-            })
-            .unwrap_or_default();
-        snapshots.sort_by_key(|snapshot| std::cmp::Reverse(snapshot.created_at));
-        if let Some(limit) = filter.limit {
-            snapshots.truncate(limit);
-        }
+        let snapshots = self.projection.list(org, &filter);
         async move { Ok(snapshots) }.boxed()
     }
 
     fn subscribe(&self, org: OrgId) -> BoxStream<'static, ClaimChange> {
-        let receiver = self.changes.subscribe();
-        futures::stream::unfold(receiver, move |mut receiver| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(change) if change.org == org => return Some((change, receiver)),
-                    Ok(_) => continue,
-                    // A slow reader misses changes rather than holding everyone up; the
-                    // dashboard re-reads on its next page load.
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        })
-        .boxed()
+        self.projection.subscribe(org)
     }
 
     fn ready(&self) -> bool {

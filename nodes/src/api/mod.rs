@@ -12,6 +12,7 @@ pub mod json;
 pub mod local;
 pub mod metrics;
 pub mod openapi;
+pub mod projection;
 pub mod reports;
 pub mod sample;
 pub mod service;
