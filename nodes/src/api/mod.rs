@@ -52,6 +52,8 @@ pub struct ApiContext {
     pub metrics: HttpMetrics,
     /// Gathered into `/metrics` beside the HTTP metrics (the backbone's registry).
     pub extra_registries: Vec<prometheus::Registry>,
+    /// Set when the server stops, so open event streams end and shutdown is not held up.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 pub type AppState = Arc<ApiContext>;
@@ -99,14 +101,19 @@ async fn fallback() -> error::ApiError {
     error::ApiError::not_found("route")
 }
 
-/// Serve until `shutdown` resolves. Returns the bound address through `bound` first.
+/// Serve until `shutdown` resolves, then finish the requests in flight.
 pub async fn serve(
     context: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let stopping = context.shutdown.clone();
     let app = router(context);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // End the live streams; graceful shutdown waits for open responses.
+            let _ = stopping.send(true);
+        })
         .await
 }

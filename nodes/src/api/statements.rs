@@ -148,6 +148,9 @@ pub struct PayOnlineRequest {
     pub payment_token: String,
 }
 
+/// Five years of monthly installments.
+pub const MAX_INSTALLMENTS: u32 = 60;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanRequest {
@@ -342,6 +345,10 @@ pub async fn plan(
     ApiJson(request): ApiJson<PlanRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Entity::Statement, Action::GenerateStatement)?;
+    if request.installments > MAX_INSTALLMENTS {
+        return Err(ApiError::unprocessable("validation_failed", format!("at most {MAX_INSTALLMENTS} installments"))
+            .at("installments"));
+    }
     let view = with_visible(&state, &caller, Scope::All, id, |record| {
         let balance =
             Money::new(record.statement.total_due.amount - record.paid(), record.statement.total_due.currency);

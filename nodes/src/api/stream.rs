@@ -34,6 +34,11 @@ pub async fn claims(State(state): State<AppState>, caller: Caller) -> Result<Res
             )
         });
     // The first comment flushes the headers so a client knows the stream is open.
+    let mut stopping = state.shutdown.subscribe();
+    let stopped = async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    };
+    let events = events.take_until(stopped);
     let opened = futures::stream::once(async { Ok::<Event, Infallible>(Event::default().comment("open")) });
     Ok(Sse::new(opened.chain(events)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }

@@ -47,6 +47,7 @@ pub fn context(
         ingestion: Arc::new(StoreOnlyIngestion::new(data_dir.join("uploads"))),
         metrics: HttpMetrics::new(),
         extra_registries,
+        shutdown: tokio::sync::watch::channel(false).0,
     }))
 }
 

@@ -56,6 +56,26 @@ async fn encounter_to_paid_to_statement_paid_online() {
     assert_eq!(statement.status, StatusCode::CREATED);
     assert_eq!(statement.json()["statement"]["total_due"], usd("35.00"));
     let statement_id = statement.json()["statement"]["id"].as_str().unwrap().to_string();
+    let plan_path = format!("/api/v1/statements/{statement_id}/plan");
+    let plan = server
+        .call(Method::POST, &plan_path, &manager, Some(json!({"installments": 3, "first_due": "2026-12-31"})))
+        .await;
+    assert_eq!(plan.status, StatusCode::CREATED, "{}", plan.text());
+    let plan = plan.json();
+    let amounts: Vec<&str> = plan["plan"]["installments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["amount"]["amount"].as_str().unwrap())
+        .collect();
+    assert_eq!(amounts, ["11.67", "11.67", "11.66"]);
+    let too_long = server
+        .call(Method::POST, &plan_path, &manager, Some(json!({"installments": 600, "first_due": "2026-12-31"})))
+        .await;
+    assert_eq!(
+        (too_long.code().as_str(), too_long.json()["error"]["field"].as_str()),
+        ("validation_failed", Some("installments"))
+    );
     let patient_token = server.patient_token(org, patient);
     let pay_path = format!("/api/v1/statements/{statement_id}/pay");
     let pay = |body: serde_json::Value| server.call(Method::POST, &pay_path, &patient_token, Some(body));
@@ -114,6 +134,16 @@ async fn denial_appeal_and_write_off_with_reports() {
     assert_eq!(aging["buckets"][0]["open_balance"], "175.00");
     let balances = server.call(Method::GET, "/api/v1/reports/open-balances", &manager, None).await.json();
     assert_eq!(balances["payers"][0]["payer_id"], "87726");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_open_streams() {
+    let server = TestServer::start().await;
+    let token = server.token(OrgId::new_v4(), Role::BillingManager);
+    let stream = server.client.stream("/api/v1/stream/claims", &token).await.expect("stream");
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(server.shutdown(std::time::Duration::from_secs(5)).await, "an open stream held the server up");
+    drop(stream);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,7 @@ pub struct TestServer {
     /// The org the registered test connector uploads for.
     pub connector_org: OrgId,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -51,11 +52,12 @@ impl TestServer {
             ingestion: Arc::new(StoreOnlyIngestion::new(dir.path().join("uploads"))),
             metrics: HttpMetrics::new(),
             extra_registries: Vec::new(),
+            shutdown: tokio::sync::watch::channel(false).0,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(super::serve(context.clone(), listener, async {
+        let server = tokio::spawn(super::serve(context.clone(), listener, async {
             let _ = stopped.await;
         }));
         TestServer {
@@ -65,6 +67,7 @@ impl TestServer {
             address,
             connector_org,
             stop: Some(stop),
+            server: Some(server),
             _dir: dir,
         }
     }
@@ -152,6 +155,19 @@ impl TestServer {
     pub async fn claim_json(&self, org: OrgId, id: &str) -> Value {
         let token = self.token(org, Role::PracticeAdmin);
         self.call(Method::GET, &format!("/api/v1/claims/{id}"), &token, None).await.json()
+    }
+}
+
+impl TestServer {
+    /// Stop and wait for the server; whether it finished within `limit`.
+    pub async fn shutdown(mut self, limit: std::time::Duration) -> bool {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.server.take() {
+            Some(server) => matches!(tokio::time::timeout(limit, server).await, Ok(Ok(Ok(())))),
+            None => false,
+        }
     }
 }
 
