@@ -3,7 +3,7 @@
 //! again by the protocol's `decide` (`Permission`), so a path that skips the API gets the same
 //! answer; a test keeps the two in agreement.
 //!
-//! Decisions where the seed is silent (ARCHITECTURE.md, "API roles"):
+//! Decisions where the seed is silent (nodes/API.md, "Roles"):
 //! - Compliance officer (75) has no row in the RCM matrix; it reads everything and writes
 //!   nothing (it audits).
 //! - EditAMI (90) administers schemas, not a practice's money: no data access.
