@@ -48,7 +48,7 @@ struct Phase {
 impl Phase {
     // Reporting figures in milliseconds and per second is display arithmetic, not money.
     #[allow(clippy::float_arithmetic)]
-    fn report(&mut self, name: &str) {
+    fn report(&mut self, name: &str, with_rate: bool) {
         self.latencies.sort();
         let at = |quantile: f64| -> f64 {
             if self.latencies.is_empty() {
@@ -57,9 +57,13 @@ impl Phase {
             let index = ((self.latencies.len() - 1) as f64 * quantile).round() as usize;
             self.latencies[index].as_secs_f64() * 1000.0
         };
-        let rate = self.requests as f64 / self.elapsed.as_secs_f64();
+        let rate = if with_rate {
+            format!("{:>10.0} req/s", self.requests as f64 / self.elapsed.as_secs_f64())
+        } else {
+            format!("{:>16}", "")
+        };
         println!(
-            "{name:<28} {rate:>10.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms   max {:>7.3} ms   ({} requests, {} errors)",
+            "{name:<28} {rate}   p50 {:>7.3} ms   p99 {:>7.3} ms   max {:>7.3} ms   ({} samples, {} errors)",
             at(0.50),
             at(0.99),
             at(1.0),
@@ -150,7 +154,7 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
         }
     })
     .await;
-    reads.report("GET /claims/{id}");
+    reads.report("GET /claims/{id}", true);
 
     let (write_client, write_token) = (client.clone(), admin.clone());
     let bodies: Arc<Vec<serde_json::Value>> = Arc::new(
@@ -168,7 +172,7 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
         }
     })
     .await;
-    writes.report("POST /encounters (create)");
+    writes.report("POST /encounters (create)", true);
 
     // Remittance → SSE delay, one claim at a time through the real state machine.
     let mut stream = client.stream("/api/v1/stream/claims", &admin).await.map_err(anyhow::Error::msg)?.into_body();
@@ -215,7 +219,7 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
         }
     }
     let mut sse = Phase { requests: delays.len(), errors: 0, elapsed: delays.iter().sum(), latencies: delays };
-    sse.report("remittance → SSE event");
+    sse.report("remittance → SSE event", false);
     let _ = stop.send(());
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&data_dir);
