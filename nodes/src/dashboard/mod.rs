@@ -43,6 +43,23 @@ pub fn router() -> Router<AppState> {
             "/dashboard/assets/app.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS) }),
         )
+        .layer(axum::middleware::map_response(harden))
+}
+
+/// Pages load only our own script and style, cannot be framed, and are not cached.
+async fn harden(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let pairs = [
+        (header::CONTENT_SECURITY_POLICY, "default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    for (name, value) in pairs {
+        headers.insert(name, axum::http::HeaderValue::from_static(value));
+    }
+    response
 }
 
 #[derive(Deserialize)]

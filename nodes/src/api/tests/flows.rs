@@ -170,6 +170,9 @@ async fn dashboard_signs_in_with_a_token_once_then_a_cookie() {
         assert!(page.text().contains(expect), "{path} lacks {expect}");
         assert!(!page.text().contains("Sample, Pat") && !page.text().contains("SAMPLE0001"), "{path} shows PHI");
     }
+    let page = server.client.send(Method::GET, "/dashboard", &[("cookie", &cookie)], None).await.unwrap();
+    assert!(page.headers["content-security-policy"].to_str().unwrap().starts_with("default-src 'self'"));
+    assert_eq!(page.headers["cache-control"], "no-store");
     let anonymous = server.client.send(Method::GET, "/dashboard", &[], None).await.unwrap();
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert!(anonymous.text().contains("practice token issue"));
