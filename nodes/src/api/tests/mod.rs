@@ -12,6 +12,7 @@ mod tenancy;
 use super::client::HttpClient;
 use super::local::LocalClaimService;
 use super::metrics::HttpMetrics;
+use super::service::ClaimService;
 use super::statements::{StatementStore, TestProcessor};
 use super::upload::StoreOnlyIngestion;
 use super::{ApiContext, AppState};
@@ -28,7 +29,7 @@ pub const CONNECTOR_SECRET: &[u8] = b"test-connector-secret";
 pub struct TestServer {
     pub client: HttpClient,
     pub context: AppState,
-    pub local: Arc<LocalClaimService>,
+    pub local: Option<Arc<LocalClaimService>>,
     pub address: std::net::SocketAddr,
     /// The org the registered test connector uploads for.
     pub connector_org: OrgId,
@@ -39,13 +40,20 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
         let local = LocalClaimService::new();
+        let mut server = Self::start_with(local.clone()).await;
+        server.local = Some(local);
+        server
+    }
+
+    /// A server over any claim service (the local one, or a backbone node).
+    pub async fn start_with(service: Arc<dyn ClaimService>) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
         let connector_org = OrgId::new_v4();
         let mut connectors = ConnectorKeys::default();
         connectors.insert("test-clearinghouse", connector_org, CONNECTOR_SECRET);
         let context = Arc::new(ApiContext {
-            service: local.clone(),
+            service,
             keys: TokenKey::new(&[42u8; 32]).expect("key"),
             connectors,
             statements: StatementStore::default(),
@@ -64,7 +72,7 @@ impl TestServer {
         TestServer {
             client: HttpClient::new(format!("http://{address}")),
             context,
-            local,
+            local: None,
             address,
             connector_org,
             stop: Some(stop),

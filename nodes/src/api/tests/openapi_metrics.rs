@@ -126,7 +126,7 @@ async fn health_and_readiness() {
     let server = TestServer::start().await;
     assert_eq!(server.client.send(Method::GET, "/healthz", &[], None).await.unwrap().status, StatusCode::OK);
     assert_eq!(server.client.send(Method::GET, "/readyz", &[], None).await.unwrap().status, StatusCode::OK);
-    server.local.set_ready(false);
+    server.local.as_ref().expect("local service").set_ready(false);
     assert_eq!(
         server.client.send(Method::GET, "/readyz", &[], None).await.unwrap().status,
         StatusCode::SERVICE_UNAVAILABLE
