@@ -60,7 +60,14 @@ impl Ingestion for StoreOnlyIngestion {
             let folder = self.directory.join(upload.org.0.simple().to_string());
             tokio::fs::create_dir_all(&folder).await.map_err(|error| error.to_string())?;
             let path = folder.join(format!("{}.x12", upload.sha256));
-            tokio::fs::write(&path, &raw).await.map_err(|error| error.to_string())?;
+            // The same bytes again are the same file (G3): stored once, queued once.
+            if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                return Ok(IngestReceipt { status: "duplicate", detail: "this file was already received".to_string() });
+            }
+            // Write then rename, so a crash never leaves a half file under the final name.
+            let partial = folder.join(format!("{}.partial", upload.sha256));
+            tokio::fs::write(&partial, &raw).await.map_err(|error| error.to_string())?;
+            tokio::fs::rename(&partial, &path).await.map_err(|error| error.to_string())?;
             self.received.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(upload);
             Ok(IngestReceipt { status: "stored", detail: "queued for the X12 reader".to_string() })
         }

@@ -204,6 +204,9 @@ async fn connector_uploads_must_be_signed() {
     assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.text());
     assert_eq!(accepted.json()["upload"]["transaction"], "835");
     assert_eq!(accepted.json()["upload"]["org"], server.connector_org.to_string());
+    assert_eq!(accepted.json()["receipt"]["status"], "stored");
+    let again = upload(sign(CONNECTOR_SECRET, now, &body), body.clone()).await;
+    assert_eq!(again.json()["receipt"]["status"], "duplicate");
     let mut tampered = body.clone();
     tampered[120] ^= 1;
     let refused = upload(good, tampered).await;
