@@ -3,7 +3,10 @@
 //! Architecture invariant: only this crate speaks HTTP, JSON on the wire, NATS and the CLI;
 //! `anyhow` lives here and nowhere else.
 
+mod api;
+mod auth;
 mod cli;
+mod dashboard;
 
 use clap::Parser;
 

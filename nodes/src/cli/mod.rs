@@ -2,6 +2,7 @@
 //! journal by default and on a cluster with `--nats` (the `cluster_*` modules).
 
 pub mod bench;
+pub mod bench_api;
 pub mod bench_jetstream;
 pub mod cluster_load;
 pub mod cluster_node;
@@ -13,6 +14,8 @@ pub mod x12;
 pub mod x12_gen;
 pub mod node;
 pub mod verify;
+pub mod serve;
+pub mod token;
 
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +36,11 @@ pub enum Command {
     Verify(VerifyCommand),
     /// Drive synthetic claims through their journey (tests and benchmarks).
     Load(LoadCommand),
+    /// Serve the HTTP API and dashboard over the in-process claim service.
+    Serve(serve::ServeArgs),
+    /// Issue bearer tokens and connector keys.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Benchmarks that report figures.
     Bench {
         #[command(subcommand)]
@@ -70,6 +78,9 @@ pub enum BenchTarget {
     Backbone(bench::BackboneArgs),
     /// The distributed backbone on a JetStream server you started.
     Jetstream(bench_jetstream::BenchJetstreamArgs),
+    /// The HTTP API under a loopback load generator.
+    #[command(flatten)]
+    Api(bench_api::BenchCommand),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -95,5 +106,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         },
         Command::Bench { target: BenchTarget::Backbone(args) } => bench::run(bench::BenchTarget::Backbone(args)),
         Command::Bench { target: BenchTarget::Jetstream(args) } => bench_jetstream::run(args),
+        Command::Bench { target: BenchTarget::Api(command) } => bench_api::run(command),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(command) => token::run(command),
     }
 }
