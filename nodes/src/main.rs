@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod cli;
 mod dashboard;
+mod demo;
 
 use clap::Parser;
 

@@ -56,7 +56,8 @@ fn no_stubs_and_no_float_money() {
                 problems.push(format!("{}:{}: stub", path.display(), number + 1));
             }
             let lowered = line.to_ascii_lowercase();
-            let money_word = ["amount", "paid", "charge", "allowed", "balance"].iter().any(|word| lowered.contains(word));
+            let money_word =
+                ["amount", "paid", "charge", "allowed", "balance"].iter().any(|word| lowered.contains(word));
             if money_word && (line.contains(": f64") || line.contains(": f32")) {
                 problems.push(format!("{}:{}: money in a float", path.display(), number + 1));
             }

@@ -7,15 +7,16 @@ pub mod bench_jetstream;
 pub mod cluster_load;
 pub mod cluster_node;
 pub mod cluster_verify;
+pub mod demo;
 pub mod embedded;
 pub mod load;
 pub mod logging;
-pub mod x12;
-pub mod x12_gen;
 pub mod node;
-pub mod verify;
 pub mod serve;
 pub mod token;
+pub mod verify;
+pub mod x12;
+pub mod x12_gen;
 
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,9 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print the build's version and the formats it speaks.
     Info,
+    /// Run a practice's whole revenue cycle on the embedded journal with the payer and
+    /// clearinghouse simulator in process, and print the summary.
+    Demo(demo::DemoArgs),
     /// Read, check and write X12 5010 files.
     X12 {
         #[command(subcommand)]
@@ -91,6 +95,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("event schema version {}", practice_protocol::envelope::EVENT_SCHEMA_VERSION);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Demo(args) => demo::run(args),
         Command::X12 { command } => x12::run(command),
         Command::Node(NodeCommand { embedded, cluster }) => match cluster.nats.clone() {
             Some(nats) => cluster_node::run(nats, cluster, embedded.shards),

@@ -1,0 +1,83 @@
+//! `practice demo`: the README's run command. Runs a practice's revenue cycle on the embedded
+//! journal with the simulator in process, prints a summary, optionally writes it as JSON.
+
+use super::embedded::{open_journal, runtime, start_node};
+use crate::demo::{self, DemoConfig};
+use anyhow::Context;
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// How many encounters become claims.
+    #[arg(long, default_value_t = 3_000)]
+    pub claims: u64,
+    /// Seed of the simulator: the same seed replays the same payers' decisions.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Where the journal and the 837 outbox go (default: a new temporary directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+    /// Commands in flight at once.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// Stop the simulated clock after this many days even if answers are pending.
+    #[arg(long, default_value_t = 400)]
+    pub max_days: i64,
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("practice-demo-{}", std::process::id())),
+    };
+    let config = DemoConfig {
+        claims: args.claims,
+        seed: args.seed,
+        data_dir: data_dir.clone(),
+        concurrency: args.concurrency.max(1),
+        max_days: args.max_days.max(1),
+    };
+    let summary = runtime()?.block_on(async {
+        let journal = open_journal(&data_dir, practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+        let registry = prometheus::Registry::new();
+        let node = start_node(journal, &registry).await?;
+        let terminal = std::io::stderr().is_terminal();
+        let last_percent = AtomicU64::new(u64::MAX);
+        let progress = |stage: &str, done: u64, total: u64| {
+            let percent = if total == 0 { 100 } else { done * 100 / total };
+            if last_percent.swap(percent, Ordering::Relaxed) != percent {
+                let filled = (percent / 5) as usize;
+                let bar = format!(
+                    "[{}{}] {percent:>3}% {stage} ({done}/{total})",
+                    "#".repeat(filled),
+                    ".".repeat(20 - filled)
+                );
+                if terminal {
+                    eprint!("\r{bar:<80}");
+                } else if percent % 25 == 0 {
+                    eprintln!("{bar}");
+                }
+            }
+        };
+        let result = demo::run(&node, &config, &progress).await;
+        if terminal {
+            eprintln!();
+        }
+        node.shutdown().await;
+        result
+    })?;
+    print!("{}", summary.render());
+    if let Some(path) = &args.summary_json {
+        let json = serde_json::to_string_pretty(&summary)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let healthy = summary.conservation_violations == 0 && summary.reingested_events == 0 && summary.ground_truth.exact;
+    Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

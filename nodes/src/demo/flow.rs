@@ -1,0 +1,482 @@
+//! The demo's orchestration: one simulated day at a time, every step a command to a claim
+//! actor through the node.
+
+use super::outbox::write_batches;
+use super::summary::{DemoSummary, Tally};
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+use futures::stream::{self, StreamExt};
+use practice_actors::entity::{EntityCommand, EntityRejection, Outcome, Summary};
+use practice_actors::ingest::era::{match_remittance, ClaimIndex, EraOutcome};
+use practice_actors::sentry::scrub::scrub;
+use practice_actors::Node;
+use practice_nodes::sim::generate::generate_claims;
+use practice_nodes::sim::{PayerKind, PayerProfile, SimOutput, Simulator};
+use practice_protocol::claim::{ClaimCommand, ClaimState, ClaimStatus, RejectionSource};
+use practice_protocol::domain::Claim;
+use practice_protocol::envelope::CommandEnvelope;
+use practice_protocol::ids::{ClaimId, CommandId, OrgId, PayerId, UserId};
+use practice_protocol::roles::{Actor, Role, SystemComponent};
+use practice_protocol::shard::claim_ref;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct DemoConfig {
+    pub claims: u64,
+    pub seed: u64,
+    pub data_dir: PathBuf,
+    /// Commands in flight at once.
+    pub concurrency: usize,
+    /// Simulated days to run at most before stopping the clock.
+    pub max_days: i64,
+}
+
+/// Progress callback: (stage, done, total).
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
+/// CARCs a billing office appeals with documentation; other denials are written off.
+const APPEALABLE: [&str; 5] = ["197", "16", "50", "252", "11"];
+
+struct Cast {
+    org: OrgId,
+    manager: Actor,
+    admin: Actor,
+    clinician: Actor,
+    ingestion: Actor,
+}
+
+impl Cast {
+    fn new(org: OrgId) -> Cast {
+        let user = |role: Role| Actor::User { org, user: UserId::derived(&[b"demo-user", &[role.level()]]), role };
+        Cast {
+            org,
+            manager: user(Role::BillingManager),
+            admin: user(Role::PracticeAdmin),
+            clinician: user(Role::Clinician),
+            ingestion: Actor::System { org, component: SystemComponent::Ingestion },
+        }
+    }
+}
+
+fn payers() -> Vec<PayerProfile> {
+    let plans = [
+        ("00430", "Medicare Part B (demo)", PayerKind::MedicareFfs),
+        ("87726", "Acme Commercial (demo)", PayerKind::Commercial),
+        ("60054", "Bluebonnet PPO (demo)", PayerKind::Commercial),
+        ("MCD01", "State Medicaid MCO (demo)", PayerKind::MedicaidManaged),
+        ("MA777", "Medicare Advantage (demo)", PayerKind::MedicareAdvantage),
+    ];
+    plans
+        .iter()
+        .filter_map(|(id, name, kind)| PayerId::parse(id).ok().map(|payer_id| PayerProfile::new(payer_id, name, *kind)))
+        .collect()
+}
+
+/// One command with a stable id; the answer, or an error when no outcome came.
+async fn send(
+    node: &Node,
+    claim: ClaimId,
+    org: OrgId,
+    actor: &Actor,
+    id: CommandId,
+    command: ClaimCommand,
+) -> anyhow::Result<Outcome> {
+    let envelope = CommandEnvelope {
+        command_id: id,
+        entity: claim_ref(org, claim),
+        issued_at: chrono::Utc::now(),
+        actor: actor.clone(),
+        command: EntityCommand::Claim(command),
+    };
+    // Retry what may be retried: idempotency (G3) makes a resend with the same id safe.
+    let mut attempt = 0;
+    loop {
+        match node.send(envelope.clone()).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(error) if attempt < 5 => {
+                attempt += 1;
+                tracing::warn!(%claim, %error, attempt, "command retried");
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+            Err(error) => bail!("command for claim {claim} got no outcome: {error}"),
+        }
+    }
+}
+
+fn rejection(outcome: &Outcome) -> Option<&EntityRejection> {
+    match outcome {
+        Outcome::Rejected { rejection, .. } => Some(rejection),
+        Outcome::Accepted { .. } => None,
+    }
+}
+
+/// A command id derived from what it is about, so the demo's own retries are idempotent.
+fn command_id(parts: &[&[u8]]) -> CommandId {
+    CommandId::derived(parts)
+}
+
+pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> anyhow::Result<DemoSummary> {
+    let started = Instant::now();
+    let org = OrgId::derived(&[b"sim-org"]);
+    let cast = Cast::new(org);
+    let profiles = payers();
+    let service_start = NaiveDate::from_ymd_opt(2026, 1, 5).context("date")?;
+    let mut today = NaiveDate::from_ymd_opt(2026, 3, 2).context("date")?;
+    let claims = generate_claims(config.seed, 0, config.claims, &profiles, service_start, 50)
+        .map_err(|error| anyhow::anyhow!("cannot generate claims: {error}"))?;
+    let mut simulator = Simulator::new(config.seed, today, profiles);
+    let mut tally = Tally::default();
+    let mut by_id: HashMap<ClaimId, Claim> = claims.iter().map(|claim| (claim.id, claim.clone())).collect();
+    let mut submitted_at: HashMap<ClaimId, Instant> = HashMap::new();
+    let mut settled_after: Vec<Duration> = Vec::new();
+    let total = claims.len() as u64;
+
+    // 1. Draft, sign-off, scrub.
+    let drafted = stream::iter(claims.iter().enumerate())
+        .map(|(index, claim)| {
+            let (cast, node) = (&cast, node);
+            async move {
+                let id = claim.id.0;
+                send(
+                    node,
+                    claim.id,
+                    org,
+                    &cast.manager,
+                    command_id(&[b"create", id.as_bytes()]),
+                    ClaimCommand::Create { claim: Box::new(claim.clone()) },
+                )
+                .await?;
+                send(
+                    node,
+                    claim.id,
+                    org,
+                    &cast.clinician,
+                    command_id(&[b"sign-off", id.as_bytes()]),
+                    ClaimCommand::SignOff,
+                )
+                .await?;
+                let findings = scrub(claim, None, today);
+                let outcome = send(
+                    node,
+                    claim.id,
+                    org,
+                    &cast.manager,
+                    command_id(&[b"scrub", id.as_bytes()]),
+                    ClaimCommand::Scrub { findings },
+                )
+                .await?;
+                progress("draft, sign off, scrub", index as u64 + 1, total);
+                anyhow::Ok((claim.id, outcome))
+            }
+        })
+        .buffer_unordered(config.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    let mut ready = Vec::new();
+    for result in drafted {
+        let (claim_id, outcome) = result?;
+        match outcome {
+            Outcome::Accepted { summary: Summary::Claim { status: Some(ClaimStatus::Scrubbed), .. }, .. } => {
+                ready.push(claim_id)
+            }
+            _ => tally.scrub_failures += 1,
+        }
+    }
+
+    // 2. Submit and send; then run the simulated clock until nothing is pending.
+    let mut control = 1u32;
+    let mut to_submit = ready;
+    let mut resubmissions: BTreeMap<ClaimId, u32> = BTreeMap::new();
+    let mut remittances = Vec::new();
+    let mut days = 0;
+    loop {
+        if !to_submit.is_empty() {
+            submit(node, &cast, &to_submit, config, &mut submitted_at, &resubmissions).await?;
+            let outbound: Vec<Claim> = to_submit.iter().filter_map(|id| by_id.get(id).cloned()).collect();
+            for batch in write_batches(&config.data_dir.join("outbox"), outbound, today, &mut control)? {
+                tally.files_837 += 1;
+                tally.bytes_837 += batch.bytes as u64;
+                simulator.receive(&batch.id, &batch.claims).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
+            }
+            to_submit = Vec::new();
+        }
+        if simulator.is_idle() || days >= config.max_days {
+            break;
+        }
+        today += chrono::Duration::days(1);
+        days += 1;
+        let mut newly_denied = Vec::new();
+        let outputs = simulator.advance_to(today).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
+        for output in outputs {
+            match output {
+                SimOutput::Ack999 { accepted, claims, .. } => {
+                    tally.acks_999 += 1;
+                    if !accepted {
+                        for claim_id in claims {
+                            let reason = "999 rejected the functional group".to_string();
+                            let returned =
+                                reject(node, &cast, claim_id, RejectionSource::Syntax999, reason, &resubmissions)
+                                    .await?;
+                            if returned && resubmit_again(&mut resubmissions, claim_id) {
+                                to_submit.push(claim_id);
+                            }
+                        }
+                    }
+                }
+                SimOutput::Ack277 { claim_id, accepted, payer_claim_control_number, category, reason, .. } => {
+                    tally.acks_277ca += 1;
+                    if accepted {
+                        let id = command_id(&[
+                            b"accept",
+                            claim_id.0.as_bytes(),
+                            &submission_of(&resubmissions, claim_id).to_be_bytes(),
+                        ]);
+                        send(
+                            node,
+                            claim_id,
+                            org,
+                            &cast.ingestion,
+                            id,
+                            ClaimCommand::Accept { payer_claim_control_number },
+                        )
+                        .await?;
+                    } else {
+                        tally.front_end_rejections += 1;
+                        let reason = format!("277CA {category}: {reason}");
+                        let returned = reject(
+                            node,
+                            &cast,
+                            claim_id,
+                            RejectionSource::ClaimAcknowledgment277Ca,
+                            reason,
+                            &resubmissions,
+                        )
+                        .await?;
+                        if returned && resubmit_again(&mut resubmissions, claim_id) {
+                            to_submit.push(claim_id);
+                        }
+                    }
+                }
+                SimOutput::Remit { remittance, .. } => {
+                    tally.remittances += 1;
+                    let claims_known: Vec<&Claim> = by_id.values().collect();
+                    let outcome = match_remittance(&remittance, &ClaimIndex::new(claims_known));
+                    let denied = post(node, &cast, &outcome, &mut tally, &submitted_at, &mut settled_after).await?;
+                    newly_denied.extend(denied);
+                    remittances.push(remittance);
+                }
+            }
+        }
+        // Work the denials that arrived today: appeal what documentation fixes, write off the rest.
+        let denied = work_denials(node, &cast, &newly_denied, &mut by_id, &mut tally, &resubmissions).await?;
+        for claim_id in denied {
+            *resubmissions.entry(claim_id).or_insert(0) += 1;
+            to_submit.push(claim_id);
+        }
+        progress("simulated days", days as u64, config.max_days as u64);
+    }
+    tally.simulated_days = days;
+
+    // 3. Every 835 again: nothing may post twice (G3).
+    let events_before = tally.events_posted;
+    for remittance in &remittances {
+        let claims_known: Vec<&Claim> = by_id.values().collect();
+        let outcome = match_remittance(remittance, &ClaimIndex::new(claims_known));
+        let mut replay = Tally::default();
+        let _ = post(node, &cast, &outcome, &mut replay, &HashMap::new(), &mut Vec::new()).await?;
+        tally.reingested_events += replay.events_posted;
+    }
+    debug_assert_eq!(events_before, tally.events_posted);
+
+    // 4. Read every claim's state back and summarize.
+    let mut states = Vec::with_capacity(by_id.len());
+    for claim_id in by_id.keys() {
+        let inspection = node
+            .inspect(claim_ref(org, *claim_id))
+            .await
+            .map_err(|error| anyhow::anyhow!("inspect {claim_id}: {error}"))?;
+        let state: ClaimState =
+            practice_protocol::codec::decode(&inspection.state).context("claim state does not decode")?;
+        states.push(state);
+        progress("summarize", states.len() as u64, total);
+    }
+    let elapsed = started.elapsed();
+    DemoSummary::build(&states, &tally, simulator.truth(), today, elapsed, settled_after, &config.data_dir)
+}
+
+async fn submit(
+    node: &Node,
+    cast: &Cast,
+    claims: &[ClaimId],
+    config: &DemoConfig,
+    submitted_at: &mut HashMap<ClaimId, Instant>,
+    resubmissions: &BTreeMap<ClaimId, u32>,
+) -> anyhow::Result<()> {
+    let outcomes = stream::iter(claims.iter().copied())
+        .map(|claim_id| {
+            let submission = submission_of(resubmissions, claim_id);
+            async move {
+                let tracking = format!("SUB-{}-{submission}", &claim_id.0.simple().to_string()[..12]);
+                let id = command_id(&[b"submit", claim_id.0.as_bytes(), &submission.to_be_bytes()]);
+                let outcome =
+                    send(node, claim_id, cast.org, &cast.manager, id, ClaimCommand::Submit { tracking_id: tracking })
+                        .await;
+                (claim_id, outcome)
+            }
+        })
+        .buffer_unordered(config.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    for (claim_id, outcome) in outcomes {
+        let outcome = outcome?;
+        if let Some(rejection) = rejection(&outcome) {
+            // An appeal resubmits by itself (Denied → Submitted): nothing to do here.
+            if !matches!(
+                rejection,
+                EntityRejection::Claim(practice_protocol::claim::Rejection::InvalidTransition {
+                    status: ClaimStatus::Submitted,
+                    ..
+                })
+            ) {
+                tracing::warn!(%claim_id, %rejection, "submission refused");
+            }
+        }
+        submitted_at.entry(claim_id).or_insert_with(Instant::now);
+    }
+    Ok(())
+}
+
+fn submission_of(resubmissions: &BTreeMap<ClaimId, u32>, claim_id: ClaimId) -> u32 {
+    resubmissions.get(&claim_id).copied().unwrap_or(0)
+}
+
+/// A claim returned to Draft is fixed and resubmitted, at most twice; each resubmission is a
+/// new submission number, so its commands have new ids.
+fn resubmit_again(resubmissions: &mut BTreeMap<ClaimId, u32>, claim_id: ClaimId) -> bool {
+    let count = resubmissions.entry(claim_id).or_insert(0);
+    *count += 1;
+    *count <= 2
+}
+
+/// Record a rejection; the claim goes back to Draft, is re-scrubbed and is ready to resubmit.
+async fn reject(
+    node: &Node,
+    cast: &Cast,
+    claim_id: ClaimId,
+    source: RejectionSource,
+    reason: String,
+    resubmissions: &BTreeMap<ClaimId, u32>,
+) -> anyhow::Result<bool> {
+    let submission = submission_of(resubmissions, claim_id).to_be_bytes();
+    let id = command_id(&[b"reject", claim_id.0.as_bytes(), &submission]);
+    let outcome = send(node, claim_id, cast.org, &cast.ingestion, id, ClaimCommand::Reject { source, reason }).await?;
+    if rejection(&outcome).is_some() {
+        return Ok(false);
+    }
+    let id = command_id(&[b"rescrub", claim_id.0.as_bytes(), &submission]);
+    let outcome = send(node, claim_id, cast.org, &cast.manager, id, ClaimCommand::Scrub { findings: vec![] }).await?;
+    Ok(rejection(&outcome).is_none())
+}
+
+async fn post(
+    node: &Node,
+    cast: &Cast,
+    outcome: &EraOutcome,
+    tally: &mut Tally,
+    submitted_at: &HashMap<ClaimId, Instant>,
+    settled_after: &mut Vec<Duration>,
+) -> anyhow::Result<Vec<ClaimId>> {
+    let mut denied = Vec::new();
+    tally.suspense += outcome.suspense.len() as u64;
+    tally.provider_adjustments += outcome.provider_entries.len() as u64;
+    for posting in &outcome.postings {
+        let command = ClaimCommand::PostRemittance { posting: Box::new(posting.posting.clone()) };
+        let result = send(node, posting.claim_id, cast.org, &cast.ingestion, posting.command_id, command).await?;
+        match result {
+            Outcome::Accepted { events_appended, summary, .. } => {
+                tally.events_posted += events_appended as u64;
+                if matches!(summary, Summary::Claim { status: Some(ClaimStatus::Denied), .. }) && events_appended > 0 {
+                    denied.push(posting.claim_id);
+                }
+                if events_appended > 0 {
+                    tally.postings += 1;
+                    if let Some(at) = submitted_at.get(&posting.claim_id) {
+                        settled_after.push(at.elapsed());
+                    }
+                }
+            }
+            Outcome::Rejected { rejection, .. } => {
+                // Refused postings are suspense too: kept with their reason, never dropped.
+                tracing::warn!(claim = %posting.claim_id, %rejection, "posting refused; in suspense");
+                tally.suspense += 1;
+            }
+        }
+    }
+    Ok(denied)
+}
+
+/// Denied claims not yet worked: appeal (with records) or write off, per the CARC.
+async fn work_denials(
+    node: &Node,
+    cast: &Cast,
+    denied: &[ClaimId],
+    by_id: &mut HashMap<ClaimId, Claim>,
+    tally: &mut Tally,
+    resubmissions: &BTreeMap<ClaimId, u32>,
+) -> anyhow::Result<Vec<ClaimId>> {
+    let mut appealed = Vec::new();
+    for &claim_id in denied {
+        let inspection =
+            node.inspect(claim_ref(cast.org, claim_id)).await.map_err(|error| anyhow::anyhow!("inspect: {error}"))?;
+        let state: ClaimState = practice_protocol::codec::decode(&inspection.state).context("claim state")?;
+        if state.status != Some(ClaimStatus::Denied) {
+            continue;
+        }
+        let carc = state
+            .denials
+            .last()
+            .map(|notice| notice.code.rsplit('-').next().unwrap_or("").to_string())
+            .unwrap_or_default();
+        let submission = submission_of(resubmissions, claim_id);
+        if APPEALABLE.contains(&carc.as_str()) && !appealed_before(&state) {
+            let id = command_id(&[b"appeal", claim_id.0.as_bytes(), &submission.to_be_bytes()]);
+            let note = format!("appeal of CARC {carc}: documentation attached");
+            let command = ClaimCommand::Appeal { corrected_lines: None, payer_claim_control_number: None, note };
+            if rejection(&send(node, claim_id, cast.org, &cast.manager, id, command).await?).is_none() {
+                tally.appeals += 1;
+                if let Some(claim) = by_id.get_mut(&claim_id) {
+                    // What the replacement claim carries: frequency 7 and the payer's number.
+                    claim.frequency = practice_protocol::domain::ClaimFrequency::Replacement;
+                    claim.original_reference =
+                        state.payer_claim_control_number.clone().or(Some(claim.patient_control_number.clone()));
+                }
+                appealed.push(claim_id);
+            }
+        } else {
+            let id = command_id(&[b"write-off", claim_id.0.as_bytes()]);
+            let reason = format!("CARC {carc}: not appealable");
+            let mut outcome =
+                send(node, claim_id, cast.org, &cast.manager, id, ClaimCommand::WriteOff { reason: reason.clone() })
+                    .await?;
+            if matches!(
+                rejection(&outcome),
+                Some(EntityRejection::Claim(practice_protocol::claim::Rejection::NeedsApproval { .. }))
+            ) {
+                // Above the manager's threshold: the practice admin approves.
+                let id = command_id(&[b"write-off-approved", claim_id.0.as_bytes()]);
+                outcome = send(node, claim_id, cast.org, &cast.admin, id, ClaimCommand::WriteOff { reason }).await?;
+            }
+            if rejection(&outcome).is_none() {
+                tally.write_offs += 1;
+            }
+        }
+    }
+    Ok(appealed)
+}
+
+/// One appeal per claim: a second denial of the same claim is written off.
+fn appealed_before(state: &ClaimState) -> bool {
+    state.denials.len() > 1
+}
