@@ -30,6 +30,10 @@ pub struct DemoArgs {
     /// Stop the simulated clock after this many days even if answers are pending.
     #[arg(long, default_value_t = 400)]
     pub max_days: i64,
+    /// Run on NATS JetStream (a one-node cluster holding every shard's lease) instead of the
+    /// embedded journal.
+    #[arg(long)]
+    pub nats: Option<String>,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -45,9 +49,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         max_days: args.max_days.max(1),
     };
     let summary = runtime()?.block_on(async {
-        let journal = open_journal(&data_dir, practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
         let registry = prometheus::Registry::new();
-        let node = start_node(journal, &registry).await?;
+        let (node, cluster) = match &args.nats {
+            None => {
+                let journal = open_journal(&data_dir, practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+                (start_node(journal, &registry).await?, None)
+            }
+            Some(url) => {
+                let (node, stop, running) = start_cluster_node(url, &registry).await?;
+                (node, Some((stop, running)))
+            }
+        };
         let terminal = std::io::stderr().is_terminal();
         let last_percent = AtomicU64::new(u64::MAX);
         let progress = |stage: &str, done: u64, total: u64| {
@@ -70,7 +82,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         if terminal {
             eprintln!();
         }
-        node.shutdown().await;
+        match cluster {
+            Some((stop, running)) => {
+                let _ = stop.send(());
+                let _ = running.await;
+            }
+            None => node.shutdown().await,
+        }
         result
     })?;
     print!("{}", summary.render());
@@ -80,4 +98,35 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let healthy = summary.conservation_violations == 0 && summary.reingested_events == 0 && summary.ground_truth.exact;
     Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+type Running = tokio::task::JoinHandle<Result<(), practice_nodes::cluster::node::ClusterError>>;
+
+/// A one-node cluster on `url`: it takes every shard's lease, then the demo runs on its actors.
+async fn start_cluster_node(
+    url: &str,
+    registry: &prometheus::Registry,
+) -> anyhow::Result<(practice_actors::Node, tokio::sync::oneshot::Sender<()>, Running)> {
+    use practice_nodes::cluster::node::{ClusterNode, NodeSettings};
+    let shard_count = practice_protocol::shard::DEFAULT_SHARD_COUNT;
+    let settings = NodeSettings {
+        nats_url: url.to_string(),
+        node_id: format!("demo-{}", std::process::id()),
+        shard_count,
+        lease_timeout: std::time::Duration::from_secs(5),
+        replicas: 1,
+        trust_fence_only: false,
+    };
+    let cluster = ClusterNode::start(settings, registry).await.context("cannot join the cluster")?;
+    let node = cluster.actors().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(cluster.run(async move {
+        let _ = stopped.await;
+    }));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while node.owned_shards().len() < usize::from(shard_count) {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the node did not take every shard within 60 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok((node, stop, running))
 }
