@@ -3,11 +3,13 @@
 //! payer and by patient. Pure functions over claim ledgers and plain records; money exact.
 
 mod aging;
+mod cob;
 mod plan;
 mod statement;
 mod writeoff;
 
 pub use aging::{aging, payer_items, AgingBucket, AgingItem, AgingReport, BucketTotals};
+pub use cob::{next_payer_claim, CobError};
 pub use plan::{apply_payment, create_plan, plan_status, PlanStatus};
 pub use statement::{
     build_statements, patient_balances, patient_charges, PatientBalance, PatientCharge, PatientPayment, StatementDraft,

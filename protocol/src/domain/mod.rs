@@ -11,7 +11,10 @@ pub mod payment;
 pub mod statement;
 
 pub use audit::AuditColumns;
-pub use claim::{Claim, ClaimFrequency, ClaimLine, ClaimType, CoverageOrder, InstitutionalInfo, PriorAdjudication};
+pub use claim::{
+    Claim, ClaimFrequency, ClaimLine, ClaimType, CoverageOrder, InstitutionalInfo, PriorAdjudication,
+    PriorLineAdjudication,
+};
 pub use denial::{AppealStatus, Denial, DenialCategory, RootCause};
 pub use encounter::{Encounter, EncounterLine};
 pub use optimization::{
