@@ -126,3 +126,42 @@ fn claims_and_status_requests_pass_the_envelope_checks() {
         assert!(diagnostics.is_empty(), "{diagnostics:#?}");
     }
 }
+
+#[test]
+fn acknowledging_received_files() {
+    use practice_protocol::x12::write::acknowledge;
+    // A clean 837 with two sets (two payers): both accepted.
+    let mut other = support::professional_primary("a2");
+    other.coverages[0].payer.payer_id = practice_protocol::ids::PayerId::parse("99999").unwrap();
+    let file =
+        write_837(&support::submission(51), ClaimType::Professional, &[support::professional_primary("a1"), other])
+            .unwrap();
+    let groups = acknowledge(&file).unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!((groups[0].functional_id.as_str(), groups[0].control_number), ("HC", 51));
+    let statuses: Vec<SetStatus> = groups[0].sets.iter().map(|set| set.status).collect();
+    assert_eq!(statuses, [SetStatus::Accepted, SetStatus::Accepted]);
+    assert_eq!(groups[0].sets[1].control_number, "0002");
+    let ack = write_999(&support::envelope(52), &groups[0]).unwrap();
+    assert!(String::from_utf8(ack).unwrap().contains("AK9*A*2*2*2~"));
+
+    // An 835 with a bad amount and a wrong SE count: rejected, with IK3/IK4 and IK5 4.
+    let remittance = support::remittance(&[support::professional_primary("a3")]);
+    let text = String::from_utf8(write_835(&support::envelope(53), &[remittance]).unwrap()).unwrap();
+    let clp = text.lines().find(|line| line.starts_with("CLP*")).unwrap().to_string();
+    let mut fields: Vec<&str> = clp.trim_end_matches('~').split('*').collect();
+    fields[4] = "12X";
+    let broken = text.replacen(&clp, &(fields.join("*") + "~"), 1);
+    let se = broken.lines().find(|line| line.starts_with("SE*")).unwrap().to_string();
+    let broken = broken.replacen(&se, "SE*99*0001~", 1);
+    let groups = acknowledge(broken.as_bytes()).unwrap();
+    let set = &groups[0].sets[0];
+    assert_eq!(set.status, SetStatus::Rejected);
+    assert!(set.syntax_errors.contains(&"4".to_string()), "{set:?}");
+    let clp_error = set.segment_errors.iter().find(|error| error.segment_id == "CLP").unwrap();
+    assert_eq!(clp_error.code, "8");
+    assert_eq!(clp_error.element_errors[0].position, 4);
+    assert_eq!(clp_error.element_errors[0].code, "7");
+    let ack = write_999(&support::envelope(54), &groups[0]).unwrap();
+    assert!(String::from_utf8(ack).unwrap().contains("AK9*R*1*1*0~"));
+}
