@@ -10,6 +10,10 @@ pub enum X12WriteError {
     BadDelimiters { reason: String },
     #[error("{segment}{element:02}: {character} cannot be written in a data element with these delimiters")]
     BadCharacter { segment: &'static str, element: usize, character: String },
+    #[error("{segment}{element:02}: a required value is empty")]
+    MissingValue { segment: &'static str, element: usize },
+    #[error("claim {index} ({patient_control_number}): {source}")]
+    InClaim { index: usize, patient_control_number: String, source: Box<X12WriteError> },
     #[error("{field}: {reason}")]
     BadHeader { field: &'static str, reason: String },
     #[error("claim {index} ({patient_control_number}): {}", join(errors))]

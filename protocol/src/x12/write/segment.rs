@@ -104,6 +104,22 @@ impl SegmentWriter {
         self
     }
 
+    /// A required element: an empty (or blank) value is a typed error naming the position.
+    pub fn req(&mut self, value: &str) -> &mut Self {
+        if value.trim().is_empty() {
+            self.fail(X12WriteError::MissingValue { segment: self.segment_id, element: self.element_index + 1 });
+        }
+        self.el(value)
+    }
+
+    /// A required free-text element cut to its maximum length.
+    pub fn req_text(&mut self, value: &str, max_chars: usize) -> &mut Self {
+        if value.trim().is_empty() {
+            self.fail(X12WriteError::MissingValue { segment: self.segment_id, element: self.element_index + 1 });
+        }
+        self.text(value, max_chars)
+    }
+
     /// An optional element.
     pub fn opt(&mut self, value: Option<&str>) -> &mut Self {
         self.el(value.unwrap_or(""))
@@ -181,6 +197,18 @@ impl SegmentWriter {
     pub(crate) fn fail(&mut self, error: X12WriteError) {
         if self.error.is_none() {
             self.error = Some(error);
+        }
+    }
+
+    /// Whether an error has been met.
+    pub fn has_error(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// Give the first error its context (which claim, which remittance), once.
+    pub(crate) fn wrap_error(&mut self, wrap: impl FnOnce(X12WriteError) -> X12WriteError) {
+        if let Some(error) = self.error.take() {
+            self.error = Some(wrap(error));
         }
     }
 
