@@ -100,7 +100,15 @@ fn institutional_837_primary_and_secondary_pass_pyx12() {
         &[support::institutional_secondary("i2"), support::institutional_primary("i3")],
         5,
     );
-    assert_pyx12_accepts(&[("primary.837i", primary), ("secondary.837i", secondary)]);
+    // An inpatient stay: facility type 11, admission date, several days.
+    let mut inpatient = support::institutional_primary("i4");
+    if let Some(facility) = inpatient.institutional.as_mut() {
+        facility.facility_type = "11".into();
+        facility.admission_date = Some(support::date("2026-10-30"));
+        facility.statement_from = support::date("2026-10-30");
+    }
+    let inpatient = claims_837(ClaimType::Institutional, &[inpatient], 7);
+    assert_pyx12_accepts(&[("primary.837i", primary), ("secondary.837i", secondary), ("inpatient.837i", inpatient)]);
 }
 
 #[test]
