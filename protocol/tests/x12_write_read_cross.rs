@@ -165,3 +165,83 @@ fn acknowledging_received_files() {
     let ack = write_999(&support::envelope(54), &groups[0]).unwrap();
     assert!(String::from_utf8(ack).unwrap().contains("AK9*R*1*1*0~"));
 }
+
+#[test]
+fn a_simulated_payer_pays_what_it_read_from_our_837() {
+    use practice_protocol::codes::{Modifier, ProcedureCode};
+    use practice_protocol::x12::read837::read_837;
+    use practice_protocol::x12::write::{ClaimPayment, ClaimPaymentStatus, ServicePayment};
+    use practice_protocol::Money;
+    // Our 837 → the payer reads it → pays 80% of each line → its 835 → our 835 reader.
+    let claims = [support::professional_primary("s1"), support::professional_secondary("s2")];
+    let file = write_837(&support::submission(61), ClaimType::Professional, &claims).unwrap();
+    let (read, diagnostics) = read_837(&file[..]).unwrap();
+    assert!(diagnostics.is_empty());
+    let mut remittance = support::remittance(&[]);
+    remittance.claims = read
+        .iter()
+        .map(|claim| {
+            let services: Vec<ServicePayment> = claim
+                .lines
+                .iter()
+                .map(|line| {
+                    let paid = (line.charge * Decimal::new(8, 1)).round_dp(2);
+                    ServicePayment {
+                        procedure: ProcedureCode::parse(&line.procedure).unwrap(),
+                        modifiers: line.modifiers.iter().map(|m| Modifier::parse(m).unwrap()).collect(),
+                        revenue_code: None,
+                        original_procedure: None,
+                        charge: Money::usd(line.charge),
+                        paid: Money::usd(paid),
+                        units: Some(line.units),
+                        service_date: line.service_date,
+                        adjustments: vec![practice_protocol::claim::Adjustment {
+                            group: practice_protocol::claim::AdjustmentGroup::CO,
+                            reason: "45".into(),
+                            amount: Money::usd(line.charge - paid),
+                            quantity: None,
+                        }],
+                        line_control_number: line.line_control_number.clone(),
+                        allowed: Some(Money::usd(paid)),
+                        remark_codes: Vec::new(),
+                    }
+                })
+                .collect();
+            let paid: Decimal = services.iter().map(|service| service.paid.amount).sum();
+            ClaimPayment {
+                patient_control_number: claim.patient_control_number.clone(),
+                status: ClaimPaymentStatus::ProcessedAsPrimary,
+                charge: Money::usd(claim.total_charge),
+                paid: Money::usd(paid),
+                patient_responsibility: Money::usd(Decimal::ZERO),
+                filing_indicator: claim.payer.filing_indicator.clone().unwrap_or_default(),
+                payer_claim_control_number: format!("SIM{}", claim.patient_control_number),
+                facility_code: claim.place_of_service.clone(),
+                frequency: Some("1".into()),
+                patient_name: claim.subscriber.name.clone(),
+                member_id: claim.subscriber.id.clone().unwrap_or_default(),
+                received_date: None,
+                adjustments: Vec::new(),
+                services,
+            }
+        })
+        .collect();
+    remittance.provider_adjustments.clear();
+    let era = write_835(&support::envelope(62), std::slice::from_ref(&remittance)).unwrap();
+    let (document, diagnostics) = read_document(&era[..]).unwrap();
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let TransactionBody::Remittance(paid) = &document.transactions[0].body else { panic!("not an 835") };
+    assert!(paid.balanced);
+    // Every line comes back under the line id we sent (REF*6R in both the 837 and the 835).
+    let sent: Vec<String> = claims
+        .iter()
+        .flat_map(|claim| claim.lines.iter().map(|line| line.id.0.simple().to_string().to_uppercase()))
+        .collect();
+    let returned: Vec<String> = paid
+        .claims
+        .iter()
+        .flat_map(|claim| claim.services.iter().filter_map(|service| service.line_item_control_number.clone()))
+        .collect();
+    assert_eq!(returned, sent);
+    assert_eq!(paid.payment.amount, Decimal::new(33520, 2), "80% of 209.50 twice");
+}
