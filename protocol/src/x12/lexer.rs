@@ -75,6 +75,17 @@ impl<R: Read> SegmentReader<R> {
         self.delimiters
     }
 
+    /// Bytes the reader's buffer holds now: never more than the segment limit plus 64 KiB,
+    /// whatever the input's size (the bounded-memory guarantee, exposed for tests).
+    pub fn buffer_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The most [`buffer_len`](Self::buffer_len) can ever be for this reader.
+    pub fn buffer_limit(&self) -> usize {
+        self.max_segment + CHUNK
+    }
+
     /// Segments read so far.
     pub fn segments_read(&self) -> u64 {
         self.number
