@@ -1,13 +1,14 @@
 //! The claim-content half of the 837 reader: dates, diagnoses, CAS, service lines (LX,
 //! SV1/SV2) and prior payers' line adjudications (SVD), plus the code and date parsers.
 
+use super::elements::{components, text};
 use super::model::{Line837, LineAdjudication837};
 use super::reader::{Entity, SetReader};
 use crate::claim::{Adjustment, AdjustmentGroup};
 use crate::domain::{CoverageOrder, Relationship};
 use crate::money::Money;
 use crate::x12::diagnostic::{Diagnostic, DiagnosticKind};
-use crate::x12::read::elements::{amount, components, invalid, required_amount, text};
+use crate::x12::read::elements::{amount, invalid, required_amount};
 use crate::x12::segment::Segment;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
