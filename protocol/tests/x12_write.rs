@@ -212,6 +212,11 @@ fn unfit_input_gets_typed_errors() {
 
     assert!(matches!(write_837(&submission, ClaimType::Professional, &[]).unwrap_err(), X12WriteError::Empty { .. }));
 
+    let mut bad_zip = support::professional_primary("e6");
+    bad_zip.patient.address.postal_code = "6270".into();
+    let error = write_837(&submission, ClaimType::Professional, &[bad_zip]).unwrap_err();
+    assert_eq!(error.to_string(), "claim 0 (PCNE6): patient.address.postal_code: expected five or nine digits");
+
     let mut misordered = support::professional_secondary("e3");
     misordered.prior_adjudications[0].order = CoverageOrder::Secondary;
     let error = write_837(&submission, ClaimType::Professional, &[misordered]).unwrap_err();

@@ -26,6 +26,15 @@ pub enum X12WriteError {
     Inconsistent { what: String, reason: String },
 }
 
+/// The claim's validation errors, without the malformed values themselves (they may be PHI:
+/// a patient's postal code, a member id).
 fn join(errors: &[ValidationError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(|error| match &error.kind {
+            crate::ValidationKind::Malformed { expected, .. } => format!("{}: expected {expected}", error.field),
+            _ => error.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
