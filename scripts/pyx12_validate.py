@@ -67,8 +67,11 @@ def validate(path: str) -> tuple[bool, list[str]]:
     logger.addHandler(collector)
     logger.propagate = False
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(3)
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(3)
+        except OSError as error:
+            return False, [f"cannot read the file: {error}"]
         if head == b"\xef\xbb\xbf":
             return False, ["file starts with a UTF-8 byte order mark"]
         param = pyx12.params.params()
@@ -94,7 +97,7 @@ def validate(path: str) -> tuple[bool, list[str]]:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        sys.stderr.write(__doc__ or "")
+        sys.stderr.write((__doc__ or "").lstrip())
         return 2
     try:
         import pyx12  # noqa: F401

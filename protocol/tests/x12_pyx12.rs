@@ -74,7 +74,22 @@ fn professional_837_primary_dependent_replacement_and_secondary_pass_pyx12() {
         2,
     );
     let secondary = claims_837(ClaimType::Professional, &[support::professional_secondary("p7")], 3);
-    assert_pyx12_accepts(&[("primary.837p", primary), ("batch.837p", batch), ("secondary.837p", secondary)]);
+    // Two payers (two sets) and two billing providers in one set.
+    let mut other_payer = support::professional_primary("p8");
+    other_payer.coverages[0].payer.payer_id = practice_protocol::ids::PayerId::parse("99999").unwrap();
+    let mut other_billing = support::professional_dependent("p9");
+    other_billing.billing.npi = practice_protocol::codes::npi_with_check_digit("111111111").unwrap();
+    let mixed = claims_837(
+        ClaimType::Professional,
+        &[support::professional_primary("p10"), other_payer, other_billing, support::professional_secondary("p11")],
+        6,
+    );
+    assert_pyx12_accepts(&[
+        ("primary.837p", primary),
+        ("batch.837p", batch),
+        ("secondary.837p", secondary),
+        ("mixed.837p", mixed),
+    ]);
 }
 
 #[test]
@@ -85,7 +100,15 @@ fn institutional_837_primary_and_secondary_pass_pyx12() {
         &[support::institutional_secondary("i2"), support::institutional_primary("i3")],
         5,
     );
-    assert_pyx12_accepts(&[("primary.837i", primary), ("secondary.837i", secondary)]);
+    // An inpatient stay: facility type 11, admission date, several days.
+    let mut inpatient = support::institutional_primary("i4");
+    if let Some(facility) = inpatient.institutional.as_mut() {
+        facility.facility_type = "11".into();
+        facility.admission_date = Some(support::date("2026-10-30"));
+        facility.statement_from = support::date("2026-10-30");
+    }
+    let inpatient = claims_837(ClaimType::Institutional, &[inpatient], 7);
+    assert_pyx12_accepts(&[("primary.837i", primary), ("secondary.837i", secondary), ("inpatient.837i", inpatient)]);
 }
 
 #[test]

@@ -149,7 +149,13 @@ fn reversal_and_correction_are_kept_as_such() {
     let plb: Vec<(String, Option<String>, String)> = remittance
         .provider_adjustments
         .iter()
-        .map(|adjustment| (adjustment.reason.clone(), adjustment.reference.clone(), adjustment.amount.to_string()))
+        .map(|adjustment| {
+            (
+                adjustment.reason.to_string(),
+                adjustment.reference.as_ref().map(ToString::to_string),
+                adjustment.amount.to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         plb,

@@ -108,8 +108,9 @@ fn bad_elements_get_positioned_diagnostics() {
     assert_eq!(first.position.element, Some(3));
 }
 
-#[test]
-fn the_shared_corpus_837s_read_without_panics() {
+/// `<workspace>/../shared/samples/x12` (or `$PRACTICE_SAMPLES/x12`); `None` skips, except
+/// under `CI`, where a missing corpus fails.
+fn corpus() -> Option<std::path::PathBuf> {
     let root = std::env::var_os("PRACTICE_SAMPLES")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples"));
@@ -117,8 +118,47 @@ fn the_shared_corpus_837s_read_without_panics() {
     if !root.is_dir() {
         assert!(std::env::var_os("CI").is_none(), "corpus missing at {}", root.display());
         eprintln!("skipping: no corpus at {}", root.display());
-        return;
+        return None;
     }
+    Some(root)
+}
+
+#[test]
+fn third_party_837s_read_as_their_files_say() {
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+    let Some(root) = corpus() else { return };
+    let read = |name: &str| read_837(&std::fs::read(root.join(name)).unwrap()[..]).unwrap();
+    // A secondary professional claim with the primary's line adjudications (checked by hand).
+    let (claims, diagnostics) = read("837p/lfh__demo.cob.example3.B.837");
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let claim = &claims[0];
+    assert_eq!(claim.patient_control_number, "26407789");
+    assert_eq!(claim.total_charge, Decimal::from_str("79.04").unwrap());
+    assert_eq!(claim.responsibility, Some(CoverageOrder::Secondary));
+    assert_eq!(claim.payer.payer_id, "567890");
+    assert_eq!(claim.diagnoses, ["4779", "2724", "2780", "53081"]);
+    assert_eq!(claim.other_payers[0].paid, Some(Decimal::from_str("39.15").unwrap()));
+    assert_eq!(claim.other_payers[0].payer.payer_id, "999996666");
+    let paid: Vec<String> = claim.lines.iter().map(|line| line.adjudications[0].paid.to_string()).collect();
+    assert_eq!(paid, ["40.00", "15.00", "21.04"]);
+    assert_eq!(claim.lines[0].diagnosis_pointers, [1, 2, 3, 4]);
+    // Two institutional claims under one provider.
+    let (claims, diagnostics) = read("837i/lfh__two-claims-single-provider.837i");
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let summary: Vec<(&str, String, usize)> = claims
+        .iter()
+        .map(|claim| (claim.patient_control_number.as_str(), claim.total_charge.to_string(), claim.lines.len()))
+        .collect();
+    assert_eq!(summary, [("756048Q", "89.95".to_string(), 2), ("756049Q", "50.00".to_string(), 1)]);
+    assert_eq!(claims[0].lines[1].revenue_code.as_deref(), Some("0730"));
+    assert_eq!(claims[0].lines[1].units, Decimal::from(3));
+    assert_eq!(claims[0].diagnoses, ["3669", "4019", "79431"]);
+}
+
+#[test]
+fn the_shared_corpus_837s_read_without_panics() {
+    let Some(root) = corpus() else { return };
     let mut claims_read = 0;
     for folder in ["837p", "837i"] {
         for entry in std::fs::read_dir(root.join(folder)).unwrap() {

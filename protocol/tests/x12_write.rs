@@ -212,6 +212,11 @@ fn unfit_input_gets_typed_errors() {
 
     assert!(matches!(write_837(&submission, ClaimType::Professional, &[]).unwrap_err(), X12WriteError::Empty { .. }));
 
+    let mut bad_zip = support::professional_primary("e6");
+    bad_zip.patient.address.postal_code = "6270".into();
+    let error = write_837(&submission, ClaimType::Professional, &[bad_zip]).unwrap_err();
+    assert_eq!(error.to_string(), "claim 0 (PCNE6): patient.address.postal_code: expected five or nine digits");
+
     let mut misordered = support::professional_secondary("e3");
     misordered.prior_adjudications[0].order = CoverageOrder::Secondary;
     let error = write_837(&submission, ClaimType::Professional, &[misordered]).unwrap_err();
@@ -220,8 +225,19 @@ fn unfit_input_gets_typed_errors() {
     let mut delimiter_in_name = support::professional_primary("e4");
     delimiter_in_name.coverages[0].subscriber.address.line1 = "12 ELM ST~APT 4".into();
     let error = write_837(&submission, ClaimType::Professional, &[delimiter_in_name]).unwrap_err();
-    assert_eq!(error, X12WriteError::BadCharacter { segment: "N3", element: 1, character: "'~'".into() });
+    let X12WriteError::InClaim { index: 0, patient_control_number, source } = &error else { panic!("{error}") };
+    assert_eq!(patient_control_number, "PCNE4");
+    assert_eq!(**source, X12WriteError::BadCharacter { segment: "N3", element: 1, character: "'~'".into() });
     assert!(!error.to_string().contains("ELM"), "errors carry positions, not PHI: {error}");
+
+    // A required value left empty, in the second claim of a batch.
+    let mut no_city = support::professional_primary("e5");
+    no_city.coverages[0].subscriber.address.city = " ".into();
+    let error =
+        write_837(&submission, ClaimType::Professional, &[support::professional_primary("ok"), no_city]).unwrap_err();
+    let X12WriteError::InClaim { index: 1, source, .. } = &error else { panic!("{error}") };
+    assert_eq!(**source, X12WriteError::MissingValue { segment: "N4", element: 1 });
+    assert_eq!(error.to_string(), "claim 1 (PCNE5): N401: a required value is empty");
 }
 
 #[test]

@@ -134,7 +134,8 @@ fn bad(offset: u64, reason: String) -> X12Error {
     X12Error::BadIsa { offset, reason }
 }
 
-/// A byte that can serve as a delimiter: printable or control, but not a letter or digit.
+/// A byte that can separate elements or components: ASCII, not a letter, digit or whitespace
+/// (whitespace between segments is skipped, so it can only ever terminate a segment).
 fn is_delimiter_byte(byte: u8) -> bool {
-    !byte.is_ascii_alphanumeric() && byte != b' ' && byte < 0x80
+    !byte.is_ascii_alphanumeric() && !byte.is_ascii_whitespace() && byte != 0x0B && byte < 0x80
 }

@@ -75,6 +75,17 @@ impl<R: Read> SegmentReader<R> {
         self.delimiters
     }
 
+    /// Bytes the reader's buffer holds now: never more than the segment limit plus 64 KiB,
+    /// whatever the input's size (the bounded-memory guarantee, exposed for tests).
+    pub fn buffer_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The most [`buffer_len`](Self::buffer_len) can ever be for this reader.
+    pub fn buffer_limit(&self) -> usize {
+        self.max_segment + CHUNK
+    }
+
     /// Segments read so far.
     pub fn segments_read(&self) -> u64 {
         self.number
@@ -130,16 +141,19 @@ impl<R: Read> SegmentReader<R> {
         let delimiters = self.delimiters.unwrap_or_default();
         let segment_start = self.start;
         let (segment_end, next_start, terminated) = match isa_length {
-            Some(length) => (segment_start + length - 1, segment_start + length, true),
-            None => self.find_terminator(delimiters.segment)?,
+            Some(length) => {
+                let end = segment_start + length - 1;
+                self.separators.clear();
+                for index in memchr::memchr_iter(delimiters.element, &self.buf[segment_start..end]) {
+                    self.separators.push(index as u32);
+                }
+                (end, segment_start + length, true)
+            }
+            None => self.scan_segment(delimiters)?,
         };
-        // `find_terminator` may have moved the window: re-read the start.
+        // `scan_segment` may have moved the window: re-read the start.
         let segment_start = if isa_length.is_some() { segment_start } else { self.start };
         let segment_end = trim_line_end(&self.buf[segment_start..segment_end]) + segment_start;
-        self.separators.clear();
-        for index in memchr::memchr_iter(delimiters.element, &self.buf[segment_start..segment_end]) {
-            self.separators.push(index as u32);
-        }
         self.number += 1;
         let offset = self.base + segment_start as u64;
         self.start = next_start;
@@ -243,18 +257,26 @@ impl<R: Read> SegmentReader<R> {
         }
     }
 
-    /// Finds the terminator of the segment starting at `self.start`, reading more input as
-    /// needed. Returns (end of segment, start of next, whether a terminator was found).
-    fn find_terminator(&mut self, terminator: u8) -> Result<(usize, usize, bool), X12Error> {
-        let mut searched = 0;
+    /// Finds the terminator of the segment starting at `self.start` and the element
+    /// separators before it in one pass (segments are short: a plain loop beats two searches),
+    /// reading more input as needed. Returns (end of segment, start of next, terminated).
+    fn scan_segment(&mut self, delimiters: Delimiters) -> Result<(usize, usize, bool), X12Error> {
+        self.separators.clear();
+        let mut scanned = 0;
         loop {
-            if let Some(index) = memchr::memchr(terminator, &self.buf[self.start + searched..self.end]) {
-                let end = self.start + searched + index;
-                return Ok((end, end + 1, true));
+            let window = &self.buf[self.start + scanned..self.end];
+            for (index, &byte) in window.iter().enumerate() {
+                if byte == delimiters.segment {
+                    let end = self.start + scanned + index;
+                    return Ok((end, end + 1, true));
+                }
+                if byte == delimiters.element {
+                    self.separators.push((scanned + index) as u32);
+                }
             }
-            searched = self.end - self.start;
-            if searched > self.max_segment {
-                return Err(self.too_long(terminator));
+            scanned = self.end - self.start;
+            if scanned > self.max_segment {
+                return Err(self.too_long(delimiters.segment));
             }
             if !self.fill()? {
                 return Ok((self.end, self.end, false));

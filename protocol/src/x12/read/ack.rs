@@ -4,6 +4,7 @@
 
 use super::elements::{required_text, text};
 use crate::x12::diagnostic::{Diagnostic, DiagnosticKind, Position};
+use crate::x12::read::text::Text;
 use crate::x12::segment::Segment;
 use serde::Serialize;
 
@@ -40,12 +41,12 @@ impl AckStatus {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Acknowledgment {
     /// AK101 functional identifier of the acknowledged group (e.g. `HC` for 837).
-    pub functional_id: String,
+    pub functional_id: Text,
     /// AK102: the GS06 we sent.
-    pub group_control_number: String,
+    pub group_control_number: Text,
     /// AK103 version of the acknowledged group.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<Text>,
     pub sets: Vec<SetAcknowledgment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<GroupAcknowledgment>,
@@ -55,17 +56,17 @@ pub struct Acknowledgment {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SetAcknowledgment {
     /// AK201, e.g. `837`.
-    pub transaction_set: String,
+    pub transaction_set: Text,
     /// AK202: the ST02 we sent.
-    pub control_number: String,
+    pub control_number: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub implementation: Option<String>,
+    pub implementation: Option<Text>,
     pub status: AckStatus,
     /// IK501 as written.
-    pub status_code: String,
+    pub status_code: Text,
     /// IK502-IK506 syntax error codes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
+    pub errors: Vec<Text>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub segment_errors: Vec<SegmentError>,
 }
@@ -74,19 +75,19 @@ pub struct SetAcknowledgment {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SegmentError {
     /// IK301 segment id.
-    pub segment_id: String,
+    pub segment_id: Text,
     /// IK302 position of the segment in the set (ST = 1).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<String>,
+    pub position: Option<Text>,
     /// IK303 loop identifier.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub loop_id: Option<String>,
+    pub loop_id: Option<Text>,
     /// IK304 implementation segment syntax error code.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<Text>,
     /// CTX segments: business unit or segment context, as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub contexts: Vec<Vec<String>>,
+    pub contexts: Vec<Vec<Text>>,
     pub elements: Vec<ElementError>,
 }
 
@@ -94,33 +95,33 @@ pub struct SegmentError {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ElementError {
     /// IK401-1 element position in the segment.
-    pub position: String,
+    pub position: Text,
     /// IK401-2 component position.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub component: Option<String>,
+    pub component: Option<Text>,
     /// IK401-3 repeating data element position.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub repetition: Option<String>,
+    pub repetition: Option<Text>,
     /// IK402 data element reference number.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
+    pub reference: Option<Text>,
     /// IK403 implementation data element syntax error code.
-    pub code: String,
+    pub code: Text,
     /// IK404 copy of the bad data element.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bad_value: Option<String>,
+    pub bad_value: Option<Text>,
 }
 
 /// AK9: the verdict on the whole functional group.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct GroupAcknowledgment {
     pub status: AckStatus,
-    pub status_code: String,
-    pub included: String,
-    pub received: String,
-    pub accepted: String,
+    pub status_code: Text,
+    pub included: Text,
+    pub received: Text,
+    pub accepted: Text,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
+    pub errors: Vec<Text>,
 }
 
 /// Reads one 999 transaction set segment by segment.
@@ -162,7 +163,7 @@ impl AcknowledgmentReader {
                 });
             }
             b"CTX" => {
-                let context: Vec<String> =
+                let context: Vec<Text> =
                     (1..=segment.element_count()).map(|n| text(segment, n).unwrap_or_default()).collect();
                 match self.set.as_mut().and_then(|set| set.segment_errors.last_mut()) {
                     Some(error) => error.contexts.push(context),

@@ -2,18 +2,28 @@
 //! composite procedure codes, each pushing a precise diagnostic when the element is missing or
 //! malformed instead of failing.
 
+pub use super::text::Text;
 use crate::x12::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::x12::segment::Segment;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 /// Element `n` as owned text, `None` when absent or empty.
-pub(crate) fn text(segment: &Segment<'_>, n: usize) -> Option<String> {
+pub(crate) fn text(segment: &Segment<'_>, n: usize) -> Option<Text> {
     let element = segment.element(n);
     if element.is_empty() {
         return None;
     }
-    Some(String::from_utf8_lossy(element).trim().to_string())
+    Some(text_of(element))
+}
+
+/// Bytes as [`Text`], surrounding spaces trimmed; bytes that are not UTF-8 are replaced.
+pub(crate) fn text_of(bytes: &[u8]) -> Text {
+    let bytes = trim_spaces(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Text::new(text),
+        Err(_) => Text::new(String::from_utf8_lossy(bytes).trim()),
+    }
 }
 
 /// Element `n` as owned text; pushes `MissingElement` when absent.
@@ -22,12 +32,12 @@ pub(crate) fn required_text(
     n: usize,
     expected: &str,
     diagnostics: &mut Vec<Diagnostic>,
-) -> String {
+) -> Text {
     match text(segment, n) {
         Some(value) if !value.is_empty() => value,
         _ => {
             diagnostics.push(missing(segment, n, expected));
-            String::new()
+            Text::default()
         }
     }
 }
@@ -113,12 +123,12 @@ fn trim_spaces(bytes: &[u8]) -> &[u8] {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Procedure {
     /// Product/service id qualifier: `HC` (CPT/HCPCS), `NU` (revenue code), `AD`, `N4`, …
-    pub qualifier: String,
-    pub code: String,
+    pub qualifier: Text,
+    pub code: Text,
     /// Up to four modifiers, as written.
-    pub modifiers: Vec<String>,
+    pub modifiers: Vec<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Text>,
 }
 
 /// Reads composite element `n` as a procedure. Tolerates a composite written with another
@@ -137,7 +147,7 @@ pub(crate) fn procedure(segment: &Segment<'_>, n: usize, diagnostics: &mut Vec<D
             },
         ));
     }
-    let mut next = || components.next().map(|part| String::from_utf8_lossy(part).trim().to_string());
+    let mut next = || components.next().map(text_of);
     let qualifier = next().unwrap_or_default();
     let code = next().unwrap_or_default();
     let mut modifiers = Vec::new();
@@ -160,9 +170,9 @@ pub(crate) fn procedure(segment: &Segment<'_>, n: usize, diagnostics: &mut Vec<D
 
 /// The components of element `n` as owned text (tolerating a mismatched separator silently:
 /// callers that care use [`procedure`]).
-pub(crate) fn components(segment: &Segment<'_>, n: usize) -> Vec<String> {
+pub(crate) fn components(segment: &Segment<'_>, n: usize) -> Vec<Text> {
     let (components, _) = segment.composite(n);
-    components.map(|part| String::from_utf8_lossy(part).trim().to_string()).collect()
+    components.map(text_of).collect()
 }
 
 pub(crate) fn missing(segment: &Segment<'_>, n: usize, expected: &str) -> Diagnostic {

@@ -9,8 +9,10 @@ pub mod ack;
 pub(crate) mod elements;
 pub mod remit;
 pub mod status;
+mod text;
 
 pub use elements::Procedure;
+pub use text::Text;
 
 use super::diagnostic::{Diagnostic, Position, X12Error};
 use super::envelope::{EnvelopeChecker, EnvelopeContext, EnvelopeEvent};

@@ -6,6 +6,7 @@
 use super::elements::{amount, procedure, required_text, text, Procedure};
 use super::remit::{Dated, Name, Quantified, Reference};
 use crate::x12::diagnostic::{Diagnostic, DiagnosticKind};
+use crate::x12::read::text::Text;
 use crate::x12::segment::Segment;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -15,10 +16,10 @@ use serde::Serialize;
 pub struct StatusReport {
     /// BHT03 originator's reference.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
+    pub reference: Option<Text>,
     /// BHT04 creation date.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
+    pub date: Option<Text>,
     /// HL levels above the claims: information source (20), receiver (21), provider (19),
     /// subscriber (22), dependent (23), patient (PT).
     pub levels: Vec<StatusLevel>,
@@ -28,11 +29,11 @@ pub struct StatusReport {
 /// One HL level with what it says about itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StatusLevel {
-    pub hl_id: String,
+    pub hl_id: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<String>,
+    pub parent_id: Option<Text>,
     /// HL03 level code.
-    pub level_code: String,
+    pub level_code: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -53,22 +54,22 @@ pub struct StatusLevel {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ClaimStatus {
     /// The HL the claim sits under (subscriber, dependent or patient level).
-    pub hl_id: String,
+    pub hl_id: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patient: Option<Name>,
     /// TRN02: the claim id we sent (CLM01), echoed back.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace_number: Option<String>,
+    pub trace_number: Option<Text>,
     pub statuses: Vec<Status>,
     /// REF*1K payer claim control number.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payer_claim_control_number: Option<String>,
+    pub payer_claim_control_number: Option<Text>,
     /// REF*D9 clearinghouse trace number.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub clearinghouse_trace_number: Option<String>,
+    pub clearinghouse_trace_number: Option<Text>,
     /// REF*EJ patient account number.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub patient_account_number: Option<String>,
+    pub patient_account_number: Option<Text>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<Reference>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -86,13 +87,13 @@ pub struct LineStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub revenue_code: Option<String>,
+    pub revenue_code: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub units: Option<Decimal>,
     pub statuses: Vec<Status>,
     /// REF*FJ: our line item control number.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub line_item_control_number: Option<String>,
+    pub line_item_control_number: Option<Text>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dates: Vec<Dated>,
 }
@@ -101,20 +102,20 @@ pub struct LineStatus {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Status {
     /// STC01-1 claim status category (A1 received, A2 accepted, A3/A7 rejected, F1 finalized…).
-    pub category: String,
+    pub category: Text,
     /// STC01-2 claim status code.
-    pub code: String,
+    pub code: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity: Option<String>,
+    pub entity: Option<Text>,
     /// STC10 and STC11: further category/code/entity triples.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub additional: Vec<StatusCode>,
     /// STC02 status effective date.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub effective_date: Option<String>,
+    pub effective_date: Option<Text>,
     /// STC03 action code (WQ accepted, U rejected, 15 correct and resubmit…).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
+    pub action: Option<Text>,
     /// STC04 total charge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charge: Option<Decimal>,
@@ -123,24 +124,24 @@ pub struct Status {
     pub paid: Option<Decimal>,
     /// STC06 adjudication or payment date.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment_date: Option<String>,
+    pub payment_date: Option<Text>,
     /// STC08 check issue or EFT date, STC09 check or EFT number.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub check_date: Option<String>,
+    pub check_date: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub check_number: Option<String>,
+    pub check_number: Option<Text>,
     /// STC12 free-form message.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<Text>,
 }
 
 /// A category/code/entity triple (STC01, STC10, STC11).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StatusCode {
-    pub category: String,
-    pub code: String,
+    pub category: Text,
+    pub code: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity: Option<String>,
+    pub entity: Option<Text>,
 }
 
 /// Reads one 277/277CA transaction set segment by segment.

@@ -1,13 +1,14 @@
 //! The claim-content half of the 837 reader: dates, diagnoses, CAS, service lines (LX,
 //! SV1/SV2) and prior payers' line adjudications (SVD), plus the code and date parsers.
 
+use super::elements::{components, text};
 use super::model::{Line837, LineAdjudication837};
 use super::reader::{Entity, SetReader};
 use crate::claim::{Adjustment, AdjustmentGroup};
 use crate::domain::{CoverageOrder, Relationship};
 use crate::money::Money;
 use crate::x12::diagnostic::{Diagnostic, DiagnosticKind};
-use crate::x12::read::elements::{amount, components, invalid, required_amount, text};
+use crate::x12::read::elements::{amount, invalid, required_amount};
 use crate::x12::segment::Segment;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -165,20 +166,33 @@ pub(super) fn relationship(code: &str) -> Option<Relationship> {
 
 /// A CCYYMMDD date in element `n`.
 pub(super) fn date(segment: &Segment<'_>, n: usize, diagnostics: &mut Vec<Diagnostic>) -> Option<NaiveDate> {
-    let value = text(segment, n)?;
-    match NaiveDate::parse_from_str(&value, "%Y%m%d") {
-        Ok(date) if value.len() == 8 => Some(date),
-        _ => {
-            diagnostics.push(invalid(segment, n, "a date as CCYYMMDD"));
-            None
-        }
+    let value = segment.element(n);
+    if value.is_empty() {
+        return None;
     }
+    let parsed = ccyymmdd(value);
+    if parsed.is_none() {
+        diagnostics.push(invalid(segment, n, "a date as CCYYMMDD"));
+    }
+    parsed
+}
+
+/// Eight digits as a calendar date, without chrono's pattern parser (a profile of the reader
+/// showed it).
+fn ccyymmdd(bytes: &[u8]) -> Option<NaiveDate> {
+    if bytes.len() != 8 || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        bytes[range].iter().fold(0u32, |total, digit| total * 10 + u32::from(digit - b'0'))
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(number(0..4)).ok()?, number(4..6), number(6..8))
 }
 
 /// A CCYYMMDD-CCYYMMDD range (RD8) or a single date (D8) in element `n`.
 fn date_range(segment: &Segment<'_>, n: usize, diagnostics: &mut Vec<Diagnostic>) -> Option<(NaiveDate, NaiveDate)> {
     let value = text(segment, n)?;
-    let parse = |part: &str| NaiveDate::parse_from_str(part, "%Y%m%d").ok().filter(|_| part.len() == 8);
+    let parse = |part: &str| ccyymmdd(part.as_bytes());
     let parsed = match value.split_once('-') {
         Some((from, to)) => parse(from).zip(parse(to)),
         None => parse(&value).map(|day| (day, day)),
@@ -190,4 +204,18 @@ fn date_range(segment: &Segment<'_>, n: usize, diagnostics: &mut Vec<Diagnostic>
         ));
     }
     parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ccyymmdd;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn dates_parse_strictly() {
+        assert_eq!(ccyymmdd(b"20261102"), NaiveDate::from_ymd_opt(2026, 11, 2));
+        for bad in [&b"20261340"[..], b"2026110", b"202611022", b"2026-1-2", b"", b"20260229"] {
+            assert_eq!(ccyymmdd(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
 }

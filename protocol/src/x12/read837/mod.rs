@@ -5,6 +5,7 @@
 //! - [`reader`]: [`read_837`], a streaming pass over the lexer's segments.
 
 mod claim_content;
+mod elements;
 pub mod model;
 pub mod reader;
 

@@ -4,6 +4,7 @@
 //! land on the right party), and emitting a [`Claim837`] per CLM.
 
 use super::claim_content::{coverage_order, date, relationship};
+use super::elements::{components, text};
 use super::model::{BillingProvider837, Claim837, OtherPayer837, Payer837, Person837, Provider837};
 use crate::domain::{
     Address, ClaimFrequency, ClaimType, CoverageOrder, InstitutionalInfo, PersonName, Relationship, Sex,
@@ -11,7 +12,7 @@ use crate::domain::{
 use crate::x12::diagnostic::{Diagnostic, Position, X12Error};
 use crate::x12::envelope::{EnvelopeChecker, EnvelopeEvent};
 use crate::x12::lexer::SegmentReader;
-use crate::x12::read::elements::{amount, components, required_amount, text};
+use crate::x12::read::elements::{amount, required_amount};
 use crate::x12::segment::Segment;
 use chrono::NaiveDate;
 use std::io::Read;

@@ -215,7 +215,14 @@ impl X12Writer {
 
     /// ST; the control number is the set's sequence in its group, four digits or more.
     pub fn begin_set(&mut self) -> String {
-        let kind = self.group.map_or(TransactionKind::Professional837, |(_, kind)| kind);
+        let kind = match self.group {
+            Some((_, kind)) => kind,
+            None => {
+                self.segments
+                    .fail(X12WriteError::BadHeader { field: "ST", reason: "a transaction set needs a GS".to_string() });
+                TransactionKind::Professional837
+            }
+        };
         self.sets_in_group += 1;
         let control = format!("{:04}", self.sets_in_group);
         self.segments.counted = 0;
@@ -230,7 +237,11 @@ impl X12Writer {
 
     /// SE with the count of segments from ST to SE inclusive.
     pub fn end_set(&mut self) {
-        let control = self.set_control.take().unwrap_or_default();
+        let Some(control) = self.set_control.take() else {
+            self.segments
+                .fail(X12WriteError::BadHeader { field: "SE", reason: "no transaction set is open".to_string() });
+            return;
+        };
         let count = (self.segments.counted + 1).to_string();
         self.segments.begin("SE").el(&count).el(&control);
         self.segments.end();
@@ -319,6 +330,16 @@ pub(crate) mod tests {
         assert_eq!(&lines[2..5], ["ST*837*0001*005010X222A1~", "BHT*0019~", "SE*3*0001~"]);
         assert_eq!(lines[7], "SE*3*0002~");
         assert_eq!(&lines[8..], ["GE*2*7~", "IEA*1*000000042~"]);
+    }
+
+    #[test]
+    fn sets_outside_a_group_are_errors() {
+        let mut writer = X12Writer::new(Delimiters::default()).unwrap();
+        writer.begin_set();
+        assert!(matches!(writer.finish(), Err(X12WriteError::BadHeader { field: "ST", .. })));
+        let mut writer = X12Writer::new(Delimiters::default()).unwrap();
+        writer.end_set();
+        assert!(matches!(writer.finish(), Err(X12WriteError::BadHeader { field: "SE", .. })));
     }
 
     #[test]

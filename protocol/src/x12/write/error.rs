@@ -10,6 +10,10 @@ pub enum X12WriteError {
     BadDelimiters { reason: String },
     #[error("{segment}{element:02}: {character} cannot be written in a data element with these delimiters")]
     BadCharacter { segment: &'static str, element: usize, character: String },
+    #[error("{segment}{element:02}: a required value is empty")]
+    MissingValue { segment: &'static str, element: usize },
+    #[error("claim {index} ({patient_control_number}): {source}")]
+    InClaim { index: usize, patient_control_number: String, source: Box<X12WriteError> },
     #[error("{field}: {reason}")]
     BadHeader { field: &'static str, reason: String },
     #[error("claim {index} ({patient_control_number}): {}", join(errors))]
@@ -22,6 +26,15 @@ pub enum X12WriteError {
     Inconsistent { what: String, reason: String },
 }
 
+/// The claim's validation errors, without the malformed values themselves (they may be PHI:
+/// a patient's postal code, a member id).
 fn join(errors: &[ValidationError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(|error| match &error.kind {
+            crate::ValidationKind::Malformed { expected, .. } => format!("{}: expected {expected}", error.field),
+            _ => error.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

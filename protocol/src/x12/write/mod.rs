@@ -5,11 +5,13 @@
 //! - [`envelope`]: ISA/GS/ST with control numbers; SE/GE/IEA counts computed.
 //! - [`claim837`]: 837P and 837I from domain claims, with COB for secondary and tertiary claims.
 //! - [`status276`]: claim status requests.
-//! - [`ack999`]: acknowledgments for files we receive.
+//! - [`ack999`]: acknowledgments for files we receive; [`acknowledge`] finds what to say in
+//!   a received file (its groups, sets and syntax errors).
 //! - [`remit835`] and [`ack277ca`]: what the payer/clearinghouse simulator answers with.
 
 pub mod ack277ca;
 pub mod ack999;
+pub mod acknowledge;
 pub mod claim837;
 pub mod envelope;
 pub mod error;
@@ -20,6 +22,7 @@ pub mod status276;
 
 pub use ack277ca::{write_277ca, ClaimAcknowledgment, ClaimStatusEntry, ProviderClaims, StatusCode};
 pub use ack999::{write_999, ElementError, ReceivedGroup, SegmentError, SetAcknowledgment, SetStatus};
+pub use acknowledge::acknowledge;
 pub use claim837::{write_837, Receiver, Submission837, Submitter};
 pub use envelope::{enveloped, Envelope, GroupHeader, InterchangeHeader, TransactionKind, Usage, X12Writer};
 pub use error::X12WriteError;

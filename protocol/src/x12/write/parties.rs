@@ -11,32 +11,24 @@ pub(crate) fn person(writer: &mut X12Writer, entity: &str, name: &PersonName, qu
         .begin("NM1")
         .el(entity)
         .el("1")
-        .text(&name.last, 60)
+        .req_text(&name.last, 60)
         .text(&name.first, 35)
         .text(name.middle.as_deref().unwrap_or(""), 25)
         .skip(2)
-        .el(if id.is_empty() { "" } else { qualifier })
-        .el(id)
+        .el(qualifier)
+        .id(qualifier, id)
         .end();
 }
 
 /// NM1 for an organization: name (60) then the id.
 pub(crate) fn organization(writer: &mut X12Writer, entity: &str, name: &str, qualifier: &str, id: &str) {
-    writer
-        .begin("NM1")
-        .el(entity)
-        .el("2")
-        .text(name, 60)
-        .skip(4)
-        .el(if id.is_empty() { "" } else { qualifier })
-        .el(id)
-        .end();
+    writer.begin("NM1").el(entity).el("2").req_text(name, 60).skip(4).el(qualifier).id(qualifier, id).end();
 }
 
 /// N3 and N4.
 pub(crate) fn address(writer: &mut X12Writer, address: &Address) {
-    writer.begin("N3").text(&address.line1, 55).text(address.line2.as_deref().unwrap_or(""), 55).end();
-    writer.begin("N4").text(&address.city, 30).el(&address.state).el(&address.postal_code).end();
+    writer.begin("N3").req_text(&address.line1, 55).text(address.line2.as_deref().unwrap_or(""), 55).end();
+    writer.begin("N4").req_text(&address.city, 30).req(&address.state).req(&address.postal_code).end();
 }
 
 pub(crate) fn demographics(writer: &mut X12Writer, birth_date: NaiveDate, sex: Sex) {
@@ -67,6 +59,21 @@ pub(crate) fn subscriber_information(writer: &mut X12Writer, responsibility: &st
         .el(relationship)
         .opt(coverage.subscriber.group_number.as_deref())
         .skip(5)
-        .el(&coverage.payer.filing_indicator)
+        .req(&coverage.payer.filing_indicator)
         .end();
+}
+
+/// NM109 after its qualifier: required when there is a qualifier, absent otherwise.
+trait IdElement {
+    fn id(&mut self, qualifier: &str, id: &str) -> &mut Self;
+}
+
+impl IdElement for crate::x12::write::SegmentWriter {
+    fn id(&mut self, qualifier: &str, id: &str) -> &mut Self {
+        if qualifier.is_empty() {
+            self.el("")
+        } else {
+            self.req(id)
+        }
+    }
 }

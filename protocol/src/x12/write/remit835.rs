@@ -204,17 +204,17 @@ fn write_remittance(writer: &mut X12Writer, remittance: &Remittance) {
     };
     writer.begin("BPR").el(handling).amount(total).el("C").el(method).skip(11).date(remittance.payment_date).end();
     let originator = format!("1{}", remittance.payer.tax_id.as_str());
-    writer.begin("TRN").el("1").el(&remittance.trace_number).el(&originator).end();
+    writer.begin("TRN").el("1").req(&remittance.trace_number).el(&originator).end();
     if let Some(production) = remittance.production_date {
         writer.begin("DTM").el("405").date(production).end();
     }
     let payer = &remittance.payer;
-    writer.begin("N1").el("PR").text(&payer.name, 60).end();
+    writer.begin("N1").el("PR").req_text(&payer.name, 60).end();
     parties::address(writer, &payer.address);
     writer.begin("REF").el("2U").el(&payer.payer_id).end();
-    writer.begin("PER").el("BL").text(&payer.technical_contact, 60).el("TE").el(&payer.technical_phone).end();
+    writer.begin("PER").el("BL").req_text(&payer.technical_contact, 60).el("TE").req(&payer.technical_phone).end();
     let payee = &remittance.payee;
-    writer.begin("N1").el("PE").text(&payee.name, 60).el("XX").el(payee.npi.as_str()).end();
+    writer.begin("N1").el("PE").req_text(&payee.name, 60).el("XX").el(payee.npi.as_str()).end();
     if let Some(address) = &payee.address {
         parties::address(writer, address);
     }
@@ -232,7 +232,7 @@ fn write_remittance(writer: &mut X12Writer, remittance: &Remittance) {
 fn write_claim(writer: &mut X12Writer, claim: &ClaimPayment) {
     writer
         .begin("CLP")
-        .el(&claim.patient_control_number)
+        .req(&claim.patient_control_number)
         .el(claim.status.code())
         .amount(claim.charge.amount)
         .amount(claim.paid.amount);
@@ -242,8 +242,8 @@ fn write_claim(writer: &mut X12Writer, claim: &ClaimPayment) {
         writer.amount(claim.patient_responsibility.amount);
     }
     writer
-        .el(&claim.filing_indicator)
-        .el(&claim.payer_claim_control_number)
+        .req(&claim.filing_indicator)
+        .req(&claim.payer_claim_control_number)
         .opt(claim.facility_code.as_deref())
         .opt(claim.frequency.as_deref())
         .end();
@@ -252,12 +252,12 @@ fn write_claim(writer: &mut X12Writer, claim: &ClaimPayment) {
         .begin("NM1")
         .el("QC")
         .el("1")
-        .text(&claim.patient_name.last, 60)
+        .req_text(&claim.patient_name.last, 60)
         .text(&claim.patient_name.first, 35)
         .text(claim.patient_name.middle.as_deref().unwrap_or(""), 25)
         .skip(2)
         .el("MI")
-        .el(&claim.member_id)
+        .req(&claim.member_id)
         .end();
     if let Some(received) = claim.received_date {
         writer.begin("DTM").el("050").date(received).end();

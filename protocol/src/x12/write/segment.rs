@@ -63,11 +63,19 @@ pub struct SegmentWriter {
     /// Segments written since the counter was last reset (by ST).
     pub(crate) counted: u32,
     error: Option<X12WriteError>,
+    /// Which bytes may appear in a data element: printable ASCII and space, minus the four
+    /// delimiters (a table, because this check runs on every byte written).
+    writable: [bool; 256],
 }
 
 impl SegmentWriter {
     pub fn new(delimiters: Delimiters) -> Result<Self, X12WriteError> {
         delimiters.validate()?;
+        let mut writable = [false; 256];
+        for (byte, slot) in writable.iter_mut().enumerate() {
+            let byte = byte as u8;
+            *slot = (byte.is_ascii_graphic() || byte == b' ') && !delimiters.is_reserved(byte);
+        }
         Ok(Self {
             out: Vec::with_capacity(4096),
             delimiters,
@@ -76,6 +84,7 @@ impl SegmentWriter {
             pending_empty: 0,
             counted: 0,
             error: None,
+            writable,
         })
     }
 
@@ -104,6 +113,22 @@ impl SegmentWriter {
         self
     }
 
+    /// A required element: an empty (or blank) value is a typed error naming the position.
+    pub fn req(&mut self, value: &str) -> &mut Self {
+        if is_blank(value) {
+            self.fail(X12WriteError::MissingValue { segment: self.segment_id, element: self.element_index + 1 });
+        }
+        self.el(value)
+    }
+
+    /// A required free-text element cut to its maximum length.
+    pub fn req_text(&mut self, value: &str, max_chars: usize) -> &mut Self {
+        if is_blank(value) {
+            self.fail(X12WriteError::MissingValue { segment: self.segment_id, element: self.element_index + 1 });
+        }
+        self.text(value, max_chars)
+    }
+
     /// An optional element.
     pub fn opt(&mut self, value: Option<&str>) -> &mut Self {
         self.el(value.unwrap_or(""))
@@ -118,7 +143,7 @@ impl SegmentWriter {
 
     /// A free-text element cut to the guide's maximum length (names, addresses).
     pub fn text(&mut self, value: &str, max_chars: usize) -> &mut Self {
-        let trimmed = value.trim();
+        let trimmed = trim_spaces(value);
         match trimmed.char_indices().nth(max_chars) {
             Some((cut, _)) => self.el(trimmed[..cut].trim_end()),
             None => self.el(trimmed),
@@ -184,6 +209,18 @@ impl SegmentWriter {
         }
     }
 
+    /// Whether an error has been met.
+    pub fn has_error(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// Give the first error its context (which claim, which remittance), once.
+    pub(crate) fn wrap_error(&mut self, wrap: impl FnOnce(X12WriteError) -> X12WriteError) {
+        if let Some(error) = self.error.take() {
+            self.error = Some(wrap(error));
+        }
+    }
+
     /// The bytes written, or the first error met.
     pub fn finish(self) -> Result<Vec<u8>, X12WriteError> {
         match self.error {
@@ -200,24 +237,25 @@ impl SegmentWriter {
     }
 
     fn push_checked(&mut self, value: &str) {
-        for byte in value.bytes() {
-            if self.delimiters.is_reserved(byte) || !(byte.is_ascii_graphic() || byte == b' ') {
-                // The value itself may be PHI: name the position and the character class only.
-                let character = if byte.is_ascii() {
-                    format!("{:?}", char::from(byte))
-                } else {
-                    "a non-ASCII character".to_string()
-                };
-                self.fail(X12WriteError::BadCharacter {
-                    segment: self.segment_id,
-                    element: self.element_index,
-                    character,
-                });
-                return;
-            }
+        if let Some(byte) = value.bytes().find(|byte| !self.writable[usize::from(*byte)]) {
+            // The value itself may be PHI: name the position and the character class only.
+            let character =
+                if byte.is_ascii() { format!("{:?}", char::from(byte)) } else { "a non-ASCII character".to_string() };
+            self.fail(X12WriteError::BadCharacter { segment: self.segment_id, element: self.element_index, character });
+            return;
         }
         self.out.extend_from_slice(value.as_bytes());
     }
+}
+
+/// Only spaces (or nothing): the writers' idea of an empty required value.
+fn is_blank(value: &str) -> bool {
+    value.bytes().all(|byte| byte == b' ')
+}
+
+/// Without leading and trailing spaces (other whitespace is not writable anyway).
+fn trim_spaces(value: &str) -> &str {
+    value.trim_matches(' ')
 }
 
 /// CCYYMMDD for years 0 to 9999 (X12 has no other); other years are clamped.

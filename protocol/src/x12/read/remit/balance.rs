@@ -19,7 +19,7 @@ pub(crate) fn check_service(service: &mut ServicePayment) -> bool {
 
 /// Checks one claim and its lines (lines first); sets `claim.balanced` and reports each
 /// failed rule at the CLP segment.
-pub(crate) fn check_claim(claim: &mut ClaimPayment, at: &Position, diagnostics: &mut Vec<Diagnostic>) {
+pub(crate) fn check_claim(claim: &mut ClaimPayment, at: impl Fn() -> Position, diagnostics: &mut Vec<Diagnostic>) {
     let mut balanced = true;
     let mut line_adjustments = Decimal::ZERO;
     let mut line_paid = Decimal::ZERO;
@@ -27,7 +27,7 @@ pub(crate) fn check_claim(claim: &mut ClaimPayment, at: &Position, diagnostics: 
         if !check_service(service) {
             balanced = false;
             diagnostics.push(unbalanced(
-                at,
+                &at(),
                 format!("claim {} line {}: SVC02 − SVC03 = line CAS", claim.patient_control_number, index + 1),
                 service.charge - service.paid,
                 sum(&service.adjustments),
@@ -41,7 +41,7 @@ pub(crate) fn check_claim(claim: &mut ClaimPayment, at: &Position, diagnostics: 
     if claim.charge - claim.paid != all_adjustments {
         balanced = false;
         diagnostics.push(unbalanced(
-            at,
+            &at(),
             format!("claim {}: CLP03 − CLP04 = claim and line CAS", claim.patient_control_number),
             claim.charge - claim.paid,
             all_adjustments,
@@ -50,7 +50,7 @@ pub(crate) fn check_claim(claim: &mut ClaimPayment, at: &Position, diagnostics: 
     if !claim.services.is_empty() && line_paid - claim_adjustments != claim.paid {
         balanced = false;
         diagnostics.push(unbalanced(
-            at,
+            &at(),
             format!("claim {}: ΣSVC03 − claim CAS = CLP04", claim.patient_control_number),
             claim.paid,
             line_paid - claim_adjustments,

@@ -2,6 +2,7 @@
 //! JSON `practice x12 parse` prints (money as decimal strings; see `docs/x12-json.md`).
 
 use crate::x12::read::elements::Procedure;
+use crate::x12::read::text::Text;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -12,7 +13,7 @@ pub struct Remittance {
     pub payment: Payment,
     /// DTM*405 production date.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub production_date: Option<String>,
+    pub production_date: Option<Text>,
     pub payer: Party,
     pub payee: Party,
     /// Header references (REF*EV receiver id, REF*F2 version) before the N1 loops.
@@ -31,33 +32,33 @@ pub struct Payment {
     /// BPR02 total actual provider payment.
     pub amount: Decimal,
     /// BPR01: `I` remittance with payment, `H` notification only, `C` payment with advice, …
-    pub handling: String,
+    pub handling: Text,
     /// BPR03: `C` credit, `D` debit.
-    pub credit_debit: String,
+    pub credit_debit: Text,
     /// BPR04: `ACH`, `CHK`, `NON`, `BOP`, `FWT`.
-    pub method: String,
+    pub method: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
+    pub format: Option<Text>,
     /// BPR16 check issue or EFT effective date (CCYYMMDD as written).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
+    pub date: Option<Text>,
     /// TRN02 check or EFT trace number: ties the remittance to the deposit.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace_number: Option<String>,
+    pub trace_number: Option<Text>,
     /// TRN03 payer identifier.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub originator: Option<String>,
+    pub originator: Option<Text>,
 }
 
 /// An N1 loop (payer 1000A or payee 1000B).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Party {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_qualifier: Option<String>,
+    pub id_qualifier: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Text>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<Reference>,
 }
@@ -65,21 +66,21 @@ pub struct Party {
 /// A REF segment: qualifier and value.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Reference {
-    pub qualifier: String,
-    pub value: String,
+    pub qualifier: Text,
+    pub value: Text,
 }
 
 /// A DTM segment: qualifier and date as written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Dated {
-    pub qualifier: String,
-    pub date: String,
+    pub qualifier: Text,
+    pub date: Text,
 }
 
 /// An AMT (amount) or QTY (quantity) segment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Quantified {
-    pub qualifier: String,
+    pub qualifier: Text,
     pub value: Decimal,
 }
 
@@ -87,9 +88,9 @@ pub struct Quantified {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Adjustment {
     /// CO, PR, OA, PI, CR.
-    pub group: String,
+    pub group: Text,
     /// CARC.
-    pub reason: String,
+    pub reason: Text,
     pub amount: Decimal,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<Decimal>,
@@ -99,19 +100,19 @@ pub struct Adjustment {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Name {
     /// NM101 entity code.
-    pub entity: String,
+    pub entity: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_or_organization: Option<String>,
+    pub last_or_organization: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub first: Option<String>,
+    pub first: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub middle: Option<String>,
+    pub middle: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub suffix: Option<String>,
+    pub suffix: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_qualifier: Option<String>,
+    pub id_qualifier: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Text>,
 }
 
 /// MIA (inpatient) or MOA (outpatient) adjudication: amounts and remark codes by position.
@@ -120,23 +121,23 @@ pub struct Adjudication {
     /// Non-empty elements other than remark codes, by 1-based position (MIA04 → 4).
     pub elements: Vec<PositionedValue>,
     /// Remark codes (MIA05/20-24, MOA03-07).
-    pub remarks: Vec<String>,
+    pub remarks: Vec<Text>,
 }
 
 /// One element of a segment kept by position.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PositionedValue {
     pub position: u16,
-    pub value: String,
+    pub value: Text,
 }
 
 /// One CLP loop (2100): a claim's payment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ClaimPayment {
     /// CLP01: our claim id as we sent it (CLM01).
-    pub patient_control_number: String,
+    pub patient_control_number: Text,
     /// CLP02: 1/2/3 processed as primary/secondary/tertiary, 4 denied, 19-23, 22 reversal, 25.
-    pub status: String,
+    pub status: Text,
     /// CLP02 = 22: reversal of a previous payment (amounts are negated by the payer).
     pub reversal: bool,
     pub charge: Decimal,
@@ -144,14 +145,14 @@ pub struct ClaimPayment {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patient_responsibility: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filing_indicator: Option<String>,
+    pub filing_indicator: Option<Text>,
     /// CLP07: the payer's claim control number (ICN/DCN).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payer_claim_control_number: Option<String>,
+    pub payer_claim_control_number: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub facility_type: Option<String>,
+    pub facility_type: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub frequency: Option<String>,
+    pub frequency: Option<Text>,
     pub adjustments: Vec<Adjustment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patient: Option<Name>,
@@ -183,15 +184,20 @@ pub struct ClaimPayment {
 /// One SVC loop (2110): a service line's payment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ServicePayment {
-    pub procedure: String,
-    pub modifiers: Vec<String>,
-    /// The full SVC01 composite (qualifier, code, modifiers, description).
-    pub procedure_detail: Procedure,
+    /// SVC01-2 procedure code as adjudicated.
+    pub procedure: Text,
+    /// SVC01-3 … SVC01-6.
+    pub modifiers: Vec<Text>,
+    /// SVC01-1: `HC` (CPT/HCPCS), `NU` (revenue code), `AD`, `N4`, …
+    pub procedure_qualifier: Text,
+    /// SVC01-7.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub procedure_description: Option<Text>,
     pub charge: Decimal,
     pub paid: Decimal,
     /// SVC04 NUBC revenue code.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub revenue_code: Option<String>,
+    pub revenue_code: Option<Text>,
     /// SVC05 units of service paid (1 when absent).
     pub units: Decimal,
     /// SVC06: the procedure as billed, when the payer adjudicated a different one.
@@ -202,7 +208,7 @@ pub struct ServicePayment {
     pub original_units: Option<Decimal>,
     /// REF*6R: our line item control number (REF*6G on the 837).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub line_item_control_number: Option<String>,
+    pub line_item_control_number: Option<Text>,
     pub adjustments: Vec<Adjustment>,
     /// LQ*HE remittance advice remark codes (RARCs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -223,14 +229,14 @@ pub struct ServicePayment {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ProviderAdjustment {
     /// PLB01 provider identifier.
-    pub provider_id: String,
+    pub provider_id: Text,
     /// PLB02 fiscal period date.
-    pub fiscal_period_date: String,
+    pub fiscal_period_date: Text,
     /// Adjustment reason code (PLB03-1: WO overpayment recovery, L6 interest, FB forwarding, …).
-    pub reason: String,
+    pub reason: Text,
     /// PLB03-2 reference (e.g. the original claim's ICN for a WO).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
+    pub reference: Option<Text>,
     /// Positive reduces the payment, negative increases it.
     pub amount: Decimal,
 }

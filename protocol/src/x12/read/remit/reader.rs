@@ -8,7 +8,9 @@ use super::model::{
     Remittance, ServicePayment,
 };
 use crate::x12::diagnostic::{Diagnostic, DiagnosticKind, Position};
-use crate::x12::read::elements::{amount, components, procedure, required_amount, required_text, text};
+use crate::x12::read::elements::{
+    amount, components, invalid, missing, procedure, required_amount, required_text, text,
+};
 use crate::x12::segment::Segment;
 use rust_decimal::Decimal;
 
@@ -23,7 +25,7 @@ enum PartyLoop {
 pub struct RemittanceReader {
     remittance: Remittance,
     party: PartyLoop,
-    claim: Option<(ClaimPayment, Position)>,
+    claim: Option<(ClaimPayment, ClaimAt)>,
     service: Option<ServicePayment>,
     all_claims_balanced: bool,
     bpr_position: Option<Position>,
@@ -181,7 +183,7 @@ impl RemittanceReader {
                 &mut self.remittance.payee
             }
             _ => {
-                diagnostics.push(crate::x12::read::elements::invalid(segment, 1, "N101 PR (payer) or PE (payee)"));
+                diagnostics.push(invalid(segment, 1, "N101 PR (payer) or PE (payee)"));
                 return;
             }
         };
@@ -205,38 +207,37 @@ impl RemittanceReader {
             frequency: text(segment, 9),
             ..ClaimPayment::default()
         };
-        self.claim = Some((claim, segment.position()));
+        self.claim = Some((claim, ClaimAt { segment: segment.number(), offset: segment.offset() }));
     }
 
     fn cas(&mut self, segment: &Segment<'_>, diagnostics: &mut Vec<Diagnostic>) {
+        let target = if let Some(service) = &mut self.service {
+            &mut service.adjustments
+        } else if let Some((claim, _)) = &mut self.claim {
+            &mut claim.adjustments
+        } else {
+            diagnostics.push(unexpected(segment, "CAS inside a CLP or SVC loop"));
+            return;
+        };
         let group = required_text(segment, 1, "CAS01 claim adjustment group code", diagnostics);
-        let mut adjustments = Vec::with_capacity(1);
+        let before = target.len();
         for triplet in 0..6 {
             let first = 2 + triplet * 3;
-            let reason = text(segment, first);
-            let amount_present = !segment.element(first + 1).is_empty();
-            let Some(reason) = reason else {
-                if amount_present {
-                    diagnostics.push(crate::x12::read::elements::missing(segment, first, "adjustment reason code"));
+            let Some(reason) = text(segment, first) else {
+                if !segment.element(first + 1).is_empty() {
+                    diagnostics.push(missing(segment, first, "adjustment reason code"));
                 }
                 continue;
             };
-            adjustments.push(Adjustment {
+            target.push(Adjustment {
                 group: group.clone(),
                 reason,
                 amount: required_amount(segment, first + 1, "adjustment amount", diagnostics),
                 quantity: amount(segment, first + 2, "adjustment quantity", diagnostics),
             });
         }
-        if adjustments.is_empty() {
-            diagnostics.push(crate::x12::read::elements::missing(segment, 2, "CAS02 adjustment reason code"));
-        }
-        if let Some(service) = &mut self.service {
-            service.adjustments.extend(adjustments);
-        } else if let Some((claim, _)) = &mut self.claim {
-            claim.adjustments.extend(adjustments);
-        } else {
-            diagnostics.push(unexpected(segment, "CAS inside a CLP or SVC loop"));
+        if target.len() == before {
+            diagnostics.push(missing(segment, 2, "CAS02 adjustment reason code"));
         }
     }
 
@@ -295,13 +296,14 @@ impl RemittanceReader {
         }
         self.close_service();
         let detail = procedure(segment, 1, diagnostics).unwrap_or_else(|| {
-            diagnostics.push(crate::x12::read::elements::missing(segment, 1, "SVC01 composite procedure"));
+            diagnostics.push(missing(segment, 1, "SVC01 composite procedure"));
             Default::default()
         });
         self.service = Some(ServicePayment {
-            procedure: detail.code.clone(),
-            modifiers: detail.modifiers.clone(),
-            procedure_detail: detail,
+            procedure: detail.code,
+            modifiers: detail.modifiers,
+            procedure_qualifier: detail.qualifier,
+            procedure_description: detail.description,
             charge: required_amount(segment, 2, "SVC02 line item charge", diagnostics),
             paid: required_amount(segment, 3, "SVC03 line item payment", diagnostics),
             revenue_code: text(segment, 4),
@@ -324,7 +326,7 @@ impl RemittanceReader {
             let parts = components(segment, first);
             let reason = parts.first().cloned().unwrap_or_default();
             if reason.is_empty() {
-                diagnostics.push(crate::x12::read::elements::missing(segment, first, "PLB adjustment reason code"));
+                diagnostics.push(missing(segment, first, "PLB adjustment reason code"));
             }
             let amount = required_amount(segment, first + 1, "PLB provider adjustment amount", diagnostics);
             self.remittance.totals.provider_adjustments += amount;
@@ -338,7 +340,7 @@ impl RemittanceReader {
             pairs += 1;
         }
         if pairs == 0 {
-            diagnostics.push(crate::x12::read::elements::missing(segment, 3, "PLB03 adjustment identifier"));
+            diagnostics.push(missing(segment, 3, "PLB03 adjustment identifier"));
         }
     }
 
@@ -351,7 +353,7 @@ impl RemittanceReader {
     fn close_claim(&mut self, diagnostics: &mut Vec<Diagnostic>) -> Option<ClaimPayment> {
         self.close_service();
         let (mut claim, at) = self.claim.take()?;
-        check_claim(&mut claim, &at, diagnostics);
+        check_claim(&mut claim, || at.position(), diagnostics);
         let totals = &mut self.remittance.totals;
         totals.claims += 1;
         totals.charge += claim.charge;
@@ -364,11 +366,30 @@ impl RemittanceReader {
         &mut self,
         segment: &Segment<'_>,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Option<&mut (ClaimPayment, Position)> {
+    ) -> Option<&mut (ClaimPayment, ClaimAt)> {
         if self.claim.is_none() {
             diagnostics.push(unexpected(segment, "a CLP loop"));
         }
         self.claim.as_mut()
+    }
+}
+
+/// Where a CLP was, kept without allocating until a diagnostic needs it.
+#[derive(Clone, Copy)]
+struct ClaimAt {
+    segment: u64,
+    offset: u64,
+}
+
+impl ClaimAt {
+    fn position(self) -> Position {
+        Position {
+            segment: self.segment,
+            offset: self.offset,
+            segment_id: "CLP".to_string(),
+            element: None,
+            component: None,
+        }
     }
 }
 

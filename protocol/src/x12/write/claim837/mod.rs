@@ -71,7 +71,7 @@ pub fn write_837(
     let sets = batch(claims);
     enveloped(&submission.envelope, kind, |writer| {
         for set in &sets {
-            write_set(writer, submission, claim_type, set);
+            write_set(writer, submission, claim_type, set, claims);
         }
         Ok(())
     })
@@ -132,21 +132,27 @@ fn batch(claims: &[Claim]) -> Vec<Set<'_>> {
     sets
 }
 
-fn write_set(writer: &mut X12Writer, submission: &Submission837, claim_type: ClaimType, set: &Set<'_>) {
+fn write_set(
+    writer: &mut X12Writer,
+    submission: &Submission837,
+    claim_type: ClaimType,
+    set: &Set<'_>,
+    all_claims: &[Claim],
+) {
     writer.begin_set();
     let interchange = &submission.envelope.interchange;
     writer
         .begin("BHT")
         .el("0019")
         .el("00")
-        .el(&submission.batch_reference)
+        .req(&submission.batch_reference)
         .date(interchange.date)
         .time(interchange.time)
         .el("CH")
         .end();
     let submitter = &submission.submitter;
     parties::organization(writer, "41", &submitter.name, "46", &submitter.id);
-    writer.begin("PER").el("IC").text(&submitter.contact_name, 60).el("TE").el(&submitter.contact_phone).end();
+    writer.begin("PER").el("IC").req_text(&submitter.contact_name, 60).el("TE").req(&submitter.contact_phone).end();
     parties::organization(writer, "40", &submission.receiver.name, "46", &submission.receiver.id);
 
     let mut next_hl = 1u32;
@@ -159,7 +165,17 @@ fn write_set(writer: &mut X12Writer, submission: &Submission837, claim_type: Cla
         parties::address(writer, &billing.address);
         writer.begin("REF").el("EI").el(billing.tax_id.as_str()).end();
         for claim in claims {
+            let clean = !writer.has_error();
             write_subscriber_and_claim(writer, claim_type, claim, billing_hl, &mut next_hl);
+            if clean && writer.has_error() {
+                // Name the claim the first error belongs to (its position in the caller's list).
+                let index = all_claims.iter().position(|candidate| std::ptr::eq(candidate, *claim)).unwrap_or(0);
+                writer.wrap_error(|source| X12WriteError::InClaim {
+                    index,
+                    patient_control_number: claim.patient_control_number.clone(),
+                    source: Box::new(source),
+                });
+            }
         }
     }
     writer.end_set();
