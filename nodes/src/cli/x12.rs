@@ -57,8 +57,8 @@ fn parse(file: &Path) -> anyhow::Result<ExitCode> {
     match x12::read_document(source) {
         Ok((document, diagnostics)) => {
             let output = ParseOutput { transactions: &document.transactions, diagnostics: &diagnostics };
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(output.to_json_pretty().as_bytes())?;
+            let mut stdout = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
+            output.write_json_pretty(&mut stdout)?;
             stdout.flush()?;
             Ok(ExitCode::SUCCESS)
         }

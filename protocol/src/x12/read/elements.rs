@@ -20,10 +20,7 @@ pub(crate) fn text(segment: &Segment<'_>, n: usize) -> Option<Text> {
 /// Bytes as [`Text`], surrounding spaces trimmed; bytes that are not UTF-8 are replaced.
 pub(crate) fn text_of(bytes: &[u8]) -> Text {
     let bytes = trim_spaces(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Text::new(text),
-        Err(_) => Text::new(String::from_utf8_lossy(bytes).trim()),
-    }
+    Text::from_bytes(bytes).unwrap_or_else(|| Text::new(String::from_utf8_lossy(bytes).trim()))
 }
 
 /// Element `n` as owned text; pushes `MissingElement` when absent.

@@ -64,6 +64,13 @@ pub struct ParseOutput<'a> {
 }
 
 impl ParseOutput<'_> {
+    /// Writes pretty-printed JSON with a trailing newline straight to `writer` (no copy of
+    /// the whole text in memory).
+    pub fn write_json_pretty<W: std::io::Write>(&self, mut writer: W) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut writer, self)?;
+        writer.write_all(b"\n")
+    }
+
     /// Pretty-printed JSON with a trailing newline.
     pub fn to_json_pretty(&self) -> String {
         // Serializing plain data with string keys cannot fail; keep a message rather than panic.

@@ -28,9 +28,20 @@ impl Text {
         }
     }
 
+    /// Text from element bytes; `None` when they are not UTF-8. ASCII (nearly every element)
+    /// is copied without a UTF-8 pass.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() <= INLINE && bytes.is_ascii() {
+            let mut inline = [0; INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            return Some(Self(Repr::Inline { len: bytes.len() as u8, bytes: inline }));
+        }
+        std::str::from_utf8(bytes).ok().map(Self::new)
+    }
+
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            // Built only from a `&str`, so the inline bytes are valid UTF-8.
+            // Built only from a `&str` or from ASCII, so the inline bytes are valid UTF-8.
             Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
             Repr::Heap(text) => text,
         }
@@ -97,11 +108,17 @@ mod tests {
     use super::Text;
 
     #[test]
+    fn bytes_that_are_not_utf8_are_refused() {
+        assert_eq!(Text::from_bytes(b"AB\xff"), None);
+    }
+
+    #[test]
     fn short_and_long_text_read_back() {
         for sample in ["", "CO", "1234567890123456789012", "12345678901234567890123", "DÜSSELDORF ÜBER ALLES MEDICAL"]
         {
             let text = Text::new(sample);
             assert_eq!(text.as_str(), sample);
+            assert_eq!(Text::from_bytes(sample.as_bytes()), Some(text.clone()));
             assert_eq!(serde_json::to_string(&text).expect("json"), serde_json::to_string(sample).expect("json"));
         }
     }
