@@ -189,9 +189,14 @@ fn posting(claim: ClaimId, charge: Decimal, end: JourneyEnd) -> RemittancePostin
     }
 }
 
+/// The id of synthetic claim `index` of `org`.
+pub fn claim_id(org: OrgId, index: u64) -> ClaimId {
+    ClaimId::derived(&[org.0.as_bytes(), &index.to_be_bytes()])
+}
+
 /// The commands that take claim `index` of `org` from creation to its adjudicated end.
 pub fn claim_journey(org: OrgId, index: u64) -> Vec<CommandEnvelope<EntityCommand>> {
-    let claim_id = ClaimId::derived(&[org.0.as_bytes(), &index.to_be_bytes()]);
+    let claim_id = claim_id(org, index);
     let entity: EntityRef = claim_ref(org, claim_id);
     let claim = sample_claim(org, claim_id, index);
     let charge = claim.total_charge().amount;

@@ -3,8 +3,9 @@
 //! ## Keyspaces (one sled tree, one-byte prefixes, keys big-endian, see `sled_keys`)
 //! - `e` events: org/kind/id/sequence → shard, shard position, payload.
 //! - `l` shard log: shard/position → event key (the order consumers read).
-//! - `h` heads: entity → last sequence; `p` epochs: shard → lease epoch; `q` shard
-//!   positions: shard → last position.
+//! - `p` epochs: shard → lease epoch. An entity's last sequence is its greatest event key and
+//!   a shard's last position its greatest log key (reverse range reads), so an append writes
+//!   two keys per event and nothing else.
 //! - `s` snapshots: entity → sequence + state; `c` consumers: name/shard → position; `i`
 //!   inbound: org/message id → (); `m` meta (the shard count).
 //!
@@ -28,8 +29,7 @@
 
 use super::sled_keys::{
     consumer_key, decode_entity_key, decode_event_value, entity_key, event_key, event_value, inbound_key, prefixed,
-    read_u64, shard_key, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, HEADS, INBOUND, META, SHARD_LOG,
-    SHARD_POSITIONS, SNAPSHOTS,
+    read_u64, shard_key, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, INBOUND, META, SHARD_LOG, SNAPSHOTS,
 };
 use super::{AppendBatch, BoxFuture, Epoch, Journal, JournalError, Snapshot, StoredEvent};
 use practice_protocol::envelope::EntityRef;
@@ -144,16 +144,6 @@ impl SledJournal {
                 tracing::error!("journal writer thread panicked");
             }
         }
-    }
-
-    /// All entity keys with at least one event (for `verify`).
-    pub fn entities(&self) -> Result<Vec<(EntityRef, u64)>, JournalError> {
-        let mut entities = Vec::new();
-        for item in self.tree.scan_prefix([HEADS]) {
-            let (key, value) = item.map_err(unavailable)?;
-            entities.push((decode_entity_key(&key[1..])?, read_u64(&value, "head")?));
-        }
-        Ok(entities)
     }
 
     fn submit<T>(&self, make: impl FnOnce(Reply<T>) -> WriteRequest) -> BoxFuture<'_, Result<T, JournalError>>
@@ -285,13 +275,7 @@ impl Journal for SledJournal {
     }
 
     fn shard_head(&self, shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
-        let result =
-            self.tree.get(prefixed(SHARD_POSITIONS, &shard_key(shard))).map_err(unavailable).and_then(|value| {
-                match value {
-                    Some(value) => read_u64(&value, "shard position").map(Some),
-                    None => Ok(Some(0)),
-                }
-            });
+        let result = last_position(&self.tree, shard).map(Some);
         Box::pin(async move { result })
     }
 
@@ -301,16 +285,72 @@ impl Journal for SledJournal {
     }
 }
 
+/// The last position in a shard's log (0 when empty): its greatest key.
+fn last_position(db: &sled::Db, shard: ShardId) -> Result<u64, JournalError> {
+    let start = prefixed(SHARD_LOG, &shard_log_key(shard, 0));
+    let end = prefixed(SHARD_LOG, &shard_log_key(shard, u64::MAX));
+    match db.range(start..=end).next_back() {
+        Some(item) => {
+            let (key, _) = item.map_err(unavailable)?;
+            read_u64(&key[3..], "shard log key")
+        }
+        None => Ok(0),
+    }
+}
+
+/// An entity's last stored sequence (0 when new): its greatest event key.
+fn last_sequence(db: &sled::Db, entity: &EntityRef) -> Result<u64, JournalError> {
+    let start = prefixed(EVENTS, &event_key(entity, 0));
+    let end = prefixed(EVENTS, &event_key(entity, u64::MAX));
+    match db.range(start..=end).next_back() {
+        Some(item) => {
+            let (key, _) = item.map_err(unavailable)?;
+            read_u64(&key[1 + ENTITY_KEY_LEN..], "event key")
+        }
+        None => Ok(0),
+    }
+}
+
 /// A group's pending writes over the stored keys: reads see the group's own earlier writes.
 struct Staged<'a> {
     db: &'a sled::Db,
     writes: HashMap<Vec<u8>, Vec<u8>>,
     order: Vec<Vec<u8>>,
+    /// Entities appended to in this group → their new last sequence.
+    heads: HashMap<[u8; ENTITY_KEY_LEN], u64>,
+    /// The writer's last position per shard (kept across groups; the writer is the only
+    /// one appending, so it stays true), with this group's moves applied.
+    positions: &'a mut HashMap<ShardId, u64>,
+    moved: HashMap<ShardId, u64>,
 }
 
 impl<'a> Staged<'a> {
-    fn new(db: &'a sled::Db) -> Self {
-        Self { db, writes: HashMap::new(), order: Vec::new() }
+    fn new(db: &'a sled::Db, positions: &'a mut HashMap<ShardId, u64>) -> Self {
+        Self { db, writes: HashMap::new(), order: Vec::new(), heads: HashMap::new(), positions, moved: HashMap::new() }
+    }
+
+    fn head(&self, entity: &EntityRef, key: &[u8; ENTITY_KEY_LEN]) -> Result<u64, JournalError> {
+        match self.heads.get(key) {
+            Some(head) => Ok(*head),
+            None => last_sequence(self.db, entity),
+        }
+    }
+
+    fn position(&mut self, shard: ShardId) -> Result<u64, JournalError> {
+        if let Some(position) = self.moved.get(&shard) {
+            return Ok(*position);
+        }
+        if let Some(position) = self.positions.get(&shard) {
+            return Ok(*position);
+        }
+        let position = last_position(self.db, shard)?;
+        self.positions.insert(shard, position);
+        Ok(position)
+    }
+
+    /// After the batch is durable: the group's positions become the writer's.
+    fn commit_positions(moved: HashMap<ShardId, u64>, positions: &mut HashMap<ShardId, u64>) {
+        positions.extend(moved);
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
@@ -333,14 +373,15 @@ impl<'a> Staged<'a> {
         }
     }
 
-    fn into_batch(mut self) -> sled::Batch {
+    /// The atomic batch and the shard positions it moves.
+    fn into_batch(mut self) -> (sled::Batch, HashMap<ShardId, u64>) {
         let mut batch = sled::Batch::default();
         for key in self.order {
             if let Some(value) = self.writes.remove(&key) {
                 batch.insert(key, value);
             }
         }
-        batch
+        (batch, self.moved)
     }
 }
 
@@ -348,6 +389,7 @@ impl<'a> Staged<'a> {
 type Writes = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiver<WriteRequest>) {
+    let mut positions: HashMap<ShardId, u64> = HashMap::new();
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -356,17 +398,23 @@ fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiver<WriteReq
                 Err(_) => break,
             }
         }
-        let mut staged = Staged::new(&db);
+        let mut staged = Staged::new(&db, &mut positions);
         let mut results = Vec::with_capacity(group.len());
         for request in &group {
-            let (applied, writes) = check_request(&staged, shard_count, request);
+            let (applied, writes) = check_request(&mut staged, shard_count, request);
             for (key, value) in writes {
                 staged.put(key, value);
             }
             results.push(applied);
         }
-        let batch = staged.into_batch();
+        let (batch, moved) = staged.into_batch();
         let written = db.apply_batch(batch).and_then(|()| db.flush().map(|_| ())).map_err(unavailable);
+        if written.is_ok() {
+            Staged::commit_positions(moved, &mut positions);
+        } else {
+            // What reached sled is unknown: read the positions back from the log next time.
+            positions.clear();
+        }
         answer(group, written.map(|()| results));
     }
     if let Err(error) = db.flush() {
@@ -418,7 +466,7 @@ fn failure(request: WriteRequest, error: JournalError) -> Outcome {
 
 /// Check one request against the stored keys and the group's earlier writes. A refused
 /// request (or one whose check could not read) writes nothing.
-fn check_request(staged: &Staged<'_>, shard_count: u16, request: &WriteRequest) -> (Applied, Writes) {
+fn check_request(staged: &mut Staged<'_>, shard_count: u16, request: &WriteRequest) -> (Applied, Writes) {
     match request {
         WriteRequest::Fence(shard, _) => {
             let key = prefixed(EPOCHS, &shard_key(*shard));
@@ -464,7 +512,7 @@ fn check_request(staged: &Staged<'_>, shard_count: u16, request: &WriteRequest) 
     }
 }
 
-fn check_append(staged: &Staged<'_>, shard_count: u16, batch: &AppendBatch) -> Result<Writes, JournalError> {
+fn check_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) -> Result<Writes, JournalError> {
     if batch.events.is_empty() {
         return Err(JournalError::InvalidAppend("empty batch".into()));
     }
@@ -488,7 +536,7 @@ fn check_append(staged: &Staged<'_>, shard_count: u16, batch: &AppendBatch) -> R
         let key = entity_key(&event.entity);
         let head = match heads.iter().find(|(entity, _)| *entity == key) {
             Some((_, head)) => *head,
-            None => staged.get_u64(&prefixed(HEADS, &key), "head")?,
+            None => staged.head(&event.entity, &key)?,
         };
         if event.sequence != head + 1 {
             return Err(JournalError::SequenceConflict { expected: event.sequence, found: head });
@@ -498,18 +546,15 @@ fn check_append(staged: &Staged<'_>, shard_count: u16, batch: &AppendBatch) -> R
             None => heads.push((key, event.sequence)),
         }
     }
-    let position_key = prefixed(SHARD_POSITIONS, &shard_key(batch.shard));
-    let mut position = staged.get_u64(&position_key, "shard position")?;
-    let mut writes = Vec::with_capacity(batch.events.len() * 2 + heads.len() + 1);
+    let mut position = staged.position(batch.shard)?;
+    let mut writes = Vec::with_capacity(batch.events.len() * 2);
     for event in &batch.events {
         position += 1;
         let key = event_key(&event.entity, event.sequence);
         writes.push((prefixed(EVENTS, &key), event_value(batch.shard, position, &event.payload)));
         writes.push((prefixed(SHARD_LOG, &shard_log_key(batch.shard, position)), key.to_vec()));
     }
-    writes.push((position_key, position.to_be_bytes().to_vec()));
-    for (key, head) in heads {
-        writes.push((prefixed(HEADS, &key), head.to_be_bytes().to_vec()));
-    }
+    staged.moved.insert(batch.shard, position);
+    staged.heads.extend(heads);
     Ok(writes)
 }

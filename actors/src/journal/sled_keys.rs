@@ -14,9 +14,7 @@ use uuid::Uuid;
 /// Keyspace prefixes.
 pub const EVENTS: u8 = b'e';
 pub const SHARD_LOG: u8 = b'l';
-pub const HEADS: u8 = b'h';
 pub const EPOCHS: u8 = b'p';
-pub const SHARD_POSITIONS: u8 = b'q';
 pub const SNAPSHOTS: u8 = b's';
 pub const CONSUMERS: u8 = b'c';
 pub const INBOUND: u8 = b'i';

@@ -154,6 +154,8 @@ impl Actor for ShardSupervisor {
             SupervisionEvent::ActorFailed(cell, error) => {
                 let Some(entity) = forget(state, cell.get_id()) else { return Ok(()) };
                 tracing::warn!(shard = state.shard.0, kind = entity.kind.as_str(), %error, "entity actor failed");
+                // ractor skips `post_stop` of a failed actor: account for it here.
+                state.runtime.metrics.live_actors.with_label_values(&[entity.kind.as_str()]).dec();
                 let window = state.runtime.config.restart_window;
                 let failures = state.failures.entry(entity).or_default();
                 failures.push_back(Instant::now());
