@@ -102,3 +102,24 @@ async fn g3_inbound_once_within_and_beyond_the_broker_window() {
     assert!(!journal.remember_inbound(org, message_id).await.unwrap(), "the journal has not");
     assert!(publish_inbound(&client, org, "8 35", message_id, bytes::Bytes::new()).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_loads_and_verifies_a_cluster() {
+    let Some(mut cluster) = Cluster::start() else { return };
+    cluster.start_node("a", &[]);
+    cluster.wait_balanced(&["a"], Duration::from_secs(20)).await;
+    let url = cluster.server.url();
+    let run = |args: Vec<String>| {
+        std::process::Command::new(common::practice_binary()).args(args).output().expect("run practice")
+    };
+    let args = |list: &[&str]| list.iter().map(|arg| arg.to_string()).collect::<Vec<_>>();
+    let load = run(args(&["load", "--nats", &url, "--claims", "20", "--concurrency", "8", "--seed", "13"]));
+    assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&load.stdout).expect("JSON report");
+    assert_eq!(report["failed"], 0);
+    assert_eq!(report["events_appended"], common::expected_events(13, 20));
+    let verify = run(args(&["verify", "--nats", &url]));
+    let printed = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{printed}");
+    assert!(printed.contains("claim entities        20"), "{printed}");
+}

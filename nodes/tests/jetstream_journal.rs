@@ -109,6 +109,8 @@ async fn batches_are_atomic_and_sequences_checked() {
     let shard_events = journal.read_shard(shard, 0, 100).await.unwrap();
     assert_eq!(shard_events.len(), 8);
     assert!(shard_events.windows(2).all(|pair| pair[0].position < pair[1].position));
+    assert_eq!(journal.shard_head(shard).await.unwrap(), Some(shard_events[7].position));
+    assert_eq!(journal.shard_head(ShardId(33)).await.unwrap(), Some(0));
     let tail = journal.read_shard(shard, shard_events[2].position, 100).await.unwrap();
     assert_eq!(tail, shard_events[3..].to_vec());
     assert_eq!(journal.read_shard(shard, 0, 2).await.unwrap(), shard_events[..2].to_vec());

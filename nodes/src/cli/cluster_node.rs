@@ -28,7 +28,12 @@ pub struct ClusterNodeArgs {
     pub trust_fence_only: bool,
 }
 
-pub fn run(nats: String, args: ClusterNodeArgs, shards: u16) -> anyhow::Result<ExitCode> {
+pub fn run(
+    nats: String,
+    args: ClusterNodeArgs,
+    shards: u16,
+    metrics_addr: Option<std::net::SocketAddr>,
+) -> anyhow::Result<ExitCode> {
     let node_id = args.node_id.context("--node-id is required with --nats")?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -42,6 +47,9 @@ pub fn run(nats: String, args: ClusterNodeArgs, shards: u16) -> anyhow::Result<E
         };
         let registry = prometheus::Registry::new();
         let node = ClusterNode::start(settings, &registry).await.context("starting the node")?;
+        if let Some(address) = metrics_addr {
+            super::node::serve_metrics(address, registry.clone()).await?;
+        }
         node.run(shutdown_signal()).await.context("running the node")?;
         Ok(ExitCode::SUCCESS)
     })

@@ -48,6 +48,8 @@ pub struct ClusterNode {
     actors: practice_actors::Node,
     leases: LeaseStore,
     owned: BTreeMap<ShardId, Owned>,
+    /// `practice_leases_held`: shard leases this node holds.
+    leases_held: prometheus::IntGauge,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +79,10 @@ impl ClusterNode {
         let metrics = BackboneMetrics::register(registry).map_err(|error| ClusterError::Metrics(error.to_string()))?;
         let actors = practice_actors::Node::new(journal.clone() as Arc<dyn Journal>, metrics, NodeConfig::default());
         let leases = LeaseStore::open(client.clone(), settings.lease_timeout, settings.replicas).await?;
-        Ok(Self { settings, client, journal, actors, leases, owned: BTreeMap::new() })
+        let leases_held = prometheus::IntGauge::new("practice_leases_held", "Shard leases this node holds")
+            .map_err(|error| ClusterError::Metrics(error.to_string()))?;
+        registry.register(Box::new(leases_held.clone())).map_err(|error| ClusterError::Metrics(error.to_string()))?;
+        Ok(Self { settings, client, journal, actors, leases, owned: BTreeMap::new(), leases_held })
     }
 
     /// The actor system, for local callers (HTTP API) that want to skip the wire.
@@ -133,7 +138,7 @@ impl ClusterNode {
                 self.take(shard).await?;
             }
         }
-        metrics::set_leases_held(&self.settings.node_id, self.owned.len());
+        self.leases_held.set(self.owned.len() as i64);
         Ok(())
     }
 
@@ -229,31 +234,5 @@ impl ClusterNode {
             tracing::warn!(node = %self.settings.node_id, %shard, %error, "LeaseReleaseError: it will expire");
         }
         tracing::info!(node = %self.settings.node_id, %shard, epoch = epoch.0, "ShardGivenBack");
-    }
-}
-
-mod metrics {
-    //! Leases held per node (`practice_leases_held`), in the default registry.
-    use std::sync::OnceLock;
-
-    fn gauge() -> Option<&'static prometheus::IntGaugeVec> {
-        static GAUGE: OnceLock<Option<prometheus::IntGaugeVec>> = OnceLock::new();
-        GAUGE
-            .get_or_init(|| {
-                let gauge = prometheus::IntGaugeVec::new(
-                    prometheus::Opts::new("practice_leases_held", "Shard leases this node holds"),
-                    &["node"],
-                )
-                .ok()?;
-                prometheus::default_registry().register(Box::new(gauge.clone())).ok()?;
-                Some(gauge)
-            })
-            .as_ref()
-    }
-
-    pub fn set_leases_held(node: &str, count: usize) {
-        if let Some(gauge) = gauge() {
-            gauge.with_label_values(&[node]).set(count as i64);
-        }
     }
 }

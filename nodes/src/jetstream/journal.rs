@@ -429,6 +429,16 @@ impl Journal for JetStreamJournal {
         })
     }
 
+    /// The last event position in the shard: a direct get of the last message on the
+    /// shard's wildcard subject (the server resolves wildcards for last-by-subject).
+    fn shard_head(&self, shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
+        Box::pin(async move {
+            self.shard_cache(shard)?;
+            let last = read::last_on_subject(&self.stores.events, &format!("evt.{}.>", shard.0)).await?;
+            Ok(Some(last.map_or(0, |message| message.sequence)))
+        })
+    }
+
     fn remember_inbound(&self, org: OrgId, message_id: &str) -> BoxFuture<'_, Result<bool, JournalError>> {
         let key = inbound_key(org, message_id);
         Box::pin(async move {
