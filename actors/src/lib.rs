@@ -5,3 +5,19 @@
 //! `practice-protocol`, append the resulting events to the journal, and only then reply.
 
 pub mod journal;
+
+pub mod claim;
+pub mod entity;
+pub mod metrics;
+pub mod module;
+pub mod node;
+pub mod payer;
+pub mod practice;
+pub mod runtime;
+pub mod shard;
+pub mod synthetic;
+pub mod verify;
+
+pub use entity::{EntityCommand, Outcome, SendError};
+pub use node::{ClaimHandle, Node, NodeError, NodeStats};
+pub use runtime::NodeConfig;

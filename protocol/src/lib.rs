@@ -13,6 +13,8 @@ pub mod envelope;
 mod error;
 pub mod ids;
 pub mod money;
+pub mod payer;
+pub mod practice;
 pub mod roles;
 pub mod shard;
 

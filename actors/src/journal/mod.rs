@@ -6,6 +6,13 @@
 //! Architecture invariant: the journal stores opaque, codec-encoded envelopes. It knows an
 //! event's entity, per-entity sequence, shard and message id, never its content.
 
+#[cfg(any(test, feature = "testsuite"))]
+pub mod conformance;
+pub mod sled;
+mod sled_keys;
+
+pub use self::sled::SledJournal;
+
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::ShardId;
 use serde::{Deserialize, Serialize};
@@ -13,6 +20,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A passivation snapshot as stored: `(sequence, state)`.
+pub type Snapshot = (u64, Vec<u8>);
 
 /// A shard's lease epoch. Taking a shard bumps it; appends carry the epoch their writer holds
 /// and the journal refuses a stale one atomically with the append (G6).
@@ -106,7 +116,7 @@ pub trait Journal: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<(), JournalError>>;
 
     /// The latest snapshot: `(sequence, state)`.
-    fn load_snapshot(&self, entity: EntityRef) -> BoxFuture<'_, Result<Option<(u64, Vec<u8>)>, JournalError>>;
+    fn load_snapshot(&self, entity: EntityRef) -> BoxFuture<'_, Result<Option<Snapshot>, JournalError>>;
 
     /// A durable consumer's position in a shard (0 when it never ran).
     fn load_position(&self, consumer: &str, shard: ShardId) -> BoxFuture<'_, Result<u64, JournalError>>;
@@ -115,6 +125,12 @@ pub trait Journal: Send + Sync + 'static {
 
     /// Record an inbound message id (file hash, ERA trace) for a tenant. `Ok(true)` the first
     /// time, `Ok(false)` on every redelivery, however late (G3).
+    /// The last position written in `shard` (0 when empty), or `None` when the backend
+    /// cannot say cheaply. Used for consumer lag only.
+    fn shard_head(&self, _shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
+        Box::pin(async { Ok(None) })
+    }
+
     fn remember_inbound(
         &self,
         org: practice_protocol::ids::OrgId,

@@ -1,258 +1,186 @@
-//! `practice bench api`: a loopback load generator (a Rust client over hyper) against the API
-//! served in process over the local claim service. Reports requests/s and latency
-//! percentiles for a claim read and a command (claim creation), and the delay from a posted
-//! remittance to its Server-Sent Event. Figures, not assertions.
+//! `practice bench backbone`: figures, never assertions. In one run, on this machine:
+//! raw sled inserts without and with a flush per write (the references), then end-to-end
+//! commands/s through the embedded node (command in → events durable by group commit →
+//! reply) with p50/p99, the same at half that rate, and RSS per live and per passivated claim
+//! actor.
 
-use crate::api::client::{next_claim_event, HttpClient};
-use crate::api::local::LocalClaimService;
-use crate::api::sample;
-use crate::auth::token::claims_for;
-use anyhow::{bail, Context};
-use hyper::http::{Method, StatusCode};
-use practice_protocol::ids::{OrgId, PatientId, UserId};
-use practice_protocol::roles::Role;
+// Rates and percentiles are measurements, not money: floats are right here.
+#![allow(clippy::float_arithmetic)]
+
+use super::embedded::{open_journal, rss_kib, start_node, Latencies};
+use super::load::drive;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use practice_actors::synthetic::{claim_journey, load_org};
+use practice_actors::Node;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
-#[derive(clap::Subcommand, Debug)]
-pub enum BenchCommand {
-    /// HTTP API throughput and latency on loopback.
-    Api {
-        /// Concurrent client connections.
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-        /// Seconds per phase.
-        #[arg(long, default_value_t = 5)]
-        seconds: u64,
-        /// Remittance → SSE samples.
-        #[arg(long, default_value_t = 200)]
-        sse_samples: usize,
-    },
+#[derive(Subcommand, Debug)]
+pub enum BenchTarget {
+    /// The embedded backbone against raw sled.
+    Backbone(BackboneArgs),
+    /// The HTTP API on loopback: claim reads, commands, remittance → SSE delay.
+    Api(super::bench_api::ApiBenchArgs),
 }
 
-pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Api { concurrency, seconds, sse_samples } = command;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(bench_api(concurrency.max(1), Duration::from_secs(seconds.max(1)), sse_samples.max(1)))?;
-    Ok(ExitCode::SUCCESS)
+#[derive(Args, Debug)]
+pub struct BackboneArgs {
+    /// Claims driven end to end (about 6.2 commands each).
+    #[arg(long, default_value_t = 5_000)]
+    pub claims: u64,
+    /// Claims in flight in the peak run.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// Raw sled inserts without flush.
+    #[arg(long, default_value_t = 100_000)]
+    pub raw_inserts: u64,
+    /// Raw sled inserts with a flush after each.
+    #[arg(long, default_value_t = 2_000)]
+    pub flushed_inserts: u64,
+    /// Claim actors created for the RSS figures.
+    #[arg(long, default_value_t = 50_000)]
+    pub actors: u64,
+    /// Scratch directory (default: a new one under the system temp dir, removed after).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
-struct Phase {
-    requests: usize,
-    errors: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Phase {
-    // Reporting figures in milliseconds and per second is display arithmetic, not money.
-    #[allow(clippy::float_arithmetic)]
-    fn report(&mut self, name: &str, with_rate: bool) {
-        self.latencies.sort();
-        let at = |quantile: f64| -> f64 {
-            if self.latencies.is_empty() {
-                return 0.0;
-            }
-            let index = ((self.latencies.len() - 1) as f64 * quantile).round() as usize;
-            self.latencies[index].as_secs_f64() * 1000.0
-        };
-        let rate = if with_rate {
-            format!("{:>10.0} req/s", self.requests as f64 / self.elapsed.as_secs_f64())
-        } else {
-            format!("{:>16}", "")
-        };
-        println!(
-            "{name:<28} {rate}   p50 {:>7.3} ms   p99 {:>7.3} ms   max {:>7.3} ms   ({} samples, {} errors)",
-            at(0.50),
-            at(0.99),
-            at(1.0),
-            self.requests,
-            self.errors
-        );
+pub fn run(target: BenchTarget) -> anyhow::Result<ExitCode> {
+    let args = match target {
+        BenchTarget::Backbone(args) => args,
+        BenchTarget::Api(args) => return super::bench_api::run(args),
+    };
+    let scratch =
+        args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("practice-bench-{}", std::process::id())));
+    std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
+    let result = super::embedded::runtime()?.block_on(backbone(&args, &scratch));
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
     }
+    result.map(|()| ExitCode::SUCCESS)
 }
 
-async fn load<F, Fut>(concurrency: usize, duration: Duration, make: F) -> Phase
-where
-    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let make = Arc::new(make);
+fn raw_sled(path: &Path, inserts: u64, flush_each: bool) -> anyhow::Result<f64> {
+    let db = sled::Config::new().path(path).open().context("cannot open scratch sled")?;
+    let value = [7u8; 200];
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for worker in 0..concurrency {
-        let make = make.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0;
-            let mut iteration = 0;
-            while started.elapsed() < duration {
-                let sent = Instant::now();
-                if !make(worker, iteration).await {
-                    errors += 1;
-                }
-                latencies.push(sent.elapsed());
-                iteration += 1;
-            }
-            (latencies, errors)
-        }));
-    }
-    let mut phase = Phase { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
-    for task in tasks {
-        if let Ok((latencies, errors)) = task.await {
-            phase.requests += latencies.len();
-            phase.errors += errors;
-            phase.latencies.extend(latencies);
+    for key in 0..inserts {
+        db.insert(key.to_be_bytes(), &value[..])?;
+        if flush_each {
+            db.flush()?;
         }
     }
-    phase.elapsed = started.elapsed();
-    phase
+    db.flush()?;
+    Ok(inserts as f64 / started.elapsed().as_secs_f64().max(f64::EPSILON))
 }
 
-async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -> anyhow::Result<()> {
-    let data_dir = std::env::temp_dir().join(format!("practice-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::env::set_var(crate::auth::token::KEY_ENV, crate::auth::token::random_hex(32));
-    let context = super::serve::context(LocalClaimService::new(), &data_dir, Vec::new())?;
-    let keys = context.keys.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::api::serve(context, listener, async {
-        let _ = stopped.await;
-    }));
-    let client = HttpClient::new(format!("http://{address}"));
-    let org = OrgId::new_v4();
-    let now = chrono::Utc::now();
-    let admin =
-        keys.issue(&claims_for(org, UserId::new_v4(), Role::PracticeAdmin, None, now, chrono::Duration::hours(1)));
-    let clinician =
-        keys.issue(&claims_for(org, UserId::new_v4(), Role::Clinician, None, now, chrono::Duration::hours(1)));
-    println!("practice bench api: loopback {address}, {concurrency} connections, {}s per phase, in-process local claim service", duration.as_secs());
+async fn backbone(args: &BackboneArgs, scratch: &Path) -> anyhow::Result<()> {
+    println!("bench backbone (embedded journal, sled 0.34, group commit; debug={})", cfg!(debug_assertions));
+    let lazy = raw_sled(&scratch.join("raw-lazy"), args.raw_inserts, false)?;
+    println!("raw sled inserts, no flush per write      {lazy:>10.0} /s  ({} x 200 B)", args.raw_inserts);
+    let durable = raw_sled(&scratch.join("raw-durable"), args.flushed_inserts, true)?;
+    println!("raw sled inserts, flush per write         {durable:>10.0} /s  ({} x 200 B)", args.flushed_inserts);
 
-    // Seed claims to read.
-    let mut claim_ids = Vec::new();
-    for _ in 0..256 {
-        let body = serde_json::to_value(sample::encounter(org, PatientId::new_v4()))?;
-        let reply = client
-            .json(Method::POST, "/api/v1/encounters", Some(&admin), Some(&body))
-            .await
-            .map_err(anyhow::Error::msg)?;
-        if reply.status != StatusCode::CREATED {
-            bail!("seeding failed: {} {}", reply.status, reply.text());
-        }
-        claim_ids.push(reply.json()["claim"]["id"].as_str().unwrap_or_default().to_string());
-    }
-    let claim_ids = Arc::new(claim_ids);
-
-    let (read_client, read_token, ids) = (client.clone(), admin.clone(), claim_ids.clone());
-    let mut reads = load(concurrency, duration, move |worker, iteration| {
-        let (client, token, ids) = (read_client.clone(), read_token.clone(), ids.clone());
-        async move {
-            let id = &ids[(worker * 7919 + iteration) % ids.len()];
-            matches!(client.json(Method::GET, &format!("/api/v1/claims/{id}"), Some(&token), None).await, Ok(reply) if reply.status == StatusCode::OK)
-        }
-    })
-    .await;
-    reads.report("GET /claims/{id}", true);
-
-    let (write_client, write_token) = (client.clone(), admin.clone());
-    let bodies: Arc<Vec<serde_json::Value>> = Arc::new(
-        (0..concurrency)
-            .map(|_| serde_json::to_value(sample::encounter(org, PatientId::new_v4())).unwrap_or_default())
-            .collect(),
+    let journal = open_journal(&scratch.join("e2e"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+    let node = start_node(journal.clone(), &prometheus::Registry::new()).await?;
+    let mut peak = drive(&node, 1, 0, args.claims, args.concurrency, None).await;
+    let peak_rate = peak.commands as f64 / peak.elapsed.as_secs_f64().max(f64::EPSILON);
+    println!(
+        "end-to-end commands (durable, {} in flight) {peak_rate:>10.0} /s  p50 {:.2} ms  p99 {:.2} ms  ({} commands, {} failed)",
+        args.concurrency,
+        peak.latencies.percentile_ms(0.5),
+        peak.latencies.percentile_ms(0.99),
+        peak.commands,
+        peak.failures
     );
-    let mut writes = load(concurrency, duration, move |worker, _| {
-        let (client, token, bodies) = (write_client.clone(), write_token.clone(), bodies.clone());
-        async move {
-            // A fresh encounter id each time: every request creates a claim (a real command).
-            let mut body = bodies[worker].clone();
-            body["id"] = serde_json::Value::String(uuid::Uuid::new_v4().to_string());
-            matches!(client.json(Method::POST, "/api/v1/encounters", Some(&token), Some(&body)).await, Ok(reply) if reply.status == StatusCode::CREATED)
-        }
-    })
-    .await;
-    writes.report("POST /encounters (create)", true);
+    println!(
+        "  = {:.0}% of raw sled without flush, {:.1}x raw sled with flush per write",
+        100.0 * peak_rate / lazy,
+        peak_rate / durable
+    );
+    let (mut half, half_rate) = paced(&node, 2, args.claims / 2, peak_rate / 2.0).await;
+    println!(
+        "end-to-end at half of peak ({:.0}/s offered) {half_rate:>9.0} /s  p50 {:.2} ms  p99 {:.2} ms",
+        peak_rate / 2.0,
+        half.percentile_ms(0.5),
+        half.percentile_ms(0.99)
+    );
+    node.shutdown().await;
+    journal.close();
 
-    // Remittance → SSE delay, one claim at a time through the real state machine.
-    let mut stream = client.stream("/api/v1/stream/claims", &admin).await.map_err(anyhow::Error::msg)?.into_body();
-    let mut buffer = String::new();
-    let mut delays = Vec::new();
-    for index in 0..sse_samples {
-        let id = prepare_submitted_claim(&client, org, &admin, &clinician).await?;
-        // Drain the events of the preparation.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let event = tokio::time::timeout(Duration::from_secs(5), next_claim_event(&mut stream, &mut buffer))
-                .await
-                .context("sse stalled")?;
-            if event.as_ref().and_then(|value| value["status"].as_str()) == Some("Submitted")
-                && event.as_ref().and_then(|value| value["claim_id"].as_str()) == Some(&id)
-            {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!("did not see the submission of {id}");
-            }
-        }
-        let payment = serde_json::json!({
-            "payer_name": "Sample Health Plan", "method": "check", "reference": format!("BENCH{index}"),
-            "paid_on": "2026-11-20", "amount": {"amount": "175.00", "currency": "USD"},
-            "allocations": [{"claim_id": id, "paid": {"amount": "175.00", "currency": "USD"}}]
-        });
-        let posted = Instant::now();
-        let reply = client
-            .json(Method::POST, "/api/v1/payments", Some(&admin), Some(&payment))
-            .await
-            .map_err(anyhow::Error::msg)?;
-        if reply.status != StatusCode::CREATED {
-            bail!("posting failed: {} {}", reply.status, reply.text());
-        }
-        loop {
-            let event = tokio::time::timeout(Duration::from_secs(5), next_claim_event(&mut stream, &mut buffer))
-                .await
-                .context("sse stalled")?;
-            if event.as_ref().and_then(|value| value["claim_id"].as_str()) == Some(&id) {
-                delays.push(posted.elapsed());
-                break;
-            }
-        }
-    }
-    let mut sse = Phase { requests: delays.len(), errors: 0, elapsed: delays.iter().sum(), latencies: delays };
-    sse.report("remittance → SSE event", false);
-    let _ = stop.send(());
-    let _ = server.await;
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let journal = open_journal(&scratch.join("rss"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+    let node = start_node(journal.clone(), &prometheus::Registry::new()).await?;
+    let before = rss_kib();
+    create_only(&node, 3, args.actors).await;
+    let live = rss_kib();
+    let stats = node.stats().await;
+    node.passivate_all().await;
+    let passivated = rss_kib();
+    let per_live = live.saturating_sub(before) as f64 / args.actors as f64;
+    let per_passivated = passivated.saturating_sub(before) as f64 / args.actors as f64;
+    println!(
+        "RSS per live claim actor                  {per_live:>10.2} KiB  ({} live, {before} -> {live} KiB)",
+        stats.live
+    );
+    println!(
+        "RSS per passivated claim                  {per_passivated:>10.2} KiB  ({passivated} KiB after passivating; allocator retention included)"
+    );
+    node.shutdown().await;
+    journal.close();
     Ok(())
 }
 
-/// Create, scrub, sign off and submit a claim; its id.
-pub async fn prepare_submitted_claim(
-    client: &HttpClient,
-    org: OrgId,
-    manager: &str,
-    clinician: &str,
-) -> anyhow::Result<String> {
-    let body = serde_json::to_value(sample::encounter(org, PatientId::new_v4()))?;
-    let reply = client
-        .json(Method::POST, "/api/v1/encounters", Some(manager), Some(&body))
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let id = reply.json()["claim"]["id"].as_str().unwrap_or_default().to_string();
-    let steps: [(&str, &str, serde_json::Value); 3] = [
-        ("scrub", manager, serde_json::json!({})),
-        ("sign-off", clinician, serde_json::json!({})),
-        ("submit", manager, serde_json::json!({"tracking_id": "BATCH1"})),
-    ];
-    for (step, token, body) in steps {
-        let body = (step != "sign-off").then_some(body);
-        let reply = client
-            .json(Method::POST, &format!("/api/v1/claims/{id}/{step}"), Some(token), body.as_ref())
-            .await
-            .map_err(anyhow::Error::msg)?;
-        if reply.status != StatusCode::OK {
-            bail!("{step} failed: {} {}", reply.status, reply.text());
+/// Start claim journeys at a fixed rate of commands (open loop); returns the latencies and
+/// the achieved rate.
+async fn paced(node: &Node, seed: u64, claims: u64, commands_per_second: f64) -> (Latencies, f64) {
+    let org = load_org(seed);
+    let per_claim = 6.2;
+    let interval = Duration::from_secs_f64(per_claim / commands_per_second.max(1.0));
+    let mut ticker = tokio::time::interval(interval);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for index in 0..claims {
+        ticker.tick().await;
+        let node = node.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Latencies::default();
+            for command in claim_journey(org, index) {
+                let sent = Instant::now();
+                if matches!(node.send(command).await, Ok(outcome) if outcome.is_accepted()) {
+                    latencies.push(sent.elapsed());
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Latencies::default();
+    for task in tasks {
+        if let Ok(latencies) = task.await {
+            all.extend(latencies);
         }
     }
-    Ok(id)
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64().max(f64::EPSILON);
+    (all, rate)
+}
+
+async fn create_only(node: &Node, seed: u64, claims: u64) {
+    let org = load_org(seed);
+    let permits = Arc::new(Semaphore::new(512));
+    let mut tasks = Vec::new();
+    for index in 0..claims {
+        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+        let node = node.clone();
+        tasks.push(tokio::spawn(async move {
+            let create = claim_journey(org, index).remove(0);
+            let _ = node.send(create).await;
+            drop(permit);
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
 }

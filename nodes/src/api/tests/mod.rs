@@ -4,6 +4,7 @@
 mod bad_input;
 mod browser;
 mod flows;
+mod node_backend;
 mod observability;
 mod openapi_metrics;
 mod rbac_matrix;

@@ -1,0 +1,186 @@
+//! The generic entity actor: rehydrate on start, then for each command decide, append before
+//! replying, apply. One actor per entity and one message at a time gives G1; the command ids
+//! kept in the state give G3.
+
+use super::{rehydrate, Entity, EntityCommand, EntityMessage, Inspection, Outcome, SendError};
+use crate::journal::{AppendBatch, Epoch, JournalError, PendingEvent};
+use crate::runtime::Runtime;
+use chrono::Utc;
+use practice_protocol::claim::DecideContext;
+use practice_protocol::codec;
+use practice_protocol::envelope::{CommandEnvelope, EntityRef, EventEnvelope};
+use practice_protocol::shard::ShardId;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct EntityActor<E: Entity>(PhantomData<fn() -> E>);
+
+impl<E: Entity> Default for EntityActor<E> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+pub struct EntityArguments {
+    pub entity: EntityRef,
+    pub shard: ShardId,
+    pub epoch: Epoch,
+    pub runtime: Arc<Runtime>,
+}
+
+pub struct EntityActorState<E: Entity> {
+    entity: EntityRef,
+    shard: ShardId,
+    epoch: Epoch,
+    runtime: Arc<Runtime>,
+    state: E::State,
+}
+
+pub use super::actor_exit::{EXIT_FENCED, EXIT_PASSIVATED};
+
+impl<E: Entity> Actor for EntityActor<E> {
+    type Msg = EntityMessage;
+    type State = EntityActorState<E>;
+    type Arguments = EntityArguments;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        arguments: EntityArguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let rehydrated = rehydrate::<E>(arguments.runtime.journal.as_ref(), arguments.entity).await?;
+        arguments.runtime.metrics.live_actors.with_label_values(&[E::KIND.as_str()]).inc();
+        E::after_apply(arguments.entity, &rehydrated.state, &arguments.runtime);
+        Ok(EntityActorState {
+            entity: arguments.entity,
+            shard: arguments.shard,
+            epoch: arguments.epoch,
+            runtime: arguments.runtime,
+            state: rehydrated.state,
+        })
+    }
+
+    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        state.runtime.metrics.live_actors.with_label_values(&[E::KIND.as_str()]).dec();
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            EntityMessage::Command { envelope, reply } => {
+                let started = Instant::now();
+                let result = handle_command::<E>(state, *envelope).await;
+                state.runtime.metrics.command_latency.observe(started.elapsed().as_secs_f64());
+                let failure = match &result {
+                    Err(SendError::Journal(JournalError::Fenced { .. })) | Err(SendError::Fenced { .. }) => {
+                        Some(EXIT_FENCED)
+                    }
+                    // The journal's view and ours may differ now: rebuild from the journal.
+                    Err(SendError::Journal(_)) | Err(SendError::Codec(_)) => Some("journal"),
+                    _ => None,
+                };
+                // The caller gets its answer first; a caller that gave up is not our failure.
+                let failure_text = result.as_ref().err().map(ToString::to_string);
+                let _ = reply.send(result);
+                match failure {
+                    Some(EXIT_FENCED) => myself.stop(Some(EXIT_FENCED.to_string())),
+                    Some(_) => {
+                        return Err(failure_text.unwrap_or_else(|| "journal failure".to_string()).into());
+                    }
+                    None => {}
+                }
+            }
+            EntityMessage::Passivate(done) => {
+                let bytes = codec::encode(&state.state)?;
+                state.runtime.journal.save_snapshot(state.entity, E::version(&state.state), bytes).await?;
+                myself.stop(Some(EXIT_PASSIVATED.to_string()));
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+            }
+            EntityMessage::Inspect(reply) => {
+                let bytes = codec::encode(&state.state)?;
+                let _ = reply.send(Inspection { version: E::version(&state.state), state: bytes });
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn handle_command<E: Entity>(
+    state: &mut EntityActorState<E>,
+    envelope: CommandEnvelope<EntityCommand>,
+) -> Result<Outcome, SendError> {
+    let metrics = &state.runtime.metrics;
+    let kind = E::KIND.as_str();
+    if envelope.entity != state.entity {
+        return Err(SendError::WrongKind { expected: state.entity.kind, found: envelope.entity.kind });
+    }
+    let command = E::command(envelope.command)
+        .map_err(|other| SendError::WrongKind { expected: E::KIND, found: other.kind() })?;
+    let command_name = E::command_name(&command);
+    let context = if E::needs_policy() {
+        state.runtime.policies.context(state.runtime.journal.as_ref(), state.entity.org).await?
+    } else {
+        DecideContext::at(Utc::now())
+    };
+    let events = match E::decide(&state.state, envelope.command_id, &command, &envelope.actor, &context) {
+        Ok(events) => events,
+        Err(rejection) => {
+            metrics.commands.with_label_values(&[kind, command_name, "rejected"]).inc();
+            return Ok(Outcome::Rejected { entity: state.entity, rejection });
+        }
+    };
+    let first_sequence = E::version(&state.state) + 1;
+    let mut envelopes = Vec::with_capacity(events.len());
+    let mut pending = Vec::with_capacity(events.len());
+    for (offset, event) in events.into_iter().enumerate() {
+        let sequence = first_sequence + offset as u64;
+        let event_envelope = EventEnvelope::new(
+            state.entity,
+            sequence,
+            context.now,
+            envelope.actor.clone(),
+            Some(envelope.command_id),
+            event,
+        );
+        let payload = codec::encode(&event_envelope).map_err(|error| SendError::Codec(error.to_string()))?;
+        pending.push(PendingEvent {
+            entity: state.entity,
+            sequence,
+            message_id: event_envelope.event_id.to_string(),
+            payload,
+        });
+        envelopes.push(event_envelope);
+    }
+    let appended = pending.len();
+    if appended > 0 {
+        let started = Instant::now();
+        let batch = AppendBatch { shard: state.shard, epoch: state.epoch, events: pending };
+        let result = state.runtime.journal.append(batch).await;
+        metrics.append_latency.observe(started.elapsed().as_secs_f64());
+        if let Err(error) = result {
+            metrics.commands.with_label_values(&[kind, command_name, "failed"]).inc();
+            return Err(SendError::Journal(error));
+        }
+        for event_envelope in &envelopes {
+            metrics.events.with_label_values(&[kind, E::event_name(&event_envelope.event)]).inc();
+            E::apply(&mut state.state, event_envelope);
+        }
+    }
+    metrics.commands.with_label_values(&[kind, command_name, "accepted"]).inc();
+    E::after_apply(state.entity, &state.state, &state.runtime);
+    Ok(Outcome::Accepted {
+        entity: state.entity,
+        version: E::version(&state.state),
+        events_appended: appended,
+        summary: E::summary(&state.state),
+    })
+}

@@ -1,0 +1,152 @@
+//! The consumer loop: per shard, read after the stored position, hand each event to the
+//! engine, send what it emits, store the new position; poll again at once while pages come
+//! back full, after `consumer_poll` otherwise.
+
+use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent};
+use crate::entity::SendError;
+use crate::node::Node;
+use practice_protocol::shard::ShardId;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::collections::BTreeMap;
+
+pub enum ModuleMessage {
+    Poll,
+}
+
+pub struct ModuleConsumer;
+
+pub struct ConsumerArguments {
+    pub node: Node,
+    pub engine: Box<dyn ModuleEngine>,
+    pub shards: Vec<ShardId>,
+}
+
+pub struct ConsumerState {
+    node: Node,
+    engine: Box<dyn ModuleEngine>,
+    name: String,
+    positions: BTreeMap<ShardId, u64>,
+}
+
+impl Actor for ModuleConsumer {
+    type Msg = ModuleMessage;
+    type State = ConsumerState;
+    type Arguments = ConsumerArguments;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        arguments: ConsumerArguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let name = arguments.engine.name().to_string();
+        let mut positions = BTreeMap::new();
+        for shard in arguments.shards {
+            positions.insert(shard, arguments.node.journal().load_position(&name, shard).await?);
+        }
+        Ok(ConsumerState { node: arguments.node, engine: arguments.engine, name, positions })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        myself.cast(ModuleMessage::Poll)?;
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let ModuleMessage::Poll = message;
+        let mut more = false;
+        let shards: Vec<ShardId> = state.positions.keys().copied().collect();
+        for shard in shards {
+            more |= poll_shard(state, shard).await;
+        }
+        if more {
+            myself.cast(ModuleMessage::Poll)?;
+        } else {
+            let wait = state.node.runtime().config.consumer_poll;
+            myself.send_after(wait, || ModuleMessage::Poll);
+        }
+        Ok(())
+    }
+}
+
+fn retryable(error: &SendError) -> bool {
+    matches!(
+        error,
+        SendError::Timeout(_) | SendError::Dropped | SendError::Unavailable(_) | SendError::Quarantined { .. }
+    )
+}
+
+/// One page of one shard. Returns whether the page was full (more may be waiting).
+async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> bool {
+    let runtime = state.node.runtime().clone();
+    let batch = runtime.config.consumer_batch;
+    let start = state.positions.get(&shard).copied().unwrap_or(0);
+    let events = match runtime.journal.read_shard(shard, start, batch).await {
+        Ok(events) => events,
+        Err(error) => {
+            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer read failed");
+            return false;
+        }
+    };
+    let mut position = start;
+    'events: for stored in &events {
+        match AnyEvent::decode(stored) {
+            Err(error) => {
+                tracing::error!(consumer = %state.name, shard = shard.0, position = stored.position, %error,
+                    "undecodable event skipped");
+            }
+            Ok(event) => {
+                runtime.metrics.module_events.with_label_values(&[state.name.as_str(), event.name()]).inc();
+                let module_event = ModuleEvent { shard, position: stored.position, event };
+                match state.engine.handle(&module_event) {
+                    Ok(commands) => {
+                        for command in commands {
+                            match state.node.send(command).await {
+                                Ok(outcome) if !outcome.is_accepted() => {
+                                    tracing::info!(consumer = %state.name, shard = shard.0, "module command rejected");
+                                }
+                                Ok(_) => {}
+                                Err(error) if retryable(&error) => {
+                                    tracing::warn!(consumer = %state.name, %error, "module command will be retried");
+                                    break 'events;
+                                }
+                                Err(error) => {
+                                    tracing::error!(consumer = %state.name, %error, "module command failed");
+                                }
+                            }
+                        }
+                    }
+                    Err(EngineError::Transient(reason)) => {
+                        tracing::warn!(consumer = %state.name, shard = shard.0, %reason, "engine asked to retry");
+                        break 'events;
+                    }
+                    Err(EngineError::Permanent(reason)) => {
+                        tracing::error!(consumer = %state.name, shard = shard.0, %reason, "event skipped by engine");
+                    }
+                }
+            }
+        }
+        position = stored.position;
+    }
+    if position != start {
+        if let Err(error) = runtime.journal.store_position(&state.name, shard, position).await {
+            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not stored");
+        } else {
+            state.positions.insert(shard, position);
+        }
+    }
+    if let Ok(Some(head)) = runtime.journal.shard_head(shard).await {
+        let lag = head.saturating_sub(state.positions.get(&shard).copied().unwrap_or(0));
+        let shard_label = shard.0.to_string();
+        runtime.metrics.consumer_lag.with_label_values(&[state.name.as_str(), shard_label.as_str()]).set(lag as i64);
+    }
+    events.len() == batch && position != start
+}

@@ -1,0 +1,293 @@
+//! The shard supervisor actor.
+
+use crate::claim::ClaimActor;
+use crate::entity::actor_exit::{EXIT_FENCED, EXIT_PASSIVATED};
+use crate::entity::{EntityArguments, EntityMessage, SendError};
+use crate::journal::Epoch;
+use crate::payer::PayerActor;
+use crate::practice::PracticeActor;
+use crate::runtime::Runtime;
+use practice_protocol::envelope::{EntityKind, EntityRef};
+use practice_protocol::shard::ShardId;
+use ractor::concurrency::JoinHandle;
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub enum ShardMessage {
+    /// Deliver to the entity's actor, spawning it if needed.
+    Route {
+        entity: EntityRef,
+        message: EntityMessage,
+    },
+    /// Passivate actors idle longer than `idle_after` (sent by the shard's own timer).
+    PassivateIdle,
+    /// Passivate every live actor now; replies how many.
+    PassivateAll(RpcReplyPort<usize>),
+    Stats(RpcReplyPort<ShardStats>),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    pub live: usize,
+    pub passivated: usize,
+    pub restarts: u64,
+    pub fenced: bool,
+}
+
+pub struct ShardArguments {
+    pub shard: ShardId,
+    /// The epoch this node holds; `None` fences the shard now (the embedded node).
+    pub epoch: Option<Epoch>,
+    pub runtime: Arc<Runtime>,
+}
+
+pub struct ShardSupervisor;
+
+struct Child {
+    actor: ActorRef<EntityMessage>,
+    last_used: Instant,
+}
+
+pub struct ShardState {
+    shard: ShardId,
+    epoch: Epoch,
+    runtime: Arc<Runtime>,
+    children: HashMap<EntityRef, Child>,
+    by_actor: HashMap<ActorId, EntityRef>,
+    /// Recent failure times per entity, for the restart intensity.
+    failures: HashMap<EntityRef, VecDeque<Instant>>,
+    passivated: HashSet<EntityRef>,
+    restarts: u64,
+    fenced: bool,
+    timer: Option<JoinHandle<()>>,
+}
+
+impl Actor for ShardSupervisor {
+    type Msg = ShardMessage;
+    type State = ShardState;
+    type Arguments = ShardArguments;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        arguments: ShardArguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let epoch = match arguments.epoch {
+            Some(epoch) => epoch,
+            None => arguments.runtime.journal.fence(arguments.shard).await?,
+        };
+        let timer = myself.send_interval(arguments.runtime.config.passivation_check, || ShardMessage::PassivateIdle);
+        tracing::debug!(shard = arguments.shard.0, epoch = epoch.0, "shard started");
+        Ok(ShardState {
+            shard: arguments.shard,
+            epoch,
+            runtime: arguments.runtime,
+            children: HashMap::new(),
+            by_actor: HashMap::new(),
+            failures: HashMap::new(),
+            passivated: HashSet::new(),
+            restarts: 0,
+            fenced: false,
+            timer: Some(timer),
+        })
+    }
+
+    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        if let Some(timer) = state.timer.take() {
+            timer.abort();
+        }
+        state.runtime.metrics.passivated_actors.sub(state.passivated.len() as i64);
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            ShardMessage::Route { entity, message } => route(&myself, state, entity, message).await,
+            ShardMessage::PassivateIdle => {
+                let idle_after = state.runtime.config.idle_after;
+                passivate(state, |child| child.last_used.elapsed() >= idle_after, false);
+            }
+            ShardMessage::PassivateAll(reply) => {
+                let done = passivate(state, |_| true, true);
+                let count = done.len();
+                // The children snapshot concurrently (one group commit); wait for all of them.
+                for receiver in done {
+                    let _ = tokio::time::timeout(Duration::from_secs(30), receiver).await;
+                }
+                let _ = reply.send(count);
+            }
+            ShardMessage::Stats(reply) => {
+                let _ = reply.send(ShardStats {
+                    live: state.children.len(),
+                    passivated: state.passivated.len(),
+                    restarts: state.restarts,
+                    fenced: state.fenced,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                let Some(entity) = forget(state, cell.get_id()) else { return Ok(()) };
+                if reason.as_deref() == Some(EXIT_FENCED) {
+                    tracing::warn!(shard = state.shard.0, "shard fenced: a newer owner holds it");
+                    state.fenced = true;
+                } else if reason.as_deref() != Some(EXIT_PASSIVATED) {
+                    tracing::debug!(shard = state.shard.0, kind = entity.kind.as_str(), "entity actor stopped");
+                }
+            }
+            SupervisionEvent::ActorFailed(cell, error) => {
+                let Some(entity) = forget(state, cell.get_id()) else { return Ok(()) };
+                tracing::warn!(shard = state.shard.0, kind = entity.kind.as_str(), %error, "entity actor failed");
+                // ractor skips `post_stop` of a failed actor: account for it here.
+                state.runtime.metrics.live_actors.with_label_values(&[entity.kind.as_str()]).dec();
+                let window = state.runtime.config.restart_window;
+                let failures = state.failures.entry(entity).or_default();
+                failures.push_back(Instant::now());
+                while failures.front().is_some_and(|at| at.elapsed() > window) {
+                    failures.pop_front();
+                }
+                if failures.len() <= state.runtime.config.max_restarts && !state.fenced {
+                    state.restarts += 1;
+                    state.runtime.metrics.restarts.inc();
+                    if let Err(error) = spawn_child(&myself, state, entity).await {
+                        tracing::warn!(shard = state.shard.0, %error, "restart failed; next message retries");
+                    }
+                } else {
+                    tracing::error!(shard = state.shard.0, kind = entity.kind.as_str(), "restart intensity exceeded");
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Drop a stopped actor from the books; its entity if it was the current actor for it.
+fn forget(state: &mut ShardState, actor: ActorId) -> Option<EntityRef> {
+    let entity = state.by_actor.remove(&actor)?;
+    if state.children.get(&entity).is_some_and(|child| child.actor.get_id() == actor) {
+        state.children.remove(&entity);
+    }
+    Some(entity)
+}
+
+fn quarantine_left(state: &ShardState, entity: &EntityRef) -> Option<Duration> {
+    let failures = state.failures.get(entity)?;
+    let window = state.runtime.config.restart_window;
+    let recent: Vec<&Instant> = failures.iter().filter(|at| at.elapsed() <= window).collect();
+    if recent.len() <= state.runtime.config.max_restarts {
+        return None;
+    }
+    recent.first().map(|oldest| window.saturating_sub(oldest.elapsed()))
+}
+
+fn refuse(message: EntityMessage, error: SendError) {
+    if let EntityMessage::Command { reply, .. } = message {
+        let _ = reply.send(Err(error));
+    }
+}
+
+async fn route(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: EntityRef, message: EntityMessage) {
+    if state.fenced {
+        refuse(message, SendError::Fenced { shard: state.shard, epoch: state.epoch });
+        return;
+    }
+    if let Some(left) = quarantine_left(state, &entity) {
+        if !state.children.contains_key(&entity) {
+            refuse(message, SendError::Quarantined { retry_after_ms: left.as_millis() as u64 });
+            return;
+        }
+    }
+    let mut message = message;
+    // Two tries: a child that died between its last message and this one is replaced.
+    for _ in 0..2 {
+        let actor = match state.children.get_mut(&entity) {
+            Some(child) => {
+                child.last_used = Instant::now();
+                child.actor.clone()
+            }
+            None => match spawn_child(myself, state, entity).await {
+                Ok(actor) => actor,
+                Err(error) => {
+                    refuse(message, error);
+                    return;
+                }
+            },
+        };
+        match actor.cast(message) {
+            Ok(()) => return,
+            Err(ractor::MessagingErr::SendErr(returned)) => {
+                forget(state, actor.get_id());
+                message = returned;
+            }
+            Err(_) => {
+                forget(state, actor.get_id());
+                return;
+            }
+        }
+    }
+    refuse(message, SendError::Dropped);
+}
+
+async fn spawn_child(
+    myself: &ActorRef<ShardMessage>,
+    state: &mut ShardState,
+    entity: EntityRef,
+) -> Result<ActorRef<EntityMessage>, SendError> {
+    let arguments = EntityArguments { entity, shard: state.shard, epoch: state.epoch, runtime: state.runtime.clone() };
+    let supervisor = myself.get_cell();
+    let spawned = match entity.kind {
+        EntityKind::Claim => Actor::spawn_linked(None, ClaimActor::default(), arguments, supervisor).await,
+        EntityKind::Payer => Actor::spawn_linked(None, PayerActor::default(), arguments, supervisor).await,
+        EntityKind::Practice => Actor::spawn_linked(None, PracticeActor::default(), arguments, supervisor).await,
+    };
+    let (actor, _join) =
+        spawned.map_err(|error| SendError::Unavailable(format!("entity actor did not start: {error}")))?;
+    if state.passivated.remove(&entity) {
+        state.runtime.metrics.passivated_actors.dec();
+    }
+    state.by_actor.insert(actor.get_id(), entity);
+    state.children.insert(entity, Child { actor: actor.clone(), last_used: Instant::now() });
+    Ok(actor)
+}
+
+type Done = ractor::concurrency::OneshotReceiver<()>;
+
+/// Ask the matching children to snapshot and stop; they leave the books now, so the next
+/// message for one of them spawns a fresh actor that rehydrates. With `wait`, returns a
+/// receiver per child that hears when its snapshot is durable.
+fn passivate(state: &mut ShardState, select: impl Fn(&Child) -> bool, wait: bool) -> Vec<Done> {
+    let chosen: Vec<EntityRef> =
+        state.children.iter().filter(|(_, child)| select(child)).map(|(entity, _)| *entity).collect();
+    let mut done = Vec::new();
+    for entity in &chosen {
+        let Some(child) = state.children.remove(entity) else { continue };
+        let port = if wait {
+            let (sender, receiver) = ractor::concurrency::oneshot();
+            done.push(receiver);
+            Some(RpcReplyPort::from(sender))
+        } else {
+            None
+        };
+        if child.actor.cast(EntityMessage::Passivate(port)).is_ok() && state.passivated.insert(*entity) {
+            state.runtime.metrics.passivated_actors.inc();
+        }
+    }
+    done
+}

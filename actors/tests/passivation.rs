@@ -1,0 +1,90 @@
+//! Passivation at scale: 100,000 claims created in two waves of 50,000; between the waves
+//! every idle actor snapshots and leaves memory. The second wave must fit in the memory the
+//! first one gave back (glibc keeps freed memory for reuse rather than returning it to the
+//! OS, so "memory drops" shows as reuse, not as a lower RSS). A passivated claim comes back
+//! exactly. RSS comes from /proc/self/status; `PRACTICE_PASSIVATION_CLAIMS` changes the total.
+
+// RSS ratios are measurements, not money.
+#![allow(clippy::float_arithmetic)]
+
+mod support;
+
+use practice_actors::entity::Outcome;
+use practice_actors::synthetic::{claim_journey, load_org};
+use practice_actors::{Node, NodeConfig};
+use practice_protocol::claim::{ClaimState, ClaimStatus};
+use practice_protocol::codec;
+use std::sync::Arc;
+use std::time::Instant;
+use support::{rss_kib, start};
+use tokio::sync::Semaphore;
+
+async fn create(node: &Node, from: u64, to: u64) {
+    let org = load_org(42);
+    let permits = Arc::new(Semaphore::new(512));
+    let mut tasks = Vec::with_capacity((to - from) as usize);
+    for index in from..to {
+        let node = node.clone();
+        let permit = permits.clone().acquire_owned().await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let outcome = node.send(claim_journey(org, index).remove(0)).await;
+            drop(permit);
+            outcome
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap().is_accepted());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_claims_passivate_and_come_back_exactly() {
+    let claims: u64 = std::env::var("PRACTICE_PASSIVATION_CLAIMS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let wave = claims / 2;
+    // No timer passivation during the run: this test passivates explicitly.
+    let config = NodeConfig { idle_after: std::time::Duration::from_secs(3600), ..NodeConfig::default() };
+    let test = start(64, config).await;
+    let rss_start = rss_kib();
+    let started = Instant::now();
+
+    create(&test.node, 0, wave).await;
+    assert_eq!(test.node.stats().await.live as u64, wave);
+    let rss_first_wave = rss_kib();
+    let probe = claim_journey(load_org(42), 7);
+    let entity = probe[0].entity;
+    let before = test.node.inspect(entity).await.unwrap();
+    assert_eq!(test.node.passivate_all().await as u64, wave);
+    let stats = test.node.stats().await;
+    assert_eq!((stats.live, stats.passivated as u64), (0, wave));
+
+    create(&test.node, wave, 2 * wave).await;
+    let rss_second_wave = rss_kib();
+    assert_eq!(test.node.passivate_all().await as u64, wave);
+    let first_growth = rss_first_wave.saturating_sub(rss_start);
+    let total_growth = rss_second_wave.saturating_sub(rss_start);
+    println!(
+        "passivation: {} claims in {:.1} s; RSS start {rss_start} KiB, {wave} live {rss_first_wave} KiB \
+         ({:.2} KiB per live claim), after passivating them and {wave} more live {rss_second_wave} KiB",
+        2 * wave,
+        started.elapsed().as_secs_f64(),
+        first_growth as f64 / wave as f64
+    );
+    // Without passivation the second wave would double the growth.
+    assert!(
+        total_growth * 2 < first_growth * 3,
+        "memory was not given back: +{first_growth} KiB for the first wave, +{total_growth} KiB after both"
+    );
+
+    // Rehydrated from its snapshot: the same state, and its history continues in order.
+    let after = test.node.inspect(entity).await.unwrap();
+    assert_eq!(after, before);
+    match test.node.send(probe[1].clone()).await.unwrap() {
+        Outcome::Accepted { version, events_appended, .. } => assert_eq!((version, events_appended), (2, 1)),
+        other => panic!("sign-off after rehydration: {other:?}"),
+    }
+    let state: ClaimState = codec::decode(&test.node.inspect(entity).await.unwrap().state).unwrap();
+    assert!(state.signed_off);
+    assert_eq!(state.status, Some(ClaimStatus::Draft));
+    assert_eq!(test.node.stats().await.live, 1);
+    test.node.shutdown().await;
+}

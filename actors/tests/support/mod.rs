@@ -1,0 +1,100 @@
+//! Shared helpers of the actor tests: a node over a temporary sled journal, RSS, and a
+//! journal wrapper that fails on demand.
+
+#![allow(dead_code)]
+
+use practice_actors::journal::{
+    AppendBatch, BoxFuture, Epoch, Journal, JournalError, SledJournal, Snapshot, StoredEvent,
+};
+use practice_actors::metrics::BackboneMetrics;
+use practice_actors::{Node, NodeConfig};
+use practice_protocol::envelope::EntityRef;
+use practice_protocol::ids::OrgId;
+use practice_protocol::shard::ShardId;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+pub struct TestNode {
+    pub node: Node,
+    pub journal: Arc<dyn Journal>,
+    pub dir: TempDir,
+}
+
+pub async fn start(shards: u16, config: NodeConfig) -> TestNode {
+    let dir = tempfile::tempdir().unwrap();
+    let journal: Arc<dyn Journal> = Arc::new(SledJournal::open(&dir.path().join("journal"), shards).unwrap());
+    let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
+    let node = Node::start_embedded(journal.clone(), metrics, config).await.unwrap();
+    TestNode { node, journal, dir }
+}
+
+/// Resident set size of this process in KiB, from /proc/self/status.
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Fails the next `failures` appends with `Unavailable`, then behaves.
+pub struct FlakyJournal {
+    pub inner: SledJournal,
+    pub failures: AtomicUsize,
+}
+
+impl FlakyJournal {
+    pub fn fail_next(&self, count: usize) {
+        self.failures.store(count, Ordering::SeqCst);
+    }
+}
+
+impl Journal for FlakyJournal {
+    fn shard_count(&self) -> u16 {
+        self.inner.shard_count()
+    }
+    fn fence(&self, shard: ShardId) -> BoxFuture<'_, Result<Epoch, JournalError>> {
+        self.inner.fence(shard)
+    }
+    fn append(&self, batch: AppendBatch) -> BoxFuture<'_, Result<(), JournalError>> {
+        let fail = self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok();
+        if fail {
+            return Box::pin(async { Err(JournalError::Unavailable("injected failure".into())) });
+        }
+        self.inner.append(batch)
+    }
+    fn read_entity(&self, entity: EntityRef, after: u64) -> BoxFuture<'_, Result<Vec<StoredEvent>, JournalError>> {
+        self.inner.read_entity(entity, after)
+    }
+    fn read_shard(
+        &self,
+        shard: ShardId,
+        after: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>, JournalError>> {
+        self.inner.read_shard(shard, after, limit)
+    }
+    fn save_snapshot(
+        &self,
+        entity: EntityRef,
+        sequence: u64,
+        state: Vec<u8>,
+    ) -> BoxFuture<'_, Result<(), JournalError>> {
+        self.inner.save_snapshot(entity, sequence, state)
+    }
+    fn load_snapshot(&self, entity: EntityRef) -> BoxFuture<'_, Result<Option<Snapshot>, JournalError>> {
+        self.inner.load_snapshot(entity)
+    }
+    fn load_position(&self, consumer: &str, shard: ShardId) -> BoxFuture<'_, Result<u64, JournalError>> {
+        self.inner.load_position(consumer, shard)
+    }
+    fn store_position(&self, consumer: &str, shard: ShardId, position: u64) -> BoxFuture<'_, Result<(), JournalError>> {
+        self.inner.store_position(consumer, shard, position)
+    }
+    fn remember_inbound(&self, org: OrgId, message_id: &str) -> BoxFuture<'_, Result<bool, JournalError>> {
+        self.inner.remember_inbound(org, message_id)
+    }
+}

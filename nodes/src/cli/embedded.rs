@@ -1,0 +1,79 @@
+//! Shared by the embedded-journal subcommands: open the sled journal in a data directory,
+//! start a node over it, and a small latency recorder.
+
+// Rates and percentiles are measurements, not money: floats are right here.
+#![allow(clippy::float_arithmetic)]
+
+use anyhow::Context;
+use practice_actors::journal::{Journal, SledJournal};
+use practice_actors::metrics::BackboneMetrics;
+use practice_actors::{Node, NodeConfig};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The journal lives in `<data dir>/journal`.
+pub fn journal_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("journal")
+}
+
+/// Open the journal, keeping the shard count it was created with (or `shards` when new).
+pub fn open_journal(data_dir: &Path, shards: u16) -> anyhow::Result<Arc<SledJournal>> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let path = journal_path(data_dir);
+    let shards = SledJournal::stored_shard_count(&path)
+        .with_context(|| format!("cannot open the journal in {} (is a node running on it?)", path.display()))?
+        .unwrap_or(shards);
+    let journal = SledJournal::open(&path, shards)
+        .with_context(|| format!("cannot open the journal in {} (is a node running on it?)", path.display()))?;
+    Ok(Arc::new(journal))
+}
+
+pub async fn start_node(journal: Arc<SledJournal>, registry: &prometheus::Registry) -> anyhow::Result<Node> {
+    let metrics = BackboneMetrics::register(registry).context("cannot register metrics")?;
+    let journal: Arc<dyn Journal> = journal;
+    Node::start_embedded(journal, metrics, NodeConfig::default()).await.context("cannot start the node")
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Latencies of one run, reported as percentiles.
+#[derive(Default)]
+pub struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    pub fn push(&mut self, latency: Duration) {
+        self.0.push(latency);
+    }
+
+    pub fn extend(&mut self, other: Latencies) {
+        self.0.extend(other.0);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The `fraction` percentile in milliseconds (0 when empty).
+    pub fn percentile_ms(&mut self, fraction: f64) -> f64 {
+        if self.0.is_empty() {
+            return 0.0;
+        }
+        self.0.sort_unstable();
+        let index = ((self.0.len() as f64 - 1.0) * fraction).round() as usize;
+        self.0[index.min(self.0.len() - 1)].as_secs_f64() * 1000.0
+    }
+}
+
+/// Resident set size of this process in KiB, from /proc/self/status (0 if unreadable).
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}

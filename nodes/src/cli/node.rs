@@ -1,0 +1,94 @@
+//! `practice node`: one node on the embedded journal, every shard, the five module
+//! consumers; runs until SIGINT or SIGTERM, then shuts down gracefully (consumers store
+//! their positions, live actors snapshot, the journal flushes).
+
+use super::embedded::{open_journal, runtime, start_node};
+use anyhow::Context;
+use clap::Args;
+use practice_actors::module::{EventTally, ModuleKind};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    /// Where the embedded journal lives.
+    #[arg(long, env = "PRACTICE_DATA_DIR", default_value = "practice-data")]
+    pub data_dir: PathBuf,
+    /// Logical shards of a new journal (an existing one keeps its own).
+    #[arg(long, default_value_t = practice_protocol::shard::DEFAULT_SHARD_COUNT)]
+    pub shards: u16,
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    pub http: super::http::HttpArgs,
+}
+
+pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(run_embedded(args))
+}
+
+async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
+    let journal = open_journal(&args.data_dir, args.shards)?;
+    let registry = prometheus::Registry::new();
+    let node = start_node(journal.clone(), &registry).await?;
+    for module in ModuleKind::ALL {
+        node.start_module(Box::new(EventTally::new(module)), None).await?;
+    }
+    if let Some(address) = args.metrics_addr {
+        serve_metrics(address, registry.clone()).await?;
+    }
+    let api = match args.http.http {
+        Some(address) => Some(super::http::start(node.clone(), address, &args.data_dir, registry.clone()).await?),
+        None => None,
+    };
+    tracing::info!(shards = node.owned_shards().len(), "node ready");
+    eprintln!("practice node: {} shards on {}; ready", node.owned_shards().len(), args.data_dir.display());
+    wait_for_signal().await?;
+    eprintln!("practice node: shutting down");
+    if let Some(api) = api {
+        api.stop().await;
+    }
+    node.shutdown().await;
+    journal.close();
+    eprintln!("practice node: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Ok(())
+}
+
+async fn serve_metrics(address: SocketAddr, registry: prometheus::Registry) -> anyhow::Result<()> {
+    use prometheus::Encoder;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let registry = registry.clone();
+            async move {
+                let mut body = Vec::new();
+                let encoded = prometheus::TextEncoder::new().encode(&registry.gather(), &mut body);
+                match encoded {
+                    Ok(()) => (axum::http::StatusCode::OK, body),
+                    Err(error) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, error.to_string().into_bytes()),
+                }
+            }
+        }),
+    );
+    let listener =
+        tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "metrics server stopped");
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! A practice (the tenant) as an event-sourced entity: its users and roles and the policies
+//! claim decisions read (write-off threshold, appeal window). Pure state and events; the
+//! `PracticeActor` in `practice-actors` drives it. One practice per organization: its entity
+//! id is the organization id.
+
+use crate::claim::DecideContext;
+use crate::envelope::EventEnvelope;
+use crate::ids::{CommandId, UserId};
+use crate::roles::{Actor, Role, SystemComponent};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Defaults until the practice configures its own (they match `DecideContext::at`).
+pub const DEFAULT_WRITE_OFF_THRESHOLD: i64 = 500;
+pub const DEFAULT_APPEAL_WINDOW_DAYS: i64 = 180;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PracticeCommand {
+    Configure { name: String },
+    AddUser { user: UserId, role: Role },
+    ChangeRole { user: UserId, role: Role },
+    RemoveUser { user: UserId },
+    SetWriteOffThreshold { amount: Decimal },
+    SetAppealWindow { days: i64 },
+}
+
+impl PracticeCommand {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PracticeCommand::Configure { .. } => "configure",
+            PracticeCommand::AddUser { .. } => "add_user",
+            PracticeCommand::ChangeRole { .. } => "change_role",
+            PracticeCommand::RemoveUser { .. } => "remove_user",
+            PracticeCommand::SetWriteOffThreshold { .. } => "set_write_off_threshold",
+            PracticeCommand::SetAppealWindow { .. } => "set_appeal_window",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PracticeEvent {
+    Configured { name: String },
+    UserAdded { user: UserId, role: Role },
+    RoleChanged { user: UserId, role: Role },
+    UserRemoved { user: UserId },
+    WriteOffThresholdSet { amount: Decimal },
+    AppealWindowSet { days: i64 },
+}
+
+impl PracticeEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PracticeEvent::Configured { .. } => "PracticeConfigured",
+            PracticeEvent::UserAdded { .. } => "PracticeUserAdded",
+            PracticeEvent::RoleChanged { .. } => "PracticeRoleChanged",
+            PracticeEvent::UserRemoved { .. } => "PracticeUserRemoved",
+            PracticeEvent::WriteOffThresholdSet { .. } => "PracticeWriteOffThresholdSet",
+            PracticeEvent::AppealWindowSet { .. } => "PracticeAppealWindowSet",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum PracticeRejection {
+    #[error("{command} needs a practice admin (level 80)")]
+    Forbidden { command: String },
+    #[error("no user {user}")]
+    UnknownUser { user: UserId },
+    #[error("user {user} already exists")]
+    UserExists { user: UserId },
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PracticeState {
+    pub name: Option<String>,
+    pub users: BTreeMap<UserId, Role>,
+    pub write_off_threshold: Decimal,
+    pub appeal_window_days: i64,
+    pub applied_commands: BTreeSet<CommandId>,
+    pub version: u64,
+}
+
+impl Default for PracticeState {
+    fn default() -> Self {
+        Self {
+            name: None,
+            users: BTreeMap::new(),
+            write_off_threshold: Decimal::from(DEFAULT_WRITE_OFF_THRESHOLD),
+            appeal_window_days: DEFAULT_APPEAL_WINDOW_DAYS,
+            applied_commands: BTreeSet::new(),
+            version: 0,
+        }
+    }
+}
+
+fn is_admin(actor: &Actor) -> bool {
+    match actor {
+        Actor::User { role, .. } => role.level() >= Role::PracticeAdmin.level(),
+        Actor::System { component, .. } => *component == SystemComponent::Operator,
+        Actor::Patient { .. } => false,
+    }
+}
+
+/// Validate a practice command. A command id already applied yields no events (G3).
+pub fn decide_practice(
+    state: &PracticeState,
+    command_id: CommandId,
+    command: &PracticeCommand,
+    actor: &Actor,
+) -> Result<Vec<PracticeEvent>, PracticeRejection> {
+    if state.applied_commands.contains(&command_id) {
+        return Ok(Vec::new());
+    }
+    if !is_admin(actor) {
+        return Err(PracticeRejection::Forbidden { command: command.name().to_string() });
+    }
+    Ok(match command {
+        PracticeCommand::Configure { name } => {
+            if name.trim().is_empty() {
+                return Err(PracticeRejection::Invalid("name must not be empty".into()));
+            }
+            vec![PracticeEvent::Configured { name: name.clone() }]
+        }
+        PracticeCommand::AddUser { user, role } => {
+            if state.users.contains_key(user) {
+                return Err(PracticeRejection::UserExists { user: *user });
+            }
+            vec![PracticeEvent::UserAdded { user: *user, role: *role }]
+        }
+        PracticeCommand::ChangeRole { user, role } => match state.users.get(user) {
+            None => return Err(PracticeRejection::UnknownUser { user: *user }),
+            Some(current) if current == role => Vec::new(),
+            Some(_) => vec![PracticeEvent::RoleChanged { user: *user, role: *role }],
+        },
+        PracticeCommand::RemoveUser { user } => {
+            if !state.users.contains_key(user) {
+                return Err(PracticeRejection::UnknownUser { user: *user });
+            }
+            vec![PracticeEvent::UserRemoved { user: *user }]
+        }
+        PracticeCommand::SetWriteOffThreshold { amount } => {
+            if amount.is_sign_negative() {
+                return Err(PracticeRejection::Invalid(format!("write-off threshold {amount} is negative")));
+            }
+            vec![PracticeEvent::WriteOffThresholdSet { amount: *amount }]
+        }
+        PracticeCommand::SetAppealWindow { days } => {
+            if !(1..=3650).contains(days) {
+                return Err(PracticeRejection::Invalid(format!("appeal window of {days} days is not 1 to 3650")));
+            }
+            vec![PracticeEvent::AppealWindowSet { days: *days }]
+        }
+    })
+}
+
+impl PracticeState {
+    pub fn apply_envelope(&mut self, envelope: &EventEnvelope<PracticeEvent>) {
+        if let Some(command_id) = envelope.command_id {
+            self.applied_commands.insert(command_id);
+        }
+        self.apply(&envelope.event);
+    }
+
+    pub fn apply(&mut self, event: &PracticeEvent) {
+        self.version += 1;
+        match event {
+            PracticeEvent::Configured { name } => self.name = Some(name.clone()),
+            PracticeEvent::UserAdded { user, role } | PracticeEvent::RoleChanged { user, role } => {
+                self.users.insert(*user, *role);
+            }
+            PracticeEvent::UserRemoved { user } => {
+                self.users.remove(user);
+            }
+            PracticeEvent::WriteOffThresholdSet { amount } => self.write_off_threshold = *amount,
+            PracticeEvent::AppealWindowSet { days } => self.appeal_window_days = *days,
+        }
+    }
+
+    /// What claim decisions need from this practice, at `now`.
+    pub fn decide_context(&self, now: DateTime<Utc>) -> DecideContext {
+        DecideContext {
+            now,
+            write_off_threshold: self.write_off_threshold,
+            appeal_window_days: self.appeal_window_days,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::OrgId;
+    use uuid::Uuid;
+
+    #[test]
+    fn policies_fold_into_the_decide_context() {
+        let admin =
+            Actor::User { org: OrgId(Uuid::from_u128(1)), user: UserId(Uuid::from_u128(2)), role: Role::PracticeAdmin };
+        let mut state = PracticeState::default();
+        let command = PracticeCommand::SetWriteOffThreshold { amount: Decimal::from(250) };
+        let events = decide_practice(&state, CommandId(Uuid::from_u128(1)), &command, &admin).unwrap();
+        events.iter().for_each(|event| state.apply(event));
+        let user = UserId(Uuid::from_u128(5));
+        let add = PracticeCommand::AddUser { user, role: Role::CoderBiller };
+        decide_practice(&state, CommandId(Uuid::from_u128(2)), &add, &admin)
+            .unwrap()
+            .iter()
+            .for_each(|e| state.apply(e));
+        assert!(matches!(
+            decide_practice(&state, CommandId(Uuid::from_u128(3)), &add, &admin),
+            Err(PracticeRejection::UserExists { .. })
+        ));
+        let context = state.decide_context(Utc::now());
+        assert_eq!(context.write_off_threshold, Decimal::from(250));
+        assert_eq!(context.appeal_window_days, DEFAULT_APPEAL_WINDOW_DAYS);
+        let biller =
+            Actor::User { org: OrgId(Uuid::from_u128(1)), user: UserId(Uuid::from_u128(2)), role: Role::CoderBiller };
+        assert!(matches!(
+            decide_practice(&state, CommandId(Uuid::from_u128(4)), &command, &biller),
+            Err(PracticeRejection::Forbidden { .. })
+        ));
+        let negative = PracticeCommand::SetWriteOffThreshold { amount: Decimal::from(-1) };
+        assert!(decide_practice(&state, CommandId(Uuid::from_u128(6)), &negative, &admin).is_err());
+    }
+}
