@@ -3,34 +3,15 @@
 
 use super::{usd, TestServer};
 use crate::api::client::next_claim_event;
-use crate::api::node::NodeClaimService;
 use hyper::http::{Method, StatusCode};
-use practice_actors::journal::SledJournal;
-use practice_actors::metrics::BackboneMetrics;
-use practice_actors::{Node, NodeConfig};
 use practice_protocol::ids::{OrgId, PatientId};
 use practice_protocol::roles::Role;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
-
-async fn node_server() -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Arc::new(SledJournal::open(&dir.path().join("journal"), 8).unwrap());
-    let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
-    let node = Node::start_embedded(journal, metrics, NodeConfig::default()).await.unwrap();
-    let service = NodeClaimService::start(node);
-    let started = std::time::Instant::now();
-    while !crate::api::service::ClaimService::ready(service.as_ref()) {
-        assert!(started.elapsed() < Duration::from_secs(10), "the projection never caught up");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (TestServer::start_with(service).await, dir)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_from_encounter_to_paid_through_the_claim_actors() {
-    let (server, _dir) = node_server().await;
+    let server = TestServer::start_node().await;
     let org = OrgId::new_v4();
     let patient = PatientId::new_v4();
     let manager = server.token(org, Role::BillingManager);
