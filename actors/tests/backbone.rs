@@ -323,3 +323,33 @@ async fn module_consumers_resume_from_their_durable_position() {
     assert_eq!(again.load(std::sync::atomic::Ordering::SeqCst), new_events);
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_commands_events_actors_and_lag() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal: Arc<dyn practice_actors::journal::Journal> =
+        Arc::new(SledJournal::open(&dir.path().join("journal"), 4).unwrap());
+    let registry = prometheus::Registry::new();
+    let metrics = BackboneMetrics::register(&registry).unwrap();
+    let config = NodeConfig { consumer_poll: Duration::from_millis(20), ..NodeConfig::default() };
+    let node = Node::start_embedded(journal, metrics.clone(), config).await.unwrap();
+    node.start_module(Box::new(EventTally::named("reclaim")), None).await.unwrap();
+    send_journeys(&node, load_org(12), 3).await;
+    let accepted = metrics.commands.with_label_values(&["claim", "create", "accepted"]).get();
+    assert_eq!(accepted, 3);
+    assert_eq!(metrics.events.with_label_values(&["claim", "ClaimCreated"]).get(), 3);
+    assert_eq!(metrics.live_actors.with_label_values(&["claim"]).get(), 3);
+    assert!(metrics.append_latency.get_sample_count() >= 19);
+    node.passivate_all().await;
+    assert_eq!(metrics.passivated_actors.get(), 3);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(metrics.module_events.with_label_values(&["reclaim", "ClaimCreated"]).get(), 3);
+    // One lag gauge per shard the consumer reads, all at 0 once it caught up.
+    let gathered = registry.gather().iter().map(|family| family.get_metric().len()).sum::<usize>();
+    assert!(gathered > 0);
+    for shard in 0..4 {
+        let lag = metrics.consumer_lag.get_metric_with_label_values(&["reclaim", &shard.to_string()]).unwrap();
+        assert_eq!(lag.get(), 0, "shard {shard}");
+    }
+    node.shutdown().await;
+}
