@@ -11,6 +11,7 @@ pub mod error;
 pub mod json;
 pub mod local;
 pub mod metrics;
+pub mod node;
 pub mod openapi;
 pub mod projection;
 pub mod reports;

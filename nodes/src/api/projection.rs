@@ -17,6 +17,13 @@ use tokio::sync::broadcast;
 struct Projected {
     state: ClaimState,
     created_at: DateTime<Utc>,
+    last_event: Option<&'static str>,
+}
+
+impl Projected {
+    fn snapshot(&self) -> ClaimSnapshot {
+        ClaimSnapshot { state: self.state.clone(), created_at: self.created_at, last_event: self.last_event }
+    }
 }
 
 pub struct ClaimProjection {
@@ -47,11 +54,11 @@ impl ClaimProjection {
         let org = first.entity.org;
         let claim_id = ClaimId(first.entity.id);
         let mut orgs = self.lock();
-        let projected = orgs
-            .entry(org)
-            .or_default()
-            .entry(claim_id)
-            .or_insert_with(|| Projected { state: ClaimState::default(), created_at: first.recorded_at });
+        let projected = orgs.entry(org).or_default().entry(claim_id).or_insert_with(|| Projected {
+            state: ClaimState::default(),
+            created_at: first.recorded_at,
+            last_event: None,
+        });
         let before = projected.state.status;
         let mut applied = Vec::new();
         for envelope in events.iter().filter(|envelope| envelope.entity == first.entity) {
@@ -63,6 +70,7 @@ impl ClaimProjection {
                 projected.created_at = envelope.recorded_at;
             }
             projected.state.apply_envelope(envelope);
+            projected.last_event = Some(envelope.event.name());
             applied.push(envelope.clone());
         }
         if projected.state.claim.is_none() {
@@ -82,7 +90,7 @@ impl ClaimProjection {
             .get(&org)
             .and_then(|claims| claims.get(&claim_id))
             .filter(|projected| projected.state.claim.is_some())
-            .map(|projected| ClaimSnapshot { state: projected.state.clone(), created_at: projected.created_at })
+            .map(Projected::snapshot)
     }
 
     /// The organization's claims matching `filter`, newest first.
@@ -91,11 +99,7 @@ impl ClaimProjection {
             .lock()
             .get(&org)
             .map(|claims| {
-                claims
-                    .values()
-                    .filter(|projected| filter.matches(&projected.state))
-                    .map(|projected| ClaimSnapshot { state: projected.state.clone(), created_at: projected.created_at })
-                    .collect()
+                claims.values().filter(|projected| filter.matches(&projected.state)).map(Projected::snapshot).collect()
             })
             .unwrap_or_default();
         snapshots.sort_by_key(|snapshot| std::cmp::Reverse(snapshot.created_at));

@@ -22,6 +22,8 @@ pub struct ClaimRecord {
 pub struct ClaimSnapshot {
     pub state: ClaimState,
     pub created_at: DateTime<Utc>,
+    /// The name of the claim's latest event (the pill shows "Rejected" after a rejection).
+    pub last_event: Option<&'static str>,
 }
 
 /// Filters for listing an organization's claims.

@@ -27,6 +27,9 @@ pub struct ClaimMoney {
 pub struct ClaimView {
     pub id: ClaimId,
     pub status: ClaimStatus,
+    /// What the status pill shows: the status, or "Rejected" while a claim sent back by a
+    /// 999/277CA rejection waits in Draft to be fixed (the seed's pill has that state).
+    pub pill: &'static str,
     pub claim_type: practice_protocol::domain::ClaimType,
     pub encounter_id: EncounterId,
     pub patient_id: PatientId,
@@ -47,7 +50,12 @@ pub struct ClaimView {
 }
 
 impl ClaimView {
-    pub fn from_state(state: &ClaimState, created_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<ClaimView> {
+    pub fn from_state(
+        state: &ClaimState,
+        created_at: DateTime<Utc>,
+        last_event: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<ClaimView> {
         let claim = state.claim.as_ref()?;
         let status = state.status?;
         let currency = claim.currency;
@@ -58,6 +66,7 @@ impl ClaimView {
         Some(ClaimView {
             id: claim.id,
             status,
+            pill: pill_of(status, last_event),
             claim_type: claim.claim_type,
             encounter_id: claim.encounter_id,
             patient_id: claim.patient.id,
@@ -86,12 +95,22 @@ impl ClaimView {
     }
 
     pub fn from_snapshot(snapshot: &ClaimSnapshot, now: DateTime<Utc>) -> Option<ClaimView> {
-        Self::from_state(&snapshot.state, snapshot.created_at, now)
+        Self::from_state(&snapshot.state, snapshot.created_at, snapshot.last_event, now)
     }
 
     pub fn from_record(record: &ClaimRecord, now: DateTime<Utc>) -> Option<ClaimView> {
         let created_at = record.history.first().map(|event| event.recorded_at).unwrap_or(now);
-        Self::from_state(&record.state, created_at, now)
+        let last_event = record.history.last().map(|event| event.event.name());
+        Self::from_state(&record.state, created_at, last_event, now)
+    }
+}
+
+/// The pill's text: "Rejected" for a Draft whose latest event is the rejection.
+pub fn pill_of(status: ClaimStatus, last_event: Option<&str>) -> &'static str {
+    if status == ClaimStatus::Draft && last_event == Some("ClaimRejected") {
+        "Rejected"
+    } else {
+        status.as_str()
     }
 }
 
@@ -213,4 +232,19 @@ pub fn payments_of(record: &ClaimRecord) -> Vec<PaymentView> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pill_says_rejected_only_for_a_rejected_draft() {
+        assert_eq!(pill_of(ClaimStatus::Draft, Some("ClaimRejected")), "Rejected");
+        assert_eq!(pill_of(ClaimStatus::Draft, Some("ClaimCreated")), "Draft");
+        assert_eq!(pill_of(ClaimStatus::Scrubbed, Some("ClaimRejected")), "Scrubbed");
+        assert_eq!(pill_of(ClaimStatus::PartiallyPaid, None), "PartiallyPaid");
+        assert_eq!(at_least_cents(Decimal::ZERO).to_string(), "0.00");
+        assert_eq!(at_least_cents(Decimal::new(12345, 3)).to_string(), "12.345");
+    }
 }

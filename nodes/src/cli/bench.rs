@@ -23,6 +23,8 @@ use tokio::sync::Semaphore;
 pub enum BenchTarget {
     /// The embedded backbone against raw sled.
     Backbone(BackboneArgs),
+    /// The HTTP API on loopback: claim reads, commands, remittance → SSE delay.
+    Api(super::bench_api::ApiBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -48,7 +50,10 @@ pub struct BackboneArgs {
 }
 
 pub fn run(target: BenchTarget) -> anyhow::Result<ExitCode> {
-    let BenchTarget::Backbone(args) = target;
+    let args = match target {
+        BenchTarget::Backbone(args) => args,
+        BenchTarget::Api(args) => return super::bench_api::run(args),
+    };
     let scratch =
         args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("practice-bench-{}", std::process::id())));
     std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;

@@ -1,11 +1,14 @@
 //! `practice bench api`: a loopback load generator (a Rust client over hyper) against the API
-//! served in process over the local claim service. Reports requests/s and latency
-//! percentiles for a claim read and a command (claim creation), and the delay from a posted
-//! remittance to its Server-Sent Event. Figures, not assertions.
+//! served in process over an embedded node (sled journal, claim actors; `--local` for the
+//! in-memory service). Reports requests/s and latency percentiles for a claim read and a
+//! command (claim creation), and the delay from a posted remittance to its Server-Sent Event.
+//! Figures, not assertions.
 
 use crate::api::client::{next_claim_event, HttpClient};
 use crate::api::local::LocalClaimService;
+use crate::api::node::NodeClaimService;
 use crate::api::sample;
+use crate::api::service::ClaimService;
 use crate::auth::token::claims_for;
 use anyhow::{bail, Context};
 use hyper::http::{Method, StatusCode};
@@ -15,26 +18,25 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(clap::Subcommand, Debug)]
-pub enum BenchCommand {
-    /// HTTP API throughput and latency on loopback.
-    Api {
-        /// Concurrent client connections.
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-        /// Seconds per phase.
-        #[arg(long, default_value_t = 5)]
-        seconds: u64,
-        /// Remittance → SSE samples.
-        #[arg(long, default_value_t = 200)]
-        sse_samples: usize,
-    },
+#[derive(clap::Args, Debug)]
+pub struct ApiBenchArgs {
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Remittance → SSE samples.
+    #[arg(long, default_value_t = 200)]
+    pub sse_samples: usize,
+    /// Run over the in-memory local claim service instead of an embedded node.
+    #[arg(long)]
+    pub local: bool,
 }
 
-pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Api { concurrency, seconds, sse_samples } = command;
+pub fn run(args: ApiBenchArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(bench_api(concurrency.max(1), Duration::from_secs(seconds.max(1)), sse_samples.max(1)))?;
+    runtime.block_on(bench_api(args))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -110,10 +112,25 @@ where
     phase
 }
 
-async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -> anyhow::Result<()> {
-    let data_dir = std::env::temp_dir().join(format!("practice-bench-{}", uuid::Uuid::new_v4().simple()));
+async fn bench_api(args: ApiBenchArgs) -> anyhow::Result<()> {
+    let (concurrency, duration, sse_samples) =
+        (args.concurrency.max(1), Duration::from_secs(args.seconds.max(1)), args.sse_samples.max(1));
+    let data_dir = std::env::temp_dir().join(format!("practice-bench-api-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&data_dir)?;
     std::env::set_var(crate::auth::token::KEY_ENV, crate::auth::token::random_hex(32));
-    let context = super::serve::context(LocalClaimService::new(), &data_dir, Vec::new())?;
+    let registry = prometheus::Registry::new();
+    let (service, node, backend): (Arc<dyn ClaimService>, Option<practice_actors::Node>, &str) = if args.local {
+        (LocalClaimService::new(), None, "in-memory local claim service")
+    } else {
+        let journal = super::embedded::open_journal(&data_dir, practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+        let node = super::embedded::start_node(journal, &registry).await?;
+        let service = NodeClaimService::start(node.clone());
+        while !service.ready() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        (service, Some(node), "embedded node (sled journal, group commit, claim actors)")
+    };
+    let context = super::http::context(service, &data_dir, vec![registry])?;
     let keys = context.keys.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -128,7 +145,10 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
         keys.issue(&claims_for(org, UserId::new_v4(), Role::PracticeAdmin, None, now, chrono::Duration::hours(1)));
     let clinician =
         keys.issue(&claims_for(org, UserId::new_v4(), Role::Clinician, None, now, chrono::Duration::hours(1)));
-    println!("practice bench api: loopback {address}, {concurrency} connections, {}s per phase, in-process local claim service", duration.as_secs());
+    println!(
+        "practice bench api: loopback {address}, {concurrency} connections, {}s per phase, {backend}",
+        duration.as_secs()
+    );
 
     // Seed claims to read.
     let mut claim_ids = Vec::new();
@@ -200,14 +220,15 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
             "paid_on": "2026-11-20", "amount": {"amount": "175.00", "currency": "USD"},
             "allocations": [{"claim_id": id, "paid": {"amount": "175.00", "currency": "USD"}}]
         });
+        // The event is timed from the moment the request leaves, read while the reply is
+        // still on its way: the delay from a posted remittance to the dashboard's event.
         let posted = Instant::now();
-        let reply = client
-            .json(Method::POST, "/api/v1/payments", Some(&admin), Some(&payment))
-            .await
-            .map_err(anyhow::Error::msg)?;
-        if reply.status != StatusCode::CREATED {
-            bail!("posting failed: {} {}", reply.status, reply.text());
-        }
+        let request = {
+            let (client, token) = (client.clone(), admin.clone());
+            tokio::spawn(
+                async move { client.json(Method::POST, "/api/v1/payments", Some(&token), Some(&payment)).await },
+            )
+        };
         loop {
             let event = tokio::time::timeout(Duration::from_secs(5), next_claim_event(&mut stream, &mut buffer))
                 .await
@@ -217,11 +238,18 @@ async fn bench_api(concurrency: usize, duration: Duration, sse_samples: usize) -
                 break;
             }
         }
+        let reply = request.await?.map_err(anyhow::Error::msg)?;
+        if reply.status != StatusCode::CREATED {
+            bail!("posting failed: {} {}", reply.status, reply.text());
+        }
     }
     let mut sse = Phase { requests: delays.len(), errors: 0, elapsed: delays.iter().sum(), latencies: delays };
     sse.report("remittance → SSE event", false);
     let _ = stop.send(());
     let _ = server.await;
+    if let Some(node) = node {
+        node.shutdown().await;
+    }
     let _ = std::fs::remove_dir_all(&data_dir);
     Ok(())
 }

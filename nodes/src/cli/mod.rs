@@ -9,10 +9,10 @@ pub mod cluster_node;
 pub mod cluster_verify;
 pub mod demo;
 pub mod embedded;
+pub mod http;
 pub mod load;
 pub mod logging;
 pub mod node;
-pub mod serve;
 pub mod token;
 pub mod verify;
 pub mod x12;
@@ -40,8 +40,6 @@ pub enum Command {
     Verify(VerifyCommand),
     /// Drive synthetic claims through their journey (tests and benchmarks).
     Load(LoadCommand),
-    /// Serve the HTTP API and dashboard over the in-process claim service.
-    Serve(serve::ServeArgs),
     /// Issue bearer tokens and connector keys.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -82,9 +80,8 @@ pub enum BenchTarget {
     Backbone(bench::BackboneArgs),
     /// The distributed backbone on a JetStream server you started.
     Jetstream(bench_jetstream::BenchJetstreamArgs),
-    /// The HTTP API under a loopback load generator.
-    #[command(flatten)]
-    Api(bench_api::BenchCommand),
+    /// The HTTP API on loopback: claim reads, commands, remittance → SSE delay.
+    Api(bench_api::ApiBenchArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -111,8 +108,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         },
         Command::Bench { target: BenchTarget::Backbone(args) } => bench::run(bench::BenchTarget::Backbone(args)),
         Command::Bench { target: BenchTarget::Jetstream(args) } => bench_jetstream::run(args),
-        Command::Bench { target: BenchTarget::Api(command) } => bench_api::run(command),
-        Command::Serve(args) => serve::run(args),
+        Command::Bench { target: BenchTarget::Api(args) } => bench_api::run(args),
         Command::Token(command) => token::run(command),
     }
 }

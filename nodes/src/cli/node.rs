@@ -21,6 +21,8 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
     #[arg(long)]
     pub metrics_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    pub http: super::http::HttpArgs,
 }
 
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
@@ -37,10 +39,17 @@ async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
     if let Some(address) = args.metrics_addr {
         serve_metrics(address, registry.clone()).await?;
     }
+    let api = match args.http.http {
+        Some(address) => Some(super::http::start(node.clone(), address, &args.data_dir, registry.clone()).await?),
+        None => None,
+    };
     tracing::info!(shards = node.owned_shards().len(), "node ready");
     eprintln!("practice node: {} shards on {}; ready", node.owned_shards().len(), args.data_dir.display());
     wait_for_signal().await?;
     eprintln!("practice node: shutting down");
+    if let Some(api) = api {
+        api.stop().await;
+    }
     node.shutdown().await;
     journal.close();
     eprintln!("practice node: stopped");

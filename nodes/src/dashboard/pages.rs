@@ -50,8 +50,9 @@ pub fn layout(title: &str, here: &str, body: &str) -> String {
     )
 }
 
-pub fn pill(status: ClaimStatus) -> String {
-    format!("<span class=\"pill pill-{0}\">{0}</span>", status.as_str())
+pub fn pill(text: &str) -> String {
+    let text = escape(text);
+    format!("<span class=\"pill pill-{text}\">{text}</span>")
 }
 
 pub fn age_badge(days: i64) -> String {
@@ -65,7 +66,7 @@ fn card(claim: &ClaimView, control_number: &str) -> String {
          {pill}{age}<div>{control}</div><div class=\"meta\">{payer} · {charge} · open {open}</div></a>",
         id = claim.id,
         status = claim.status.as_str(),
-        pill = pill(claim.status),
+        pill = pill(claim.pill),
         age = age_badge(claim.age_days),
         control = escape(control_number),
         payer = escape(claim.payer_id.as_deref().unwrap_or("no payer")),
@@ -105,7 +106,7 @@ pub fn claim_page(claim: &ClaimView, control_number: &str, timeline: &[TimelineE
         id = claim.id,
         status = claim.status.as_str(),
         control = escape(control_number),
-        pill = pill(claim.status),
+        pill = pill(claim.pill),
         age = age_badge(claim.age_days),
         charge = money.charge,
         paid = money.paid,

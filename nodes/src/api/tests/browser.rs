@@ -1,5 +1,5 @@
 //! A real browser: headless Debian chromium, driven through chromedriver's WebDriver HTTP API,
-//! opens a claim's dashboard page; a remittance posts through the API; the status pill on the
+//! opens a claim's dashboard page served over an embedded backbone node; a remittance posts through the API; the status pill on the
 //! open page changes without a reload. A screenshot goes to `target/artifacts/`.
 //!
 //! Chromium: env `CHROMIUM`, else `/usr/bin/chromium`; chromedriver: env `CHROMEDRIVER`, else
@@ -112,7 +112,8 @@ async fn the_status_pill_changes_live_in_a_real_browser() {
         eprintln!("note: chromium or chromedriver missing; browser test skipped (run scripts/test-deps.sh)");
         return;
     };
-    let server = TestServer::start().await;
+    // The whole way: HTTP → node → claim actor → sled journal → projection → SSE → page.
+    let server = TestServer::start_node().await;
     let org = OrgId::new_v4();
     let claim = server.submitted(org, PatientId::new_v4()).await;
     let token = server.token(org, Role::BillingManager);

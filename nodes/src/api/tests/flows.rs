@@ -179,3 +179,34 @@ async fn dashboard_signs_in_with_a_token_once_then_a_cookie() {
     let script = server.client.send(Method::GET, "/dashboard/assets/app.js", &[], None).await.unwrap();
     assert!(script.text().contains("EventSource"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_claim_shows_the_rejected_pill_until_fixed() {
+    use practice_protocol::claim::{ClaimCommand, RejectionSource};
+    use practice_protocol::envelope::CommandEnvelope;
+    use practice_protocol::roles::{Actor, SystemComponent};
+    let server = TestServer::start().await;
+    let org = OrgId::new_v4();
+    let claim = server.submitted(org, PatientId::new_v4()).await;
+    // A 277CA rejection arrives through ingestion (a system actor), not the API.
+    let claim_id: practice_protocol::ids::ClaimId = claim.parse().unwrap();
+    let envelope = CommandEnvelope {
+        command_id: practice_protocol::ids::CommandId::new_v4(),
+        entity: practice_protocol::shard::claim_ref(org, claim_id),
+        issued_at: chrono::Utc::now(),
+        actor: Actor::System { org, component: SystemComponent::Ingestion },
+        command: ClaimCommand::Reject { source: RejectionSource::ClaimAcknowledgment277Ca, reason: "A7:562".into() },
+    };
+    server.context.service.execute(envelope).await.expect("rejected");
+    let view = server.claim_json(org, &claim).await;
+    assert_eq!((view["status"].as_str(), view["pill"].as_str()), (Some("Draft"), Some("Rejected")));
+    let token = server.token(org, Role::BillingManager);
+    let board = server
+        .client
+        .send(Method::GET, "/dashboard", &[("cookie", &format!("practice_token={token}"))], None)
+        .await
+        .unwrap();
+    assert!(board.text().contains("pill pill-Rejected"));
+    let scrubbed = server.call(Method::POST, &format!("/api/v1/claims/{claim}/scrub"), &token, Some(json!({}))).await;
+    assert_eq!(scrubbed.json()["claim"]["pill"], "Scrubbed");
+}

@@ -4,6 +4,7 @@
 mod bad_input;
 mod browser;
 mod flows;
+mod node_backend;
 mod observability;
 mod openapi_metrics;
 mod rbac_matrix;
@@ -35,6 +36,7 @@ pub struct TestServer {
     pub connector_org: OrgId,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    journal_dir: Option<tempfile::TempDir>,
     _dir: tempfile::TempDir,
 }
 
@@ -43,6 +45,27 @@ impl TestServer {
         let local = LocalClaimService::new();
         let mut server = Self::start_with(local.clone()).await;
         server.local = Some(local);
+        server
+    }
+
+    /// A server over an embedded backbone node (sled journal in a temp dir, claim actors).
+    pub async fn start_node() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journal = practice_actors::journal::SledJournal::open(&dir.path().join("journal"), 8).expect("journal");
+        let metrics =
+            practice_actors::metrics::BackboneMetrics::register(&prometheus::Registry::new()).expect("metrics");
+        let node =
+            practice_actors::Node::start_embedded(Arc::new(journal), metrics, practice_actors::NodeConfig::default())
+                .await
+                .expect("node");
+        let service = super::node::NodeClaimService::start(node);
+        let started = std::time::Instant::now();
+        while !service.ready() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "the projection never caught up");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let mut server = Self::start_with(service).await;
+        server.journal_dir = Some(dir);
         server
     }
 
@@ -77,6 +100,7 @@ impl TestServer {
             connector_org,
             stop: Some(stop),
             server: Some(server),
+            journal_dir: None,
             _dir: dir,
         }
     }

@@ -131,17 +131,27 @@ fn token_for(server: &TestServer, org: OrgId, role: Role, patient: PatientId) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_entity_and_action_gets_the_seed_answer() {
-    let server = TestServer::start().await;
+    check_matrix(&TestServer::start().await).await;
+}
+
+/// The same matrix through the claim actors of an embedded node: the role checks in command
+/// handling there give the same answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_matrix_holds_through_the_claim_actors() {
+    check_matrix(&TestServer::start_node().await).await;
+}
+
+async fn check_matrix(server: &TestServer) {
     let (home, foreign) = (OrgId::new_v4(), OrgId::new_v4());
     let mut checked = 0;
     for role in Role::ALL {
         for (entity, action, needs) in OPERATIONS {
             let patient = PatientId::new_v4();
-            let token = token_for(&server, home, role, patient);
+            let token = token_for(server, home, role, patient);
             let allowed = rbac::allows(role, *entity, *action);
             // In its own organization.
-            let id = prepare(&server, home, patient, *needs).await;
-            let status = perform(&server, &token, home, patient, *entity, *action, &id).await;
+            let id = prepare(server, home, patient, *needs).await;
+            let status = perform(server, &token, home, patient, *entity, *action, &id).await;
             if allowed {
                 assert!(status.is_success(), "{role} {entity:?} {action:?}: expected success, got {status}");
             } else {
@@ -149,8 +159,8 @@ async fn every_role_entity_and_action_gets_the_seed_answer() {
             }
             // The same request naming another organization's entity.
             if !matches!(needs, Needs::Nothing) {
-                let foreign_id = prepare(&server, foreign, patient, *needs).await;
-                let status = perform(&server, &token, home, patient, *entity, *action, &foreign_id).await;
+                let foreign_id = prepare(server, foreign, patient, *needs).await;
+                let status = perform(server, &token, home, patient, *entity, *action, &foreign_id).await;
                 let expected = if allowed { StatusCode::NOT_FOUND } else { StatusCode::FORBIDDEN };
                 assert_eq!(status, expected, "foreign {role} {entity:?} {action:?}");
             }

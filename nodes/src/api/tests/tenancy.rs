@@ -11,7 +11,15 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_orgs_ids_are_indistinguishable_from_unknown_ids() {
-    let server = TestServer::start().await;
+    check_isolation(&TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_orgs_ids_are_hidden_through_the_claim_actors_too() {
+    check_isolation(&TestServer::start_node().await).await;
+}
+
+async fn check_isolation(server: &TestServer) {
     let (a, b) = (OrgId::new_v4(), OrgId::new_v4());
     let patient = PatientId::new_v4();
     let claim_b = server.denied(b, patient).await;

@@ -52,11 +52,14 @@
 
   function onChange(change) {
     if (!change.status) return;
+    // A rejection sends the claim back to Draft; the pill says why until it is fixed.
+    var shown = change.status === "Draft" && change.events[change.events.length - 1] === "ClaimRejected"
+      ? "Rejected" : change.status;
     var cards = document.querySelectorAll('[data-claim-id="' + change.claim_id + '"]');
     cards.forEach(function (element) {
       element.setAttribute("data-status", change.status);
       var pill = element.querySelector(".pill");
-      if (pill) setPill(pill, change.status);
+      if (pill) setPill(pill, shown);
       if (element.classList.contains("card")) {
         var column = document.querySelector('[data-column="' + change.status + '"] .cards');
         if (column) column.insertBefore(element, column.firstChild);

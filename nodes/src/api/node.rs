@@ -1,0 +1,172 @@
+//! `NodeClaimService`: the API's `ClaimService` over the backbone — commands go through the
+//! node handle to the claim actors (appended to the journal before the answer), claims are
+//! read from the journal, and a projection follows every shard of the journal for lists,
+//! reports and the live stream. Reading the journal (not only the shards this node owns)
+//! keeps lists complete on a cluster node too.
+
+use super::projection::ClaimProjection;
+use super::service::{ClaimChange, ClaimFilter, ClaimRecord, ClaimService, ClaimSnapshot, CommandError, ServiceError};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::FutureExt;
+use practice_actors::claim::ClaimEntity;
+use practice_actors::entity::{decode_event, EntityRejection};
+use practice_actors::journal::{Journal, JournalError};
+use practice_actors::{EntityCommand, Node, Outcome, SendError};
+use practice_protocol::claim::{ClaimCommand, ClaimEvent, ClaimState, Rejection};
+use practice_protocol::envelope::{CommandEnvelope, EntityKind, EventEnvelope};
+use practice_protocol::ids::{ClaimId, OrgId};
+use practice_protocol::shard::{claim_ref, ShardId};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long the projection waits when no shard had anything new.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+const PAGE: usize = 1024;
+
+pub struct NodeClaimService {
+    node: Node,
+    projection: Arc<ClaimProjection>,
+    caught_up: Arc<AtomicBool>,
+    follower: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for NodeClaimService {
+    fn drop(&mut self) {
+        self.follower.abort();
+    }
+}
+
+impl NodeClaimService {
+    /// Start following the journal from its beginning; ready once every shard was read to
+    /// its end once.
+    pub fn start(node: Node) -> Arc<Self> {
+        let projection = Arc::new(ClaimProjection::default());
+        let caught_up = Arc::new(AtomicBool::new(false));
+        let follower = tokio::spawn(follow(node.journal().clone(), projection.clone(), caught_up.clone()));
+        Arc::new(Self { node, projection, caught_up, follower })
+    }
+
+    async fn read_claim(&self, org: OrgId, id: ClaimId) -> Result<Vec<EventEnvelope<ClaimEvent>>, ServiceError> {
+        let stored = self.node.journal().read_entity(claim_ref(org, id), 0).await.map_err(journal_error)?;
+        stored.iter().map(|event| decode_event::<ClaimEntity>(event).map_err(send_error)).collect()
+    }
+}
+
+async fn follow(journal: Arc<dyn Journal>, projection: Arc<ClaimProjection>, caught_up: Arc<AtomicBool>) {
+    let shards = journal.shard_count();
+    let mut positions = vec![0u64; usize::from(shards)];
+    loop {
+        let mut full_page = false;
+        for shard in 0..shards {
+            let position = &mut positions[usize::from(shard)];
+            let events = match journal.read_shard(ShardId(shard), *position, PAGE).await {
+                Ok(events) => events,
+                Err(error) => {
+                    tracing::warn!(shard, %error, "claim projection could not read the journal");
+                    continue;
+                }
+            };
+            full_page |= events.len() == PAGE;
+            for stored in &events {
+                *position = stored.position;
+                if stored.entity.kind != EntityKind::Claim {
+                    continue;
+                }
+                match decode_event::<ClaimEntity>(stored) {
+                    Ok(envelope) => {
+                        projection.apply(std::slice::from_ref(&envelope));
+                    }
+                    Err(error) => {
+                        tracing::error!(shard, position = stored.position, %error, "undecodable claim event skipped")
+                    }
+                }
+            }
+        }
+        if !full_page {
+            caught_up.store(true, Ordering::SeqCst);
+            tokio::time::sleep(IDLE_POLL).await;
+        }
+    }
+}
+
+fn journal_error(error: JournalError) -> ServiceError {
+    match error {
+        JournalError::Unavailable(detail) => ServiceError::Unavailable(detail),
+        other => ServiceError::Internal(other.to_string()),
+    }
+}
+
+fn send_error(error: SendError) -> ServiceError {
+    match error {
+        SendError::Timeout(_) => ServiceError::Timeout,
+        SendError::Codec(detail) => ServiceError::Internal(detail),
+        SendError::Journal(error) => journal_error(error),
+        SendError::WrongKind { .. } => ServiceError::Internal(error.to_string()),
+        other => ServiceError::Unavailable(other.to_string()),
+    }
+}
+
+impl ClaimService for NodeClaimService {
+    fn execute(
+        &self,
+        envelope: CommandEnvelope<ClaimCommand>,
+    ) -> BoxFuture<'_, Result<Vec<EventEnvelope<ClaimEvent>>, CommandError>> {
+        async move {
+            let entity = envelope.entity;
+            let command = CommandEnvelope {
+                command_id: envelope.command_id,
+                entity,
+                issued_at: envelope.issued_at,
+                actor: envelope.actor,
+                command: EntityCommand::Claim(envelope.command),
+            };
+            match self.node.send(command).await.map_err(send_error)? {
+                Outcome::Accepted { version, events_appended, .. } => {
+                    if events_appended == 0 {
+                        return Ok(Vec::new());
+                    }
+                    let after = version.saturating_sub(events_appended as u64);
+                    let stored = self.node.journal().read_entity(entity, after).await.map_err(journal_error)?;
+                    let events: Vec<EventEnvelope<ClaimEvent>> = stored
+                        .iter()
+                        .take(events_appended)
+                        .map(|event| decode_event::<ClaimEntity>(event).map_err(send_error))
+                        .collect::<Result<_, _>>()?;
+                    // The follower would find them too; folding now makes the stream immediate.
+                    self.projection.apply(&events);
+                    Ok(events)
+                }
+                Outcome::Rejected { rejection, .. } => Err(match rejection {
+                    EntityRejection::Claim(rejection) => CommandError::Rejected(rejection),
+                    EntityRejection::WrongOrganization => CommandError::Rejected(Rejection::WrongOrganization),
+                    other => CommandError::Service(ServiceError::Internal(other.to_string())),
+                }),
+            }
+        }
+        .boxed()
+    }
+
+    fn claim(&self, org: OrgId, id: ClaimId) -> BoxFuture<'_, Result<Option<ClaimRecord>, ServiceError>> {
+        async move {
+            let history = self.read_claim(org, id).await?;
+            let state = ClaimState::fold(&history);
+            Ok(state.claim.is_some().then_some(ClaimRecord { state, history }))
+        }
+        .boxed()
+    }
+
+    fn list(&self, org: OrgId, filter: ClaimFilter) -> BoxFuture<'_, Result<Vec<ClaimSnapshot>, ServiceError>> {
+        let snapshots = self.projection.list(org, &filter);
+        async move { Ok(snapshots) }.boxed()
+    }
+
+    fn subscribe(&self, org: OrgId) -> BoxStream<'static, ClaimChange> {
+        self.projection.subscribe(org)
+    }
+
+    fn ready(&self) -> bool {
+        self.caught_up.load(Ordering::SeqCst) && !self.node.owned_shards().is_empty()
+    }
+}

@@ -1,0 +1,83 @@
+//! `--http ADDR` for `practice node`: the HTTP API, dashboard and `/metrics` over the node's
+//! claims. `HttpArgs` flattens into any node command; `start` builds the API context over a
+//! running node and serves it until the node stops.
+
+use crate::api::metrics::HttpMetrics;
+use crate::api::node::NodeClaimService;
+use crate::api::service::ClaimService;
+use crate::api::statements::{StatementStore, TestProcessor};
+use crate::api::upload::StoreOnlyIngestion;
+use crate::api::ApiContext;
+use crate::auth::connector::ConnectorKeys;
+use crate::auth::token::TokenKey;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct HttpArgs {
+    /// Serve the HTTP API, dashboard and /metrics on this address (e.g. 127.0.0.1:8080).
+    #[arg(long)]
+    pub http: Option<SocketAddr>,
+}
+
+/// The API context over `service`, with keys and stores from `data_dir`; `registries` are
+/// gathered into `/metrics` beside the HTTP metrics.
+pub fn context(
+    service: Arc<dyn ClaimService>,
+    data_dir: &Path,
+    registries: Vec<prometheus::Registry>,
+) -> anyhow::Result<Arc<ApiContext>> {
+    let keys = TokenKey::load(data_dir).context("loading the token key")?;
+    let connectors = ConnectorKeys::load(data_dir).map_err(anyhow::Error::msg).context("loading connector keys")?;
+    Ok(Arc::new(ApiContext {
+        service,
+        keys,
+        connectors,
+        statements: StatementStore::default(),
+        processor: Arc::new(TestProcessor),
+        ingestion: Arc::new(StoreOnlyIngestion::new(data_dir.join("uploads"))),
+        metrics: HttpMetrics::new(),
+        extra_registries: registries,
+        shutdown: tokio::sync::watch::channel(false).0,
+    }))
+}
+
+/// A running API server; `stop` ends it (open event streams first) and waits.
+pub struct HttpServer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl HttpServer {
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "http api stopped with an error"),
+            Err(error) => tracing::error!(%error, "http api task failed"),
+        }
+    }
+}
+
+/// Serve the API over `node` on `address` (in the background).
+pub async fn start(
+    node: practice_actors::Node,
+    address: SocketAddr,
+    data_dir: &Path,
+    registry: prometheus::Registry,
+) -> anyhow::Result<HttpServer> {
+    let service = NodeClaimService::start(node);
+    let context = context(service, data_dir, vec![registry])?;
+    let listener =
+        tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(address = %bound, "http api listening");
+    eprintln!("practice node: http api and dashboard on http://{bound}");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(crate::api::serve(context, listener, async {
+        let _ = stopped.await;
+    }));
+    Ok(HttpServer { stop, task })
+}
