@@ -35,7 +35,10 @@ pub enum SimOutput {
         patient_control_number: String,
         accepted: bool,
         payer_claim_control_number: Option<String>,
+        /// STC01: category (A2 accepted; A3/A6/A7/A8 rejected), status code, entity.
         category: String,
+        status_code: String,
+        entity: Option<String>,
         reason: String,
     },
     /// One payer's 835 for one payment day.
@@ -189,8 +192,12 @@ impl Simulator {
         let payer_ccn = format!("{:015}", rng.below(1_000_000_000_000_000));
         let payer_id = claim.coverage().map(|coverage| coverage.payer.payer_id.clone());
         let Some(profile) = payer_id.as_ref().and_then(|id| self.profiles.get(id)).cloned() else {
-            let result =
-                FrontEnd::Rejected { category: "A3".into(), reason: "payer id does not route to a known payer".into() };
+            let result = FrontEnd::Rejected {
+                category: "A3".into(),
+                status_code: "116".into(),
+                entity: None,
+                reason: "payer id does not route to a known payer".into(),
+            };
             self.reject_front_end(claim, ack_999_day + chrono::Duration::days(1), result);
             return;
         };
@@ -301,7 +308,7 @@ impl Simulator {
     }
 
     fn reject_front_end(&mut self, claim: &Claim, on: NaiveDate, result: FrontEnd) {
-        if let FrontEnd::Rejected { category, reason } = &result {
+        if let FrontEnd::Rejected { category, reason, .. } = &result {
             self.truth.record(
                 claim.id,
                 SubmissionTruth::FrontEndRejected { category: category.clone(), reason: reason.clone() },
@@ -346,14 +353,18 @@ impl Simulator {
                     out.push(SimOutput::Ack999 { on: date, batch_id, accepted, claims })
                 }
                 Scheduled::Ack277 { claim_id, pcn, result } => {
-                    let (accepted, ccn, category, reason) = match result {
+                    let (accepted, ccn, category, status_code, entity, reason) = match result {
                         FrontEnd::Accepted { payer_claim_control_number } => (
                             true,
                             Some(payer_claim_control_number),
                             "A2".to_string(),
+                            "20".to_string(),
+                            None,
                             "accepted for adjudication".to_string(),
                         ),
-                        FrontEnd::Rejected { category, reason } => (false, None, category, reason),
+                        FrontEnd::Rejected { category, status_code, entity, reason } => {
+                            (false, None, category, status_code, entity, reason)
+                        }
                     };
                     acks_277.push(SimOutput::Ack277 {
                         on: date,
@@ -362,6 +373,8 @@ impl Simulator {
                         accepted,
                         payer_claim_control_number: ccn,
                         category,
+                        status_code,
+                        entity,
                         reason,
                     });
                 }
