@@ -7,7 +7,7 @@ mod plan;
 mod statement;
 mod writeoff;
 
-pub use aging::{aging, payer_items, AgingBucket, AgingItem, AgingReport, BucketTotals};
+pub use aging::{aging, patient_items, payer_items, AgingBucket, AgingItem, AgingReport, BucketTotals};
 pub use plan::{apply_payment, create_plan, plan_status, PlanStatus};
 pub use statement::{
     build_statements, patient_balances, patient_charges, PatientBalance, PatientCharge, PatientPayment, StatementDraft,

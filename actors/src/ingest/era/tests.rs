@@ -249,3 +249,37 @@ fn plb_entries_are_provider_level_and_the_file_balances() {
     remit.total_paid = usd(dec!(100));
     assert!(match_remittance(&remit, &index).out_of_balance);
 }
+
+use proptest::prelude::*;
+
+proptest! {
+    /// Lines with distinct codes find their own line whatever order the payer lists them in
+    /// and whichever REF*6R it leaves out.
+    #[test]
+    fn line_matching_survives_order_and_missing_control_numbers(
+        order in proptest::sample::subsequence(vec![0usize, 1, 2, 3], 4).prop_shuffle(),
+        omit in proptest::collection::vec(proptest::bool::ANY, 4),
+    ) {
+        let mut claim = fixture::claim();
+        let day = claim.lines[0].service_date;
+        claim.lines.push(fixture::line(3, "80053", dec!(48), day));
+        claim.lines.push(fixture::line(4, "85025", dec!(35), day));
+        let index = ClaimIndex::new([&claim]);
+        let mut remit_claim = paid_claim(&claim, "1", Decimal::ONE);
+        remit_claim.lines = order
+            .iter()
+            .map(|i| {
+                let mut line = remit_line(&claim, i + 1, dec!(1), vec![]);
+                if omit[*i] {
+                    line.line_control_number = None;
+                }
+                line
+            })
+            .collect();
+        let outcome = match_remittance(&remittance(vec![remit_claim], vec![]), &index);
+        prop_assert!(outcome.suspense.is_empty());
+        let numbers: Vec<u32> = outcome.postings[0].posting.lines.iter().map(|l| l.line_number).collect();
+        let expected: Vec<u32> = order.iter().map(|i| *i as u32 + 1).collect();
+        prop_assert_eq!(numbers, expected);
+    }
+}
