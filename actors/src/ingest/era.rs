@@ -13,25 +13,67 @@
 
 use super::remit::{RemitClaim, RemitLine, Remittance};
 use practice_protocol::claim::{LinePosting, PostingKind, RemittancePosting};
-use practice_protocol::domain::{Claim, ClaimLine};
+use practice_protocol::domain::{Claim, ClaimLine, CoverageOrder};
 use practice_protocol::ids::{ClaimId, CommandId, PaymentId};
 use practice_protocol::Money;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
-/// Our claims by patient control number (one organization's).
+/// Our claims by patient control number (one organization's). Practices often reuse one
+/// control number for the primary, secondary and tertiary claims of an encounter, so a number
+/// may name several claims; `find` tells them apart by payer and CLP02.
 #[derive(Debug, Default)]
 pub struct ClaimIndex<'a> {
-    by_pcn: HashMap<&'a str, &'a Claim>,
+    by_pcn: HashMap<&'a str, Vec<&'a Claim>>,
 }
 
 impl<'a> ClaimIndex<'a> {
     pub fn new(claims: impl IntoIterator<Item = &'a Claim>) -> Self {
-        ClaimIndex { by_pcn: claims.into_iter().map(|claim| (claim.patient_control_number.as_str(), claim)).collect() }
+        let mut by_pcn: HashMap<&'a str, Vec<&'a Claim>> = HashMap::new();
+        for claim in claims {
+            by_pcn.entry(claim.patient_control_number.as_str()).or_default().push(claim);
+        }
+        ClaimIndex { by_pcn }
     }
 
-    pub fn get(&self, patient_control_number: &str) -> Option<&'a Claim> {
-        self.by_pcn.get(patient_control_number.trim()).copied()
+    /// Every claim with this control number.
+    pub fn get(&self, patient_control_number: &str) -> &[&'a Claim] {
+        self.by_pcn.get(patient_control_number.trim()).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The claim a CLP loop pays: the only one with its control number, else the one billed
+    /// to this payer, else the one whose responsibility CLP02 names (1/2/3).
+    fn find(
+        &self,
+        patient_control_number: &str,
+        payer_id: Option<&str>,
+        status_code: &str,
+    ) -> Result<&'a Claim, SuspenseReason> {
+        let candidates = self.get(patient_control_number);
+        match candidates {
+            [] => return Err(SuspenseReason::UnknownPatientControlNumber),
+            [only] => return Ok(only),
+            _ => {}
+        }
+        let billed_payer = |claim: &&&Claim| {
+            payer_id
+                .is_none_or(|id| claim.coverage().is_some_and(|coverage| coverage.payer.payer_id.as_str() == id.trim()))
+        };
+        let by_payer: Vec<&&Claim> = candidates.iter().filter(billed_payer).collect();
+        if let [only] = by_payer.as_slice() {
+            return Ok(only);
+        }
+        let order = match status_code {
+            "1" | "19" => Some(CoverageOrder::Primary),
+            "2" | "20" => Some(CoverageOrder::Secondary),
+            "3" | "21" => Some(CoverageOrder::Tertiary),
+            _ => None,
+        };
+        let by_order: Vec<&&Claim> = by_payer.into_iter().filter(|claim| Some(claim.responsibility) == order).collect();
+        match by_order.as_slice() {
+            [only] => Ok(only),
+            _ => Err(SuspenseReason::AmbiguousClaim { candidates: candidates.len() }),
+        }
     }
 }
 
@@ -75,6 +117,8 @@ pub struct ProviderLedgerEntry {
 pub enum SuspenseReason {
     /// CLP01 names no claim of ours.
     UnknownPatientControlNumber,
+    /// CLP01 names several claims and neither the payer nor CLP02 tells which.
+    AmbiguousClaim { candidates: usize },
     /// A service line matched none of the claim's lines.
     LineNotMatched { line_index: usize, procedure: String, line_control_number: Option<String> },
     /// The remittance is in a currency the claim is not billed in.
@@ -184,9 +228,9 @@ fn match_claim(
     kind: PostingKind,
     index: &ClaimIndex<'_>,
 ) -> Result<EraPosting, Unmatched> {
-    let Some(claim) = index.get(&remit_claim.patient_control_number) else {
-        return Err((None, SuspenseReason::UnknownPatientControlNumber));
-    };
+    let claim = index
+        .find(&remit_claim.patient_control_number, remit.payer_id.as_deref(), &remit_claim.status_code)
+        .map_err(|reason| (None, reason))?;
     let money_in_claim_currency = std::iter::once(&remit_claim.paid)
         .chain(remit_claim.adjustments.iter().map(|adjustment| &adjustment.amount))
         .chain(remit_claim.lines.iter().flat_map(|line| {

@@ -283,3 +283,31 @@ proptest! {
         prop_assert_eq!(numbers, expected);
     }
 }
+
+#[test]
+fn one_control_number_for_primary_and_secondary_claims() {
+    use practice_protocol::domain::CoverageOrder;
+    let primary = fixture::claim();
+    let mut secondary = fixture::claim();
+    secondary.id = practice_protocol::ids::ClaimId::derived(&[b"secondary"]);
+    secondary.responsibility = CoverageOrder::Secondary;
+    let mut coverage = secondary.coverages[0].clone();
+    coverage.order = CoverageOrder::Secondary;
+    coverage.payer = fixture::payer("SEC01", "MC");
+    secondary.coverages.push(coverage);
+    let index = ClaimIndex::new([&primary, &secondary]);
+    // The secondary payer's 835 names itself: its claim is found by payer.
+    let mut from_secondary = remittance(vec![paid_claim(&secondary, "2", Decimal::ONE)], vec![]);
+    from_secondary.payer_id = Some("SEC01".into());
+    assert_eq!(match_remittance(&from_secondary, &index).postings[0].claim_id, secondary.id);
+    // Without a payer id CLP02 decides.
+    from_secondary.payer_id = None;
+    assert_eq!(match_remittance(&from_secondary, &index).postings[0].claim_id, secondary.id);
+    let from_primary = remittance(vec![paid_claim(&primary, "1", Decimal::ONE)], vec![]);
+    assert_eq!(match_remittance(&from_primary, &index).postings[0].claim_id, primary.id);
+    // A denial (CLP02 4) from an unnamed payer cannot be placed.
+    let mut unclear = remittance(vec![paid_claim(&primary, "4", Decimal::ONE)], vec![]);
+    unclear.payer_id = None;
+    let outcome = match_remittance(&unclear, &index);
+    assert_eq!(outcome.suspense[0].reason, SuspenseReason::AmbiguousClaim { candidates: 2 });
+}
