@@ -15,6 +15,7 @@ pub mod ids;
 pub mod money;
 pub mod roles;
 pub mod shard;
+pub mod x12;
 
 pub use error::{ValidationError, ValidationKind};
 pub use money::{Currency, Money};

@@ -1,6 +1,7 @@
 //! The CLI's subcommands, one module each.
 
 pub mod logging;
+pub mod x12;
 
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -9,6 +10,11 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print the build's version and the formats it speaks.
     Info,
+    /// Read and check X12 5010 files.
+    X12 {
+        #[command(subcommand)]
+        command: x12::X12Command,
+    },
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -19,5 +25,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("event schema version {}", practice_protocol::envelope::EVENT_SCHEMA_VERSION);
             Ok(ExitCode::SUCCESS)
         }
+        Command::X12 { command } => x12::run(command),
     }
 }
