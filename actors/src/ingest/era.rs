@@ -206,6 +206,18 @@ pub fn match_remittance(remit: &Remittance, index: &ClaimIndex<'_>) -> EraOutcom
     outcome
 }
 
+/// The content-derived key of a whole remittance: payer, trace number and total paid. The
+/// ingestion layer keeps these (next to the file hash) to skip a file it has already matched;
+/// the per-claim payment ids make posting idempotent even without it.
+pub fn remittance_key(remit: &Remittance) -> PaymentId {
+    PaymentId::derived(&[
+        b"remittance",
+        remit.payer_id.as_deref().unwrap_or(remit.payer_name.as_str()).as_bytes(),
+        remit.trace_number.trim().as_bytes(),
+        remit.total_paid.amount.normalize().to_string().as_bytes(),
+    ])
+}
+
 /// The content-derived id of one claim payment.
 pub fn payment_id(trace_number: &str, remit_claim: &RemitClaim) -> PaymentId {
     PaymentId::derived(&[

@@ -147,6 +147,21 @@ fn the_same_835_twice_posts_once() {
 }
 
 #[test]
+fn remittance_keys_name_payer_trace_and_amount() {
+    let claim = fixture::claim();
+    let remit = remittance(vec![paid_claim(&claim, "1", Decimal::ONE)], vec![]);
+    let mut same = remit.clone();
+    same.total_paid = usd(dec!(100.00)); // 100 and 100.00 are one amount
+    assert_eq!(remittance_key(&remit), remittance_key(&same));
+    let mut other = remit.clone();
+    other.trace_number = "TRACE-XYZ".into();
+    assert_ne!(remittance_key(&remit), remittance_key(&other));
+    let mut other_payer = remit.clone();
+    other_payer.payer_id = Some("99999".into());
+    assert_ne!(remittance_key(&remit), remittance_key(&other_payer));
+}
+
+#[test]
 fn survives_rewritten_codes_and_dropped_modifiers() {
     let mut claim = fixture::claim();
     claim.lines[0].modifiers = vec![fixture::modifier("25")];
