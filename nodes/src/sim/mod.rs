@@ -5,7 +5,8 @@
 //!
 //! - `profile`: payer types, fee schedules and the REALISM.md §10 parameters;
 //! - `adjudicate`: one claim → its 277CA decision and line-by-line adjudication;
-//! - `engine`: the `Simulator` — batches in, dated 999/277CA/835 outputs out;
+//! - `engine`: the `Simulator` — batches in, dated 999/277CA/835 outputs out; `remit` builds
+//!   its CLP loops, reversals and corrections;
 //! - `truth`: what it paid per claim and line, injected denials and underpayments, PLB;
 //! - `generate`: synthetic claims for tests and the demo; `rng`: the seeded generator.
 //!
@@ -16,6 +17,7 @@ pub mod adjudicate;
 pub mod engine;
 pub mod generate;
 pub mod profile;
+mod remit;
 pub mod rng;
 pub mod truth;
 
