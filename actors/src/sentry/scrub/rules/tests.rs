@@ -1,4 +1,5 @@
 //! Rules-file parsing tests: every rule type, precise errors, directories, the shipped examples.
+
 use super::*;
 
 fn rule_error(json: &str) -> (usize, String, String) {
