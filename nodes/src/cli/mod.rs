@@ -2,6 +2,7 @@
 
 pub mod logging;
 pub mod x12;
+pub mod x12_gen;
 
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print the build's version and the formats it speaks.
     Info,
-    /// Read and check X12 5010 files.
+    /// Read, check and write X12 5010 files.
     X12 {
         #[command(subcommand)]
         command: x12::X12Command,

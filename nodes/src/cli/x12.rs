@@ -1,5 +1,5 @@
-//! `practice x12 parse FILE` and `practice x12 validate FILE`: the X12 readers from the
-//! command line. JSON shapes are documented in `docs/x12-json.md`.
+//! `practice x12 parse FILE`, `practice x12 validate FILE`, and `gen-837` (its own module,
+//! `x12_gen`). JSON shapes are documented in `docs/x12-json.md`.
 //!
 //! Exit codes: 0 read (parse) / valid (validate); 1 not valid X12 (validate: one diagnostic
 //! per line on stdout; parse: the fatal problem on stderr); 2 the file cannot be read.
@@ -23,12 +23,16 @@ pub enum X12Command {
         /// The file to read, or `-` for standard input.
         file: PathBuf,
     },
+    /// Write an 837P or 837I from claims in the API's JSON form (docs/x12-gen.md).
+    #[command(name = "gen-837")]
+    Gen837(super::x12_gen::Gen837Args),
 }
 
 pub fn run(command: X12Command) -> anyhow::Result<ExitCode> {
     match command {
         X12Command::Parse { file } => parse(&file),
         X12Command::Validate { file } => validate(&file),
+        X12Command::Gen837(args) => super::x12_gen::run(&args),
     }
 }
 
