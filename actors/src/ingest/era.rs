@@ -91,9 +91,9 @@ pub struct EraPosting {
 pub enum ProviderEntryKind {
     /// PLB L6: interest the payer adds for paying late.
     Interest,
-    /// PLB WO / 72 / FB and other positive amounts: money taken back or held.
+    /// Positive amounts (WO, 72, FB, J1, ...): money taken back or held.
     Recoupment,
-    /// Anything else, by sign.
+    /// Negative amounts other than interest: money added (a forwarded credit balance).
     Other,
 }
 
@@ -177,9 +177,10 @@ pub fn match_remittance(remit: &Remittance, index: &ClaimIndex<'_>) -> EraOutcom
         }
     }
     for (position, adjustment) in remit.provider_adjustments.iter().enumerate() {
+        // L6 is interest; otherwise a negative amount adds to the check (a forwarded credit)
+        // and a positive one withholds (WO overpayment recovery, FB balance taken back, ...).
         let kind = match adjustment.reason_code.as_str() {
             "L6" => ProviderEntryKind::Interest,
-            "WO" | "72" | "FB" | "J1" | "LE" => ProviderEntryKind::Recoupment,
             _ if adjustment.amount.is_negative() => ProviderEntryKind::Other,
             _ => ProviderEntryKind::Recoupment,
         };

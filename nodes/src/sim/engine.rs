@@ -404,11 +404,29 @@ impl Simulator {
                     waiting.push(recoupment);
                 }
             }
+            self.trace_counter += 1;
+            let trace_number = format!("{}{}{:06}", payer_id.as_str(), date.format("%Y%m%d"), self.trace_counter);
+            if total < Decimal::ZERO {
+                // Reversals outweigh payments today: the payer forwards the balance (PLB FB,
+                // negative now so BPR02 is zero) and takes it back from a later check.
+                let balance = Money::new(total, self.currency);
+                plb.push(ProviderAdjustment {
+                    provider_id: self.billing_npi.clone(),
+                    reason_code: "FB".into(),
+                    reference: Some(trace_number.clone()),
+                    amount: balance,
+                });
+                waiting.push(ProviderAdjustment {
+                    provider_id: self.billing_npi.clone(),
+                    reason_code: "FB".into(),
+                    reference: Some(trace_number.clone()),
+                    amount: balance.negate(),
+                });
+                total = Decimal::ZERO;
+            }
             if !waiting.is_empty() {
                 self.pending_recoupments.insert(payer_id.clone(), waiting);
             }
-            self.trace_counter += 1;
-            let trace_number = format!("{}{}{:06}", payer_id.as_str(), date.format("%Y%m%d"), self.trace_counter);
             for adjustment in &plb {
                 self.truth.plb.push(PlbTruth {
                     payer_id: payer_id.clone(),
