@@ -168,6 +168,15 @@ pub fn render_277ca(
     Ok(write_277ca(&envelope("SIMCLEARINGHSE", recipient, on, control_number), &[ack])?)
 }
 
+/// CLP06 uses a narrower code list than SBR09: commercial (CI) and BCBS (BL) claims are
+/// reported as PPO (12); the rest carry over.
+fn clp06(sbr09: &str) -> String {
+    match sbr09.trim() {
+        "CI" | "BL" | "" => "12".to_string(),
+        other => other.to_string(),
+    }
+}
+
 fn status(code: &str) -> ClaimPaymentStatus {
     match code {
         "2" => ClaimPaymentStatus::ProcessedAsSecondary,
@@ -231,7 +240,7 @@ pub fn render_835(
             patient_responsibility: claim
                 .patient_responsibility
                 .unwrap_or(practice_protocol::Money::zero(claim.paid.currency)),
-            filing_indicator: meta.filing_indicator.clone(),
+            filing_indicator: clp06(&meta.filing_indicator),
             payer_claim_control_number: claim.payer_claim_control_number.clone().unwrap_or_default(),
             facility_code: Some("11".into()),
             frequency: Some("1".into()),
