@@ -7,13 +7,15 @@ mod plan;
 mod statement;
 mod writeoff;
 
-pub use aging::{aging, patient_items, payer_items, AgingBucket, AgingItem, AgingReport, BucketTotals};
+pub use aging::{aging, payer_items, AgingBucket, AgingItem, AgingReport, BucketTotals};
 pub use plan::{apply_payment, create_plan, plan_status, PlanStatus};
 pub use statement::{
     build_statements, patient_balances, patient_charges, PatientBalance, PatientCharge, PatientPayment, StatementDraft,
     StatementLine, StatementRun,
 };
 pub use writeoff::{WriteOffApproval, WriteOffBand, WriteOffPolicy, WriteOffRefusal};
+
+pub use aging::patient_items;
 
 use practice_protocol::Currency;
 
