@@ -161,6 +161,23 @@ pub fn payer_items<'a>(states: impl IntoIterator<Item = &'a ClaimState>) -> Vec<
         .collect()
 }
 
+/// Patient A/R items: what each patient still owes per claim after their payments, aged
+/// from the date of service.
+pub fn patient_items(balances: &[super::PatientBalance]) -> Vec<AgingItem> {
+    balances
+        .iter()
+        .flat_map(|balance| {
+            balance.lines.iter().map(move |line| AgingItem {
+                claim_id: line.claim_id,
+                patient_id: balance.patient_id,
+                payer: None,
+                open: line.due.amount,
+                since: line.service_date,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +231,23 @@ mod tests {
         assert_eq!(report.by_patient.len(), 1, "the credit is left out");
         assert_eq!(report.patient.get(AgingBucket::Days31To60), dec!(12.34));
         assert_eq!(report.total().total(), dec!(182.49));
+    }
+
+    #[test]
+    fn patient_items_age_what_is_still_due() {
+        use crate::billing::{patient_balances, PatientCharge};
+        let patient = PatientId::derived(&[b"p"]);
+        let charge = |n: u8, day, cents| PatientCharge {
+            claim_id: ClaimId::derived(&[&[n]]),
+            patient_id: patient,
+            service_date: fixture::date(2026, 1, day),
+            responsibility: practice_protocol::Money::usd(Decimal::new(cents, 2)),
+        };
+        let balances = patient_balances(&[charge(1, 2, 5000), charge(2, 20, 3000)], &[], Currency::USD).unwrap();
+        let report = aging(&patient_items(&balances), fixture::date(2026, 3, 5), Currency::USD);
+        assert_eq!(report.by_patient[&patient].get(AgingBucket::Days61To90), dec!(50.00));
+        assert_eq!(report.by_patient[&patient].get(AgingBucket::Days31To60), dec!(30.00));
+        assert!(report.by_payer.is_empty());
     }
 
     #[test]

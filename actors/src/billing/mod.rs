@@ -17,6 +17,8 @@ pub use statement::{
 };
 pub use writeoff::{WriteOffApproval, WriteOffBand, WriteOffPolicy, WriteOffRefusal};
 
+pub use aging::patient_items;
+
 use practice_protocol::Currency;
 
 /// Why a billing computation was refused.

@@ -13,25 +13,67 @@
 
 use super::remit::{RemitClaim, RemitLine, Remittance};
 use practice_protocol::claim::{LinePosting, PostingKind, RemittancePosting};
-use practice_protocol::domain::{Claim, ClaimLine};
+use practice_protocol::domain::{Claim, ClaimLine, CoverageOrder};
 use practice_protocol::ids::{ClaimId, CommandId, PaymentId};
 use practice_protocol::Money;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
-/// Our claims by patient control number (one organization's).
+/// Our claims by patient control number (one organization's). Practices often reuse one
+/// control number for the primary, secondary and tertiary claims of an encounter, so a number
+/// may name several claims; `find` tells them apart by payer and CLP02.
 #[derive(Debug, Default)]
 pub struct ClaimIndex<'a> {
-    by_pcn: HashMap<&'a str, &'a Claim>,
+    by_pcn: HashMap<&'a str, Vec<&'a Claim>>,
 }
 
 impl<'a> ClaimIndex<'a> {
     pub fn new(claims: impl IntoIterator<Item = &'a Claim>) -> Self {
-        ClaimIndex { by_pcn: claims.into_iter().map(|claim| (claim.patient_control_number.as_str(), claim)).collect() }
+        let mut by_pcn: HashMap<&'a str, Vec<&'a Claim>> = HashMap::new();
+        for claim in claims {
+            by_pcn.entry(claim.patient_control_number.as_str()).or_default().push(claim);
+        }
+        ClaimIndex { by_pcn }
     }
 
-    pub fn get(&self, patient_control_number: &str) -> Option<&'a Claim> {
-        self.by_pcn.get(patient_control_number.trim()).copied()
+    /// Every claim with this control number.
+    pub fn get(&self, patient_control_number: &str) -> &[&'a Claim] {
+        self.by_pcn.get(patient_control_number.trim()).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The claim a CLP loop pays: the only one with its control number, else the one billed
+    /// to this payer, else the one whose responsibility CLP02 names (1/2/3).
+    fn find(
+        &self,
+        patient_control_number: &str,
+        payer_id: Option<&str>,
+        status_code: &str,
+    ) -> Result<&'a Claim, SuspenseReason> {
+        let candidates = self.get(patient_control_number);
+        match candidates {
+            [] => return Err(SuspenseReason::UnknownPatientControlNumber),
+            [only] => return Ok(only),
+            _ => {}
+        }
+        let billed_payer = |claim: &&&Claim| {
+            payer_id
+                .is_none_or(|id| claim.coverage().is_some_and(|coverage| coverage.payer.payer_id.as_str() == id.trim()))
+        };
+        let by_payer: Vec<&&Claim> = candidates.iter().filter(billed_payer).collect();
+        if let [only] = by_payer.as_slice() {
+            return Ok(only);
+        }
+        let order = match status_code {
+            "1" | "19" => Some(CoverageOrder::Primary),
+            "2" | "20" => Some(CoverageOrder::Secondary),
+            "3" | "21" => Some(CoverageOrder::Tertiary),
+            _ => None,
+        };
+        let by_order: Vec<&&Claim> = by_payer.into_iter().filter(|claim| Some(claim.responsibility) == order).collect();
+        match by_order.as_slice() {
+            [only] => Ok(only),
+            _ => Err(SuspenseReason::AmbiguousClaim { candidates: candidates.len() }),
+        }
     }
 }
 
@@ -49,9 +91,9 @@ pub struct EraPosting {
 pub enum ProviderEntryKind {
     /// PLB L6: interest the payer adds for paying late.
     Interest,
-    /// PLB WO / 72 / FB and other positive amounts: money taken back or held.
+    /// Positive amounts (WO, 72, FB, J1, ...): money taken back or held.
     Recoupment,
-    /// Anything else, by sign.
+    /// Negative amounts other than interest: money added (a forwarded credit balance).
     Other,
 }
 
@@ -75,6 +117,8 @@ pub struct ProviderLedgerEntry {
 pub enum SuspenseReason {
     /// CLP01 names no claim of ours.
     UnknownPatientControlNumber,
+    /// CLP01 names several claims and neither the payer nor CLP02 tells which.
+    AmbiguousClaim { candidates: usize },
     /// A service line matched none of the claim's lines.
     LineNotMatched { line_index: usize, procedure: String, line_control_number: Option<String> },
     /// The remittance is in a currency the claim is not billed in.
@@ -133,9 +177,10 @@ pub fn match_remittance(remit: &Remittance, index: &ClaimIndex<'_>) -> EraOutcom
         }
     }
     for (position, adjustment) in remit.provider_adjustments.iter().enumerate() {
+        // L6 is interest; otherwise a negative amount adds to the check (a forwarded credit)
+        // and a positive one withholds (WO overpayment recovery, FB balance taken back, ...).
         let kind = match adjustment.reason_code.as_str() {
             "L6" => ProviderEntryKind::Interest,
-            "WO" | "72" | "FB" | "J1" | "LE" => ProviderEntryKind::Recoupment,
             _ if adjustment.amount.is_negative() => ProviderEntryKind::Other,
             _ => ProviderEntryKind::Recoupment,
         };
@@ -162,6 +207,18 @@ pub fn match_remittance(remit: &Remittance, index: &ClaimIndex<'_>) -> EraOutcom
     outcome
 }
 
+/// The content-derived key of a whole remittance: payer, trace number and total paid. The
+/// ingestion layer keeps these (next to the file hash) to skip a file it has already matched;
+/// the per-claim payment ids make posting idempotent even without it.
+pub fn remittance_key(remit: &Remittance) -> PaymentId {
+    PaymentId::derived(&[
+        b"remittance",
+        remit.payer_id.as_deref().unwrap_or(remit.payer_name.as_str()).as_bytes(),
+        remit.trace_number.trim().as_bytes(),
+        remit.total_paid.amount.normalize().to_string().as_bytes(),
+    ])
+}
+
 /// The content-derived id of one claim payment.
 pub fn payment_id(trace_number: &str, remit_claim: &RemitClaim) -> PaymentId {
     PaymentId::derived(&[
@@ -184,9 +241,9 @@ fn match_claim(
     kind: PostingKind,
     index: &ClaimIndex<'_>,
 ) -> Result<EraPosting, Unmatched> {
-    let Some(claim) = index.get(&remit_claim.patient_control_number) else {
-        return Err((None, SuspenseReason::UnknownPatientControlNumber));
-    };
+    let claim = index
+        .find(&remit_claim.patient_control_number, remit.payer_id.as_deref(), &remit_claim.status_code)
+        .map_err(|reason| (None, reason))?;
     let money_in_claim_currency = std::iter::once(&remit_claim.paid)
         .chain(remit_claim.adjustments.iter().map(|adjustment| &adjustment.amount))
         .chain(remit_claim.lines.iter().flat_map(|line| {

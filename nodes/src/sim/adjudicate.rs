@@ -19,17 +19,21 @@ use serde::{Deserialize, Serialize};
 pub enum FrontEnd {
     /// A2: accepted into adjudication under the payer's claim control number.
     Accepted { payer_claim_control_number: String },
-    /// A3/A6/A7/A8: rejected; the claim was never filed.
-    Rejected { category: String, reason: String },
+    /// A3/A6/A7/A8: rejected; the claim was never filed. `status_code` and `entity` fill the
+    /// rest of the STC01 composite (claim status code list 508, entity identifier 98).
+    Rejected { category: String, status_code: String, entity: Option<String>, reason: String },
 }
 
-/// 277CA rejection reasons (REALISM.md §10 front_end.reject_mix): category and what is wrong.
-const REJECT_MIX: [(u32, &str, &str); 5] = [
-    (400_000, "A7", "subscriber member id or date of birth not found"),
-    (200_000, "A7", "billing provider NPI not enrolled with the payer"),
-    (200_000, "A7", "procedure code or modifier invalid for the date of service"),
-    (100_000, "A3", "payer id does not route to this payer"),
-    (100_000, "A6", "required claim information missing"),
+/// 277CA rejection reasons (REALISM.md §10 front_end.reject_mix): weight, category, claim
+/// status code, entity, and what is wrong. Status codes: 33 subscriber and subscriber id not
+/// found, 562 entity's NPI, 454 procedure code for services rendered, 116 claim submitted to
+/// the incorrect payer, 21 missing or invalid information.
+const REJECT_MIX: [(u32, &str, &str, Option<&str>, &str); 5] = [
+    (400_000, "A7", "33", Some("IL"), "subscriber member id or date of birth not found"),
+    (200_000, "A7", "562", Some("85"), "billing provider NPI not enrolled with the payer"),
+    (200_000, "A7", "454", None, "procedure code or modifier invalid for the date of service"),
+    (100_000, "A3", "116", None, "payer id does not route to this payer"),
+    (100_000, "A6", "21", None, "required claim information missing"),
 ];
 
 /// The payer's decision on one line.
@@ -110,9 +114,14 @@ pub struct Circumstances {
 /// The 277CA decision. Drawn first from the claim's stream, so it replays with the seed.
 pub fn front_end(profile: &PayerProfile, rng: &mut SimRng, payer_ccn: String) -> FrontEnd {
     if rng.chance(profile.params.p_277ca_reject) {
-        let weights: Vec<u32> = REJECT_MIX.iter().map(|(weight, _, _)| *weight).collect();
-        let (_, category, reason) = REJECT_MIX[rng.weighted(&weights).unwrap_or(0)];
-        return FrontEnd::Rejected { category: category.to_string(), reason: reason.to_string() };
+        let weights: Vec<u32> = REJECT_MIX.iter().map(|(weight, ..)| *weight).collect();
+        let (_, category, status_code, entity, reason) = REJECT_MIX[rng.weighted(&weights).unwrap_or(0)];
+        return FrontEnd::Rejected {
+            category: category.to_string(),
+            status_code: status_code.to_string(),
+            entity: entity.map(str::to_string),
+            reason: reason.to_string(),
+        };
     }
     FrontEnd::Accepted { payer_claim_control_number: payer_ccn }
 }

@@ -7,13 +7,13 @@
 //! (seed, batch), and outputs are ordered by (day, kind, payer, insertion), so a seed and the
 //! same calls replay exactly.
 
-use super::adjudicate::{adjudicate, front_end, Adjudication, Circumstances, FrontEnd, LineOutcome};
+use super::adjudicate::{adjudicate, front_end, Circumstances, FrontEnd};
 use super::profile::{cents, PayerProfile};
+use super::remit::{correct, remit_claim};
 use super::rng::SimRng;
 use super::truth::{GroundTruth, PlbTruth, SubmissionTruth};
 use chrono::NaiveDate;
-use practice_actors::ingest::remit::{ProviderAdjustment, RemitClaim, RemitLine, Remittance};
-use practice_protocol::claim::Adjustment;
+use practice_actors::ingest::remit::{ProviderAdjustment, RemitClaim, Remittance};
 use practice_protocol::codes::{Npi, TaxId};
 use practice_protocol::domain::{Claim, ClaimFrequency, PaymentMethod, PersonName};
 use practice_protocol::ids::{ClaimId, PatientId, PayerId};
@@ -35,7 +35,10 @@ pub enum SimOutput {
         patient_control_number: String,
         accepted: bool,
         payer_claim_control_number: Option<String>,
+        /// STC01: category (A2 accepted; A3/A6/A7/A8 rejected), status code, entity.
         category: String,
+        status_code: String,
+        entity: Option<String>,
         reason: String,
     },
     /// One payer's 835 for one payment day.
@@ -189,8 +192,12 @@ impl Simulator {
         let payer_ccn = format!("{:015}", rng.below(1_000_000_000_000_000));
         let payer_id = claim.coverage().map(|coverage| coverage.payer.payer_id.clone());
         let Some(profile) = payer_id.as_ref().and_then(|id| self.profiles.get(id)).cloned() else {
-            let result =
-                FrontEnd::Rejected { category: "A3".into(), reason: "payer id does not route to a known payer".into() };
+            let result = FrontEnd::Rejected {
+                category: "A3".into(),
+                status_code: "116".into(),
+                entity: None,
+                reason: "payer id does not route to a known payer".into(),
+            };
             self.reject_front_end(claim, ack_999_day + chrono::Duration::days(1), result);
             return;
         };
@@ -301,7 +308,7 @@ impl Simulator {
     }
 
     fn reject_front_end(&mut self, claim: &Claim, on: NaiveDate, result: FrontEnd) {
-        if let FrontEnd::Rejected { category, reason } = &result {
+        if let FrontEnd::Rejected { category, reason, .. } = &result {
             self.truth.record(
                 claim.id,
                 SubmissionTruth::FrontEndRejected { category: category.clone(), reason: reason.clone() },
@@ -346,14 +353,18 @@ impl Simulator {
                     out.push(SimOutput::Ack999 { on: date, batch_id, accepted, claims })
                 }
                 Scheduled::Ack277 { claim_id, pcn, result } => {
-                    let (accepted, ccn, category, reason) = match result {
+                    let (accepted, ccn, category, status_code, entity, reason) = match result {
                         FrontEnd::Accepted { payer_claim_control_number } => (
                             true,
                             Some(payer_claim_control_number),
                             "A2".to_string(),
+                            "20".to_string(),
+                            None,
                             "accepted for adjudication".to_string(),
                         ),
-                        FrontEnd::Rejected { category, reason } => (false, None, category, reason),
+                        FrontEnd::Rejected { category, status_code, entity, reason } => {
+                            (false, None, category, status_code, entity, reason)
+                        }
                     };
                     acks_277.push(SimOutput::Ack277 {
                         on: date,
@@ -362,6 +373,8 @@ impl Simulator {
                         accepted,
                         payer_claim_control_number: ccn,
                         category,
+                        status_code,
+                        entity,
                         reason,
                     });
                 }
@@ -391,11 +404,29 @@ impl Simulator {
                     waiting.push(recoupment);
                 }
             }
+            self.trace_counter += 1;
+            let trace_number = format!("{}{}{:06}", payer_id.as_str(), date.format("%Y%m%d"), self.trace_counter);
+            if total < Decimal::ZERO {
+                // Reversals outweigh payments today: the payer forwards the balance (PLB FB,
+                // negative now so BPR02 is zero) and takes it back from a later check.
+                let balance = Money::new(total, self.currency);
+                plb.push(ProviderAdjustment {
+                    provider_id: self.billing_npi.clone(),
+                    reason_code: "FB".into(),
+                    reference: Some(trace_number.clone()),
+                    amount: balance,
+                });
+                waiting.push(ProviderAdjustment {
+                    provider_id: self.billing_npi.clone(),
+                    reason_code: "FB".into(),
+                    reference: Some(trace_number.clone()),
+                    amount: balance.negate(),
+                });
+                total = Decimal::ZERO;
+            }
             if !waiting.is_empty() {
                 self.pending_recoupments.insert(payer_id.clone(), waiting);
             }
-            self.trace_counter += 1;
-            let trace_number = format!("{}{}{:06}", payer_id.as_str(), date.format("%Y%m%d"), self.trace_counter);
             for adjustment in &plb {
                 self.truth.plb.push(PlbTruth {
                     payer_id: payer_id.clone(),
@@ -418,93 +449,5 @@ impl Simulator {
             };
             out.push(SimOutput::Remit { on: date, payer_id, remittance: Box::new(remittance) });
         }
-    }
-}
-
-/// The corrected decision after a reversal: an underpaid line is repaid at contract; with no
-/// underpayment, the payer finds it overpaid the first paid line by 10% of its allowed amount
-/// and takes that back as more contractual write-down. Patient share stays as it was.
-fn correct(adjudication: &Adjudication, currency: Currency) -> Adjudication {
-    let mut corrected = adjudication.clone();
-    let any_underpaid = corrected.lines.iter().any(|line| line.underpaid() > Decimal::ZERO);
-    let mut changed_one = false;
-    for line in corrected.lines.iter_mut().filter(|line| line.denial.is_none() && line.paid > Decimal::ZERO) {
-        let delta = if any_underpaid {
-            line.underpaid()
-        } else if !changed_one {
-            -cents(line.allowed * Decimal::new(10, 2)).min(line.paid)
-        } else {
-            Decimal::ZERO
-        };
-        if delta.is_zero() {
-            continue;
-        }
-        changed_one = true;
-        if any_underpaid {
-            line.paid_procedure = line.submitted_procedure.clone();
-        }
-        line.allowed += delta;
-        line.paid += delta;
-        rebalance_contractual(line, currency);
-    }
-    corrected
-}
-
-/// Set CO-45 so the line balances again: charge = paid + Σ adjustments.
-fn rebalance_contractual(line: &mut LineOutcome, currency: Currency) {
-    line.adjustments.retain(|adjustment| !(adjustment.group.as_str() == "CO" && adjustment.reason == "45"));
-    let others: Decimal = line.adjustments.iter().map(|adjustment| adjustment.amount.amount).sum();
-    let contractual = line.charge - line.paid - others;
-    if contractual != Decimal::ZERO {
-        line.adjustments.insert(
-            0,
-            Adjustment {
-                group: practice_protocol::claim::AdjustmentGroup::CO,
-                reason: "45".into(),
-                amount: Money::new(contractual, currency),
-                quantity: None,
-            },
-        );
-    }
-}
-
-/// The 835 CLP loop for an adjudication; `sign` −1 with status "22" makes its reversal.
-fn remit_claim(adjudication: &Adjudication, currency: Currency, sign: Decimal, status: Option<&str>) -> RemitClaim {
-    let money = |amount: Decimal| Money::new(amount * sign, currency);
-    let lines = adjudication
-        .lines
-        .iter()
-        .map(|line| {
-            let rewritten = line.paid_procedure != line.submitted_procedure;
-            RemitLine {
-                procedure: line.paid_procedure.clone(),
-                modifiers: line.paid_modifiers.clone(),
-                submitted_procedure: rewritten.then(|| line.submitted_procedure.clone()),
-                submitted_modifiers: if rewritten { line.submitted_modifiers.clone() } else { Vec::new() },
-                charge: money(line.charge),
-                paid: money(line.paid),
-                units: Some(line.units),
-                service_date: Some(line.service_date),
-                line_control_number: (!line.omit_line_control).then(|| line.line_id.to_string()),
-                allowed: line.denial.is_none().then(|| money(line.allowed)),
-                adjustments: line
-                    .adjustments
-                    .iter()
-                    .map(|adjustment| Adjustment { amount: money(adjustment.amount.amount), ..adjustment.clone() })
-                    .collect(),
-                remark_codes: line.remark_codes.clone(),
-            }
-        })
-        .collect();
-    RemitClaim {
-        patient_control_number: adjudication.patient_control_number.clone(),
-        status_code: status.unwrap_or(&adjudication.status_code).to_string(),
-        charge: money(adjudication.charge()),
-        paid: money(adjudication.paid()),
-        patient_responsibility: Some(money(adjudication.patient_responsibility())),
-        payer_claim_control_number: Some(adjudication.payer_claim_control_number.clone()),
-        adjustments: Vec::new(),
-        remark_codes: Vec::new(),
-        lines,
     }
 }

@@ -5,9 +5,11 @@
 //!
 //! - `profile`: payer types, fee schedules and the REALISM.md §10 parameters;
 //! - `adjudicate`: one claim → its 277CA decision and line-by-line adjudication;
-//! - `engine`: the `Simulator` — batches in, dated 999/277CA/835 outputs out;
+//! - `engine`: the `Simulator` — batches in, dated 999/277CA/835 outputs out; `remit` builds
+//!   its CLP loops, reversals and corrections;
 //! - `truth`: what it paid per claim and line, injected denials and underpayments, PLB;
-//! - `generate`: synthetic claims for tests and the demo; `rng`: the seeded generator.
+//! - `generate`: synthetic claims for tests and the demo; `rng`: the seeded generator;
+//! - `x12`: the outputs as real 999, 277CA and 835 files, written with `protocol::x12::write`.
 //!
 //! Its 835s are `practice_actors::ingest::remit::Remittance` values, the same shape the ERA
 //! matcher reads, so posting can be checked against the truth without X12 in between.
@@ -16,8 +18,10 @@ pub mod adjudicate;
 pub mod engine;
 pub mod generate;
 pub mod profile;
+mod remit;
 pub mod rng;
 pub mod truth;
+pub mod x12;
 
 pub use adjudicate::{Adjudication, FrontEnd, LineOutcome};
 pub use engine::{ClaimMeta, SimError, SimOutput, Simulator};
@@ -26,3 +30,5 @@ pub use truth::{GroundTruth, SubmissionTruth};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod x12_tests;

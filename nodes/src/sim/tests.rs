@@ -300,3 +300,31 @@ fn recoupments_wait_for_a_payment_that_can_carry_them() {
     let truth_wo: Decimal = sim.truth().plb.iter().filter(|p| p.reason_code == "WO").map(|p| p.amount).sum();
     assert_eq!(recouped, truth_wo, "the truth records only what was sent");
 }
+
+#[test]
+fn what_the_scrubber_blocks_is_what_the_payer_would_deny() {
+    use super::adjudicate::{adjudicate, Circumstances};
+    use super::generate::{sample_claim, ClaimShape};
+    use practice_actors::sentry::scrub::{passes, scrub, PayerRules};
+    let rules_file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/payer-rules/87726-commercial.json");
+    let rules = PayerRules::load(&rules_file).unwrap();
+    let mut profile = PayerProfile::new(PayerId::parse("87726").unwrap(), "Example Commercial", PayerKind::Commercial);
+    profile.params.p_claim_denied = Rate::ZERO;
+    let shape = ClaimShape {
+        codes: vec![("99214", Decimal::new(20000, 2)), ("70553", Decimal::new(150000, 2))],
+        payer_id: "87726",
+        ..ClaimShape::default()
+    };
+    let mut claim = sample_claim(&shape, 7).unwrap();
+    let received = claim.lines[0].service_date + chrono::Duration::days(3);
+    let findings = scrub(&claim, Some(&rules), received);
+    assert!(findings.iter().any(|f| f.code == "ECHP-PA-IMAGING"), "{findings:?}");
+    let circumstances = Circumstances { received_on: received, duplicate: false };
+    let denied = adjudicate(&claim, &profile, &mut rng::SimRng::new(1), circumstances, "C".into());
+    assert_eq!(denied.lines[1].adjustments[0].reason, "197");
+    claim.prior_authorization = Some("AUTH-778".into());
+    assert!(passes(&scrub(&claim, Some(&rules), received)));
+    let paid = adjudicate(&claim, &profile, &mut rng::SimRng::new(1), circumstances, "C".into());
+    assert!(paid.lines.iter().all(|line| line.denial.is_none()));
+}

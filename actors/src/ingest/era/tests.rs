@@ -147,6 +147,21 @@ fn the_same_835_twice_posts_once() {
 }
 
 #[test]
+fn remittance_keys_name_payer_trace_and_amount() {
+    let claim = fixture::claim();
+    let remit = remittance(vec![paid_claim(&claim, "1", Decimal::ONE)], vec![]);
+    let mut same = remit.clone();
+    same.total_paid = usd(dec!(100.00)); // 100 and 100.00 are one amount
+    assert_eq!(remittance_key(&remit), remittance_key(&same));
+    let mut other = remit.clone();
+    other.trace_number = "TRACE-XYZ".into();
+    assert_ne!(remittance_key(&remit), remittance_key(&other));
+    let mut other_payer = remit.clone();
+    other_payer.payer_id = Some("99999".into());
+    assert_ne!(remittance_key(&remit), remittance_key(&other_payer));
+}
+
+#[test]
 fn survives_rewritten_codes_and_dropped_modifiers() {
     let mut claim = fixture::claim();
     claim.lines[0].modifiers = vec![fixture::modifier("25")];
@@ -248,4 +263,66 @@ fn plb_entries_are_provider_level_and_the_file_balances() {
     assert_ne!(outcome.provider_entries[0].id, outcome.provider_entries[1].id);
     remit.total_paid = usd(dec!(100));
     assert!(match_remittance(&remit, &index).out_of_balance);
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    /// Lines with distinct codes find their own line whatever order the payer lists them in
+    /// and whichever REF*6R it leaves out.
+    #[test]
+    fn line_matching_survives_order_and_missing_control_numbers(
+        order in proptest::sample::subsequence(vec![0usize, 1, 2, 3], 4).prop_shuffle(),
+        omit in proptest::collection::vec(proptest::bool::ANY, 4),
+    ) {
+        let mut claim = fixture::claim();
+        let day = claim.lines[0].service_date;
+        claim.lines.push(fixture::line(3, "80053", dec!(48), day));
+        claim.lines.push(fixture::line(4, "85025", dec!(35), day));
+        let index = ClaimIndex::new([&claim]);
+        let mut remit_claim = paid_claim(&claim, "1", Decimal::ONE);
+        remit_claim.lines = order
+            .iter()
+            .map(|i| {
+                let mut line = remit_line(&claim, i + 1, dec!(1), vec![]);
+                if omit[*i] {
+                    line.line_control_number = None;
+                }
+                line
+            })
+            .collect();
+        let outcome = match_remittance(&remittance(vec![remit_claim], vec![]), &index);
+        prop_assert!(outcome.suspense.is_empty());
+        let numbers: Vec<u32> = outcome.postings[0].posting.lines.iter().map(|l| l.line_number).collect();
+        let expected: Vec<u32> = order.iter().map(|i| *i as u32 + 1).collect();
+        prop_assert_eq!(numbers, expected);
+    }
+}
+
+#[test]
+fn one_control_number_for_primary_and_secondary_claims() {
+    use practice_protocol::domain::CoverageOrder;
+    let primary = fixture::claim();
+    let mut secondary = fixture::claim();
+    secondary.id = practice_protocol::ids::ClaimId::derived(&[b"secondary"]);
+    secondary.responsibility = CoverageOrder::Secondary;
+    let mut coverage = secondary.coverages[0].clone();
+    coverage.order = CoverageOrder::Secondary;
+    coverage.payer = fixture::payer("SEC01", "MC");
+    secondary.coverages.push(coverage);
+    let index = ClaimIndex::new([&primary, &secondary]);
+    // The secondary payer's 835 names itself: its claim is found by payer.
+    let mut from_secondary = remittance(vec![paid_claim(&secondary, "2", Decimal::ONE)], vec![]);
+    from_secondary.payer_id = Some("SEC01".into());
+    assert_eq!(match_remittance(&from_secondary, &index).postings[0].claim_id, secondary.id);
+    // Without a payer id CLP02 decides.
+    from_secondary.payer_id = None;
+    assert_eq!(match_remittance(&from_secondary, &index).postings[0].claim_id, secondary.id);
+    let from_primary = remittance(vec![paid_claim(&primary, "1", Decimal::ONE)], vec![]);
+    assert_eq!(match_remittance(&from_primary, &index).postings[0].claim_id, primary.id);
+    // A denial (CLP02 4) from an unnamed payer cannot be placed.
+    let mut unclear = remittance(vec![paid_claim(&primary, "4", Decimal::ONE)], vec![]);
+    unclear.payer_id = None;
+    let outcome = match_remittance(&unclear, &index);
+    assert_eq!(outcome.suspense[0].reason, SuspenseReason::AmbiguousClaim { candidates: 2 });
 }
