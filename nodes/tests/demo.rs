@@ -1,6 +1,7 @@
 //! `practice demo` as a user runs it: a real process, a real journal on disk, a real summary
 //! file. G7 for every claim after a 10,000-claim run, posted money equal to the simulator's
-//! ground truth to the cent, every 835 re-ingested with no effect; and the same on JetStream.
+//! ground truth to the cent (the 835s go through real files and our X12 reader), every 835
+//! re-ingested with no effect, secondary claims built from primaries; and the same on JetStream.
 
 use practice_tests::nats::NatsServer;
 use rust_decimal::Decimal;
@@ -29,11 +30,17 @@ fn run_demo(claims: u64, extra: &[&str]) -> Value {
     assert!(stdout.contains("exact to the cent"), "{stdout}");
     let outbox = std::fs::read_dir(dir.path().join("data/outbox")).expect("outbox").count();
     assert!(outbox > 0, "no 837 files were written");
+    let inbox = std::fs::read_dir(dir.path().join("data/inbox")).expect("inbox").count();
+    assert!(inbox > 0, "no 835 files were received");
     serde_json::from_slice(&std::fs::read(&summary_path).expect("summary written")).expect("summary is JSON")
 }
 
-fn check(summary: &Value, claims: u64) {
+fn check(summary: &Value, encounters: u64) {
+    let secondary = summary["secondary_claims"].as_u64().expect("secondary_claims");
+    assert!(secondary > 0, "no secondary claim was built from a primary's remittance");
+    let claims = encounters + secondary;
     assert_eq!(summary["claims"].as_u64(), Some(claims));
+    assert_eq!(summary["inbound_rejected"].as_u64(), Some(0));
     let by_status: u64 = summary["by_status"].as_object().expect("by_status").values().filter_map(Value::as_u64).sum();
     assert_eq!(by_status, claims);
     assert_eq!(summary["conservation_violations"].as_u64(), Some(0));

@@ -63,7 +63,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let terminal = std::io::stderr().is_terminal();
         let last_percent = AtomicU64::new(u64::MAX);
         let progress = |stage: &str, done: u64, total: u64| {
-            let percent = (done * 100).checked_div(total).unwrap_or(100);
+            let percent = (done * 100).checked_div(total).unwrap_or(100).min(100);
             if last_percent.swap(percent, Ordering::Relaxed) != percent {
                 let filled = (percent / 5) as usize;
                 let bar = format!(

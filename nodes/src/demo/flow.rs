@@ -6,18 +6,24 @@ use super::summary::{DemoSummary, Tally};
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt};
+use practice_actors::billing::next_payer_claim;
 use practice_actors::entity::{EntityCommand, EntityRejection, Outcome, Summary};
 use practice_actors::ingest::era::{match_remittance, ClaimIndex, EraOutcome};
+use practice_actors::ingest::x12_835::from_x12;
 use practice_actors::sentry::scrub::scrub;
 use practice_actors::Node;
 use practice_nodes::sim::generate::generate_claims;
+use practice_nodes::sim::x12::{render_835, Recipient};
 use practice_nodes::sim::{PayerKind, PayerProfile, SimOutput, Simulator};
-use practice_protocol::claim::{ClaimCommand, ClaimState, ClaimStatus, RejectionSource};
+use practice_protocol::claim::{ClaimCommand, ClaimState, ClaimStatus, RejectionSource, RemittancePosting};
 use practice_protocol::domain::Claim;
 use practice_protocol::envelope::CommandEnvelope;
 use practice_protocol::ids::{ClaimId, CommandId, OrgId, PayerId, UserId};
 use practice_protocol::roles::{Actor, Role, SystemComponent};
 use practice_protocol::shard::claim_ref;
+use practice_protocol::x12::read::{read_document, TransactionBody};
+use practice_protocol::x12::Severity;
+use practice_protocol::Currency;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -124,8 +130,9 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let profiles = payers();
     let service_start = NaiveDate::from_ymd_opt(2026, 1, 5).context("date")?;
     let mut today = NaiveDate::from_ymd_opt(2026, 3, 2).context("date")?;
-    let claims = generate_claims(config.seed, 0, config.claims, &profiles, service_start, 50)
+    let mut claims = generate_claims(config.seed, 0, config.claims, &profiles, service_start, 50)
         .map_err(|error| anyhow::anyhow!("cannot generate claims: {error}"))?;
+    add_medicaid_crossovers(&mut claims)?;
     let mut simulator = Simulator::new(config.seed, today, profiles);
     let mut tally = Tally::default();
     let mut by_id: HashMap<ClaimId, Claim> = claims.iter().map(|claim| (claim.id, claim.clone())).collect();
@@ -134,41 +141,15 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let total = claims.len() as u64;
 
     // 1. Draft, sign-off, scrub.
-    let drafted = stream::iter(claims.iter().enumerate())
-        .map(|(index, claim)| {
-            let (cast, node) = (&cast, node);
+    let drafted_count = std::sync::atomic::AtomicU64::new(0);
+    let drafted = stream::iter(claims.iter())
+        .map(|claim| {
+            let (cast, node, drafted_count) = (&cast, node, &drafted_count);
             async move {
-                let id = claim.id.0;
-                send(
-                    node,
-                    claim.id,
-                    org,
-                    &cast.manager,
-                    command_id(&[b"create", id.as_bytes()]),
-                    ClaimCommand::Create { claim: Box::new(claim.clone()) },
-                )
-                .await?;
-                send(
-                    node,
-                    claim.id,
-                    org,
-                    &cast.clinician,
-                    command_id(&[b"sign-off", id.as_bytes()]),
-                    ClaimCommand::SignOff,
-                )
-                .await?;
-                let findings = scrub(claim, None, today);
-                let outcome = send(
-                    node,
-                    claim.id,
-                    org,
-                    &cast.manager,
-                    command_id(&[b"scrub", id.as_bytes()]),
-                    ClaimCommand::Scrub { findings },
-                )
-                .await?;
-                progress("draft, sign off, scrub", index as u64 + 1, total);
-                anyhow::Ok((claim.id, outcome))
+                let scrubbed = draft(node, cast, claim, today).await?;
+                let done = drafted_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress("draft, sign off, scrub", done, total);
+                anyhow::Ok((claim.id, scrubbed))
             }
         })
         .buffer_unordered(config.concurrency)
@@ -176,12 +157,11 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         .await;
     let mut ready = Vec::new();
     for result in drafted {
-        let (claim_id, outcome) = result?;
-        match outcome {
-            Outcome::Accepted { summary: Summary::Claim { status: Some(ClaimStatus::Scrubbed), .. }, .. } => {
-                ready.push(claim_id)
-            }
-            _ => tally.scrub_failures += 1,
+        let (claim_id, scrubbed) = result?;
+        if scrubbed {
+            ready.push(claim_id);
+        } else {
+            tally.scrub_failures += 1;
         }
     }
 
@@ -189,7 +169,12 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let mut control = 1u32;
     let mut to_submit = ready;
     let mut resubmissions: BTreeMap<ClaimId, u32> = BTreeMap::new();
-    let mut remittances = Vec::new();
+    let mut inbound_835: Vec<PathBuf> = Vec::new();
+    let mut postings_by_claim: HashMap<ClaimId, Vec<RemittancePosting>> = HashMap::new();
+    let mut secondaries: HashMap<ClaimId, ClaimId> = HashMap::new();
+    let inbox = config.data_dir.join("inbox");
+    std::fs::create_dir_all(&inbox).with_context(|| format!("cannot create {}", inbox.display()))?;
+    let recipient = Recipient { name: "Simulated Family Practice".into(), id: "PRACTICEOS".into() };
     let mut days = 0;
     loop {
         if !to_submit.is_empty() {
@@ -209,8 +194,9 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         days += 1;
         let mut newly_denied = Vec::new();
         let outputs = simulator.advance_to(today).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
+        let mut settled = Vec::new();
         for output in outputs {
-            match output {
+            match output.clone() {
                 SimOutput::Ack999 { accepted, claims, .. } => {
                     tally.acks_999 += 1;
                     if !accepted {
@@ -259,15 +245,42 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                         }
                     }
                 }
-                SimOutput::Remit { remittance, .. } => {
+                SimOutput::Remit { .. } => {
+                    // The payer's 835 as a real file in the inbox, read back by our X12 reader.
                     tally.remittances += 1;
+                    let bytes = render_835(&simulator, &output, &recipient, control)
+                        .map_err(|error| anyhow::anyhow!("simulator 835: {error}"))?;
+                    let path = inbox.join(format!("{today}-{control:09}.835.x12"));
+                    control += 1;
+                    std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
                     let claims_known: Vec<&Claim> = by_id.values().collect();
-                    let outcome = match_remittance(&remittance, &ClaimIndex::new(claims_known));
-                    let denied = post(node, &cast, &outcome, &mut tally, &submitted_at, &mut settled_after).await?;
-                    newly_denied.extend(denied);
-                    remittances.push(remittance);
+                    let index = ClaimIndex::new(claims_known);
+                    for outcome in read_835_file(&path, &index, &mut tally)? {
+                        let posted = post(node, &cast, &outcome, &mut tally, &submitted_at, &mut settled_after).await?;
+                        newly_denied.extend(posted.denied);
+                        for (claim_id, posting) in posted.accepted {
+                            postings_by_claim.entry(claim_id).or_default().push(posting);
+                            settled.push(claim_id);
+                        }
+                    }
+                    inbound_835.push(path);
                 }
             }
+        }
+        // Primaries settled today with a next coverage: their secondary claims go out (COB).
+        for claim_id in settled {
+            let Some(claim) = by_id.get(&claim_id).cloned() else { continue };
+            if secondaries.contains_key(&claim_id) {
+                continue;
+            }
+            let postings = postings_by_claim.get(&claim_id).map(Vec::as_slice).unwrap_or_default();
+            let Ok(Some(next)) = next_payer_claim(&claim, postings) else { continue };
+            secondaries.insert(claim_id, next.id);
+            if draft(node, &cast, &next, today).await? {
+                tally.secondary_claims += 1;
+                to_submit.push(next.id);
+            }
+            by_id.insert(next.id, next);
         }
         // Work the denials that arrived today: appeal what documentation fixes, write off the rest.
         let denied = work_denials(node, &cast, &newly_denied, &mut by_id, &mut tally, &resubmissions).await?;
@@ -281,11 +294,13 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
 
     // 3. Every 835 again: nothing may post twice (G3).
     let events_before = tally.events_posted;
-    for remittance in &remittances {
-        let claims_known: Vec<&Claim> = by_id.values().collect();
-        let outcome = match_remittance(remittance, &ClaimIndex::new(claims_known));
+    let claims_known: Vec<&Claim> = by_id.values().collect();
+    let index = ClaimIndex::new(claims_known);
+    for path in &inbound_835 {
         let mut replay = Tally::default();
-        let _ = post(node, &cast, &outcome, &mut replay, &HashMap::new(), &mut Vec::new()).await?;
+        for outcome in read_835_file(path, &index, &mut replay)? {
+            let _ = post(node, &cast, &outcome, &mut replay, &HashMap::new(), &mut Vec::new()).await?;
+        }
         tally.reingested_events += replay.events_posted;
     }
     debug_assert_eq!(events_before, tally.events_posted);
@@ -300,7 +315,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         let state: ClaimState =
             practice_protocol::codec::decode(&inspection.state).context("claim state does not decode")?;
         states.push(state);
-        progress("summarize", states.len() as u64, total);
+        progress("summarize", states.len() as u64, by_id.len() as u64);
     }
     let elapsed = started.elapsed();
     DemoSummary::build(&states, &tally, simulator.truth(), today, elapsed, settled_after, &config.data_dir)
@@ -387,8 +402,8 @@ async fn post(
     tally: &mut Tally,
     submitted_at: &HashMap<ClaimId, Instant>,
     settled_after: &mut Vec<Duration>,
-) -> anyhow::Result<Vec<ClaimId>> {
-    let mut denied = Vec::new();
+) -> anyhow::Result<Posted> {
+    let mut posted = Posted::default();
     tally.suspense += outcome.suspense.len() as u64;
     tally.provider_adjustments += outcome.provider_entries.len() as u64;
     for posting in &outcome.postings {
@@ -397,8 +412,16 @@ async fn post(
         match result {
             Outcome::Accepted { events_appended, summary, .. } => {
                 tally.events_posted += events_appended as u64;
-                if matches!(summary, Summary::Claim { status: Some(ClaimStatus::Denied), .. }) && events_appended > 0 {
-                    denied.push(posting.claim_id);
+                if events_appended > 0 {
+                    match summary {
+                        Summary::Claim { status: Some(ClaimStatus::Denied), .. } => {
+                            posted.denied.push(posting.claim_id)
+                        }
+                        Summary::Claim { status: Some(ClaimStatus::Paid | ClaimStatus::PartiallyPaid), .. } => {
+                            posted.accepted.push((posting.claim_id, posting.posting.clone()))
+                        }
+                        _ => {}
+                    }
                 }
                 if events_appended > 0 {
                     tally.postings += 1;
@@ -414,7 +437,14 @@ async fn post(
             }
         }
     }
-    Ok(denied)
+    Ok(posted)
+}
+
+/// What one remittance did: claims newly denied, and postings that settled a claim.
+#[derive(Default)]
+struct Posted {
+    denied: Vec<ClaimId>,
+    accepted: Vec<(ClaimId, RemittancePosting)>,
 }
 
 /// Denied claims not yet worked: appeal (with records) or write off, per the CARC.
@@ -479,4 +509,62 @@ async fn work_denials(
 /// One appeal per claim: a second denial of the same claim is written off.
 fn appealed_before(state: &ClaimState) -> bool {
     state.denials.len() > 1
+}
+
+/// Create, clinician sign-off, scrub: true when the claim is Scrubbed and ready to submit.
+async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveDate) -> anyhow::Result<bool> {
+    let id = claim.id.0;
+    let create = ClaimCommand::Create { claim: Box::new(claim.clone()) };
+    send(node, claim.id, cast.org, &cast.manager, command_id(&[b"create", id.as_bytes()]), create).await?;
+    send(node, claim.id, cast.org, &cast.clinician, command_id(&[b"sign-off", id.as_bytes()]), ClaimCommand::SignOff)
+        .await?;
+    let findings = scrub(claim, None, today);
+    let scrub_id = command_id(&[b"scrub", id.as_bytes()]);
+    let outcome = send(node, claim.id, cast.org, &cast.manager, scrub_id, ClaimCommand::Scrub { findings }).await?;
+    Ok(matches!(outcome, Outcome::Accepted { summary: Summary::Claim { status: Some(ClaimStatus::Scrubbed), .. }, .. }))
+}
+
+/// Read one inbound 835 file with the X12 reader and match each remittance to our claims. A
+/// file with errors is counted and left in the inbox for a person: nothing of it posts.
+fn read_835_file(path: &std::path::Path, index: &ClaimIndex<'_>, tally: &mut Tally) -> anyhow::Result<Vec<EraOutcome>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (document, diagnostics) =
+        read_document(&bytes[..]).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+    if diagnostics.iter().any(|diagnostic| diagnostic.severity == Severity::Error) {
+        tally.inbound_rejected += 1;
+        return Ok(Vec::new());
+    }
+    let mut outcomes = Vec::new();
+    for transaction in &document.transactions {
+        if let TransactionBody::Remittance(remittance) = &transaction.body {
+            let remit =
+                from_x12(remittance, Currency::USD).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+            outcomes.push(match_remittance(&remit, index));
+        }
+    }
+    Ok(outcomes)
+}
+
+/// About a third of the Medicare patients also have Medicaid: their claims cross over to it
+/// as secondary claims once Medicare has paid (coordination of benefits).
+fn add_medicaid_crossovers(claims: &mut [Claim]) -> anyhow::Result<()> {
+    let medicare = PayerId::parse("00430").map_err(|error| anyhow::anyhow!("{error}"))?;
+    let medicaid = practice_protocol::domain::Payer {
+        payer_id: PayerId::parse("MCD01").map_err(|error| anyhow::anyhow!("{error}"))?,
+        name: "State Medicaid MCO (demo)".into(),
+        address: None,
+        filing_indicator: "MC".into(),
+    };
+    for claim in claims.iter_mut() {
+        let Some(primary) = claim.coverages.first().cloned() else { continue };
+        if primary.payer.payer_id != medicare || claim.patient.id.0.as_bytes()[0] % 3 != 0 {
+            continue;
+        }
+        let mut secondary = primary;
+        secondary.order = practice_protocol::domain::CoverageOrder::Secondary;
+        secondary.payer = medicaid.clone();
+        secondary.subscriber.member_id = format!("MCD{}", &claim.patient.id.0.simple().to_string()[..9]);
+        claim.coverages.push(secondary);
+    }
+    Ok(())
 }

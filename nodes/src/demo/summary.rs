@@ -35,6 +35,8 @@ pub struct Tally {
     pub write_offs: u64,
     pub reingested_events: u64,
     pub simulated_days: i64,
+    pub secondary_claims: u64,
+    pub inbound_rejected: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -60,7 +62,11 @@ pub struct GroundTruthCheck {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct DemoSummary {
+    /// Every claim: one per encounter plus the secondary claims built by COB.
     pub claims: u64,
+    pub secondary_claims: u64,
+    /// 835 files the X12 reader refused (left in the inbox for a person).
+    pub inbound_rejected: u64,
     pub by_status: BTreeMap<String, u64>,
     pub money: Money,
     /// Claims whose ledger breaks G7 (must be 0).
@@ -163,6 +169,8 @@ impl DemoSummary {
         let claims = states.len() as u64;
         Ok(DemoSummary {
             claims,
+            secondary_claims: tally.secondary_claims,
+            inbound_rejected: tally.inbound_rejected,
             by_status,
             ground_truth: GroundTruthCheck {
                 posted_paid: money.paid,
@@ -200,7 +208,11 @@ impl DemoSummary {
     /// The human-readable report.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "Practice OS demo: {} claims over {} simulated days", self.claims, self.simulated_days);
+        let _ = writeln!(
+            out,
+            "Practice OS demo: {} claims ({} of them secondary, built from the primary's 835) over {} simulated days",
+            self.claims, self.secondary_claims, self.simulated_days
+        );
         let _ = writeln!(out, "\nClaims by state");
         for (status, count) in &self.by_status {
             let _ = writeln!(out, "  {status:<14} {count:>8}");
@@ -247,7 +259,11 @@ impl DemoSummary {
             self.appeals, self.write_offs, self.scrub_failures, self.front_end_rejections, self.suspense_items, self.provider_adjustments
         );
         let _ = writeln!(out, "Files: {:?}", self.files);
-        let _ = writeln!(out, "Every 835 ingested again: {} new events", self.reingested_events);
+        let _ = writeln!(
+            out,
+            "Every 835 file read and ingested again: {} new events; 835 files refused by the reader: {}",
+            self.reingested_events, self.inbound_rejected
+        );
         let _ = writeln!(out, "\nInsurance A/R aging");
         for (bucket, amount) in &self.aging_insurance {
             let _ = writeln!(out, "  {bucket:<8} {amount:>14}");
