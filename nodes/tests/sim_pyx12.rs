@@ -10,30 +10,9 @@ use practice_protocol::ids::PayerId;
 use practice_protocol::x12::write::{ReceivedGroup, SetAcknowledgment, SetStatus};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
-}
-
-fn pyx12_python() -> Option<PathBuf> {
-    let python = std::env::var_os("PRACTICE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".tools/venv/bin/python"));
-    let usable =
-        Command::new(&python).args(["-c", "import pyx12"]).output().map(|out| out.status.success()).unwrap_or(false);
-    if usable {
-        return Some(python);
-    }
-    let message =
-        format!("pyx12 not available from {} (set PRACTICE_PYTHON or run scripts/test-deps.sh)", python.display());
-    assert!(std::env::var_os("CI").is_none(), "{message}");
-    eprintln!("skipping pyx12 validation: {message}");
-    None
-}
-
+/// Write each (name, bytes) file to a temporary folder and have pyx12 check them all.
 fn validate(files: &[(String, Vec<u8>)]) {
-    let Some(python) = pyx12_python() else { return };
     let directory = tempfile::tempdir().unwrap();
     let paths: Vec<PathBuf> = files
         .iter()
@@ -43,15 +22,8 @@ fn validate(files: &[(String, Vec<u8>)]) {
             path
         })
         .collect();
-    let output =
-        Command::new(&python).arg(workspace_root().join("scripts/pyx12_validate.py")).args(&paths).output().unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
-    let ok = report.lines().filter(|line| line.ends_with(": OK")).count();
-    assert!(
-        output.status.success() && ok == files.len(),
-        "pyx12 found errors:\n{report}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    practice_tests::pyx12::validate(&paths).unwrap_or_else(|report| panic!("pyx12 found errors:\n{report}"));
 }
 
 #[test]
