@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use futures::stream::{self, StreamExt};
 use practice_actors::billing::next_payer_claim;
 use practice_actors::entity::{EntityCommand, EntityRejection, Outcome, Summary};
-use practice_actors::ingest::era::{match_remittance, ClaimIndex, EraOutcome};
+use practice_actors::ingest::era::{match_remittance, ClaimIndex, EraOutcome, EraPosting};
 use practice_actors::ingest::x12_835::from_x12;
 use practice_actors::sentry::scrub::scrub;
 use practice_actors::Node;
@@ -41,6 +41,9 @@ pub struct DemoConfig {
 
 /// Progress callback: (stage, done, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
+/// Postings in flight at once while a day's 835s are worked.
+const POSTING_CONCURRENCY: usize = 256;
 
 /// CARCs a billing office appeals with documentation; other denials are written off.
 const APPEALABLE: [&str; 5] = ["197", "16", "50", "252", "11"];
@@ -406,10 +409,31 @@ async fn post(
     let mut posted = Posted::default();
     tally.suspense += outcome.suspense.len() as u64;
     tally.provider_adjustments += outcome.provider_entries.len() as u64;
+    // Claims post concurrently; one claim's postings (a reversal, then its correction) in order.
+    let mut groups: Vec<Vec<&EraPosting>> = Vec::new();
+    let mut group_of: HashMap<ClaimId, usize> = HashMap::new();
     for posting in &outcome.postings {
-        let command = ClaimCommand::PostRemittance { posting: Box::new(posting.posting.clone()) };
-        let result = send(node, posting.claim_id, cast.org, &cast.ingestion, posting.command_id, command).await?;
-        match result {
+        let index = *group_of.entry(posting.claim_id).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[index].push(posting);
+    }
+    let results = stream::iter(groups)
+        .map(|group| async move {
+            let mut results = Vec::with_capacity(group.len());
+            for posting in group {
+                let command = ClaimCommand::PostRemittance { posting: Box::new(posting.posting.clone()) };
+                let result = send(node, posting.claim_id, cast.org, &cast.ingestion, posting.command_id, command).await;
+                results.push((posting, result));
+            }
+            results
+        })
+        .buffer_unordered(POSTING_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    for (posting, result) in results.into_iter().flatten() {
+        match result? {
             Outcome::Accepted { events_appended, summary, .. } => {
                 tally.events_posted += events_appended as u64;
                 if events_appended > 0 {
