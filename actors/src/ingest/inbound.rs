@@ -72,9 +72,8 @@ impl ParsedInbound {
         let mut numbers = Vec::new();
         for transaction in &self.document.transactions {
             match &transaction.body {
-                TransactionBody::Remittance(remit) => {
-                    numbers.extend(remit.claims.iter().map(|claim| claim.patient_control_number.as_str().trim().to_string()))
-                }
+                TransactionBody::Remittance(remit) => numbers
+                    .extend(remit.claims.iter().map(|claim| claim.patient_control_number.as_str().trim().to_string())),
                 TransactionBody::ClaimAcknowledgment(report) => {
                     numbers.extend(report.claims.iter().filter_map(control_number_of))
                 }
@@ -162,14 +161,12 @@ pub fn plan_inbound(parsed: &ParsedInbound, index: &ClaimIndex<'_>, currency: Cu
                 Err(error) => plan.suspense.push(unpostable(&transaction.envelope.control_number, &error)),
             },
             TransactionBody::ClaimAcknowledgment(report) => plan_277ca(report, index, &mut plan),
-            TransactionBody::Acknowledgment(ack) => {
-                plan.set_verdicts.extend(ack.sets.iter().map(|set| SetVerdict {
-                    group_control_number: ack.group_control_number.as_str().to_string(),
-                    set_control_number: set.control_number.as_str().to_string(),
-                    accepted: matches!(set.status, AckStatus::Accepted | AckStatus::AcceptedWithErrors),
-                    status_code: set.status_code.as_str().to_string(),
-                }))
-            }
+            TransactionBody::Acknowledgment(ack) => plan.set_verdicts.extend(ack.sets.iter().map(|set| SetVerdict {
+                group_control_number: ack.group_control_number.as_str().to_string(),
+                set_control_number: set.control_number.as_str().to_string(),
+                accepted: matches!(set.status, AckStatus::Accepted | AckStatus::AcceptedWithErrors),
+                status_code: set.status_code.as_str().to_string(),
+            })),
             TransactionBody::ClaimStatus(_) => plan.status_replies += 1,
             // `parse_inbound` refuses these.
             TransactionBody::Other { .. } => {}
@@ -179,10 +176,7 @@ pub fn plan_inbound(parsed: &ParsedInbound, index: &ClaimIndex<'_>, currency: Cu
 }
 
 fn unpostable(set_control_number: &str, error: &Era835Error) -> InboundSuspense {
-    InboundSuspense::Unpostable835 {
-        set_control_number: set_control_number.to_string(),
-        error: error.to_string(),
-    }
+    InboundSuspense::Unpostable835 { set_control_number: set_control_number.to_string(), error: error.to_string() }
 }
 
 /// The claim a 2200D status is about: TRN02 echoes our CLM01; REF*EJ is the fallback.
