@@ -18,7 +18,7 @@ use practice_protocol::ids::{ClaimId, OrgId};
 use practice_protocol::roles::{Actor, SystemComponent};
 use practice_protocol::Currency;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
@@ -56,10 +56,11 @@ impl ClaimDirectory for MemoryDirectory {
         org: OrgId,
         numbers: Vec<String>,
     ) -> BoxFuture<'_, Result<Vec<Claim>, DirectoryError>> {
+        let wanted: HashSet<String> = numbers.into_iter().collect();
         let claims = self.claims.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let found = claims
             .iter()
-            .filter(|claim| claim.org == org && numbers.iter().any(|number| *number == claim.patient_control_number))
+            .filter(|claim| claim.org == org && wanted.contains(&claim.patient_control_number))
             .cloned()
             .collect();
         Box::pin(async move { Ok(found) })
