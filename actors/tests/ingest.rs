@@ -2,26 +2,20 @@
 //! writers, read by its readers) post to submitted claims once, 277CAs accept and reject,
 //! bad files change nothing, and one organization's file never reaches another's claims.
 
-use chrono::{NaiveDate, NaiveTime};
 use practice_actors::ingest::inbound::{InboundError, InboundSuspense};
 use practice_actors::ingest::pipeline::{IngestError, Ingestor, MemoryDirectory};
+use practice_actors::ingest::sample::{acknowledgment, era_835, payment, status_entry, usd};
 use practice_actors::journal::{Journal, SledJournal};
 use practice_actors::metrics::BackboneMetrics;
 use practice_actors::{Node, NodeConfig};
-use practice_protocol::claim::{Adjustment, AdjustmentGroup, ClaimCommand, ClaimState, ClaimStatus};
-use practice_protocol::codes::{npi_with_check_digit, TaxId};
-use practice_protocol::domain::{Address, Claim};
+use practice_protocol::claim::{ClaimCommand, ClaimState, ClaimStatus};
+use practice_protocol::domain::Claim;
 use practice_protocol::fixtures::office_visit_claim;
 use practice_protocol::ids::{CommandId, OrgId, UserId};
 use practice_protocol::roles::{Actor, Role};
 use practice_protocol::shard::claim_ref;
-use practice_protocol::x12::write::{
-    write_277ca, write_835, ClaimAcknowledgment, ClaimPayment, ClaimPaymentStatus, ClaimStatusEntry, Delimiters,
-    Envelope, GroupHeader, InterchangeHeader, PaymentMethod835, ProviderAdjustment, ProviderClaims, RemitPayee,
-    RemitPayer, Remittance, ServicePayment, StatusCode, Usage,
-};
-use practice_protocol::{Currency, Money};
-use rust_decimal::Decimal;
+use practice_protocol::x12::write::ProviderAdjustment;
+use practice_protocol::Currency;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -70,133 +64,6 @@ async fn state(setup: &Setup, claim: &Claim) -> ClaimState {
     practice_protocol::codec::decode(&inspection.state).unwrap()
 }
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn envelope(control_number: u32) -> Envelope {
-    Envelope {
-        interchange: InterchangeHeader {
-            sender_qualifier: "ZZ".into(),
-            sender_id: "CLEARHOUSE".into(),
-            receiver_qualifier: "ZZ".into(),
-            receiver_id: "PRACTICEOS".into(),
-            date: date(2026, 11, 20),
-            time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-            control_number,
-            usage: Usage::Test,
-            acknowledgment_requested: false,
-        },
-        group: GroupHeader {
-            application_sender: "CLEARHOUSE".into(),
-            application_receiver: "PRACTICEOS".into(),
-            control_number,
-        },
-        delimiters: Delimiters { newline: true, ..Delimiters::default() },
-    }
-}
-
-fn address() -> Address {
-    Address {
-        line1: "1 INVENTED WAY".into(),
-        line2: None,
-        city: "SPRINGFIELD".into(),
-        state: "IL".into(),
-        postal_code: "62701".into(),
-    }
-}
-
-fn usd(cents: i64) -> Money {
-    Money::usd(Decimal::new(cents, 2))
-}
-
-/// Each line paid at 80% of charge with a CO-45 for the rest, except $10 of coinsurance on
-/// the first line. Line control numbers are our line ids (REF*6R).
-fn payment(claim: &Claim, patient_control_number: &str) -> ClaimPayment {
-    let mut services = Vec::new();
-    let (mut paid, mut patient) = (Decimal::ZERO, Decimal::ZERO);
-    for (index, line) in claim.lines.iter().enumerate() {
-        let charge = line.charge.amount;
-        let allowed = (charge * Decimal::new(8, 1)).round_dp(2);
-        let coinsurance = if index == 0 { Decimal::new(1000, 2) } else { Decimal::ZERO };
-        let mut adjustments = vec![Adjustment {
-            group: AdjustmentGroup::CO,
-            reason: "45".into(),
-            amount: Money::usd(charge - allowed),
-            quantity: None,
-        }];
-        if !coinsurance.is_zero() {
-            adjustments.push(Adjustment {
-                group: AdjustmentGroup::PR,
-                reason: "2".into(),
-                amount: Money::usd(coinsurance),
-                quantity: None,
-            });
-        }
-        paid += allowed - coinsurance;
-        patient += coinsurance;
-        services.push(ServicePayment {
-            procedure: line.procedure.clone(),
-            modifiers: line.modifiers.clone(),
-            revenue_code: None,
-            original_procedure: None,
-            charge: line.charge,
-            paid: Money::usd(allowed - coinsurance),
-            units: Some(line.units),
-            service_date: Some(line.service_date),
-            adjustments,
-            line_control_number: Some(line.id.0.simple().to_string().to_ascii_uppercase()),
-            allowed: Some(Money::usd(allowed)),
-            remark_codes: Vec::new(),
-        });
-    }
-    ClaimPayment {
-        patient_control_number: patient_control_number.to_string(),
-        status: ClaimPaymentStatus::ProcessedAsPrimary,
-        charge: claim.total_charge(),
-        paid: Money::usd(paid),
-        patient_responsibility: Money::usd(patient),
-        filing_indicator: "CI".into(),
-        payer_claim_control_number: format!("PCCN{}", claim.patient_control_number),
-        facility_code: Some("11".into()),
-        frequency: Some("1".into()),
-        patient_name: claim.patient.name.clone(),
-        member_id: claim.coverage().unwrap().subscriber.member_id.clone(),
-        received_date: Some(date(2026, 11, 10)),
-        adjustments: Vec::new(),
-        services,
-    }
-}
-
-fn remittance(claims: Vec<ClaimPayment>, plb: Vec<ProviderAdjustment>) -> Remittance {
-    Remittance {
-        method: PaymentMethod835::Check,
-        payment_date: date(2026, 11, 20),
-        trace_number: "CHK42".into(),
-        payer: RemitPayer {
-            name: "ACME HEALTH PLAN".into(),
-            payer_id: "87726".into(),
-            tax_id: TaxId::parse("41-1289245").unwrap(),
-            address: address(),
-            technical_contact: "EDI".into(),
-            technical_phone: "8005550100".into(),
-        },
-        payee: RemitPayee {
-            name: "INVENTED FAMILY PRACTICE".into(),
-            npi: npi_with_check_digit("123456789").unwrap(),
-            tax_id: TaxId::parse("37-1234567").unwrap(),
-            address: Some(address()),
-        },
-        production_date: Some(date(2026, 11, 19)),
-        claims,
-        provider_adjustments: plb,
-    }
-}
-
-fn era_835(claims: Vec<ClaimPayment>, plb: Vec<ProviderAdjustment>) -> Vec<u8> {
-    write_835(&envelope(7), &[remittance(claims, plb)]).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_835_posts_each_claim_once_and_a_redelivery_changes_nothing() {
     let setup = setup().await;
@@ -214,7 +81,8 @@ async fn an_835_posts_each_claim_once_and_a_redelivery_changes_nothing() {
             stranger,
         ],
         vec![plb],
-    );
+    )
+    .unwrap();
 
     let report = setup.ingestor.ingest(org, &file).await.unwrap();
     assert!(!report.duplicate);
@@ -242,52 +110,13 @@ async fn an_835_posts_each_claim_once_and_a_redelivery_changes_nothing() {
     assert_eq!(again.file_id, report.file_id);
 }
 
-fn acknowledgment(entries: Vec<ClaimStatusEntry>) -> Vec<u8> {
-    let ack = ClaimAcknowledgment {
-        reference: "ACK1".into(),
-        source_name: "ACME CLEARINGHOUSE".into(),
-        source_id: "ACMECH".into(),
-        source_trace: "TRACE1".into(),
-        received_date: date(2026, 11, 20),
-        processed_date: date(2026, 11, 20),
-        receiver_name: "INVENTED FAMILY PRACTICE".into(),
-        receiver_id: "IFP1".into(),
-        batch_reference: "B1".into(),
-        providers: vec![ProviderClaims {
-            name: "INVENTED FAMILY PRACTICE".into(),
-            npi: npi_with_check_digit("123456789").unwrap(),
-            trace_number: "PROV1".into(),
-            claims: entries,
-        }],
-    };
-    write_277ca(&envelope(8), &[ack]).unwrap()
-}
-
-fn status_entry(claim: &Claim, accepted: bool) -> ClaimStatusEntry {
-    ClaimStatusEntry {
-        patient_name: claim.patient.name.clone(),
-        member_id: claim.coverage().unwrap().subscriber.member_id.clone(),
-        patient_control_number: claim.patient_control_number.clone(),
-        accepted,
-        status: if accepted {
-            StatusCode { category: "A2".into(), code: "20".into(), entity: None }
-        } else {
-            StatusCode { category: "A7".into(), code: "562".into(), entity: Some("85".into()) }
-        },
-        charge: claim.total_charge(),
-        payer_claim_control_number: accepted.then(|| format!("PCCN{}", claim.patient_control_number)),
-        service_from: date(2026, 11, 2),
-        service_to: date(2026, 11, 2),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_277ca_accepts_and_rejects_claims() {
     let setup = setup().await;
     let org = OrgId(Uuid::new_v4());
     let taken = submitted_claim(&setup, org, 1).await;
     let returned = submitted_claim(&setup, org, 2).await;
-    let file = acknowledgment(vec![status_entry(&taken, true), status_entry(&returned, false)]);
+    let file = acknowledgment(vec![status_entry(&taken, true), status_entry(&returned, false)]).unwrap();
 
     let report = setup.ingestor.ingest(org, &file).await.unwrap();
     assert_eq!((report.commands, report.applied), (2, 2), "{report:#?}");
@@ -306,7 +135,7 @@ async fn a_bad_file_is_refused_whole_and_forgotten() {
     let setup = setup().await;
     let org = OrgId(Uuid::new_v4());
     let claim = submitted_claim(&setup, org, 1).await;
-    let file = era_835(vec![payment(&claim, &claim.patient_control_number)], Vec::new());
+    let file = era_835(vec![payment(&claim, &claim.patient_control_number)], Vec::new()).unwrap();
     // Cut inside the last claim's services: the SE count and trailers are missing.
     let cut = &file[..file.len() - 60];
     let error = setup.ingestor.ingest(org, cut).await.unwrap_err();
@@ -331,7 +160,7 @@ async fn one_organizations_file_never_reaches_anothers_claims() {
     let theirs = OrgId(Uuid::new_v4());
     let their_claim = submitted_claim(&setup, theirs, 1).await;
     // Our file names their claim's control number: it must land in our suspense, not on theirs.
-    let file = era_835(vec![payment(&their_claim, &their_claim.patient_control_number)], Vec::new());
+    let file = era_835(vec![payment(&their_claim, &their_claim.patient_control_number)], Vec::new()).unwrap();
     let report = setup.ingestor.ingest(ours, &file).await.unwrap();
     assert_eq!(report.commands, 0);
     assert_eq!(report.suspense.len(), 1, "{report:#?}");

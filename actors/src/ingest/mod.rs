@@ -8,4 +8,5 @@ pub mod era;
 pub mod inbound;
 pub mod pipeline;
 pub mod remit;
+pub mod sample;
 pub mod x12_835;
