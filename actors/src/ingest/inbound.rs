@@ -257,3 +257,73 @@ fn plan_277ca(report: &StatusReport, index: &ClaimIndex<'_>, plan: &mut InboundP
         plan.commands.push(PlannedCommand { claim_id: claim.id, command_id, command });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::sample::{acknowledgment, envelope, status_entry};
+    use practice_protocol::fixtures::office_visit_claim;
+    use practice_protocol::ids::OrgId;
+    use practice_protocol::x12::write::{write_999, ReceivedGroup, SetAcknowledgment, SetStatus, StatusCode};
+
+    fn set(control_number: &str, status: SetStatus) -> SetAcknowledgment {
+        SetAcknowledgment {
+            set_id: "837".into(),
+            control_number: control_number.into(),
+            version: Some("005010X222A1".into()),
+            status,
+            syntax_errors: if status == SetStatus::Rejected { vec!["5".into()] } else { vec![] },
+            segment_errors: vec![],
+        }
+    }
+
+    #[test]
+    fn a_999_gives_set_verdicts_and_no_claim_command() {
+        let group = ReceivedGroup {
+            functional_id: "HC".into(),
+            control_number: 31,
+            version: "005010X222A1".into(),
+            sets: vec![set("0001", SetStatus::Rejected), set("0002", SetStatus::Accepted)],
+        };
+        let parsed = parse_inbound(&write_999(&envelope(9), &group).unwrap()).unwrap();
+        let plan = plan_inbound(&parsed, &ClaimIndex::default(), Currency::USD);
+        assert!(plan.commands.is_empty());
+        let verdicts: Vec<(&str, &str, bool)> = plan
+            .set_verdicts
+            .iter()
+            .map(|verdict| {
+                (verdict.group_control_number.as_str(), verdict.set_control_number.as_str(), verdict.accepted)
+            })
+            .collect();
+        assert_eq!(verdicts, [("31", "0001", false), ("31", "0002", true)]);
+    }
+
+    #[test]
+    fn a_pending_277ca_status_is_no_command_and_an_unknown_claim_is_suspense() {
+        let org = OrgId::new_v4();
+        let known = office_visit_claim(org, 1);
+        let stranger = office_visit_claim(OrgId::new_v4(), 2);
+        let mut pending = status_entry(&known, true);
+        pending.status = StatusCode { category: "P1".into(), code: "20".into(), entity: None };
+        let file = acknowledgment(vec![pending, status_entry(&stranger, false)]).unwrap();
+        let parsed = parse_inbound(&file).unwrap();
+        assert_eq!(
+            parsed.patient_control_numbers().len(),
+            2,
+            "both control numbers are looked up: {:?}",
+            parsed.patient_control_numbers()
+        );
+        let plan = plan_inbound(&parsed, &ClaimIndex::new([&known]), Currency::USD);
+        assert!(plan.commands.is_empty(), "{:?}", plan.commands);
+        let [InboundSuspense::ClaimAcknowledgment { why, status, .. }] = plan.suspense.as_slice() else {
+            panic!("{:?}", plan.suspense)
+        };
+        assert_eq!((why, status.as_str()), (&AckSuspenseReason::UnknownPatientControlNumber, "A7:562"));
+    }
+
+    #[test]
+    fn the_same_bytes_have_the_same_file_id() {
+        assert_eq!(file_id(b"ISA*a"), file_id(b"ISA*a"));
+        assert_ne!(file_id(b"ISA*a"), file_id(b"ISA*b"));
+    }
+}
