@@ -4,7 +4,7 @@
 
 use practice_actors::ingest::inbound::{InboundError, InboundSuspense};
 use practice_actors::ingest::pipeline::{IngestError, Ingestor, MemoryDirectory};
-use practice_actors::ingest::sample::{acknowledgment, era_835, payment, status_entry, usd};
+use practice_actors::ingest::sample::{acknowledgment, envelope, era_835, payment, remittance, status_entry, usd};
 use practice_actors::journal::{Journal, SledJournal};
 use practice_actors::metrics::BackboneMetrics;
 use practice_actors::{Node, NodeConfig};
@@ -14,8 +14,9 @@ use practice_protocol::fixtures::office_visit_claim;
 use practice_protocol::ids::{CommandId, OrgId, UserId};
 use practice_protocol::roles::{Actor, Role};
 use practice_protocol::shard::claim_ref;
-use practice_protocol::x12::write::ProviderAdjustment;
-use practice_protocol::Currency;
+use practice_protocol::x12::write::{write_835, ClaimPayment, ClaimPaymentStatus, ProviderAdjustment};
+use practice_protocol::{Currency, Money};
+use rust_decimal::Decimal;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -165,4 +166,57 @@ async fn one_organizations_file_never_reaches_anothers_claims() {
     assert_eq!(report.commands, 0);
     assert_eq!(report.suspense.len(), 1, "{report:#?}");
     assert_eq!(state(&setup, &their_claim).await.status(), Some(ClaimStatus::Submitted));
+}
+
+/// The payer's reversal of `original`: every amount negated (CLP02 = 22).
+fn reversal_of(original: &ClaimPayment) -> ClaimPayment {
+    let negate = |money: Money| Money::new(-money.amount, money.currency);
+    let mut reversal = original.clone();
+    reversal.status = ClaimPaymentStatus::Reversal;
+    reversal.charge = negate(reversal.charge);
+    reversal.paid = negate(reversal.paid);
+    reversal.patient_responsibility = negate(reversal.patient_responsibility);
+    for service in &mut reversal.services {
+        service.charge = negate(service.charge);
+        service.paid = negate(service.paid);
+        service.allowed = service.allowed.map(negate);
+        for adjustment in &mut service.adjustments {
+            adjustment.amount = negate(adjustment.amount);
+        }
+    }
+    reversal
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reversal_and_its_correction_in_one_file_post_in_order() {
+    let setup = setup().await;
+    let org = OrgId(Uuid::new_v4());
+    let claim = submitted_claim(&setup, org, 1).await;
+    let original = payment(&claim, &claim.patient_control_number);
+    setup.ingestor.ingest(org, &era_835(vec![original.clone()], Vec::new()).unwrap()).await.unwrap();
+    assert_eq!(state(&setup, &claim).await.status(), Some(ClaimStatus::Paid));
+
+    // The payer takes back $5.00 of the first line's payment as contractual.
+    let mut corrected = original.clone();
+    corrected.paid = Money::usd(corrected.paid.amount - Decimal::new(500, 2));
+    corrected.payer_claim_control_number.push('C');
+    let first_line = &mut corrected.services[0];
+    first_line.paid = Money::usd(first_line.paid.amount - Decimal::new(500, 2));
+    first_line.adjustments[0].amount = Money::usd(first_line.adjustments[0].amount.amount + Decimal::new(500, 2));
+    // Another claim paid in the same check keeps it positive (BPR02 = ΣCLP04 − ΣPLB).
+    let other = submitted_claim(&setup, org, 2).await;
+    let claims = vec![reversal_of(&original), payment(&other, &other.patient_control_number), corrected.clone()];
+    let mut second = remittance(claims, Vec::new());
+    second.trace_number = "CHK43".into();
+    let file = write_835(&envelope(9), &[second]).unwrap();
+
+    let report = setup.ingestor.ingest(org, &file).await.unwrap();
+    assert!(report.refused.is_empty() && report.suspense.is_empty(), "{report:#?}");
+    assert_eq!(report.applied, 3, "{report:#?}");
+    assert_eq!(state(&setup, &other).await.status(), Some(ClaimStatus::Paid));
+    let after = state(&setup, &claim).await;
+    let ledger = after.ledger.as_ref().unwrap();
+    assert_eq!(ledger.totals.paid, corrected.paid.amount, "the corrected amount stands");
+    assert!(ledger.conservation_holds());
+    assert_eq!(setup.ingestor.ingest(org, &file).await.unwrap().events_appended, 0);
 }
