@@ -1,5 +1,6 @@
 //! `PostingIngestion`: the upload endpoint's `Ingestion` that posts. The raw file is first
-//! stored as received (`StoreOnlyIngestion`, named by its SHA-256), then run through the
+//! stored as received (`StoreOnlyIngestion`, named by its SHA-256; the full `IngestReport` is
+//! kept beside it as `<sha256>.ingest.json`), then run through the
 //! actors' ingestion pipeline (`practice_actors::ingest::pipeline`): parsed, matched to the
 //! organization's claims, and sent to the claim actors as the ingestion system actor.
 //!
@@ -54,15 +55,36 @@ impl ClaimDirectory for ServiceDirectory {
 pub struct PostingIngestion {
     store: StoreOnlyIngestion,
     ingestor: Ingestor,
+    directory: PathBuf,
 }
 
 impl PostingIngestion {
     pub fn new(directory: PathBuf, node: Node, service: Arc<dyn ClaimService>) -> Self {
         let claims = Arc::new(ServiceDirectory { service });
         PostingIngestion {
-            store: StoreOnlyIngestion::new(directory),
+            store: StoreOnlyIngestion::new(directory.clone()),
             ingestor: Ingestor::new(node, claims, Currency::USD),
+            directory,
         }
+    }
+
+    /// Where the full report of an upload is kept: beside the raw file, so its suspense items,
+    /// PLB entries and 999 verdicts outlive the HTTP reply.
+    pub fn report_path(&self, upload: &Upload) -> PathBuf {
+        self.directory.join(upload.org.0.simple().to_string()).join(format!("{}.ingest.json", upload.sha256))
+    }
+
+    /// Write then rename, so a reader never sees half a report.
+    async fn keep_report(&self, upload: &Upload, report: &IngestReport) -> Result<(), String> {
+        let path = self.report_path(upload);
+        // A redelivery applies nothing: the first run's report says what was posted.
+        if report.duplicate && tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return Ok(());
+        }
+        let partial = path.with_extension("partial");
+        let json = serde_json::to_vec_pretty(report).map_err(|error| error.to_string())?;
+        tokio::fs::write(&partial, json).await.map_err(|error| error.to_string())?;
+        tokio::fs::rename(&partial, &path).await.map_err(|error| error.to_string())
     }
 }
 
@@ -87,12 +109,15 @@ impl Ingestion for PostingIngestion {
         async move {
             let org = upload.org;
             // Stored first: the raw file survives whatever happens to the posting.
-            self.store.ingest(upload, raw.clone()).await?;
+            self.store.ingest(upload.clone(), raw.clone()).await?;
             match self.ingestor.ingest(org, &raw).await {
-                Ok(report) => Ok(IngestReceipt {
-                    status: if report.duplicate { "duplicate" } else { "posted" },
-                    detail: detail(&report),
-                }),
+                Ok(report) => {
+                    self.keep_report(&upload, &report).await?;
+                    Ok(IngestReceipt {
+                        status: if report.duplicate { "duplicate" } else { "posted" },
+                        detail: detail(&report),
+                    })
+                }
                 Err(error) if !error.is_retryable() => {
                     Ok(IngestReceipt { status: "refused", detail: error.to_string() })
                 }

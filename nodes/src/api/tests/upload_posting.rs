@@ -100,6 +100,11 @@ async fn an_uploaded_835_posts_to_its_claim_once() {
     let view = server.claim_json(org, &id).await;
     assert_eq!(view["status"], "Paid", "{view}");
     assert_eq!(view["money"]["paid"], usd(&expected_paid.amount.to_string()), "{view}");
+    let sha256 = reply["upload"]["sha256"].as_str().expect("sha256");
+    let kept =
+        server._dir.path().join("uploads").join(org.0.simple().to_string()).join(format!("{sha256}.ingest.json"));
+    let report: Value = serde_json::from_slice(&std::fs::read(&kept).expect("the report is kept")).unwrap();
+    assert_eq!((report["applied"].as_u64(), report["duplicate"].as_bool()), (Some(1), Some(false)), "{report}");
     let events = service.claim(org, claim_id).await.unwrap().expect("the claim").history.len();
     assert!(events > record.history.len());
 
@@ -109,6 +114,8 @@ async fn an_uploaded_835_posts_to_its_claim_once() {
     assert!(again["receipt"]["detail"].as_str().unwrap().contains("0 applied"), "{again}");
     let after = service.claim(org, claim_id).await.unwrap().expect("the claim");
     assert_eq!(after.history.len(), events, "the second upload appended nothing");
+    let first: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    assert_eq!(first, report, "the first run's report is kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
