@@ -2,7 +2,10 @@
 //! claim commands it implies, in file order, plus what cannot become a command (PLB ledger
 //! entries, suspense items, 999 set verdicts for the batch tracker). Pure: no IO, no actors.
 //!
-//! A file with any error diagnostic is refused whole, so a bad file never half-posts. Every
+//! A file with any error diagnostic is refused whole, so a bad file never half-posts. That
+//! includes an 835 that does not balance (BPR02 ≠ ΣCLP04 − ΣPLB, or a claim or line whose
+//! amounts do not add up): the reader reports it as an error, and money we cannot reconcile is
+//! not posted (G7); a biller takes it up with the payer. Every
 //! command id is derived from the file's content (835: the ERA matcher's payment ids; 277CA:
 //! claim, BHT03 reference and status codes), so the same file planned twice yields the same
 //! commands and the claim actors apply them once (G3).
@@ -319,6 +322,22 @@ mod tests {
             panic!("{:?}", plan.suspense)
         };
         assert_eq!((why, status.as_str()), (&AckSuspenseReason::UnknownPatientControlNumber, "A7:562"));
+    }
+
+    #[test]
+    fn an_835_that_does_not_balance_is_refused() {
+        use crate::ingest::sample::{era_835, payment};
+        let claim = office_visit_claim(OrgId::new_v4(), 1);
+        let file = era_835(vec![payment(&claim, &claim.patient_control_number)], Vec::new()).unwrap();
+        let text = String::from_utf8(file).unwrap();
+        // BPR02, the check amount, one cent more than the claims pay.
+        let start = text.find("BPR*").unwrap();
+        let fields: Vec<&str> = text[start..].splitn(4, '*').collect();
+        let amount: rust_decimal::Decimal = fields[2].parse().unwrap();
+        let tampered =
+            format!("{}BPR*{}*{}*{}", &text[..start], fields[1], amount + rust_decimal::Decimal::new(1, 2), fields[3]);
+        let error = parse_inbound(tampered.as_bytes()).unwrap_err();
+        assert!(error.to_string().contains("does not balance"), "{error}");
     }
 
     #[test]
