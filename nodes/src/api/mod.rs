@@ -8,6 +8,7 @@ pub mod billing;
 pub mod claims;
 pub mod client;
 pub mod error;
+pub mod ingest;
 pub mod json;
 pub mod local;
 pub mod metrics;

@@ -102,7 +102,11 @@ pub async fn upload(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let upload = Upload { org, connector, sha256, transaction, bytes: body.len() };
     let receipt = state.ingestion.ingest(upload.clone(), body).await.map_err(|why| {
         tracing::error!(%why, "ingestion failed");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the file could not be stored; retry")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the file could not be stored or posted; send it again (nothing posts twice)",
+        )
     })?;
     Ok(reply(StatusCode::ACCEPTED, &serde_json::json!({ "upload": upload, "receipt": receipt })))
 }

@@ -2,11 +2,12 @@
 //! claims. `HttpArgs` flattens into any node command; `start` builds the API context over a
 //! running node and serves it until the node stops.
 
+use crate::api::ingest::PostingIngestion;
 use crate::api::metrics::HttpMetrics;
 use crate::api::node::NodeClaimService;
 use crate::api::service::ClaimService;
 use crate::api::statements::{StatementStore, TestProcessor};
-use crate::api::upload::StoreOnlyIngestion;
+use crate::api::upload::{Ingestion, StoreOnlyIngestion};
 use crate::api::ApiContext;
 use crate::auth::connector::ConnectorKeys;
 use crate::auth::token::TokenKey;
@@ -29,6 +30,17 @@ pub fn context(
     data_dir: &Path,
     registries: Vec<prometheus::Registry>,
 ) -> anyhow::Result<Arc<ApiContext>> {
+    let ingestion = Arc::new(StoreOnlyIngestion::new(data_dir.join("uploads")));
+    context_with(service, data_dir, registries, ingestion)
+}
+
+/// `context` with the ingestion uploads go to.
+pub fn context_with(
+    service: Arc<dyn ClaimService>,
+    data_dir: &Path,
+    registries: Vec<prometheus::Registry>,
+    ingestion: Arc<dyn Ingestion>,
+) -> anyhow::Result<Arc<ApiContext>> {
     let keys = TokenKey::load(data_dir).context("loading the token key")?;
     let connectors = ConnectorKeys::load(data_dir).map_err(anyhow::Error::msg).context("loading connector keys")?;
     Ok(Arc::new(ApiContext {
@@ -37,7 +49,7 @@ pub fn context(
         connectors,
         statements: StatementStore::default(),
         processor: Arc::new(TestProcessor),
-        ingestion: Arc::new(StoreOnlyIngestion::new(data_dir.join("uploads"))),
+        ingestion,
         metrics: HttpMetrics::new(),
         extra_registries: registries,
         shutdown: tokio::sync::watch::channel(false).0,
@@ -68,8 +80,10 @@ pub async fn start(
     data_dir: &Path,
     registry: prometheus::Registry,
 ) -> anyhow::Result<HttpServer> {
-    let service = NodeClaimService::start(node);
-    let context = context(service, data_dir, vec![registry])?;
+    let service = NodeClaimService::start(node.clone());
+    // Uploads post: stored, parsed, matched to this node's claims, sent to their actors.
+    let ingestion = Arc::new(PostingIngestion::new(data_dir.join("uploads"), node, service.clone()));
+    let context = context_with(service, data_dir, vec![registry], ingestion)?;
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;

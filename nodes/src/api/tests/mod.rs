@@ -9,6 +9,7 @@ mod observability;
 mod openapi_metrics;
 mod rbac_matrix;
 mod tenancy;
+mod upload_posting;
 
 use super::client::HttpClient;
 use super::local::LocalClaimService;

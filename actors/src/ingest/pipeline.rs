@@ -1,0 +1,226 @@
+//! The ingestion pipeline: one raw inbound X12 file of one organization → parsed and checked
+//! (`inbound::parse_inbound`) → the claims it names looked up (`ClaimDirectory`) → planned
+//! (`inbound::plan_inbound`) → each command sent to its claim actor as the ingestion system
+//! actor → the file remembered in the journal (`remember_inbound`).
+//!
+//! Crash safety: the file is remembered only after every command has an outcome. A crash or a
+//! send failure before that leaves it unremembered; the connector redelivers it and the content-
+//! derived command ids make the second run apply nothing twice (G3). A redelivery after success
+//! runs again too (commands are no-ops) and is reported as a duplicate.
+
+use super::era::{ClaimIndex, ProviderLedgerEntry};
+use super::inbound::{parse_inbound, plan_inbound, InboundError, InboundSuspense, PlannedCommand, SetVerdict};
+use crate::entity::{Outcome, SendError};
+use crate::journal::{BoxFuture, JournalError};
+use crate::node::Node;
+use practice_protocol::domain::Claim;
+use practice_protocol::ids::{ClaimId, OrgId};
+use practice_protocol::roles::{Actor, SystemComponent};
+use practice_protocol::Currency;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+/// Where the pipeline finds our claims by patient control number (CLM01). The node's
+/// projection implements it; tests use `MemoryDirectory`.
+pub trait ClaimDirectory: Send + Sync + 'static {
+    /// The organization's claims whose control number is one of `numbers` (all of them when
+    /// several claims share a number: primary, secondary, tertiary).
+    fn claims_by_control_number(
+        &self,
+        org: OrgId,
+        numbers: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<Claim>, DirectoryError>>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("claim directory unavailable: {0}")]
+pub struct DirectoryError(pub String);
+
+/// Claims held in memory, per organization.
+#[derive(Debug, Default)]
+pub struct MemoryDirectory {
+    claims: std::sync::RwLock<Vec<Claim>>,
+}
+
+impl MemoryDirectory {
+    pub fn insert(&self, claim: Claim) {
+        self.claims.write().unwrap_or_else(|poisoned| poisoned.into_inner()).push(claim);
+    }
+}
+
+impl ClaimDirectory for MemoryDirectory {
+    fn claims_by_control_number(
+        &self,
+        org: OrgId,
+        numbers: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<Claim>, DirectoryError>> {
+        let wanted: HashSet<String> = numbers.into_iter().collect();
+        let claims = self.claims.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let found = claims
+            .iter()
+            .filter(|claim| claim.org == org && wanted.contains(&claim.patient_control_number))
+            .cloned()
+            .collect();
+        Box::pin(async move { Ok(found) })
+    }
+}
+
+/// Why a file was not (fully) ingested. `Invalid` is final; the rest are worth a redelivery.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Invalid(#[from] InboundError),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error("claim {claim}: {error}")]
+    Send { claim: ClaimId, error: SendError },
+    #[error("a sending task failed: {0}")]
+    Task(String),
+    #[error("remembering the file: {0}")]
+    Journal(#[from] JournalError),
+}
+
+impl IngestError {
+    /// A redelivery of the same file can succeed (the input itself is fine).
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, IngestError::Invalid(_))
+    }
+}
+
+/// A claim command its actor refused (e.g. a second original payment on a Paid claim): kept,
+/// with the reason, for a biller; never dropped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RefusedCommand {
+    pub claim_id: ClaimId,
+    pub command: &'static str,
+    pub reason: String,
+}
+
+/// What one file did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    pub file_id: String,
+    /// The journal had already remembered this file.
+    pub duplicate: bool,
+    pub commands: usize,
+    /// Commands that appended events (0 for every command of a redelivered file).
+    pub applied: usize,
+    pub events_appended: usize,
+    pub refused: Vec<RefusedCommand>,
+    pub provider_entries: Vec<ProviderLedgerEntry>,
+    pub suspense: Vec<InboundSuspense>,
+    pub set_verdicts: Vec<SetVerdict>,
+    pub status_replies: usize,
+    pub out_of_balance: Vec<String>,
+    pub reader_warnings: usize,
+}
+
+/// Takes inbound files to the claim actors of a node.
+#[derive(Clone)]
+pub struct Ingestor {
+    node: Node,
+    directory: Arc<dyn ClaimDirectory>,
+    /// The practice's billing currency (835s carry none).
+    currency: Currency,
+}
+
+impl Ingestor {
+    pub fn new(node: Node, directory: Arc<dyn ClaimDirectory>, currency: Currency) -> Self {
+        Ingestor { node, directory, currency }
+    }
+
+    /// Ingest one file for `org`. Commands of one claim go in file order (a reversal before
+    /// its correction); different claims go concurrently.
+    pub async fn ingest(&self, org: OrgId, raw: &[u8]) -> Result<IngestReport, IngestError> {
+        let parsed = parse_inbound(raw)?;
+        let claims = self.directory.claims_by_control_number(org, parsed.patient_control_numbers()).await?;
+        // The directory is trusted to filter by tenant; check again, since a leak here would post
+        // one practice's money to another's claim (G8).
+        let claims: Vec<Claim> = claims.into_iter().filter(|claim| claim.org == org).collect();
+        let plan = plan_inbound(&parsed, &ClaimIndex::new(claims.iter()), self.currency);
+        let mut report = IngestReport {
+            file_id: parsed.file_id.clone(),
+            commands: plan.commands.len(),
+            provider_entries: plan.provider_entries,
+            suspense: plan.suspense,
+            set_verdicts: plan.set_verdicts,
+            status_replies: plan.status_replies,
+            out_of_balance: plan.out_of_balance,
+            reader_warnings: parsed.warnings,
+            ..IngestReport::default()
+        };
+        self.send_all(org, plan.commands, &mut report).await?;
+        report.duplicate = !self.node.journal().remember_inbound(org, &parsed.file_id).await?;
+        tracing::info!(
+            %org,
+            file = %report.file_id,
+            commands = report.commands,
+            applied = report.applied,
+            suspense = report.suspense.len(),
+            refused = report.refused.len(),
+            duplicate = report.duplicate,
+            "inbound file ingested"
+        );
+        Ok(report)
+    }
+
+    async fn send_all(
+        &self,
+        org: OrgId,
+        commands: Vec<PlannedCommand>,
+        report: &mut IngestReport,
+    ) -> Result<(), IngestError> {
+        let mut by_claim: BTreeMap<ClaimId, Vec<PlannedCommand>> = BTreeMap::new();
+        for command in commands {
+            by_claim.entry(command.claim_id).or_default().push(command);
+        }
+        let actor = Actor::System { org, component: SystemComponent::Ingestion };
+        let mut tasks = JoinSet::new();
+        for (claim_id, commands) in by_claim {
+            let handle = self.node.claim(org, claim_id);
+            let actor = actor.clone();
+            tasks.spawn(async move {
+                let mut outcomes = Vec::with_capacity(commands.len());
+                for planned in commands {
+                    let name = planned.command.name();
+                    let outcome = handle.send(actor.clone(), planned.command_id, planned.command).await;
+                    let failed = outcome.is_err();
+                    outcomes.push((claim_id, name, outcome));
+                    if failed {
+                        // Later commands of this claim depend on this one: stop, redeliver.
+                        break;
+                    }
+                }
+                outcomes
+            });
+        }
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let outcomes = match joined {
+                Ok(outcomes) => outcomes,
+                Err(error) => {
+                    first_error.get_or_insert(IngestError::Task(error.to_string()));
+                    continue;
+                }
+            };
+            for (claim_id, name, outcome) in outcomes {
+                match outcome {
+                    Ok(Outcome::Accepted { events_appended, .. }) => {
+                        report.events_appended += events_appended;
+                        report.applied += usize::from(events_appended > 0);
+                    }
+                    Ok(Outcome::Rejected { rejection, .. }) => {
+                        report.refused.push(RefusedCommand { claim_id, command: name, reason: rejection.to_string() })
+                    }
+                    Err(error) => {
+                        first_error.get_or_insert(IngestError::Send { claim: claim_id, error });
+                    }
+                }
+            }
+        }
+        report.refused.sort_by_key(|refused| refused.claim_id);
+        first_error.map_or(Ok(()), Err)
+    }
+}
