@@ -142,3 +142,40 @@ async fn redelivered(connector: &NatsConnector) -> Vec<(String, usize)> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_moves_folders_to_subjects_and_back() {
+    use practice_nodes::connector::bridge::Bridge;
+    use practice_nodes::connector::file_drop::FileDrop;
+    let Some(server) = server() else { return };
+    let org = OrgId(Uuid::new_v4());
+    let dir = tempfile::tempdir().unwrap();
+    let drop_box = FileDrop::open(dir.path().join("out"), dir.path().join("in"), Duration::ZERO).unwrap();
+    let (client, connector) = open(&server, org, Duration::from_secs(30)).await;
+    let bridge = Bridge::open(drop_box.clone(), client.clone(), org).await.unwrap();
+
+    let era = interchange("ST*835*0001", "bridged");
+    std::fs::write(drop_box.inbox().join("era1.835"), &era).unwrap();
+    std::fs::write(drop_box.inbox().join("junk.txt"), b"hello").unwrap();
+    let batch = OutboundBatch {
+        id: "000000009".into(),
+        kind: InboundKind::Claim837I,
+        bytes: interchange("ST*837*0001*005010X223A2", "i"),
+    };
+    connector.send(&batch).await.unwrap();
+    let reused = OutboundBatch { bytes: interchange("ST*837*0001*005010X223A2", "new content"), ..batch.clone() };
+    connector.send(&reused).await.unwrap();
+
+    let report = bridge.pass(10).await.unwrap();
+    assert_eq!((report.published, report.rejected, report.written), (1, 1, 2));
+    assert!(drop_box.processed_dir().join("era1.835").is_file());
+    assert!(drop_box.rejected_dir().join("junk.txt.reason.txt").is_file());
+    assert_eq!(std::fs::read(drop_box.outbox().join("000000009.837I.x12")).unwrap(), batch.bytes);
+    let outbox: Vec<_> = std::fs::read_dir(drop_box.outbox()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(outbox.len(), 2, "a reused control number keeps both files: {outbox:?}");
+
+    let inbound = connector.receive(10).await.unwrap();
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(inbound[0].bytes, era);
+    assert_eq!(bridge.pass(10).await.unwrap(), Default::default(), "a second pass finds nothing");
+}
