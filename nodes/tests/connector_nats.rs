@@ -151,8 +151,10 @@ async fn the_bridge_moves_folders_to_subjects_and_back() {
     let org = OrgId(Uuid::new_v4());
     let dir = tempfile::tempdir().unwrap();
     let drop_box = FileDrop::open(dir.path().join("out"), dir.path().join("in"), Duration::ZERO).unwrap();
-    let (client, connector) = open(&server, org, Duration::from_secs(30)).await;
-    let bridge = Bridge::open(drop_box.clone(), client.clone(), org).await.unwrap();
+    // The bridge alone must be able to set the server up (no connector opened before it).
+    let client = connect(&server.url(), "bridge-test").await.unwrap();
+    let bridge = Bridge::open(drop_box.clone(), client.clone(), org, &JetStreamSettings::default()).await.unwrap();
+    let (_, connector) = open(&server, org, Duration::from_secs(30)).await;
 
     let era = interchange("ST*835*0001", "bridged");
     std::fs::write(drop_box.inbox().join("era1.835"), &era).unwrap();

@@ -8,8 +8,9 @@
 //! (inbound) and same-content checks (outbound) make the repeat a no-op.
 
 use super::file_drop::FileDrop;
-use super::nats::{publish_file, HEADER_BATCH, HEADER_TRANSACTION, OUTBOUND_STREAM};
+use super::nats::{ensure_streams, publish_file, HEADER_BATCH, HEADER_TRANSACTION, OUTBOUND_STREAM};
 use super::{content_id, sniff, Clearinghouse, ConnectorError, InboundKind, OutboundBatch, Settlement};
+use crate::jetstream::JetStreamSettings;
 use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
 use practice_protocol::ids::OrgId;
@@ -36,16 +37,17 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    /// Open the `OUTBOUND` stream (created if missing) and this org's durable bridge consumer.
-    pub async fn open(drop: FileDrop, client: async_nats::Client, org: OrgId) -> Result<Self, ConnectorError> {
+    /// Open the `OUTBOUND` and `INBOUND` streams (created if missing) and this org's durable bridge consumer.
+    pub async fn open(
+        drop: FileDrop,
+        client: async_nats::Client,
+        org: OrgId,
+        settings: &JetStreamSettings,
+    ) -> Result<Self, ConnectorError> {
         let context = jetstream::new(client.clone());
+        ensure_streams(&context, settings).await?;
         let stream = context
-            .get_or_create_stream(jetstream::stream::Config {
-                name: OUTBOUND_STREAM.into(),
-                subjects: vec!["out.>".into()],
-                storage: jetstream::stream::StorageType::File,
-                ..Default::default()
-            })
+            .get_stream(OUTBOUND_STREAM)
             .await
             .map_err(|error| ConnectorError::Nats { action: "opening OUTBOUND", detail: error.to_string() })?;
         let name = format!("bridge_{}", org.0.simple());

@@ -42,6 +42,26 @@ fn nats(action: &'static str) -> impl FnOnce(String) -> ConnectorError {
     move |detail| ConnectorError::Nats { action, detail }
 }
 
+/// Create the `OUTBOUND` (`out.>`) and `INBOUND` (`in.>`) streams if missing; an existing
+/// stream is used as it is.
+pub async fn ensure_streams(context: &jetstream::Context, settings: &JetStreamSettings) -> Result<(), ConnectorError> {
+    for (name, subject) in [(OUTBOUND_STREAM, "out.>"), (INBOUND_STREAM, "in.>")] {
+        context
+            .get_or_create_stream(stream::Config {
+                name: name.into(),
+                subjects: vec![subject.into()],
+                storage: stream::StorageType::File,
+                num_replicas: settings.replicas,
+                duplicate_window: settings.duplicate_window,
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(|error| nats("creating a stream")(format!("{name}: {error}")))?;
+    }
+    Ok(())
+}
+
 /// The durable consumer's name for `org`.
 pub fn consumer_name(org: OrgId) -> String {
     format!("connector_{}", org.0.simple())
@@ -57,20 +77,7 @@ impl NatsConnector {
         ack_wait: Duration,
     ) -> Result<Self, ConnectorError> {
         let context = jetstream::new(client);
-        for (name, subject) in [(OUTBOUND_STREAM, "out.>"), (INBOUND_STREAM, "in.>")] {
-            context
-                .get_or_create_stream(stream::Config {
-                    name: name.into(),
-                    subjects: vec![subject.into()],
-                    storage: stream::StorageType::File,
-                    num_replicas: settings.replicas,
-                    duplicate_window: settings.duplicate_window,
-                    allow_direct: true,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|error| nats("creating a stream")(format!("{name}: {error}")))?;
-        }
+        ensure_streams(&context, settings).await?;
         let inbound_stream =
             context.get_stream(INBOUND_STREAM).await.map_err(|error| nats("opening INBOUND")(error.to_string()))?;
         let name = consumer_name(org);
