@@ -181,3 +181,30 @@ async fn the_bridge_moves_folders_to_subjects_and_back() {
     assert_eq!(inbound[0].bytes, era);
     assert_eq!(bridge.pass(10).await.unwrap(), Default::default(), "a second pass finds nothing");
 }
+
+#[test]
+fn the_bridge_cli_runs_one_pass() {
+    let Some(server) = server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("in");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::write(inbox.join("ack.999"), interchange("ST*999*0001*005010X231A1", "cli")).unwrap();
+    let org = Uuid::new_v4().to_string();
+    let run = |org: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_practice"))
+            .args(["connector", "bridge", "--nats", &server.url(), "--org", org, "--once", "--min-age-ms", "0"])
+            .arg("--outbox")
+            .arg(dir.path().join("out"))
+            .arg("--inbox")
+            .arg(&inbox)
+            .output()
+            .unwrap()
+    };
+    let output = run(&org);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "published 1 rejected 0 written 0\n");
+    assert!(inbox.join("processed").join("ack.999").is_file());
+    let bad = run("not-an-org");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--org"));
+}
