@@ -159,6 +159,10 @@ async fn the_bridge_moves_folders_to_subjects_and_back() {
     let era = interchange("ST*835*0001", "bridged");
     std::fs::write(drop_box.inbox().join("era1.835"), &era).unwrap();
     std::fs::write(drop_box.inbox().join("junk.txt"), b"hello").unwrap();
+    // Past the server's max_payload: set aside with the reason, not a wedge.
+    let mut huge = interchange("ST*835*0001", "huge").to_vec();
+    huge.extend(std::iter::repeat_n(b' ', client.server_info().max_payload));
+    std::fs::write(drop_box.inbox().join("huge.835"), &huge).unwrap();
     let batch = OutboundBatch {
         id: "000000009".into(),
         kind: InboundKind::Claim837I,
@@ -169,7 +173,9 @@ async fn the_bridge_moves_folders_to_subjects_and_back() {
     connector.send(&reused).await.unwrap();
 
     let report = bridge.pass(10).await.unwrap();
-    assert_eq!((report.published, report.rejected, report.written), (1, 1, 2));
+    assert_eq!((report.published, report.rejected, report.written), (1, 2, 2));
+    let reason = std::fs::read_to_string(drop_box.rejected_dir().join("huge.835.reason.txt")).unwrap();
+    assert!(reason.contains("max_payload"), "{reason}");
     assert!(drop_box.processed_dir().join("era1.835").is_file());
     assert!(drop_box.rejected_dir().join("junk.txt.reason.txt").is_file());
     assert_eq!(std::fs::read(drop_box.outbox().join("000000009.837I.x12")).unwrap(), batch.bytes);

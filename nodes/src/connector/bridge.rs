@@ -75,11 +75,19 @@ impl Bridge {
         let mut report = PassReport::default();
         for item in self.drop.receive(max).await? {
             match item.kind {
-                Ok(_) => {
-                    publish_file(&self.client, self.org, item.bytes).await?;
-                    self.drop.settle(item.receipt, Settlement::Accepted).await?;
-                    report.published += 1;
-                }
+                Ok(_) => match publish_file(&self.client, self.org, item.bytes).await {
+                    Ok(_) => {
+                        self.drop.settle(item.receipt, Settlement::Accepted).await?;
+                        report.published += 1;
+                    }
+                    // Set aside (not lost) so one oversized file does not block the rest.
+                    Err(error @ ConnectorError::TooLarge { .. }) => {
+                        self.drop.settle(item.receipt, Settlement::Rejected(error.to_string())).await?;
+                        report.rejected += 1;
+                    }
+                    // The server is unavailable: stop; the file is offered again next pass.
+                    Err(error) => return Err(error),
+                },
                 Err(error) => {
                     self.drop.settle(item.receipt, Settlement::Rejected(error.to_string())).await?;
                     report.rejected += 1;

@@ -76,6 +76,8 @@ pub enum ConnectorError {
     NotOutbound { id: String, kind: InboundKind },
     #[error("batch {id} already delivered at {location} with different content")]
     Conflict { id: String, location: String },
+    #[error("{what} is {size} bytes, over the server's max_payload of {limit} bytes")]
+    TooLarge { what: String, size: usize, limit: usize },
     #[error("NATS {action}: {detail}")]
     Nats { action: &'static str, detail: String },
 }

@@ -111,6 +111,7 @@ impl Clearinghouse for NatsConnector {
 
     async fn send(&self, batch: &OutboundBatch) -> Result<Delivery, ConnectorError> {
         check_batch(batch)?;
+        check_size(&self.context.client(), &format!("batch {}", batch.id), batch.bytes.len())?;
         let subject = outbound_subject(self.org, "837");
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", content_id(&batch.bytes).as_str());
@@ -164,6 +165,17 @@ impl Clearinghouse for NatsConnector {
     }
 }
 
+/// Refuse what the server would refuse, with a reason that names the limit (raise the
+/// server's `max_payload` for larger interchanges).
+fn check_size(client: &async_nats::Client, what: &str, size: usize) -> Result<(), ConnectorError> {
+    let limit = client.server_info().max_payload;
+    // Headers travel too; keep a small margin for them.
+    if limit > 0 && size + 512 > limit {
+        return Err(ConnectorError::TooLarge { what: what.into(), size, limit });
+    }
+    Ok(())
+}
+
 /// The clearinghouse side of the wire (and the HTTP upload's): route one file to
 /// `in.<org>.<txn>` by its transaction set, de-duplicated by content. Bytes that are not an
 /// X12 interchange are refused with the reason rather than published.
@@ -173,6 +185,7 @@ pub async fn publish_file(
     bytes: bytes::Bytes,
 ) -> Result<InboundReceipt, ConnectorError> {
     let kind = sniff(&bytes).map_err(|error| nats("refusing an inbound file")(error.to_string()))?;
+    check_size(client, &format!("the {kind} file"), bytes.len())?;
     publish_inbound(client, org, &kind.token(), &content_id(&bytes), bytes)
         .await
         .map_err(|error| nats("publishing an inbound file")(error.to_string()))
