@@ -90,7 +90,12 @@ impl FileDrop {
                 continue;
             }
             let path = entry.path();
-            let meta = entry.metadata().map_err(io("cannot stat", &path))?;
+            let meta = match entry.metadata() {
+                Ok(meta) => meta,
+                // Taken by another reader (or the peer) since the listing: not ours to report.
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(io("cannot stat", &path)(error)),
+            };
             if !meta.is_file() {
                 continue;
             }
@@ -101,14 +106,16 @@ impl FileDrop {
             waiting.push((modified, name, path));
         }
         waiting.sort();
-        waiting
-            .into_iter()
-            .take(max)
-            .map(|(_, name, path)| {
-                let bytes = Bytes::from(std::fs::read(&path).map_err(io("cannot read", &path))?);
-                Ok(Inbound { name, content_id: content_id(&bytes), kind: sniff(&bytes), bytes, receipt: path })
-            })
-            .collect()
+        let mut items = Vec::new();
+        for (_, name, path) in waiting.into_iter().take(max) {
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => Bytes::from(bytes),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(io("cannot read", &path)(error)),
+            };
+            items.push(Inbound { name, content_id: content_id(&bytes), kind: sniff(&bytes), bytes, receipt: path });
+        }
+        Ok(items)
     }
 
     /// The blocking body of [`Clearinghouse::settle`].
