@@ -5,5 +5,6 @@
 //! Architecture invariant: only this crate speaks NATS; `anyhow` stays in the CLI.
 
 pub mod cluster;
+pub mod connector;
 pub mod jetstream;
 pub mod sim;

@@ -7,6 +7,7 @@ pub mod bench_jetstream;
 pub mod cluster_load;
 pub mod cluster_node;
 pub mod cluster_verify;
+pub mod connector;
 pub mod demo;
 pub mod embedded;
 pub mod http;
@@ -43,6 +44,9 @@ pub enum Command {
     /// Issue bearer tokens and connector keys.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Clearinghouse connectors: the file-drop <-> NATS bridge.
+    #[command(subcommand)]
+    Connector(connector::ConnectorCommand),
     /// Benchmarks that report figures.
     Bench {
         #[command(subcommand)]
@@ -110,5 +114,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench { target: BenchTarget::Jetstream(args) } => bench_jetstream::run(args),
         Command::Bench { target: BenchTarget::Api(args) } => bench_api::run(args),
         Command::Token(command) => token::run(command),
+        Command::Connector(command) => connector::run(command),
     }
 }
