@@ -1,16 +1,18 @@
 //! A real browser: headless Debian chromium, driven through chromedriver's WebDriver HTTP API,
-//! opens a claim's dashboard page served over an embedded backbone node; a remittance posts through the API; the status pill on the
-//! open page changes without a reload. A screenshot goes to `target/artifacts/`.
+//! opens a claim's dashboard page served over an embedded backbone node; an 835 is uploaded
+//! through the API (signed, as a clearinghouse connector does) and posts; the status pill on
+//! the open page changes without a reload. A screenshot goes to `target/artifacts/`.
 //!
 //! Chromium: env `CHROMIUM`, else `/usr/bin/chromium`; chromedriver: env `CHROMEDRIVER`, else
 //! `/usr/bin/chromedriver` (`scripts/test-deps.sh` installs both). Missing: the test skips
 //! with a note, except under env `CI`, where it fails.
 
-use super::TestServer;
 use crate::api::client::HttpClient;
+use crate::api::service::ClaimService;
 use base64::Engine;
 use hyper::http::Method;
-use practice_protocol::ids::{OrgId, PatientId};
+use practice_actors::ingest::sample::{era_835, payment};
+use practice_protocol::ids::{ClaimId, PatientId};
 use practice_protocol::roles::Role;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -113,9 +115,13 @@ async fn the_status_pill_changes_live_in_a_real_browser() {
         return;
     };
     // The whole way: HTTP → node → claim actor → sled journal → projection → SSE → page.
-    let server = TestServer::start_node().await;
-    let org = OrgId::new_v4();
+    let (server, service) = super::upload_posting::posting_server().await;
+    let org = server.connector_org;
     let claim = server.submitted(org, PatientId::new_v4()).await;
+    let record = service.claim(org, ClaimId(claim.parse().expect("claim uuid"))).await.unwrap().expect("the claim");
+    let content = record.state.claim.expect("created");
+    let era = era_835(vec![payment(&content, &content.patient_control_number)], Vec::new()).expect("an 835");
+    let expected_paid = payment(&content, "").paid;
     let token = server.token(org, Role::BillingManager);
     let driver = Driver::start(&chromium, &chromedriver).await;
     let url = format!("http://{}/dashboard/claims/{claim}?token={token}", server.address);
@@ -132,8 +138,9 @@ async fn the_status_pill_changes_live_in_a_real_browser() {
     // A marker that a reload would wipe.
     driver.script("window.__practiceMarker = 'same page'; return true").await;
 
-    let reply = server.post_payment(org, super::paid_payment(&claim, "140.00", "PR", "1", "35.00")).await;
-    assert_eq!(reply.status, hyper::http::StatusCode::CREATED, "{}", reply.text());
+    let (status, reply) = super::upload_posting::upload(&server, era).await;
+    assert_eq!(status, hyper::http::StatusCode::ACCEPTED, "{reply}");
+    assert_eq!(reply["receipt"]["status"], "posted", "{reply}");
 
     let status = driver.wait_for(pill, json!("Paid"), Duration::from_secs(15)).await;
     assert_eq!(status, "Paid", "the pill did not change");
@@ -150,12 +157,12 @@ async fn the_status_pill_changes_live_in_a_real_browser() {
         .await;
     assert_eq!(refreshed, json!(format!("{claim}:6")));
     let paid = driver.script("return document.querySelector('[data-money=paid]').textContent").await;
-    assert_eq!(paid, "140.00 USD");
+    assert_eq!(paid, format!("{} USD", expected_paid.amount));
     let last_row =
         driver.script("return document.querySelector('[data-timeline] tbody tr:last-child').textContent").await;
     assert!(
         last_row.as_str().unwrap().contains("ClaimRemittancePosted")
-            && last_row.as_str().unwrap().contains("CoderBiller"),
+            && last_row.as_str().unwrap().contains("Ingestion"),
         "{last_row}"
     );
 

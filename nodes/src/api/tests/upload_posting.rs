@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A server over an embedded node whose uploads go through `PostingIngestion`.
-async fn posting_server() -> (TestServer, Arc<NodeClaimService>) {
+pub(super) async fn posting_server() -> (TestServer, Arc<NodeClaimService>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let journal = practice_actors::journal::SledJournal::open(&dir.path().join("journal"), 8).expect("journal");
     let metrics = practice_actors::metrics::BackboneMetrics::register(&prometheus::Registry::new()).expect("metrics");
@@ -68,7 +68,8 @@ async fn posting_server() -> (TestServer, Arc<NodeClaimService>) {
     (server, service)
 }
 
-async fn upload(server: &TestServer, body: Vec<u8>) -> (StatusCode, Value) {
+/// A signed connector upload of `body` to `/api/v1/connector/x12`.
+pub(super) async fn upload(server: &TestServer, body: Vec<u8>) -> (StatusCode, Value) {
     let now = chrono::Utc::now().timestamp();
     let signature = sign(CONNECTOR_SECRET, now, &body);
     let timestamp = now.to_string();
