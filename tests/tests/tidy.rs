@@ -47,7 +47,8 @@ fn every_module_has_docs() {
 
 #[test]
 fn no_stubs_and_no_float_money() {
-    let stub = ["todo!(", "unimplemented!("];
+    // Built from parts so this file does not match its own search.
+    let stub = [concat!("todo", "!("), concat!("unimplemented", "!(")];
     let mut problems = Vec::new();
     for path in sources() {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
