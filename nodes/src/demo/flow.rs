@@ -198,6 +198,8 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         let mut newly_denied = Vec::new();
         let outputs = simulator.advance_to(today).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
         let mut settled = Vec::new();
+        // One index per simulated day: the claims only change between days.
+        let index = ClaimIndex::new(by_id.values());
         for output in outputs {
             match output.clone() {
                 SimOutput::Ack999 { accepted, claims, .. } => {
@@ -256,8 +258,6 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                     let path = inbox.join(format!("{today}-{control:09}.835.x12"));
                     control += 1;
                     std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-                    let claims_known: Vec<&Claim> = by_id.values().collect();
-                    let index = ClaimIndex::new(claims_known);
                     for outcome in read_835_file(&path, &index, &mut tally)? {
                         let posted = post(node, &cast, &outcome, &mut tally, &submitted_at, &mut settled_after).await?;
                         newly_denied.extend(posted.denied);
