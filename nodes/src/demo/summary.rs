@@ -4,6 +4,7 @@
 // Rates and latencies are measurements, not money: floats are right for them alone.
 #![allow(clippy::float_arithmetic)]
 
+use crate::cli::embedded::Latencies;
 use chrono::{NaiveDate, Utc};
 use practice_actors::billing::{aging, build_statements, patient_charges, payer_items, AgingBucket, BucketTotals};
 use practice_nodes::sim::GroundTruth;
@@ -101,14 +102,6 @@ fn buckets(totals: &BucketTotals) -> Vec<(String, Decimal)> {
     AgingBucket::ALL.iter().map(|bucket| (bucket.label().to_string(), totals.get(*bucket))).collect()
 }
 
-fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
-
 impl DemoSummary {
     pub fn build(
         states: &[ClaimState],
@@ -116,7 +109,7 @@ impl DemoSummary {
         truth: &GroundTruth,
         today: NaiveDate,
         elapsed: Duration,
-        mut settled_after: Vec<Duration>,
+        settled_after: Vec<Duration>,
         data_dir: &Path,
     ) -> anyhow::Result<DemoSummary> {
         let mut by_status = BTreeMap::new();
@@ -158,7 +151,10 @@ impl DemoSummary {
         let charges = patient_charges(states, Currency::USD).map_err(|error| anyhow::anyhow!("statements: {error}"))?;
         let run = build_statements(org, &charges, &[], Currency::USD, Utc::now(), UserId::derived(&[b"demo"]))
             .map_err(|error| anyhow::anyhow!("statements: {error}"))?;
-        settled_after.sort_unstable();
+        let mut settle = Latencies::default();
+        for latency in settled_after {
+            settle.push(latency);
+        }
         let files = BTreeMap::from([
             ("837_files".to_string(), tally.files_837),
             ("837_bytes".to_string(), tally.bytes_837),
@@ -199,8 +195,8 @@ impl DemoSummary {
             simulated_days: tally.simulated_days,
             elapsed_seconds: elapsed.as_secs_f64(),
             claims_per_second: claims as f64 / elapsed.as_secs_f64().max(1e-9),
-            settle_p50_ms: percentile_ms(&settled_after, 0.50),
-            settle_p99_ms: percentile_ms(&settled_after, 0.99),
+            settle_p50_ms: settle.percentile_ms(0.50),
+            settle_p99_ms: settle.percentile_ms(0.99),
             data_dir: data_dir.display().to_string(),
         })
     }
