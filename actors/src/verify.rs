@@ -149,7 +149,11 @@ async fn verify_entity<E: Entity>(
     };
     let snapshot = journal.load_snapshot(entity).await?;
     let mut state = E::State::default();
-    let mut snapshot_state = None;
+    // A snapshot at sequence 0 (an actor passivated before its first event) is the empty state.
+    let mut snapshot_state = match &snapshot {
+        Some((0, _)) => Some(E::State::default()),
+        _ => None,
+    };
     let mut finished_commands: HashSet<CommandId> = HashSet::new();
     let mut current_command: Option<CommandId> = None;
     let mut envelopes: Vec<EventEnvelope<E::Event>> = Vec::with_capacity(events.len());

@@ -35,16 +35,7 @@ fn assert_clean_load(report: &LoadReport) {
 /// `claims` claims, and the verifier finds no violation.
 async fn assert_journal_holds(cluster: &Cluster, claims: u64, events: u64) {
     let report = cluster.verify().await;
-    // FIXME(backbone verifier): an actor passivated before its first event (a command that
-    // failed while NATS restarted) leaves a snapshot at sequence 0, which `verify` compares
-    // with "no state" and reports as G4. The snapshot is the empty state and is correct; the
-    // verifier should start its comparison from the default state.
-    let real: Vec<_> = report
-        .violations
-        .iter()
-        .filter(|violation| !violation.detail.starts_with("snapshot at sequence 0 differs"))
-        .collect();
-    assert!(real.is_empty(), "violations:\n{report}");
+    assert!(report.violations.is_empty(), "violations:\n{report}");
     assert_eq!(report.entities.get("claim"), Some(&claims), "{report}");
     assert_eq!(report.events, events, "{report}");
 }

@@ -142,13 +142,14 @@ impl ClusterNode {
         Ok(())
     }
 
-    /// A router ends on its own only when its shard was fenced: that shard is gone.
+    /// A router ends on its own only when its shard was fenced or its lease clock ran out:
+    /// either way the shard is gone, and the next round may take it again with fresh actors.
     async fn drop_fenced(&mut self) {
         let fenced: Vec<ShardId> =
             self.owned.iter().filter(|(_, owned)| owned.router.is_finished()).map(|(shard, _)| *shard).collect();
         for shard in fenced {
             if let Some(owned) = self.owned.remove(&shard) {
-                tracing::warn!(node = %self.settings.node_id, %shard, epoch = owned.epoch.0, "ShardFenced");
+                tracing::warn!(node = %self.settings.node_id, %shard, epoch = owned.epoch.0, "ShardDropped: fenced or lease ran out");
                 self.stop_shard(shard, owned).await;
             }
         }
@@ -210,7 +211,9 @@ impl ClusterNode {
             }
         };
         let (stop, stopped) = watch::channel(false);
-        let router = tokio::spawn(route_shard(subscription, self.actors.clone(), self.client.clone(), stopped));
+        let router_clock = (!self.settings.trust_fence_only).then(|| clock.clone());
+        let router =
+            tokio::spawn(route_shard(subscription, self.actors.clone(), self.client.clone(), stopped, router_clock));
         tracing::info!(node = %self.settings.node_id, %shard, epoch = epoch.0, "ShardTaken");
         self.owned.insert(shard, Owned { revision, epoch, clock, stop, router });
         Ok(())
