@@ -388,10 +388,18 @@ fn a_denial_remittance_records_category_root_cause_and_deadline() {
     let events =
         run(&mut state, ClaimCommand::PostRemittance { posting: Box::new(denial("d")) }, &ingestion()).unwrap();
     let names: Vec<&str> = events.iter().map(|event| event.name()).collect();
-    assert_eq!(names, ["ClaimAccepted", "ClaimRemittancePosted", "ClaimDenied"]);
+    // An outright denial with no 277CA before it is the seed's Submitted → Denied: no acceptance.
+    assert_eq!(names, ["ClaimRemittancePosted", "ClaimDenied"]);
+    assert_eq!(state.status, Some(Denied));
     let notice = &state.denials[0];
     assert_eq!(notice.code, "CO-197");
     assert_eq!(notice.root_cause, Some(practice_protocol::domain::RootCause::MissingAuth));
     assert_eq!(notice.appeal_deadline, Some(now() + chrono::Duration::days(180)));
     assert_eq!(state.ledger.unwrap().open_balance(), rust_decimal::Decimal::new(19500, 2));
+    // A payment on a Submitted claim is still its acceptance first (no Submitted → Paid).
+    let mut paid = state_in(Submitted);
+    let events =
+        run(&mut paid, ClaimCommand::PostRemittance { posting: Box::new(full_payment("p")) }, &ingestion()).unwrap();
+    let names: Vec<&str> = events.iter().map(|event| event.name()).collect();
+    assert_eq!(names, ["ClaimAccepted", "ClaimRemittancePosted"]);
 }

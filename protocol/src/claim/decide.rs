@@ -251,11 +251,16 @@ fn post_remittance(
             return Err(Rejection::Posting(format!("a reversal cannot apply to a {status} claim")))
         }
         (_, ClaimStatus::Submitted) => {
-            // The 835 is the payer's acceptance when no 277CA came first.
-            let accepted =
-                ClaimEvent::Accepted { payer_claim_control_number: posting.payer_claim_control_number.clone() };
-            working.apply(&accepted);
-            events.push(accepted);
+            // The 835 is the payer's acceptance when no 277CA came first, unless it denies the
+            // claim outright: that is the seed's Submitted → Denied.
+            let mut probe = working.clone();
+            probe.apply(&ClaimEvent::RemittancePosted { posting: Box::new(posting.clone()) });
+            if probe.status != Some(ClaimStatus::Denied) {
+                let accepted =
+                    ClaimEvent::Accepted { payer_claim_control_number: posting.payer_claim_control_number.clone() };
+                working.apply(&accepted);
+                events.push(accepted);
+            }
         }
         (_, ClaimStatus::Accepted | ClaimStatus::PartiallyPaid) => {}
         (_, other) => {

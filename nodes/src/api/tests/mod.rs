@@ -8,6 +8,7 @@ mod node_backend;
 mod observability;
 mod openapi_metrics;
 mod rbac_matrix;
+mod seed_transitions;
 mod tenancy;
 mod upload_posting;
 
