@@ -5,7 +5,7 @@
 //! it, when, and why where the command carries a reason.
 
 use super::upload_posting::{posting_server, upload};
-use super::{denial_payment, paid_payment, usd, TestServer};
+use super::{denial_payment, usd, TestServer};
 use crate::api::node::NodeClaimService;
 use crate::api::service::ClaimService;
 use hyper::http::{Method, StatusCode};
