@@ -84,6 +84,14 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// A posted CO-197 denial of the whole charge moves the claim `from` → Denied.
+    async fn deny(&self, id: &str, from: &str) {
+        let denied = ["ClaimRemittancePosted", "ClaimDenied"];
+        self.transition(id, (from, "Denied"), &denied, "CoderBiller", self.pay(denial_payment(id))).await;
+    }
+}
+
 fn partial_payment(claim_id: &str) -> Value {
     // $175.00 charge: $100.00 paid, $50.00 contractual, $25.00 still open with the payer.
     json!({
@@ -176,15 +184,7 @@ async fn every_seed_transition_through_the_api_leaves_its_audit_event() {
     let denied = server.submitted(org, patient).await;
     let claim = stack.claim(&denied).await;
     stack.upload(acknowledgment(vec![status_entry(&claim, true)]).expect("277CA")).await;
-    stack
-        .transition(
-            &denied,
-            ("Accepted", "Denied"),
-            &["ClaimRemittancePosted", "ClaimDenied"],
-            "CoderBiller",
-            stack.pay(denial_payment(&denied)),
-        )
-        .await;
+    stack.deny(&denied, "Accepted").await;
     let appeal = json!({"note": "authorization was on file", "payer_claim_control_number": "PCCN-1"});
     stack
         .transition(&denied, ("Denied", "Submitted"), &["ClaimAppealed"], "BillingManager", async {
@@ -193,15 +193,7 @@ async fn every_seed_transition_through_the_api_leaves_its_audit_event() {
         .await;
     // Submitted → Denied: an 835 denial with no 277CA before it.
     let written_off = server.submitted(org, patient).await;
-    stack
-        .transition(
-            &written_off,
-            ("Submitted", "Denied"),
-            &["ClaimRemittancePosted", "ClaimDenied"],
-            "CoderBiller",
-            stack.pay(denial_payment(&written_off)),
-        )
-        .await;
+    stack.deny(&written_off, "Submitted").await;
     let denial = stack.history(&written_off).await.pop().unwrap();
     assert_eq!(denial["detail"]["denied"]["notice"]["code"], "CO-197", "{denial}");
     stack
