@@ -187,6 +187,14 @@ impl Simulator {
         Ok(())
     }
 
+    /// A batch the clearinghouse could not read (syntax errors, or claims no payer could
+    /// adjudicate): a rejecting 999 today, nothing adjudicated.
+    pub fn reject_batch(&mut self, batch_id: &str) {
+        self.truth.rejected_batches.push(batch_id.to_string());
+        let today = self.today;
+        self.schedule(today, Scheduled::Ack999 { batch_id: batch_id.into(), accepted: false, claims: Vec::new() });
+    }
+
     fn receive_claim(&mut self, claim: &Claim, submission: u32, ack_999_day: NaiveDate) {
         let mut rng = SimRng::stream(self.seed, &[b"claim", claim.id.0.as_bytes(), &submission.to_be_bytes()]);
         let payer_ccn = format!("{:015}", rng.below(1_000_000_000_000_000));
