@@ -143,6 +143,11 @@ impl Simulator {
         self.claim_meta.get(patient_control_number)
     }
 
+    /// The first day something is scheduled for.
+    pub fn next_scheduled(&self) -> Option<NaiveDate> {
+        self.queue.keys().next().copied()
+    }
+
     /// Nothing scheduled.
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty()

@@ -10,6 +10,8 @@
 //!   its CLP loops, reversals and corrections;
 //! - `from837`: a received 837's claims as the `Claim`s the engine takes;
 //! - `truth`: what it paid per claim and line, injected denials and underpayments, PLB;
+//! - `service`: `practice sim` without its transports — state, replay after a restart, the
+//!   answers as named files;
 //! - `generate`: synthetic claims for tests and the demo; `rng`: the seeded generator;
 //! - `x12`: the outputs as real 999, 277CA and 835 files, written with `protocol::x12::write`.
 //!
@@ -24,6 +26,7 @@ pub mod generate;
 pub mod profile;
 mod remit;
 pub mod rng;
+pub mod service;
 pub mod truth;
 pub mod x12;
 
