@@ -169,9 +169,7 @@ impl Transport {
                         Err(error) => refuse(&name, error.to_string()),
                     };
                     let result = match settled {
-                        Settlement::Rejected(_) => {
-                            message.ack_with(async_nats::jetstream::AckKind::Term).await
-                        }
+                        Settlement::Rejected(_) => message.ack_with(async_nats::jetstream::AckKind::Term).await,
                         _ => message.double_ack().await,
                     };
                     result.map_err(|error| anyhow::anyhow!("acknowledging batch {name}: {error}"))?;

@@ -22,9 +22,9 @@ use super::x12::{render_277ca, render_835, render_999, Recipient, SimX12Error};
 use crate::connector::content_id;
 use chrono::NaiveDate;
 use practice_protocol::ids::{ClaimId, OrgId};
-use practice_protocol::x12::Severity;
 use practice_protocol::x12::read837::read_837;
 use practice_protocol::x12::write::{acknowledge, ReceivedGroup, SetStatus};
+use practice_protocol::x12::Severity;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -121,8 +121,10 @@ impl SimService {
         let path = dir.join("state.json");
         let state = match std::fs::read(&path) {
             Ok(bytes) => {
-                let state: State = serde_json::from_slice(&bytes)
-                    .map_err(|error| ServiceError::State { path: path.display().to_string(), detail: error.to_string() })?;
+                let state: State = serde_json::from_slice(&bytes).map_err(|error| ServiceError::State {
+                    path: path.display().to_string(),
+                    detail: error.to_string(),
+                })?;
                 if state.seed != seed || state.start != start {
                     return Err(ServiceError::Mismatch {
                         path: path.display().to_string(),
@@ -211,7 +213,8 @@ impl SimService {
     fn batch_id(&self, name: &str) -> String {
         let base = name.rsplit('/').next().unwrap_or(name);
         let stem = base.split('.').next().unwrap_or(base);
-        let clean: String = stem.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(40).collect();
+        let clean: String =
+            stem.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(40).collect();
         let clean = if clean.is_empty() { "batch".to_string() } else { clean };
         if self.seen.contains(&clean) {
             format!("{clean}-{}", self.state.batches.len())
@@ -307,7 +310,11 @@ impl SimService {
                         .iter()
                         .take_while(|next| matches!(next, SimOutput::Ack277 { on: other, .. } if other == on))
                         .count();
-                    ("277CA", render_277ca(&self.sim, &outputs[index..index + same_day], &recipient, control)?, same_day)
+                    (
+                        "277CA",
+                        render_277ca(&self.sim, &outputs[index..index + same_day], &recipient, control)?,
+                        same_day,
+                    )
                 }
                 SimOutput::Remit { .. } => ("835", render_835(&self.sim, output, &recipient, control)?, 1),
             };
@@ -320,10 +327,8 @@ impl SimService {
     }
 
     fn save(&self) -> Result<(), ServiceError> {
-        let bytes = serde_json::to_vec_pretty(&self.state).map_err(|error| ServiceError::State {
-            path: self.dir.display().to_string(),
-            detail: error.to_string(),
-        })?;
+        let bytes = serde_json::to_vec_pretty(&self.state)
+            .map_err(|error| ServiceError::State { path: self.dir.display().to_string(), detail: error.to_string() })?;
         write_atomic(&self.dir.join("state.json"), &bytes)
     }
 
@@ -335,8 +340,7 @@ impl SimService {
             let pcn = self.pcns.get(claim_id).cloned().unwrap_or_else(|| claim_id.to_string());
             let lines: BTreeMap<String, Decimal> =
                 truth.paid_by_line(claim_id).into_iter().map(|(line, paid)| (line.to_string(), paid)).collect();
-            let adjudicated =
-                submissions.iter().filter(|s| matches!(s, SubmissionTruth::Adjudicated { .. })).count();
+            let adjudicated = submissions.iter().filter(|s| matches!(s, SubmissionTruth::Adjudicated { .. })).count();
             claims.insert(
                 pcn,
                 serde_json::json!({
