@@ -153,16 +153,18 @@ impl SimService {
             pending: Vec::new(),
             seen: HashSet::new(),
         };
-        // Replay: the answers produced again are the ones already delivered (skipped later).
+        // Replay. The answers produced again were delivered, except those the last run made
+        // but was stopped before delivering: they are handed out by the next `advance_to`.
+        let mut replayed = Vec::new();
         for record in &state.batches {
             let file = received.join(&record.file);
             let bytes = std::fs::read(&file).map_err(io("cannot read", &file))?;
-            service.produce(record.day)?;
+            replayed.extend(service.produce(record.day)?);
             service.take(record.clone(), &bytes)?;
         }
-        service.produce(state.today)?;
+        replayed.extend(service.produce(state.today)?);
+        service.pending = replayed.into_iter().filter(|answer| answer.index >= state.delivered).collect();
         service.state = state;
-        service.pending.clear();
         Ok(service)
     }
 
