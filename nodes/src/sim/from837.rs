@@ -258,3 +258,135 @@ fn claim_line(line: &Line837, pcn: &str, at: &At, currency: Currency) -> Result<
         revenue_code: line.revenue_code.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::generate::{sample_claim, ClaimShape};
+    use practice_protocol::claim::{Adjustment, AdjustmentGroup};
+    use practice_protocol::domain::ClaimType;
+    use practice_protocol::x12::read837::read_837;
+    use practice_protocol::x12::write::{
+        write_837, Delimiters, Envelope, GroupHeader, InterchangeHeader, Receiver, Submission837, Submitter, Usage,
+    };
+
+    fn file(claims: &[Claim]) -> Vec<u8> {
+        let date = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let submission = Submission837 {
+            envelope: Envelope {
+                interchange: InterchangeHeader {
+                    sender_qualifier: "ZZ".into(),
+                    sender_id: "PRACTICEOS".into(),
+                    receiver_qualifier: "ZZ".into(),
+                    receiver_id: "SIM".into(),
+                    date,
+                    time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+                    control_number: 7,
+                    usage: Usage::Test,
+                    acknowledgment_requested: false,
+                },
+                group: GroupHeader {
+                    application_sender: "PRACTICEOS".into(),
+                    application_receiver: "SIM".into(),
+                    control_number: 7,
+                },
+                delimiters: Delimiters::default(),
+            },
+            submitter: Submitter {
+                name: "Practice".into(),
+                id: "PRACTICEOS".into(),
+                contact_name: "Billing".into(),
+                contact_phone: "5555550100".into(),
+            },
+            receiver: Receiver { name: "SIM".into(), id: "SIM".into() },
+            batch_reference: "7".into(),
+        };
+        write_837(&submission, ClaimType::Professional, claims).unwrap()
+    }
+
+    #[test]
+    fn a_written_secondary_reads_back_as_the_claim_the_payer_adjudicates() {
+        let shape = ClaimShape {
+            codes: vec![("99214", Decimal::new(20000, 2)), ("36415", Decimal::new(2500, 2))],
+            ..ClaimShape::default()
+        };
+        let mut claim = sample_claim(&shape, 9).unwrap();
+        let primary = claim.coverages[0].clone();
+        let mut secondary = primary.clone();
+        secondary.order = CoverageOrder::Secondary;
+        secondary.payer.payer_id = PayerId::parse("MCD01").unwrap();
+        secondary.subscriber.member_id = "MCD999".into();
+        let usd = |cents: i64| Money::new(Decimal::new(cents, 2), Currency::USD);
+        let pr = |cents: i64| Adjustment {
+            group: AdjustmentGroup::PR,
+            reason: "2".into(),
+            amount: usd(cents),
+            quantity: None,
+        };
+        claim.prior_adjudications = vec![PriorAdjudication {
+            order: CoverageOrder::Primary,
+            payer: primary.payer.clone(),
+            subscriber: primary.subscriber.clone(),
+            relationship: primary.relationship,
+            paid: usd(9000),
+            adjudicated_on: claim.lines[0].service_date,
+            claim_adjustments: Vec::new(),
+            lines: vec![
+                PriorLineAdjudication {
+                    line_number: 1,
+                    procedure: claim.lines[0].procedure.clone(),
+                    paid: usd(8000),
+                    adjustments: vec![
+                        Adjustment {
+                            group: AdjustmentGroup::CO,
+                            reason: "45".into(),
+                            amount: usd(10000),
+                            quantity: None,
+                        },
+                        pr(2000),
+                    ],
+                },
+                PriorLineAdjudication {
+                    line_number: 2,
+                    procedure: claim.lines[1].procedure.clone(),
+                    paid: usd(1000),
+                    adjustments: vec![pr(1500)],
+                },
+            ],
+        }];
+        claim.coverages.push(secondary);
+        claim.responsibility = CoverageOrder::Secondary;
+        let (read, diagnostics) = read_837(&file(std::slice::from_ref(&claim))[..]).unwrap();
+        assert!(diagnostics.iter().all(|d| d.severity != practice_protocol::x12::Severity::Error), "{diagnostics:?}");
+        let org = OrgId::derived(&[b"payer"]);
+        let back = claims_from_837(org, &read).unwrap();
+        let got = &back[0];
+        assert_eq!(got.patient_control_number, claim.patient_control_number);
+        assert_eq!(got.responsibility, CoverageOrder::Secondary);
+        assert_eq!(got.coverage().unwrap().payer.payer_id.as_str(), "MCD01");
+        assert_eq!(got.total_charge(), claim.total_charge());
+        let lines: Vec<_> = got.lines.iter().map(|l| (l.id, l.procedure.clone(), l.charge, l.service_date)).collect();
+        let sent: Vec<_> = claim.lines.iter().map(|l| (l.id, l.procedure.clone(), l.charge, l.service_date)).collect();
+        assert_eq!(lines, sent, "REF*6R carries the line ids back");
+        let prior = &got.prior_adjudications[0];
+        assert_eq!(prior.paid, usd(9000));
+        let by_line: Vec<_> = prior.lines.iter().map(|l| (l.line_number, l.paid, l.adjustments.clone())).collect();
+        let expected: Vec<_> =
+            claim.prior_adjudications[0].lines.iter().map(|l| (l.line_number, l.paid, l.adjustments.clone())).collect();
+        assert_eq!(by_line, expected);
+        assert_eq!(got.id, ClaimId::derived(&[b"sim-pcn", claim.patient_control_number.as_bytes()]));
+    }
+
+    #[test]
+    fn an_unreadable_claim_names_its_position_and_field_but_not_the_value() {
+        let claim = sample_claim(&ClaimShape::default(), 3).unwrap();
+        let (mut read, _) = read_837(&file(&[claim.clone(), claim])[..]).unwrap();
+        read[1].billing.npi = "1234567890".into();
+        let error = claims_from_837(OrgId::derived(&[b"payer"]), &read).unwrap_err();
+        assert_eq!(error.to_string(), "claim 2 of the file: billing provider NPI is not valid");
+        read[1].lines[0].service_date = None;
+        read[0].subscriber.id = None;
+        let error = claims_from_837(OrgId::derived(&[b"payer"]), &read).unwrap_err();
+        assert_eq!(error.to_string(), "claim 1 of the file: subscriber member id is missing");
+    }
+}
