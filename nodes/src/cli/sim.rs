@@ -93,7 +93,7 @@ fn load_payers(path: Option<&Path>) -> anyhow::Result<Vec<PayerProfile>> {
 /// Where batches come from and answers go.
 enum Transport {
     Files { drop: FileDrop, inbox: PathBuf },
-    Nats { client: async_nats::Client, org: OrgId, batches: async_nats::jetstream::consumer::PullConsumer },
+    Nats { client: async_nats::Client, org: OrgId, batches: Box<async_nats::jetstream::consumer::PullConsumer> },
 }
 
 impl Transport {
@@ -124,7 +124,7 @@ impl Transport {
             )
             .await
             .context("creating the simulator's consumer")?;
-        Ok(Transport::Nats { client, org, batches })
+        Ok(Transport::Nats { client, org, batches: Box::new(batches) })
     }
 
     /// Take every waiting batch into the service; returns how many items were taken.

@@ -134,7 +134,7 @@ fn claim_from_837(org: OrgId, source: &Claim837, at: &At) -> Result<Claim, From8
         None => None,
     };
     let place = source.place_of_service.as_deref().ok_or_else(|| at.missing("place of service (CLM05)"))?;
-    Ok(Claim {
+    let claim = Claim {
         id: ClaimId::derived(&[b"sim-pcn", pcn.as_bytes()]),
         org,
         encounter_id: EncounterId::derived(&[b"sim-encounter", pcn.as_bytes()]),
@@ -159,7 +159,14 @@ fn claim_from_837(org: OrgId, source: &Claim837, at: &At) -> Result<Claim, From8
         prior_authorization: source.prior_authorization.clone(),
         institutional: source.institutional.clone(),
         prior_adjudications,
-    })
+    };
+    // What the domain refuses (a pointer out of range, a control number too long for CLP01...)
+    // the payer refuses too: its answers could not carry it.
+    if let Err(errors) = claim.validate() {
+        let field = errors.first().map(|error| error.field.clone()).unwrap_or_default();
+        return Err(From837Error { claim: at.claim, field, problem: "is not valid" });
+    }
+    Ok(claim)
 }
 
 /// What a non-self subscriber's loop may leave out: the payer here never uses it, so the

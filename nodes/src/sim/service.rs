@@ -18,7 +18,7 @@ use super::engine::{SimError, SimOutput, Simulator};
 use super::from837::claims_from_837;
 use super::profile::PayerProfile;
 use super::truth::SubmissionTruth;
-use super::x12::{render_277ca, render_835, render_999, Recipient, SimX12Error};
+use super::x12::{render_277ca, render_835, render_999, Recipient};
 use crate::connector::content_id;
 use chrono::NaiveDate;
 use practice_protocol::ids::{ClaimId, OrgId};
@@ -42,8 +42,6 @@ pub enum ServiceError {
     Mismatch { path: String, found: u64, found_start: NaiveDate, seed: u64, start: NaiveDate },
     #[error(transparent)]
     Sim(#[from] SimError),
-    #[error("writing an answer: {0}")]
-    Render(#[from] SimX12Error),
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ServiceError + 'a {
@@ -299,31 +297,36 @@ impl SimService {
         while index < outputs.len() {
             let output = &outputs[index];
             let control = u32::try_from(self.produced % 999_999_999 + 1).unwrap_or(1);
-            let (kind, bytes, used) = match output {
+            let (kind, rendered, used) = match output {
                 SimOutput::Ack999 { batch_id, .. } => {
                     let Some(group) = self.groups.get(batch_id) else {
                         index += 1;
                         continue;
                     };
-                    ("999", render_999(output, group, &recipient, control)?, 1)
+                    ("999", render_999(output, group, &recipient, control), 1)
                 }
                 SimOutput::Ack277 { on, .. } => {
                     let same_day = outputs[index..]
                         .iter()
                         .take_while(|next| matches!(next, SimOutput::Ack277 { on: other, .. } if other == on))
                         .count();
-                    (
-                        "277CA",
-                        render_277ca(&self.sim, &outputs[index..index + same_day], &recipient, control)?,
-                        same_day,
-                    )
+                    ("277CA", render_277ca(&self.sim, &outputs[index..index + same_day], &recipient, control), same_day)
                 }
-                SimOutput::Remit { .. } => ("835", render_835(&self.sim, output, &recipient, control)?, 1),
+                SimOutput::Remit { .. } => ("835", render_835(&self.sim, output, &recipient, control), 1),
+            };
+            index += used;
+            // An answer our writers refuse is logged and skipped, the same way on replay: one
+            // odd claim must not stop the clearinghouse.
+            let bytes = match rendered {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    tracing::error!(kind, day = %output.on(), %error, "cannot write an answer; skipped");
+                    continue;
+                }
             };
             let name = format!("{:08}-{}.{kind}.x12", self.produced, output.on().format("%Y%m%d"));
             answers.push(Answer { index: self.produced, name, bytes });
             self.produced += 1;
-            index += used;
         }
         Ok(answers)
     }
