@@ -418,59 +418,6 @@ mod tests {
     }
 
     #[test]
-    fn a_medicaid_secondary_pays_what_medicare_left_up_to_its_own_allowed() {
-        use practice_protocol::domain::{PriorAdjudication, PriorLineAdjudication};
-        let mut profile = profile(PayerKind::MedicaidFfs);
-        profile.params.p_claim_denied = Rate::ZERO;
-        let mut claim = sample_claim(&ClaimShape::office_visit("99213", Decimal::new(15000, 2)), 4).unwrap();
-        let own_allowed = profile.fees.allowed("99213", &[], Decimal::ONE, Decimal::new(15000, 2));
-        claim.responsibility = CoverageOrder::Secondary;
-        let result = adjudicate(&claim, &profile, &mut SimRng::new(5), on(&claim), "C".into());
-        assert_eq!(result.denial, Some(DenialCause::CobTpl), "no primary EOB: CO-22");
-        assert_eq!(result.lines[0].adjustments[0].reason, "22");
-
-        // Medicare paid 32.93 and left 58.40 to the patient (deductible 50.00 + coinsurance 8.40).
-        let coverage = claim.coverages[0].clone();
-        let usd = |cents_: i64| Money::new(Decimal::new(cents_, 2), claim.currency);
-        let pr = |reason: &str, cents_: i64| Adjustment {
-            group: AdjustmentGroup::PR,
-            reason: reason.into(),
-            amount: usd(cents_),
-            quantity: None,
-        };
-        claim.prior_adjudications = vec![PriorAdjudication {
-            order: CoverageOrder::Primary,
-            payer: coverage.payer,
-            subscriber: coverage.subscriber,
-            relationship: coverage.relationship,
-            paid: usd(3293),
-            adjudicated_on: claim.lines[0].service_date,
-            claim_adjustments: Vec::new(),
-            lines: vec![PriorLineAdjudication {
-                line_number: 1,
-                procedure: claim.lines[0].procedure.clone(),
-                paid: usd(3293),
-                adjustments: vec![
-                    Adjustment { group: AdjustmentGroup::CO, reason: "45".into(), amount: usd(5800), quantity: None },
-                    pr("1", 5000),
-                    pr("2", 840),
-                    Adjustment { group: AdjustmentGroup::CO, reason: "253".into(), amount: usd(67), quantity: None },
-                ],
-            }],
-        }];
-        let result = adjudicate(&claim, &profile, &mut SimRng::new(5), on(&claim), "C".into());
-        let line = &result.lines[0];
-        let expected = (own_allowed - Decimal::new(3293, 2)).max(Decimal::ZERO).min(Decimal::new(5840, 2));
-        assert_eq!(line.paid, expected);
-        assert_eq!(line.prior.map(|prior| prior.patient_responsibility), Some(Decimal::new(5840, 2)));
-        let oa23: Vec<_> = line.adjustments.iter().filter(|a| a.group == AdjustmentGroup::OA).collect();
-        assert_eq!((oa23[0].reason.as_str(), oa23[0].amount.amount), ("23", Decimal::new(3293, 2)));
-        assert_eq!(line.patient_responsibility(), Decimal::ZERO, "Medicaid: no balance billing");
-        assert_eq!(result.status_code, "2");
-        assert!(balances(&result));
-    }
-
-    #[test]
     fn earned_denials_fire_with_their_codes() {
         let mut profile = profile(PayerKind::Commercial);
         profile.params.p_claim_denied = Rate::ZERO;

@@ -145,6 +145,12 @@ pub fn pay_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::adjudicate::{adjudicate, Circumstances};
+    use crate::sim::generate::{sample_claim, ClaimShape};
+    use crate::sim::profile::{DenialCause, PayerKind, PayerProfile, Rate};
+    use crate::sim::rng::SimRng;
+    use practice_protocol::domain::CoverageOrder;
+    use practice_protocol::ids::PayerId;
 
     fn amount(text: &str) -> Decimal {
         text.parse().unwrap()
@@ -209,5 +215,72 @@ mod tests {
         assert_eq!(line.paid, Decimal::ZERO);
         assert_eq!(find(&line, AdjustmentGroup::OA, "23"), amount("100.00"));
         assert!(balances(amount("100.00"), &line));
+    }
+
+    #[test]
+    fn a_medicaid_secondary_pays_what_medicare_left_up_to_its_own_allowed() {
+        use practice_protocol::domain::{PriorAdjudication, PriorLineAdjudication};
+        let mut profile = PayerProfile::new(PayerId::parse("P1").unwrap(), "Payer One", PayerKind::MedicaidFfs);
+        profile.params.p_claim_denied = Rate::ZERO;
+        let mut claim = sample_claim(&ClaimShape::office_visit("99213", Decimal::new(15000, 2)), 4).unwrap();
+        let own_allowed = profile.fees.allowed("99213", &[], Decimal::ONE, Decimal::new(15000, 2));
+        claim.responsibility = CoverageOrder::Secondary;
+        let result = adjudicate(
+            &claim,
+            &profile,
+            &mut SimRng::new(5),
+            Circumstances { received_on: claim.lines[0].service_date + chrono::Duration::days(2), duplicate: false },
+            "C".into(),
+        );
+        assert_eq!(result.denial, Some(DenialCause::CobTpl), "no primary EOB: CO-22");
+        assert_eq!(result.lines[0].adjustments[0].reason, "22");
+
+        // Medicare paid 32.93 and left 58.40 to the patient (deductible 50.00 + coinsurance 8.40).
+        let coverage = claim.coverages[0].clone();
+        let usd = |cents_: i64| Money::new(Decimal::new(cents_, 2), claim.currency);
+        let pr = |reason: &str, cents_: i64| Adjustment {
+            group: AdjustmentGroup::PR,
+            reason: reason.into(),
+            amount: usd(cents_),
+            quantity: None,
+        };
+        claim.prior_adjudications = vec![PriorAdjudication {
+            order: CoverageOrder::Primary,
+            payer: coverage.payer,
+            subscriber: coverage.subscriber,
+            relationship: coverage.relationship,
+            paid: usd(3293),
+            adjudicated_on: claim.lines[0].service_date,
+            claim_adjustments: Vec::new(),
+            lines: vec![PriorLineAdjudication {
+                line_number: 1,
+                procedure: claim.lines[0].procedure.clone(),
+                paid: usd(3293),
+                adjustments: vec![
+                    Adjustment { group: AdjustmentGroup::CO, reason: "45".into(), amount: usd(5800), quantity: None },
+                    pr("1", 5000),
+                    pr("2", 840),
+                    Adjustment { group: AdjustmentGroup::CO, reason: "253".into(), amount: usd(67), quantity: None },
+                ],
+            }],
+        }];
+        let result = adjudicate(
+            &claim,
+            &profile,
+            &mut SimRng::new(5),
+            Circumstances { received_on: claim.lines[0].service_date + chrono::Duration::days(2), duplicate: false },
+            "C".into(),
+        );
+        let line = &result.lines[0];
+        let expected = (own_allowed - Decimal::new(3293, 2)).max(Decimal::ZERO).min(Decimal::new(5840, 2));
+        assert_eq!(line.paid, expected);
+        assert_eq!(line.prior.map(|prior| prior.patient_responsibility), Some(Decimal::new(5840, 2)));
+        let oa23: Vec<_> = line.adjustments.iter().filter(|a| a.group == AdjustmentGroup::OA).collect();
+        assert_eq!((oa23[0].reason.as_str(), oa23[0].amount.amount), ("23", Decimal::new(3293, 2)));
+        assert_eq!(line.patient_responsibility(), Decimal::ZERO, "Medicaid: no balance billing");
+        assert_eq!(result.status_code, "2");
+        assert!(result.lines.iter().all(|line| {
+            line.charge == line.paid + line.adjustments.iter().map(|a| a.amount.amount).sum::<Decimal>()
+        }));
     }
 }
