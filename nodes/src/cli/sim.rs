@@ -48,7 +48,8 @@ pub struct SimArgs {
     state: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// First simulated day (YYYY-MM-DD); default today (UTC).
+    /// First simulated day (YYYY-MM-DD); default today (UTC) for a new state, the state's own
+    /// after a restart.
     #[arg(long)]
     start: Option<NaiveDate>,
     /// Payer profiles as a JSON array: full profiles, or {"payer_id","name","kind"} for a
@@ -226,9 +227,9 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give --truth FILE or --state DIR: the simulator keeps its state there"),
     };
     let profiles = load_payers(args.payers.as_deref())?;
-    let start = args.start.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let today = chrono::Utc::now().date_naive();
     let org = args.org.unwrap_or_else(|| OrgId::derived(&[b"practice-sim"]));
-    let mut service = SimService::open(&state_dir, org, args.seed, start, profiles)
+    let mut service = SimService::open(&state_dir, org, args.seed, args.start, today, profiles)
         .with_context(|| format!("opening the simulator's state in {}", state_dir.display()))?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

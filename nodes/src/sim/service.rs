@@ -38,8 +38,8 @@ pub enum ServiceError {
     Io { action: &'static str, path: String, source: std::io::Error },
     #[error("state {path} is not readable: {detail}")]
     State { path: String, detail: String },
-    #[error("the state in {path} was made with seed {found} and start {found_start}; this run asks for seed {seed} and start {start}")]
-    Mismatch { path: String, found: u64, found_start: NaiveDate, seed: u64, start: NaiveDate },
+    #[error("the state in {path} was made with seed {found} and start {found_start}; this run asks for seed {seed} and start {start:?}")]
+    Mismatch { path: String, found: u64, found_start: NaiveDate, seed: u64, start: Option<NaiveDate> },
     #[error(transparent)]
     Sim(#[from] SimError),
 }
@@ -106,12 +106,14 @@ pub struct SimService {
 
 impl SimService {
     /// Open (or create) the state in `dir` and replay it. `org` stamps the claims read; `start`
-    /// is the first simulated day of a new state.
+    /// is the first simulated day (a new state without one starts on `today`; an existing state
+    /// keeps its own and refuses a different one).
     pub fn open(
         dir: &Path,
         org: OrgId,
         seed: u64,
-        start: NaiveDate,
+        start: Option<NaiveDate>,
+        today: NaiveDate,
         profiles: Vec<PayerProfile>,
     ) -> Result<SimService, ServiceError> {
         let received = dir.join("received");
@@ -123,7 +125,7 @@ impl SimService {
                     path: path.display().to_string(),
                     detail: error.to_string(),
                 })?;
-                if state.seed != seed || state.start != start {
+                if state.seed != seed || start.is_some_and(|start| start != state.start) {
                     return Err(ServiceError::Mismatch {
                         path: path.display().to_string(),
                         found: state.seed,
@@ -135,6 +137,7 @@ impl SimService {
                 state
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let start = start.unwrap_or(today);
                 State { seed, start, today: start, batches: Vec::new(), delivered: 0 }
             }
             Err(error) => return Err(io("cannot read", &path)(error)),
@@ -142,8 +145,8 @@ impl SimService {
         let mut service = SimService {
             dir: dir.to_path_buf(),
             org,
-            sim: Simulator::new(seed, start, profiles),
-            state: State { batches: Vec::new(), today: start, ..state.clone() },
+            sim: Simulator::new(seed, state.start, profiles),
+            state: State { batches: Vec::new(), today: state.start, ..state.clone() },
             groups: HashMap::new(),
             pcns: HashMap::new(),
             recipient: None,
