@@ -464,3 +464,62 @@ fn the_nats_transport_takes_batches_from_out_and_answers_on_in() {
     assert!(files.iter().all(|bytes| sniff(bytes).is_ok()));
     check_against_truth(dir.path(), &files, &batches);
 }
+
+/// The shared sample corpus (`$PRACTICE_SAMPLES/x12`, else `<workspace>/../shared/samples/x12`);
+/// `None` skips with a note, except under `CI`.
+fn corpus_files() -> Option<Vec<PathBuf>> {
+    let root = match std::env::var_os("PRACTICE_SAMPLES") {
+        Some(dir) => PathBuf::from(dir).join("x12"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/x12"),
+    };
+    if !root.is_dir() {
+        assert!(std::env::var_os("CI").is_none(), "X12 corpus missing at {} under CI", root.display());
+        eprintln!("note: X12 corpus not found at {}; skipping", root.display());
+        return None;
+    }
+    let mut files = Vec::new();
+    for folder in std::fs::read_dir(&root).unwrap().map(|entry| entry.unwrap().path()) {
+        if folder.is_dir() && !folder.ends_with("LICENSES") {
+            files
+                .extend(std::fs::read_dir(&folder).unwrap().map(|entry| entry.unwrap().path()).filter(|p| p.is_file()));
+        }
+    }
+    files.sort();
+    Some(files)
+}
+
+#[test]
+fn every_file_of_the_public_corpus_is_answered_or_set_aside_never_a_crash() {
+    let Some(corpus) = corpus_files() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    for (index, file) in corpus.iter().enumerate() {
+        std::fs::copy(file, outbox.join(format!("corpus{index:03}.x12"))).unwrap();
+    }
+    let mut args = sim_args(dir.path(), &["--until-idle"]);
+    args.extend(files_args(dir.path()));
+    let mut sim = Process::spawn("corpus", &practice(), &args, &dir.path().join("sim.log")).unwrap();
+    wait_for_exit(&mut sim, "practice sim on the corpus");
+    let log = sim.log();
+    assert!(log.contains("idle on"), "{log}");
+    let count = |folder: &str, suffix: &str| {
+        std::fs::read_dir(outbox.join(folder))
+            .map(|entries| {
+                entries.filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(suffix)).count()
+            })
+            .unwrap_or(0)
+    };
+    let (taken, set_aside) = (count("processed", ".x12"), count("rejected", ".x12"));
+    assert_eq!(taken + set_aside, corpus.len(), "every file was picked up");
+    assert_eq!(count("rejected", ".reason.txt"), set_aside, "each file set aside says why");
+    let files = answers(dir.path());
+    let acks = files.keys().filter(|name| name.ends_with(".999.x12")).count();
+    let distinct: std::collections::BTreeSet<Vec<u8>> = std::fs::read_dir(outbox.join("processed"))
+        .unwrap()
+        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(acks, distinct.len(), "one 999 per distinct 837 taken");
+    assert!(taken > 5, "the corpus holds 837s");
+    read_back(&files.values().cloned().collect::<Vec<_>>());
+}
