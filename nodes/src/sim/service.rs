@@ -102,6 +102,8 @@ pub struct SimService {
     /// Answers produced by `receive` (what was due before the batch), for the next `advance_to`.
     pending: Vec<Answer>,
     seen: HashSet<String>,
+    /// Content id → batch id of every batch taken.
+    contents: HashMap<String, String>,
 }
 
 impl SimService {
@@ -153,6 +155,7 @@ impl SimService {
             produced: 0,
             pending: Vec::new(),
             seen: HashSet::new(),
+            contents: HashMap::new(),
         };
         // Replay. The answers produced again were delivered, except those the last run made
         // but was stopped before delivering: they are handed out by the next `advance_to`.
@@ -192,8 +195,8 @@ impl SimService {
     /// the next [`SimService::advance_to`].
     pub fn receive(&mut self, name: &str, bytes: &[u8]) -> Result<Taken, ServiceError> {
         let content = content_id(bytes);
-        if let Some(record) = self.state.batches.iter().find(|record| record.content_id == content) {
-            return Ok(Taken::Duplicate { batch_id: record.batch_id.clone() });
+        if let Some(batch_id) = self.contents.get(&content) {
+            return Ok(Taken::Duplicate { batch_id: batch_id.clone() });
         }
         let due = self.produce(self.sim.today())?;
         self.pending.extend(due);
@@ -229,6 +232,7 @@ impl SimService {
     /// Adjudicate (or reject) one recorded batch: the same on first receipt and on replay.
     fn take(&mut self, record: BatchRecord, bytes: &[u8]) -> Result<Taken, ServiceError> {
         self.seen.insert(record.batch_id.clone());
+        self.contents.insert(record.content_id.clone(), record.batch_id.clone());
         if self.recipient.is_none() {
             self.recipient = isa_sender(bytes).map(|id| Recipient { name: id.clone(), id });
         }
