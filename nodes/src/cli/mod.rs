@@ -14,6 +14,7 @@ pub mod http;
 pub mod load;
 pub mod logging;
 pub mod node;
+pub mod sim;
 pub mod token;
 pub mod verify;
 pub mod x12;
@@ -29,6 +30,9 @@ pub enum Command {
     /// Run a practice's whole revenue cycle on the embedded journal with the payer and
     /// clearinghouse simulator in process, and print the summary.
     Demo(demo::DemoArgs),
+    /// The payer and clearinghouse simulator as its own process: answers 837 batches from an
+    /// outbox folder or out.<org>.837 with 999, 277CA and 835 files on a simulated clock.
+    Sim(sim::SimArgs),
     /// Read, check and write X12 5010 files.
     X12 {
         #[command(subcommand)]
@@ -97,6 +101,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo::run(args),
+        Command::Sim(args) => sim::run(args),
         Command::X12 { command } => x12::run(command),
         Command::Node(NodeCommand { embedded, cluster }) => match cluster.nats.clone() {
             Some(nats) => cluster_node::run(nats, cluster, embedded.shards, embedded.metrics_addr),

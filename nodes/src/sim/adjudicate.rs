@@ -1,10 +1,13 @@
 //! Adjudicating one claim the way a payer would: a front-end 277CA decision, then line by
 //! line the contract's allowed amount, silent underpayments, patient share (PR-1/2/3),
 //! contractual write-down (CO-45), sequestration (CO-253) and denials with real CARC/RARC.
+//! Secondary and tertiary claims are paid by the COB rule in `cob` (OA-23 for what the prior
+//! payers paid); one that carries no prior adjudication is denied CO-22 (MA04).
 //! Pure: claim + profile + random stream in, `Adjudication` out. Every line balances:
 //! charge = paid + Σ adjustments.
 
-use super::profile::{cents, DenialCause, PayerProfile};
+use super::cob::{pay_line, prior_lines, LeftoverShare, PriorLine};
+use super::profile::{cents, DenialCause, PayerKind, PayerProfile};
 use super::rng::SimRng;
 use chrono::NaiveDate;
 use practice_protocol::claim::{Adjustment, AdjustmentGroup};
@@ -59,6 +62,9 @@ pub struct LineOutcome {
     pub adjustments: Vec<Adjustment>,
     pub remark_codes: Vec<String>,
     pub denial: Option<DenialCause>,
+    /// On a secondary or tertiary claim: what the prior payers paid and left to the patient.
+    #[serde(default)]
+    pub prior: Option<PriorLine>,
 }
 
 impl LineOutcome {
@@ -161,11 +167,15 @@ pub fn adjudicate(
     let params = &profile.params;
     let earliest = claim.lines.iter().map(|line| line.service_date).min().unwrap_or(circumstances.received_on);
     let late = (circumstances.received_on - earliest).num_days() > i64::from(params.filing_limit_days);
+    let priors = if claim.responsibility == CoverageOrder::Primary { None } else { Some(prior_lines(claim)) };
     // Whole-claim causes that the claim earned, then the random draw.
     let mut whole: Option<DenialCause> = if late {
         Some(DenialCause::TimelyFiling)
     } else if circumstances.duplicate {
         Some(DenialCause::Duplicate)
+    } else if matches!(priors, Some(None)) {
+        // Billed as secondary with no prior payer's adjudication: primary EOB missing.
+        Some(DenialCause::CobTpl)
     } else {
         None
     };
@@ -221,7 +231,9 @@ pub fn adjudicate(
     let mut lines = Vec::with_capacity(claim.lines.len());
     for (index, line) in claim.lines.iter().enumerate() {
         let denial = whole.or(line_denials[index]);
-        lines.push(adjudicate_line(claim, line, profile, rng, denial, &mut deductible_left, &mut copay_left));
+        let prior = priors.as_ref().and_then(|lines| lines.as_ref()).and_then(|lines| lines.get(index)).copied();
+        let share = PatientShare { deductible_left: &mut deductible_left, copay_left: &mut copay_left, prior };
+        lines.push(adjudicate_line(claim, line, profile, rng, denial, share));
     }
     let all_denied = lines.iter().all(|line| line.denial.is_some());
     let status_code = if all_denied {
@@ -243,15 +255,23 @@ pub fn adjudicate(
     }
 }
 
+/// What the patient owes so far on a claim: the primary's open deductible and copay, or the
+/// prior payers' adjudication of the line on a secondary claim.
+struct PatientShare<'a> {
+    deductible_left: &'a mut Decimal,
+    copay_left: &'a mut Decimal,
+    prior: Option<PriorLine>,
+}
+
 fn adjudicate_line(
     claim: &Claim,
     line: &ClaimLine,
     profile: &PayerProfile,
     rng: &mut SimRng,
     denial: Option<DenialCause>,
-    deductible_left: &mut Decimal,
-    copay_left: &mut Decimal,
+    share: PatientShare<'_>,
 ) -> LineOutcome {
+    let PatientShare { deductible_left, copay_left, prior } = share;
     let params = &profile.params;
     let currency = claim.currency;
     let charge = line.charge.amount;
@@ -287,6 +307,7 @@ fn adjudicate_line(
         adjustments: Vec::new(),
         remark_codes: Vec::new(),
         denial,
+        prior,
     };
     if let Some(cause) = denial {
         let (group, carc, rarcs) = cause.codes();
@@ -295,6 +316,18 @@ fn adjudicate_line(
         if !rarcs.is_empty() {
             outcome.remark_codes.push(rarcs[(remark_pick % rarcs.len() as u64) as usize].to_string());
         }
+        return outcome;
+    }
+    if let Some(prior) = prior {
+        // COB: the secondary pays by its own contract, without rewrites or silent cuts.
+        let leftover = match profile.kind {
+            PayerKind::MedicaidManaged | PayerKind::MedicaidFfs => LeftoverShare::WriteOff,
+            _ => LeftoverShare::Patient,
+        };
+        let cob = pay_line(charge, contract_allowed, prior, params.sequestration, leftover, currency);
+        outcome.allowed = cob.allowed;
+        outcome.paid = cob.paid;
+        outcome.adjustments = cob.adjustments;
         return outcome;
     }
     let mut allowed = contract_allowed;

@@ -143,6 +143,11 @@ impl Simulator {
         self.claim_meta.get(patient_control_number)
     }
 
+    /// The first day something is scheduled for.
+    pub fn next_scheduled(&self) -> Option<NaiveDate> {
+        self.queue.keys().next().copied()
+    }
+
     /// Nothing scheduled.
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty()
@@ -185,6 +190,14 @@ impl Simulator {
             }
         }
         Ok(())
+    }
+
+    /// A batch the clearinghouse could not read (syntax errors, or claims no payer could
+    /// adjudicate): a rejecting 999 today, nothing adjudicated.
+    pub fn reject_batch(&mut self, batch_id: &str) {
+        self.truth.rejected_batches.push(batch_id.to_string());
+        let today = self.today;
+        self.schedule(today, Scheduled::Ack999 { batch_id: batch_id.into(), accepted: false, claims: Vec::new() });
     }
 
     fn receive_claim(&mut self, claim: &Claim, submission: u32, ack_999_day: NaiveDate) {

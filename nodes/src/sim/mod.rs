@@ -5,9 +5,13 @@
 //!
 //! - `profile`: payer types, fee schedules and the REALISM.md §10 parameters;
 //! - `adjudicate`: one claim → its 277CA decision and line-by-line adjudication;
+//! - `cob`: how a secondary payer pays after the primary (OA-23, lesser of);
 //! - `engine`: the `Simulator` — batches in, dated 999/277CA/835 outputs out; `remit` builds
 //!   its CLP loops, reversals and corrections;
+//! - `from837`: a received 837's claims as the `Claim`s the engine takes;
 //! - `truth`: what it paid per claim and line, injected denials and underpayments, PLB;
+//! - `service`: `practice sim` without its transports — state, replay after a restart, the
+//!   answers as named files;
 //! - `generate`: synthetic claims for tests and the demo; `rng`: the seeded generator;
 //! - `x12`: the outputs as real 999, 277CA and 835 files, written with `protocol::x12::write`.
 //!
@@ -15,11 +19,14 @@
 //! matcher reads, so posting can be checked against the truth without X12 in between.
 
 pub mod adjudicate;
+pub mod cob;
 pub mod engine;
+pub mod from837;
 pub mod generate;
 pub mod profile;
 mod remit;
 pub mod rng;
+pub mod service;
 pub mod truth;
 pub mod x12;
 

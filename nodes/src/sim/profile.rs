@@ -372,6 +372,22 @@ impl PayerProfile {
     }
 }
 
+/// The demo's five payers (`practice demo`, and `practice sim` without `--payers`): Medicare
+/// Part B, two commercial plans, a Medicaid MCO and a Medicare Advantage plan.
+pub fn demo_payers() -> Vec<PayerProfile> {
+    let plans = [
+        ("00430", "Medicare Part B (demo)", PayerKind::MedicareFfs),
+        ("87726", "Acme Commercial (demo)", PayerKind::Commercial),
+        ("60054", "Bluebonnet PPO (demo)", PayerKind::Commercial),
+        ("MCD01", "State Medicaid MCO (demo)", PayerKind::MedicaidManaged),
+        ("MA777", "Medicare Advantage (demo)", PayerKind::MedicareAdvantage),
+    ];
+    plans
+        .iter()
+        .filter_map(|(id, name, kind)| PayerId::parse(id).ok().map(|payer_id| PayerProfile::new(payer_id, name, *kind)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

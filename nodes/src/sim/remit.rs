@@ -10,12 +10,15 @@ use rust_decimal::Decimal;
 
 /// The corrected decision after a reversal: an underpaid line is repaid at contract; with no
 /// underpayment, the payer finds it overpaid the first paid line by 10% of its allowed amount
-/// and takes that back as more contractual write-down. Patient share stays as it was.
+/// and takes that back as more contractual write-down. Patient share stays as it was; lines
+/// paid by COB (bounded by the prior payers' patient share) are not touched.
 pub(crate) fn correct(adjudication: &Adjudication, currency: Currency) -> Adjudication {
     let mut corrected = adjudication.clone();
     let any_underpaid = corrected.lines.iter().any(|line| line.underpaid() > Decimal::ZERO);
     let mut changed_one = false;
-    for line in corrected.lines.iter_mut().filter(|line| line.denial.is_none() && line.paid > Decimal::ZERO) {
+    let correctable =
+        |line: &&mut LineOutcome| line.denial.is_none() && line.paid > Decimal::ZERO && line.prior.is_none();
+    for line in corrected.lines.iter_mut().filter(correctable) {
         let delta = if any_underpaid {
             line.underpaid()
         } else if !changed_one {

@@ -44,6 +44,9 @@ pub struct GroundTruth {
     /// Every submission of every claim, in order.
     pub claims: BTreeMap<ClaimId, Vec<SubmissionTruth>>,
     pub plb: Vec<PlbTruth>,
+    /// Batches answered with a rejecting 999 because they could not be read.
+    #[serde(default)]
+    pub rejected_batches: Vec<String>,
 }
 
 impl GroundTruth {
