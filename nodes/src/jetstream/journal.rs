@@ -24,6 +24,7 @@ use super::frame;
 use super::plan::{self, plan_batch, plan_message, EntityHead, PlannedMessage};
 use super::read;
 use super::setup::{self, JetStreamSettings, Stores};
+use super::shard_cache::{Reservation, Shard};
 use async_nats::jetstream::kv;
 use async_nats::{HeaderMap, Request};
 use bytes::Bytes;
@@ -31,61 +32,8 @@ use practice_actors::journal::{AppendBatch, BoxFuture, Epoch, Journal, JournalEr
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::{epoch_subject, event_subject, shard_of, ShardId};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::Notify;
-
-/// What the journal remembers of one shard between appends.
-#[derive(Default)]
-struct ShardCache {
-    /// The epoch this writer holds and the stream sequence of its marker.
-    epoch: Option<(Epoch, u64)>,
-    heads: HashMap<EntityRef, EntityHead>,
-    /// Entities with an append in flight: another append of theirs waits.
-    busy: HashSet<EntityRef>,
-    /// Bumped whenever the cache is dropped (fence, failure): an append that started before
-    /// must not write what it learnt into the new cache.
-    generation: u64,
-}
-
-#[derive(Default)]
-struct Shard {
-    cache: Mutex<ShardCache>,
-    /// Woken when an entity stops being busy.
-    idle: Notify,
-}
-
-impl Shard {
-    fn lock(&self) -> MutexGuard<'_, ShardCache> {
-        // A panic while holding the lock cannot leave the cache half-updated in a way that
-        // matters more than a stale cache, which the server's checks catch anyway.
-        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn forget(&self) {
-        let mut cache = self.lock();
-        cache.generation += 1;
-        cache.heads.clear();
-        cache.epoch = None;
-    }
-}
-
-/// Marks a batch's entities busy for as long as it lives, also when the append is dropped.
-struct Reservation<'a> {
-    shard: &'a Shard,
-    entities: Vec<EntityRef>,
-}
-
-impl Drop for Reservation<'_> {
-    fn drop(&mut self) {
-        let mut cache = self.shard.lock();
-        for entity in &self.entities {
-            cache.busy.remove(entity);
-        }
-        drop(cache);
-        self.shard.idle.notify_waiters();
-    }
-}
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Multi-message atomic batches one journal keeps open at once. The server holds at most 50
 /// open batches per stream (more are refused or stall); 16 per node leaves room for three.
@@ -183,7 +131,7 @@ impl JetStreamJournal {
                         .filter_map(|entity| cache.heads.get(entity).map(|head| (*entity, *head)))
                         .collect();
                     let seen = (cache.generation, cache.epoch);
-                    return (Reservation { shard, entities }, seen.0, seen.1, heads);
+                    return (Reservation::new(shard, entities), seen.0, seen.1, heads);
                 }
             }
             idle.await;

@@ -12,6 +12,7 @@ pub mod journal;
 pub mod plan;
 pub mod read;
 pub mod setup;
+mod shard_cache;
 
 pub use journal::JetStreamJournal;
 pub use setup::JetStreamSettings;
