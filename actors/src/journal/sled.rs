@@ -19,11 +19,14 @@
 //! arrival order against the stored keys plus the group's own pending writes, so the epoch
 //! and sequence checks see exactly what precedes the request. A refused request adds nothing;
 //! an accepted one adds its writes, all or nothing, to the group's batch. The batch is applied
-//! atomically, then `Db::flush` writes and fsyncs sled's log once, and only then is every
-//! caller of the group answered. So an `Ok` always means "on disk": sled's own 500 ms
-//! background flush is never relied upon, and the cost of one fsync is shared by every
-//! request that arrived while the previous group was being written. Being the only writer,
-//! the thread needs no locks or transactions for the checks to be atomic with the append.
+//! atomically and handed to a flusher thread, and the writer goes on with the next group
+//! while the flusher calls `Db::flush` (writes and fsyncs sled's log) once for every group
+//! handed over meanwhile; only then are those groups' callers answered. So an `Ok` always
+//! means "on disk": sled's own 500 ms background flush is never relied upon, the cost of one
+//! fsync is shared by every request that arrived meanwhile, and checking the next group
+//! overlaps the fsync of the previous one (sled flushes in order, so a later group is never
+//! durable before an earlier one it was checked against). Being the only writer, the thread
+//! needs no locks or transactions for the checks to be atomic with the append.
 //! Readers may see a group's effects a moment before its flush returns; nothing is
 //! acknowledged before it, so nobody acts on an acknowledgement that a crash could undo.
 
@@ -388,37 +391,86 @@ impl<'a> Staged<'a> {
 /// The writes one request would make, checked but not yet staged.
 type Writes = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// A group applied to sled but not yet flushed, with what each request will be told.
+struct AppliedGroup {
+    group: Vec<WriteRequest>,
+    results: Result<Vec<Applied>, JournalError>,
+}
+
 fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiver<WriteRequest>) {
-    let mut positions: HashMap<ShardId, u64> = HashMap::new();
-    while let Ok(first) = receiver.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match receiver.try_recv() {
-                Ok(request) => group.push(request),
-                Err(_) => break,
+    std::thread::scope(|scope| {
+        let (applied_sender, applied_receiver) = mpsc::channel::<AppliedGroup>();
+        let flusher_db = db.clone();
+        let flusher = std::thread::Builder::new()
+            .name("journal-flusher".into())
+            .spawn_scoped(scope, move || flusher_loop(&flusher_db, applied_receiver));
+        if let Err(error) = &flusher {
+            tracing::warn!(%error, "no journal flusher thread: the writer flushes each group itself");
+        }
+        let mut positions: HashMap<ShardId, u64> = HashMap::new();
+        while let Ok(first) = receiver.recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match receiver.try_recv() {
+                    Ok(request) => group.push(request),
+                    Err(_) => break,
+                }
+            }
+            let mut staged = Staged::new(&db, &mut positions);
+            let mut results = Vec::with_capacity(group.len());
+            for request in &group {
+                let (applied, writes) = check_request(&mut staged, shard_count, request);
+                for (key, value) in writes {
+                    staged.put(key, value);
+                }
+                results.push(applied);
+            }
+            let (batch, moved) = staged.into_batch();
+            let applied = db.apply_batch(batch).map_err(unavailable);
+            if applied.is_ok() {
+                // Later groups are checked against this one, and answered after a flush that
+                // covers both (sled flushes in order).
+                Staged::commit_positions(moved, &mut positions);
+            } else {
+                // What reached sled is unknown: read the positions back from the log next time.
+                positions.clear();
+            }
+            let applied = AppliedGroup { group, results: applied.map(|()| results) };
+            let unsent = match &flusher {
+                Ok(_) => applied_sender.send(applied).err().map(|unsent| unsent.0),
+                Err(_) => Some(applied),
+            };
+            if let Some(applied) = unsent {
+                flush_and_answer(&db, vec![applied]);
             }
         }
-        let mut staged = Staged::new(&db, &mut positions);
-        let mut results = Vec::with_capacity(group.len());
-        for request in &group {
-            let (applied, writes) = check_request(&mut staged, shard_count, request);
-            for (key, value) in writes {
-                staged.put(key, value);
-            }
-            results.push(applied);
-        }
-        let (batch, moved) = staged.into_batch();
-        let written = db.apply_batch(batch).and_then(|()| db.flush().map(|_| ())).map_err(unavailable);
-        if written.is_ok() {
-            Staged::commit_positions(moved, &mut positions);
-        } else {
-            // What reached sled is unknown: read the positions back from the log next time.
-            positions.clear();
-        }
-        answer(group, written.map(|()| results));
-    }
+        // The flusher answers what it has, then stops; the scope waits for it.
+        drop(applied_sender);
+    });
     if let Err(error) = db.flush() {
         tracing::error!(%error, "final journal flush failed");
+    }
+}
+
+/// Group commit's second half: one flush for every group applied meanwhile, then answers.
+fn flusher_loop(db: &sled::Db, receiver: mpsc::Receiver<AppliedGroup>) {
+    while let Ok(first) = receiver.recv() {
+        let mut groups = vec![first];
+        while let Ok(next) = receiver.try_recv() {
+            groups.push(next);
+        }
+        flush_and_answer(db, groups);
+    }
+}
+
+fn flush_and_answer(db: &sled::Db, groups: Vec<AppliedGroup>) {
+    let flushed = db.flush().map(|_| ()).map_err(unavailable);
+    for AppliedGroup { group, results } in groups {
+        let results = match &flushed {
+            Ok(()) => results,
+            Err(error) => Err(error.clone()),
+        };
+        answer(group, results);
     }
 }
 

@@ -1,5 +1,6 @@
 //! `practice bench jetstream --nats URL`: raw JetStream publish vs fenced journal appends vs
-//! end-to-end commands through a node, in one run against one server. Prints JSON.
+//! end-to-end commands through a node at peak and at half of peak, in one run against one
+//! server. Prints JSON.
 
 use clap::Args;
 use practice_nodes::cluster::bench::{run_bench, BenchPlan};
@@ -12,7 +13,7 @@ pub struct BenchJetstreamArgs {
     /// Messages for the raw pipelined publish reference.
     #[arg(long, default_value_t = 100_000)]
     pub raw_messages: u64,
-    /// Events for the 16-event fenced batches (a quarter as many single appends).
+    /// Fenced single-event appends (half as many two-event appends).
     #[arg(long, default_value_t = 65_536)]
     pub journal_events: u64,
     /// Claims driven end to end (6–7 commands each).

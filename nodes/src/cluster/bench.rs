@@ -2,42 +2,33 @@
 //! against the same server so they can be compared:
 //!
 //! 1. raw pipelined JetStream publish (200-byte messages, 256 in flight) as the reference;
-//! 2. the journal's fenced appends, one event per append and 16-event atomic batches, over
-//!    64 shards with one batch in flight per shard (how the journal is used);
+//! 2. the journal's fenced appends with 256 entities in flight over 64 shards (pipelined
+//!    within a shard, as the node uses it): one event per append, and two events per append
+//!    (a remittance posting: one message holding both);
 //! 3. end-to-end commands through a node (command in → actor → fenced append durable →
-//!    reply), with p50/p99 latency, driven over NATS request/reply like any client.
+//!    reply), with p50/p99 latency, driven over NATS request/reply like any client, at peak
+//!    (closed loop, `--concurrency` claims in flight);
+//! 4. the same at half of that peak rate, paced (open loop: claims start at a fixed rate
+//!    whatever the answers do), with p50/p99.
 //!
 //! Durability is the server's: run it against `sync_interval: always` and against the default
-//! to see both (DESIGN.md §3).
-//!
-//! Figures from one run on the 2-core build VM (release build, nats-server 2.15.1 R1 file
-//! store, machine shared and busy: load average 6–10), `--raw-messages 50000
-//! --journal-events 16384 --claims 2000 --concurrency 256`:
-//!
-//! | server          | raw pipelined | fenced single | fenced 16-batches | end to end (p50 / p99)      |
-//! |-----------------|---------------|---------------|-------------------|-----------------------------|
-//! | lazy (default)  | 60,454 msg/s  | 14,455 /s     | 651 events/s      | 1,042 cmd/s (167 / 949 ms)  |
-//! | `sync: always`  | 770 msg/s     | 527 /s        | 667 events/s      | 436 cmd/s (440 / 2,242 ms)  |
-//!
-//! With `sync_interval: always` the server fsyncs every message and this disk takes ~5 ms
-//! per fsync, so everything is fsync-bound (end to end is 56% of raw). On the lazy server the
-//! end-to-end path is held back by atomic batches: a command with two events (a remittance
-//! posting) is an atomic batch, and each batch takes 10–45 ms on the server whatever its
-//! size (see `jetstream::journal`), with at most 16 open per journal. Raising that to 48 gave
-//! 1,671 cmd/s at 64 claims in flight. Storing one command's events as one message would
-//! remove batches from the common path.
+//! to see both (DESIGN.md §3). Figures and how to reproduce them: README "Benchmarks".
 
 use super::load::{rate, run_load, LoadPlan, LoadReport};
 use super::node::{ClusterNode, NodeSettings};
+use super::wire::{send_command, CommandReply};
 use crate::jetstream::{connect, JetStreamJournal, JetStreamSettings};
 use async_nats::jetstream::{self, stream};
 use futures::StreamExt;
 use practice_actors::journal::{AppendBatch, Journal, JournalError, PendingEvent};
+use practice_actors::synthetic::{claim_journey, load_org};
+use practice_actors::Outcome;
 use practice_protocol::envelope::{EntityKind, EntityRef};
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::{shard_of, ShardId};
 use serde::Serialize;
 use std::future::IntoFuture;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -53,11 +44,26 @@ pub struct BenchPlan {
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
     pub raw_pipelined_publish_per_second: u64,
+    /// One event per append, 256 entities in flight.
     pub fenced_single_appends_per_second: u64,
-    pub fenced_batch16_events_per_second: u64,
+    /// Two events per append (one message), 256 entities in flight: appends/s.
+    pub fenced_two_event_appends_per_second: u64,
     pub end_to_end: LoadReport,
     /// End-to-end commands/s as a share of raw pipelined publishes/s, in percent.
     pub end_to_end_percent_of_raw: u64,
+    /// Paced at half of `end_to_end`'s rate.
+    pub half_load: PacedReport,
+}
+
+/// An open-loop run at a fixed offered rate.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PacedReport {
+    pub offered_per_second: u64,
+    pub commands: u64,
+    pub failed: u64,
+    pub commands_per_second: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> JournalError {
@@ -109,33 +115,46 @@ fn entity_on(shard: ShardId, salt: u128) -> EntityRef {
     }
 }
 
-/// `events` fenced events over 64 shards, `per_batch` to an atomic batch, one batch in flight
-/// per shard; each batch writes `per_batch` fresh entities' next events.
+/// Entities appending at once per shard in the fenced-append runs (256 over 64 shards).
+const ENTITIES_PER_SHARD: usize = 4;
+
+/// About `appends` fenced appends of `per_append` events each over 64 shards, every shard
+/// with `ENTITIES_PER_SHARD` entities appending at once, each entity its next events in turn.
+/// Returns appends/s.
 async fn fenced_appends(
     journal: &JetStreamJournal,
-    events: u64,
-    per_batch: usize,
+    appends: u64,
+    per_append: u64,
     run: u128,
 ) -> Result<u64, JournalError> {
-    let batches_per_shard = events / 64 / per_batch as u64;
+    let rounds = (appends / 64 / ENTITIES_PER_SHARD as u64).max(1);
     let started = Instant::now();
     let shards = (0..64u16).map(|shard| async move {
         let shard = ShardId(shard);
         let epoch = journal.fence(shard).await?;
-        let entities: Vec<EntityRef> = (0..per_batch).map(|slot| entity_on(shard, run * 1000 + slot as u128)).collect();
-        for round in 0..batches_per_shard {
-            let batch = entities
-                .iter()
-                .map(|entity| PendingEvent {
-                    entity: *entity,
-                    sequence: round + 1,
-                    message_id: format!("{}-{}", entity.id.simple(), round + 1),
-                    payload: vec![b'e'; 200],
-                })
-                .collect();
-            journal.append(AppendBatch { shard, epoch, events: batch }).await?;
+        let writers = (0..ENTITIES_PER_SHARD).map(|slot| async move {
+            let entity = entity_on(shard, run * 1000 + slot as u128);
+            for round in 0..rounds {
+                let events = (1..=per_append)
+                    .map(|offset| {
+                        let sequence = round * per_append + offset;
+                        PendingEvent {
+                            entity,
+                            sequence,
+                            message_id: format!("{}-{sequence}", entity.id.simple()),
+                            payload: vec![b'e'; 200],
+                        }
+                    })
+                    .collect();
+                journal.append(AppendBatch { shard, epoch, events }).await?;
+            }
+            Ok::<u64, JournalError>(rounds)
+        });
+        let mut total = 0;
+        for result in futures::future::join_all(writers).await {
+            total += result?;
         }
-        Ok::<u64, JournalError>(batches_per_shard * per_batch as u64)
+        Ok::<u64, JournalError>(total)
     });
     let written: Vec<Result<u64, JournalError>> = futures::future::join_all(shards).await;
     let mut total = 0;
@@ -145,13 +164,72 @@ async fn fenced_appends(
     Ok(rate(total, started.elapsed()))
 }
 
+/// Start `claims` claim journeys at a fixed rate of `commands_per_second` (open loop), each
+/// claim's commands in order; latencies of the accepted ones.
+async fn paced(
+    client: &async_nats::Client,
+    seed: u64,
+    claims: u64,
+    commands_per_claim_x100: u64,
+    commands_per_second: u64,
+) -> PacedReport {
+    let org = load_org(seed);
+    let claims_per_second = (commands_per_second * 100 / commands_per_claim_x100.max(1)).max(1);
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / claims_per_second));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    let client = Arc::new(client.clone());
+    for index in 0..claims {
+        ticker.tick().await;
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failed = 0;
+            for envelope in claim_journey(org, index) {
+                let sent = Instant::now();
+                match send_command(&client, 64, &envelope, Duration::from_secs(60)).await {
+                    Ok(CommandReply::Done(Outcome::Accepted { .. })) => latencies.push(sent.elapsed()),
+                    _ => {
+                        failed += 1;
+                        break;
+                    }
+                }
+            }
+            (latencies, failed)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failed = 0;
+    for task in tasks {
+        match task.await {
+            Ok((claim_latencies, claim_failed)) => {
+                latencies.extend(claim_latencies);
+                failed += claim_failed;
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let percentile =
+        |p: usize| latencies.get(latencies.len().saturating_sub(1) * p / 100).map_or(0, |d| d.as_micros() as u64);
+    PacedReport {
+        offered_per_second: commands_per_second,
+        commands: latencies.len() as u64,
+        failed,
+        commands_per_second: rate(latencies.len() as u64, elapsed),
+        p50_us: percentile(50),
+        p99_us: percentile(99),
+    }
+}
+
 pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
     let client = connect(&plan.nats_url, "practice-bench").await?;
     let raw = raw_publish(&client, plan.raw_messages).await?;
     let journal = JetStreamJournal::open(client.clone(), JetStreamSettings::default()).await?;
     let run = u128::from(std::process::id());
-    let single = fenced_appends(&journal, plan.journal_events / 4, 1, run * 2).await?;
-    let batched = fenced_appends(&journal, plan.journal_events, 16, run * 2 + 1).await?;
+    let single = fenced_appends(&journal, plan.journal_events, 1, run * 2).await?;
+    let two_event = fenced_appends(&journal, plan.journal_events / 2, 2, run * 2 + 1).await?;
 
     // End to end: one node owning all 64 shards, in this process, driven over NATS.
     let settings = NodeSettings {
@@ -179,15 +257,19 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
         duplicate: false,
     };
     let end_to_end = run_load(&client, &load).await;
+    let commands_per_claim_x100 = end_to_end.commands * 100 / end_to_end.claims.max(1);
+    let half_rate = end_to_end.commands_per_second / 2;
+    let half_load = paced(&client, seed + 1, plan.claims / 2, commands_per_claim_x100, half_rate).await;
     let _ = stop.send(());
     let _ = running.await;
     let percent = end_to_end.commands_per_second * 100 / raw.max(1);
     Ok(BenchReport {
         raw_pipelined_publish_per_second: raw,
         fenced_single_appends_per_second: single,
-        fenced_batch16_events_per_second: batched,
+        fenced_two_event_appends_per_second: two_event,
         end_to_end,
         end_to_end_percent_of_raw: percent,
+        half_load,
     })
 }
 

@@ -1,10 +1,12 @@
 //! [`JetStreamJournal`]: the `Journal` trait over NATS JetStream.
 //!
-//! Appends to one shard are serialised inside the journal (one batch in flight per shard, as
-//! the server's atomic batches want) and keep a cache of each entity's head and of the shard's
-//! epoch marker, so a steady-state append is one round trip: an atomic batch whose messages
-//! carry the epoch check and the entity checks (see [`super::plan`]). A failed check is
-//! resolved by re-reading the server: a moved epoch is `Fenced`, otherwise `SequenceConflict`.
+//! The journal keeps a cache of each entity's head and of each shard's epoch marker, so a
+//! steady-state append is one round trip: one message holding all of the command's events (see
+//! [`super::frame`]) with the epoch check (see [`super::plan`]). Appends of different entities
+//! of one shard are pipelined; appends of one entity wait for each other, so the cached head
+//! they are planned against is exact. A batch of several entities is an atomic batch. A failed
+//! check is resolved by re-reading the server: a moved epoch is `Fenced`, otherwise
+//! `SequenceConflict`.
 //!
 //! Verified against nats-server 2.15.1 on loopback (tests in `nodes/tests/jetstream_*.rs`):
 //! - `Nats-Expected-Last-Subject-Sequence` + `…-Subject: epoch.<shard>` on a data message
@@ -14,13 +16,15 @@
 //!   `duplicate: true` (nothing stored); inside an atomic batch the batch fails with 10201.
 //! - `Nats-Expected-Last-Subject-Sequence: 0` means "no message on this subject yet".
 //! - Latency: a single fenced append ≈ 0.5–0.9 ms; an atomic batch of 2–16 messages took
-//!   10–45 ms whatever its size and `sync_interval`, so batches pay off only when large. The
-//!   node path appends per command (mostly one event) and rarely builds a batch.
+//!   10–45 ms whatever its size and `sync_interval`, which is why one command's events travel
+//!   as one message and only multi-entity batches (tests, benchmarks) are atomic batches.
 
 use super::ack::{parse_ack, AckError, PublishAck};
-use super::plan::{self, plan_batch, EntityHead, PlannedMessage};
+use super::frame;
+use super::plan::{self, plan_batch, plan_message, EntityHead, PlannedMessage};
 use super::read;
 use super::setup::{self, JetStreamSettings, Stores};
+use super::shard_cache::{Reservation, Shard};
 use async_nats::jetstream::kv;
 use async_nats::{HeaderMap, Request};
 use bytes::Bytes;
@@ -30,15 +34,6 @@ use practice_protocol::ids::OrgId;
 use practice_protocol::shard::{epoch_subject, event_subject, shard_of, ShardId};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::Mutex;
-
-/// What the journal remembers of one shard between appends.
-#[derive(Default)]
-struct ShardCache {
-    /// The epoch this writer holds and the stream sequence of its marker.
-    epoch: Option<(Epoch, u64)>,
-    heads: HashMap<EntityRef, EntityHead>,
-}
 
 /// Multi-message atomic batches one journal keeps open at once. The server holds at most 50
 /// open batches per stream (more are refused or stall); 16 per node leaves room for three.
@@ -48,7 +43,7 @@ pub struct JetStreamJournal {
     client: async_nats::Client,
     stores: Stores,
     settings: JetStreamSettings,
-    shards: Vec<Mutex<ShardCache>>,
+    shards: Vec<Shard>,
     open_batches: tokio::sync::Semaphore,
 }
 
@@ -60,7 +55,7 @@ impl JetStreamJournal {
         }
         let context = async_nats::jetstream::new(client.clone());
         let stores = setup::ensure(&context, &settings).await?;
-        let shards = (0..settings.shard_count).map(|_| Mutex::new(ShardCache::default())).collect();
+        let shards = (0..settings.shard_count).map(|_| Shard::default()).collect();
         let open_batches = tokio::sync::Semaphore::new(MAX_OPEN_BATCHES);
         Ok(Arc::new(Self { client, stores, settings, shards, open_batches }))
     }
@@ -73,7 +68,7 @@ impl JetStreamJournal {
         &self.settings
     }
 
-    fn shard_cache(&self, shard: ShardId) -> Result<&Mutex<ShardCache>, JournalError> {
+    fn shard(&self, shard: ShardId) -> Result<&Shard, JournalError> {
         self.shards.get(usize::from(shard.0)).ok_or_else(|| {
             JournalError::InvalidAppend(format!("shard {shard} out of range 0..{}", self.settings.shard_count))
         })
@@ -110,13 +105,40 @@ impl JetStreamJournal {
         match read::last_on_subject(&self.stores.events, &event_subject(entity, shard)).await? {
             None => Ok(EntityHead::default()),
             Some(message) => Ok(EntityHead {
-                sequence: read::entity_sequence(&message.headers, message.sequence)?,
+                sequence: read::last_entity_sequence(&message.headers, message.sequence)?,
                 stream_sequence: message.sequence,
             }),
         }
     }
 
-    async fn append_locked(&self, cache: &mut ShardCache, batch: &AppendBatch) -> Result<(), JournalError> {
+    /// Wait until none of `entities` has an append in flight, then mark them busy. Returns the
+    /// cache as it stood then: generation, epoch, and the heads it knew.
+    async fn reserve<'a>(
+        &self,
+        shard: &'a Shard,
+        entities: Vec<EntityRef>,
+    ) -> (Reservation<'a>, u64, Option<(Epoch, u64)>, HashMap<EntityRef, EntityHead>) {
+        loop {
+            let idle = shard.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            {
+                let mut cache = shard.lock();
+                if !entities.iter().any(|entity| cache.busy.contains(entity)) {
+                    cache.busy.extend(entities.iter().copied());
+                    let heads = entities
+                        .iter()
+                        .filter_map(|entity| cache.heads.get(entity).map(|head| (*entity, *head)))
+                        .collect();
+                    let seen = (cache.generation, cache.epoch);
+                    return (Reservation::new(shard, entities), seen.0, seen.1, heads);
+                }
+            }
+            idle.await;
+        }
+    }
+
+    async fn append_reserved(&self, shard: &Shard, batch: &AppendBatch) -> Result<(), JournalError> {
         for event in &batch.events {
             let home = shard_of(&event.entity, self.settings.shard_count);
             if home != batch.shard {
@@ -126,41 +148,89 @@ impl JetStreamJournal {
                 )));
             }
         }
-        let epoch_sequence = match cache.epoch {
-            Some((held, sequence)) if held == batch.epoch => sequence,
+        let mut entities: Vec<EntityRef> = batch.events.iter().map(|event| event.entity).collect();
+        entities.sort_unstable_by_key(|entity| (entity.org.0, entity.id));
+        entities.dedup();
+        let (_reservation, generation, cached_epoch, mut heads) = self.reserve(shard, entities.clone()).await;
+        let (epoch_sequence, fresh_epoch) = match cached_epoch {
+            Some((held, sequence)) if held == batch.epoch => (sequence, false),
             _ => {
                 let (current, sequence) = self.read_epoch(batch.shard).await?;
                 if current != batch.epoch {
                     return Err(JournalError::Fenced { shard: batch.shard, held: batch.epoch, current });
                 }
-                cache.epoch = Some((current, sequence));
-                sequence
+                (sequence, true)
             }
         };
-        for event in &batch.events {
-            if let std::collections::hash_map::Entry::Vacant(vacant) = cache.heads.entry(event.entity) {
-                vacant.insert(self.read_head(&event.entity, batch.shard).await?);
+        for entity in &entities {
+            if !heads.contains_key(entity) {
+                let head = self.read_head(entity, batch.shard).await?;
+                heads.insert(*entity, head);
             }
         }
-        let planned = plan_batch(batch, epoch_sequence, &cache.heads)?;
-        match self.publish_planned(batch, &planned).await {
-            Ok(ack) => {
-                // The batch's messages occupy the sequences ending at the ack's.
-                let first = ack.sequence + 1 - planned.len() as u64;
-                for (offset, message) in planned.iter().enumerate() {
-                    cache.heads.insert(
-                        message.entity,
-                        EntityHead { sequence: message.entity_sequence, stream_sequence: first + offset as u64 },
-                    );
+        let single = plan_message(batch, epoch_sequence, &heads)?;
+        let result = match &single {
+            Some(message) => self.publish_message(batch, message).await.map(|ack| {
+                let last = batch.events[batch.events.len() - 1].sequence;
+                vec![(message.entity, EntityHead { sequence: last, stream_sequence: ack.sequence })]
+            }),
+            None => {
+                let planned = plan_batch(batch, epoch_sequence, &heads)?;
+                self.publish_planned(batch, &planned).await.map(|ack| {
+                    // The batch's messages occupy the sequences ending at the ack's.
+                    let first = ack.sequence + 1 - planned.len() as u64;
+                    planned
+                        .iter()
+                        .enumerate()
+                        .map(|(offset, message)| {
+                            let head = EntityHead {
+                                sequence: message.entity_sequence,
+                                stream_sequence: first + offset as u64,
+                            };
+                            (message.entity, head)
+                        })
+                        .collect()
+                })
+            }
+        };
+        match result {
+            Ok(stored) => {
+                let mut cache = shard.lock();
+                if cache.generation == generation {
+                    if fresh_epoch {
+                        cache.epoch = Some((batch.epoch, epoch_sequence));
+                    }
+                    // Later messages of a batch overwrite earlier ones of the same entity.
+                    cache.heads.extend(stored);
                 }
                 Ok(())
             }
             Err(failure) => {
                 // Whatever happened, our view of this shard may be stale now.
-                cache.heads.clear();
-                cache.epoch = None;
+                shard.forget();
                 Err(self.explain(batch, failure).await)
             }
+        }
+    }
+
+    /// One message holding all of one entity's events.
+    async fn publish_message(
+        &self,
+        batch: &AppendBatch,
+        message: &PlannedMessage,
+    ) -> Result<PublishAck, AppendFailure> {
+        let mut headers = headers_for(message);
+        let payload = if let [event] = batch.events.as_slice() {
+            Bytes::from(event.payload.clone())
+        } else {
+            headers.insert(frame::HEADER_EVENT_COUNT, batch.events.len().to_string().as_str());
+            Bytes::from(frame::encode_events(batch.events.iter().map(|event| event.payload.as_slice())))
+        };
+        let ack = self.request(message.subject.clone(), headers, payload).await?;
+        if ack.duplicate {
+            Err(AppendFailure::Duplicate)
+        } else {
+            Ok(ack)
         }
     }
 
@@ -169,26 +239,6 @@ impl JetStreamJournal {
         batch: &AppendBatch,
         planned: &[PlannedMessage],
     ) -> Result<PublishAck, AppendFailure> {
-        let headers_for = |message: &PlannedMessage| {
-            let mut headers = HeaderMap::new();
-            headers.insert(plan::HEADER_MSG_ID, message.message_id.as_str());
-            headers.insert(plan::HEADER_ENTITY_SEQUENCE, message.entity_sequence.to_string().as_str());
-            if let Some(check) = &message.check {
-                headers.insert(
-                    plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE,
-                    check.last_stream_sequence.to_string().as_str(),
-                );
-                if check.subject != message.subject {
-                    headers.insert(plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT, check.subject.as_str());
-                }
-            }
-            headers
-        };
-        if let [single] = planned {
-            let payload = Bytes::from(batch.events[0].payload.clone());
-            let ack = self.request(single.subject.clone(), headers_for(single), payload).await?;
-            return if ack.duplicate { Err(AppendFailure::Duplicate) } else { Ok(ack) };
-        }
         // An atomic batch: every message but the last goes without a reply subject; the last
         // carries `Nats-Batch-Commit: 1` and gets the verdict for the whole batch.
         let _open = self
@@ -268,6 +318,20 @@ impl JetStreamJournal {
     }
 }
 
+/// The headers of one planned message: its id, entity sequence and check.
+fn headers_for(message: &PlannedMessage) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(plan::HEADER_MSG_ID, message.message_id.as_str());
+    headers.insert(plan::HEADER_ENTITY_SEQUENCE, message.entity_sequence.to_string().as_str());
+    if let Some(check) = &message.check {
+        headers.insert(plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, check.last_stream_sequence.to_string().as_str());
+        if check.subject != message.subject {
+            headers.insert(plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT, check.subject.as_str());
+        }
+    }
+    headers
+}
+
 /// Why a publish did not store the batch, before diagnosis.
 enum AppendFailure {
     Unavailable(String),
@@ -305,8 +369,7 @@ impl Journal for JetStreamJournal {
 
     fn fence(&self, shard: ShardId) -> BoxFuture<'_, Result<Epoch, JournalError>> {
         Box::pin(async move {
-            let cache = self.shard_cache(shard)?;
-            let mut cache = cache.lock().await;
+            let state = self.shard(shard)?;
             // Compare-and-set on the marker's own subject; a lost race re-reads and tries again.
             for _ in 0..16 {
                 let (current, sequence) = self.read_epoch(shard).await?;
@@ -315,8 +378,12 @@ impl Journal for JetStreamJournal {
                 headers.insert(plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, sequence.to_string().as_str());
                 match self.request(epoch_subject(shard), headers, Bytes::from(next.0.to_string())).await {
                     Ok(ack) => {
-                        cache.epoch = Some((next, ack.sequence));
+                        let mut cache = state.lock();
+                        cache.generation += 1;
                         cache.heads.clear();
+                        if cache.epoch.is_none_or(|(held, _)| held < next) {
+                            cache.epoch = Some((next, ack.sequence));
+                        }
                         return Ok(next);
                     }
                     Err(AppendFailure::Ack(AckError::Refused(refusal)))
@@ -335,9 +402,8 @@ impl Journal for JetStreamJournal {
 
     fn append(&self, batch: AppendBatch) -> BoxFuture<'_, Result<(), JournalError>> {
         Box::pin(async move {
-            let cache = self.shard_cache(batch.shard)?;
-            let mut cache = cache.lock().await;
-            self.append_locked(&mut cache, &batch).await
+            let shard = self.shard(batch.shard)?;
+            self.append_reserved(shard, &batch).await
         })
     }
 
@@ -360,7 +426,7 @@ impl Journal for JetStreamJournal {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<StoredEvent>, JournalError>> {
         Box::pin(async move {
-            self.shard_cache(shard)?;
+            self.shard(shard)?;
             read::read_subject(&self.stores.events, &format!("evt.{}.>", shard.0), after_position, limit).await
         })
     }
@@ -411,7 +477,7 @@ impl Journal for JetStreamJournal {
                 None => Ok(0),
                 Some(bytes) => std::str::from_utf8(&bytes)
                     .ok()
-                    .and_then(|text| text.parse().ok())
+                    .and_then(frame::decode_stored_position)
                     .ok_or_else(|| JournalError::Corrupt("consumer position is not a number".into())),
             }
         })
@@ -422,7 +488,7 @@ impl Journal for JetStreamJournal {
         Box::pin(async move {
             self.stores
                 .positions
-                .put(key?, Bytes::from(position.to_string()))
+                .put(key?, Bytes::from(frame::encode_stored_position(position)))
                 .await
                 .map_err(|error| kv_unavailable("storing position", error))?;
             Ok(())
@@ -430,12 +496,17 @@ impl Journal for JetStreamJournal {
     }
 
     /// The last event position in the shard: a direct get of the last message on the
-    /// shard's wildcard subject (the server resolves wildcards for last-by-subject).
+    /// shard's wildcard subject (the server resolves wildcards for last-by-subject). Positions
+    /// step by [`frame::EVENTS_PER_MESSAGE`] per stream message, so a lag computed from them
+    /// is in position units, not events.
     fn shard_head(&self, shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
         Box::pin(async move {
-            self.shard_cache(shard)?;
+            self.shard(shard)?;
             let last = read::last_on_subject(&self.stores.events, &format!("evt.{}.>", shard.0)).await?;
-            Ok(Some(last.map_or(0, |message| message.sequence)))
+            match last {
+                None => Ok(Some(0)),
+                Some(message) => Ok(Some(read::last_position(&message.headers, message.sequence)?)),
+            }
         })
     }
 

@@ -1,15 +1,18 @@
 //! The distributed journal: NATS JetStream behind the `Journal` trait (DESIGN.md §3).
 //!
-//! `setup` creates streams and buckets, `plan` decides each message's headers (pure), `ack`
+//! `setup` creates streams and buckets, `plan` decides each message's headers and `frame` its
+//! payload and event positions (both pure), `ack`
 //! reads the server's verdict, `read` reads history back, `journal` ties them together, and
 //! `inbound` publishes raw connector traffic with content-derived ids.
 
 pub mod ack;
+pub mod frame;
 pub mod inbound;
 pub mod journal;
 pub mod plan;
 pub mod read;
 pub mod setup;
+mod shard_cache;
 
 pub use journal::JetStreamJournal;
 pub use setup::JetStreamSettings;

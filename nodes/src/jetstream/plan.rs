@@ -1,4 +1,5 @@
-//! Planning an append: which headers each message of a shard's atomic batch carries. Pure.
+//! Planning an append: which headers each message carries, for one entity's events in one
+//! message or for a shard's atomic batch. Pure.
 //!
 //! A message can carry one expected-last-subject-sequence check, on any subject (the
 //! `Nats-Expected-Last-Subject-Sequence-Subject` header, server ≥ 2.11). A batch needs one check
@@ -6,8 +7,9 @@
 //! check goes on a message that is not an entity's first event when there is one; otherwise it
 //! takes the first message, and that one entity is checked against the writer's own view,
 //! which is exact because the epoch check proves nobody else wrote the shard since this writer
-//! fenced it (and appends to a shard are serialised in the journal).
+//! fenced it (and appends of one entity are serialised in the journal).
 
+use super::frame::EVENTS_PER_MESSAGE;
 use practice_actors::journal::{AppendBatch, JournalError, PendingEvent};
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::{epoch_subject, event_subject};
@@ -94,6 +96,29 @@ pub fn plan_batch(
     Ok(planned)
 }
 
+/// When every event of `batch` is one entity's (and they fit one message): the one message
+/// holding them, carrying the epoch check. Its entity sequence is the first event's; the
+/// entity itself is checked against the writer's own view (see the module docs).
+pub fn plan_message(
+    batch: &AppendBatch,
+    epoch_stream_sequence: u64,
+    heads: &HashMap<EntityRef, EntityHead>,
+) -> Result<Option<PlannedMessage>, JournalError> {
+    let Some(first) = batch.events.first() else { return Err(JournalError::InvalidAppend("empty batch".into())) };
+    if batch.events.len() > EVENTS_PER_MESSAGE || batch.events.iter().any(|event| event.entity != first.entity) {
+        return Ok(None);
+    }
+    // The same validation as a batch: sequences follow the head without gaps.
+    plan_batch(batch, epoch_stream_sequence, heads)?;
+    Ok(Some(PlannedMessage {
+        subject: event_subject(&first.entity, batch.shard),
+        entity: first.entity,
+        entity_sequence: first.sequence,
+        message_id: first.message_id.clone(),
+        check: Some(SubjectCheck { subject: epoch_subject(batch.shard), last_stream_sequence: epoch_stream_sequence }),
+    }))
+}
+
 fn validate_event(event: &PendingEvent) -> Result<(), JournalError> {
     if event.sequence == 0 {
         return Err(JournalError::InvalidAppend("entity sequences start at 1".into()));
@@ -141,6 +166,21 @@ mod tests {
     fn a_single_event_carries_the_epoch_check() {
         let planned = plan_batch(&batch(vec![event(5, 1)]), 11, &HashMap::new()).unwrap();
         assert_eq!(planned[0].check, Some(SubjectCheck { subject: "epoch.3".into(), last_stream_sequence: 11 }));
+    }
+
+    #[test]
+    fn one_entity_goes_as_one_message_with_the_epoch_check() {
+        let heads = HashMap::from([(entity(1), EntityHead { sequence: 2, stream_sequence: 40 })]);
+        let planned = plan_message(&batch(vec![event(1, 3), event(1, 4)]), 7, &heads).unwrap().unwrap();
+        assert_eq!((planned.entity_sequence, planned.message_id.as_str()), (3, "1:3"));
+        assert_eq!(planned.check, Some(SubjectCheck { subject: "epoch.3".into(), last_stream_sequence: 7 }));
+        assert_eq!(plan_message(&batch(vec![event(1, 3), event(2, 1)]), 7, &heads), Ok(None));
+        let long: Vec<_> = (3..3 + EVENTS_PER_MESSAGE as u64 + 1).map(|sequence| event(1, sequence)).collect();
+        assert_eq!(plan_message(&batch(long), 7, &heads), Ok(None));
+        assert!(matches!(
+            plan_message(&batch(vec![event(1, 4)]), 7, &heads),
+            Err(JournalError::SequenceConflict { .. })
+        ));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Reading the `EVENTS` stream back: last message on a subject (direct get) and ranges of a
-//! subject filter through a short-lived pull consumer.
+//! subject filter through a short-lived pull consumer. A message may hold several events
+//! (see [`super::frame`]); readers expand it.
 
+use super::frame::{self, HEADER_EVENT_COUNT};
 use super::plan::HEADER_ENTITY_SEQUENCE;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::StreamMessage;
@@ -32,6 +34,34 @@ pub(crate) fn entity_sequence(headers: &HeaderMap, stream_sequence: u64) -> Resu
         .get(HEADER_ENTITY_SEQUENCE)
         .and_then(|value| value.as_str().parse::<u64>().ok())
         .ok_or_else(|| JournalError::Corrupt(format!("stream message {stream_sequence} has no entity sequence header")))
+}
+
+/// How many events the message holds (1 without our count header).
+pub(crate) fn message_event_count(headers: &HeaderMap, stream_sequence: u64) -> Result<usize, JournalError> {
+    frame::event_count(headers.get(HEADER_EVENT_COUNT).map(|value| value.as_str()), stream_sequence)
+}
+
+/// The entity sequence of the last event a message holds.
+pub(crate) fn last_entity_sequence(headers: &HeaderMap, stream_sequence: u64) -> Result<u64, JournalError> {
+    let first = entity_sequence(headers, stream_sequence)?;
+    Ok(first + message_event_count(headers, stream_sequence)? as u64 - 1)
+}
+
+/// The position of the last event a message holds.
+pub(crate) fn last_position(headers: &HeaderMap, stream_sequence: u64) -> Result<u64, JournalError> {
+    Ok(frame::position(stream_sequence, message_event_count(headers, stream_sequence)? - 1))
+}
+
+fn expand_message(
+    entity: EntityRef,
+    shard: ShardId,
+    stream_sequence: u64,
+    headers: &HeaderMap,
+    payload: &[u8],
+) -> Result<Vec<StoredEvent>, JournalError> {
+    let first = entity_sequence(headers, stream_sequence)?;
+    let count = message_event_count(headers, stream_sequence)?;
+    frame::expand(entity, shard, stream_sequence, first, count, payload)
 }
 
 /// Parse `evt.<shard>.<kind>.<org>.<id>` back into its parts.
@@ -66,16 +96,16 @@ pub(crate) async fn read_entity_subject(
     let Some(last) = last_on_subject(stream, subject).await? else { return Ok(Vec::new()) };
     let (shard, entity) =
         entity_from_subject(subject).ok_or_else(|| JournalError::InvalidAppend(format!("bad subject {subject}")))?;
-    let to_event = |message: StreamMessage| -> Result<StoredEvent, JournalError> {
-        let sequence = entity_sequence(&message.headers, message.sequence)?;
-        Ok(StoredEvent { entity, sequence, shard, position: message.sequence, payload: message.payload.to_vec() })
-    };
     let last_position = last.sequence;
-    let last = to_event(last)?;
-    if last.sequence <= after_sequence {
+    if last_entity_sequence(&last.headers, last.sequence)? <= after_sequence {
         return Ok(Vec::new());
     }
-    let mut events = Vec::with_capacity((last.sequence - after_sequence) as usize);
+    if entity_sequence(&last.headers, last.sequence)? <= after_sequence + 1 {
+        // The last message holds everything wanted: one round trip.
+        let expanded = expand_message(entity, shard, last.sequence, &last.headers, &last.payload)?;
+        return Ok(expanded.into_iter().filter(|event| event.sequence > after_sequence).collect());
+    }
+    let mut events = Vec::new();
     let mut position = 0;
     while position < last_position {
         let message = stream
@@ -83,15 +113,13 @@ pub(crate) async fn read_entity_subject(
             .await
             .map_err(|error| JournalError::Unavailable(format!("reading {subject}: {error}")))?;
         position = message.sequence;
-        let event = to_event(message)?;
-        if event.sequence > after_sequence {
-            events.push(event);
-        }
+        let expanded = expand_message(entity, shard, message.sequence, &message.headers, &message.payload)?;
+        events.extend(expanded.into_iter().filter(|event| event.sequence > after_sequence));
     }
     Ok(events)
 }
 
-/// Up to `limit` events on `filter` with stream sequence `> after`, in order.
+/// Up to `limit` events on `filter` with position `> after`, in order.
 pub(crate) async fn read_subject(
     stream: &Stream,
     filter: &str,
@@ -106,7 +134,8 @@ pub(crate) async fn read_subject(
     let consumer = stream
         .create_consumer(pull::Config {
             filter_subject: filter.to_string(),
-            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
+            // The message holding `after` may hold later events too.
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: frame::message_of(after).max(1) },
             ack_policy: AckPolicy::None,
             inactive_threshold: Duration::from_secs(30),
             memory_storage: true,
@@ -129,8 +158,8 @@ pub(crate) async fn read_subject(
                 let (shard, entity) = entity_from_subject(message.subject.as_str())
                     .ok_or_else(|| JournalError::Corrupt(format!("unexpected subject at {position}")))?;
                 let headers = message.headers.clone().unwrap_or_default();
-                let sequence = entity_sequence(&headers, position)?;
-                events.push(StoredEvent { entity, sequence, shard, position, payload: message.payload.to_vec() });
+                let expanded = expand_message(entity, shard, position, &headers, &message.payload)?;
+                events.extend(expanded.into_iter().filter(|event| event.position > after));
             }
             if received == 0 {
                 // Nothing more arrived (purged meanwhile); stop rather than spin.
@@ -144,6 +173,7 @@ pub(crate) async fn read_subject(
     // Ephemeral: the server drops it after `inactive_threshold` anyway; be tidy.
     let name = consumer.cached_info().name.clone();
     let _ = stream.delete_consumer(&name).await;
+    events.truncate(limit);
     result.map(|()| events)
 }
 

@@ -1,0 +1,69 @@
+//! What the JetStream journal remembers of each shard between appends: the epoch marker it
+//! holds, entity heads, which entities have an append in flight, and a generation that drops
+//! what an append started before a fence or a failure learnt.
+
+use super::plan::EntityHead;
+use practice_actors::journal::Epoch;
+use practice_protocol::envelope::EntityRef;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// What the journal remembers of one shard between appends.
+#[derive(Default)]
+pub(crate) struct ShardCache {
+    /// The epoch this writer holds and the stream sequence of its marker.
+    pub(crate) epoch: Option<(Epoch, u64)>,
+    pub(crate) heads: HashMap<EntityRef, EntityHead>,
+    /// Entities with an append in flight: another append of theirs waits.
+    pub(crate) busy: HashSet<EntityRef>,
+    /// Bumped whenever the cache is dropped (fence, failure): an append that started before
+    /// must not write what it learnt into the new cache.
+    pub(crate) generation: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Shard {
+    cache: Mutex<ShardCache>,
+    /// Woken when an entity stops being busy.
+    pub(crate) idle: Notify,
+}
+
+impl Shard {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ShardCache> {
+        // A panic while holding the lock cannot leave the cache half-updated in a way that
+        // matters more than a stale cache, which the server's checks catch anyway.
+        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn forget(&self) {
+        let mut cache = self.lock();
+        cache.generation += 1;
+        cache.heads.clear();
+        cache.epoch = None;
+    }
+}
+
+/// Marks a batch's entities busy for as long as it lives, also when the append is dropped.
+pub(crate) struct Reservation<'a> {
+    shard: &'a Shard,
+    entities: Vec<EntityRef>,
+}
+
+impl<'a> Reservation<'a> {
+    /// The caller has just marked `entities` busy in `shard`'s cache.
+    pub(crate) fn new(shard: &'a Shard, entities: Vec<EntityRef>) -> Self {
+        Self { shard, entities }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut cache = self.shard.lock();
+        for entity in &self.entities {
+            cache.busy.remove(entity);
+        }
+        drop(cache);
+        self.shard.idle.notify_waiters();
+    }
+}
