@@ -31,12 +31,37 @@ impl Text {
     /// Text from element bytes; `None` when they are not UTF-8. ASCII (nearly every element)
     /// is copied without a UTF-8 pass.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() <= INLINE && bytes.is_ascii() {
+        if bytes.len() <= INLINE {
+            // Copy and check for ASCII in one pass: elements are a few bytes long, and a
+            // variable-length `copy_from_slice` costs a `memcpy` call per element.
             let mut inline = [0; INLINE];
-            inline[..bytes.len()].copy_from_slice(bytes);
-            return Some(Self(Repr::Inline { len: bytes.len() as u8, bytes: inline }));
+            let mut high = 0;
+            for (slot, &byte) in inline.iter_mut().zip(bytes) {
+                *slot = byte;
+                high |= byte;
+            }
+            if high.is_ascii() {
+                return Some(Self(Repr::Inline { len: bytes.len() as u8, bytes: inline }));
+            }
         }
         std::str::from_utf8(bytes).ok().map(Self::new)
+    }
+
+    /// The text's bytes, without the UTF-8 check [`as_str`](Self::as_str) makes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    /// Length in bytes (inherent, so it does not go through `Deref` and its UTF-8 check).
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
     }
 
     pub fn as_str(&self) -> &str {
@@ -75,13 +100,13 @@ impl From<&str> for Text {
 
 impl PartialEq<str> for Text {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
