@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 /// Element `n` as owned text, `None` when absent or empty.
+#[inline]
 pub(crate) fn text(segment: &Segment<'_>, n: usize) -> Option<Text> {
     let element = segment.element(n);
     if element.is_empty() {
@@ -18,6 +19,7 @@ pub(crate) fn text(segment: &Segment<'_>, n: usize) -> Option<Text> {
 }
 
 /// Bytes as [`Text`], surrounding spaces trimmed; bytes that are not UTF-8 are replaced.
+#[inline]
 pub(crate) fn text_of(bytes: &[u8]) -> Text {
     let bytes = trim_spaces(bytes);
     Text::from_bytes(bytes).unwrap_or_else(|| Text::new(String::from_utf8_lossy(bytes).trim()))

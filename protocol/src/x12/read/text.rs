@@ -29,18 +29,26 @@ impl Text {
     }
 
     /// Text from element bytes; `None` when they are not UTF-8. ASCII (nearly every element)
-    /// is copied without a UTF-8 pass.
+    /// is copied without a UTF-8 pass. Inlined, so the value is built where it is kept.
+    #[inline]
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         if bytes.len() <= INLINE {
-            // Copy and check for ASCII in one pass: elements are a few bytes long, and a
-            // variable-length `copy_from_slice` costs a `memcpy` call per element.
-            let mut inline = [0; INLINE];
-            let mut high = 0;
-            for (slot, &byte) in inline.iter_mut().zip(bytes) {
-                *slot = byte;
+            // Gather the bytes in registers and store them whole: elements are a few bytes
+            // long, a variable-length copy costs a `memcpy` call, and byte-wise stores read
+            // back as one wide load stall the CPU (failed store-to-load forwarding).
+            let (mut low, mut rest, mut high) = (0u128, 0u64, 0u8);
+            for (index, &byte) in bytes.iter().enumerate() {
+                if index < 16 {
+                    low |= u128::from(byte) << (8 * index);
+                } else {
+                    rest |= u64::from(byte) << (8 * (index - 16));
+                }
                 high |= byte;
             }
             if high.is_ascii() {
+                let mut inline = [0; INLINE];
+                inline[..16].copy_from_slice(&low.to_le_bytes());
+                inline[16..].copy_from_slice(&rest.to_le_bytes()[..INLINE - 16]);
                 return Some(Self(Repr::Inline { len: bytes.len() as u8, bytes: inline }));
             }
         }
