@@ -1,6 +1,7 @@
 """Builds the large 835 the benchmarks use: the fixture's claim loops (LX ... before PLB)
 repeated, LX01 numbered on, until the file holds at least SEGMENTS segments; BPR02 and SE01
-fixed so it still validates and balances (the same construction as protocol/benches/x12.rs).
+fixed so it still validates and balances (protocol/benches/x12.rs builds the same file but
+repeats LX*1, which our reader accepts and linuxforhealth-x12 does not).
 
     make_835.py FIXTURE SEGMENTS OUT [--without-per]
 
