@@ -9,7 +9,7 @@
 
 use super::delimiters::{guess_bare_st, scan_isa, Delimiters, IsaScan};
 use super::diagnostic::{show_bytes, Diagnostic, DiagnosticKind, Position, X12Error};
-use super::segment::Segment;
+use super::segment::{is_valid_id, Segment};
 use std::io::Read;
 
 /// The longest segment accepted by default (1 MiB): memory stays bounded on hostile input.
@@ -115,9 +115,10 @@ impl<R: Read> SegmentReader<R> {
             return None;
         }
         match self.advance() {
-            Ok(Some((start, end, offset))) => {
+            Ok(Some((start, end, offset, valid_id))) => {
                 let delimiters = self.delimiters.unwrap_or_default();
-                Some(Ok(Segment::new(&self.buf[start..end], &self.separators, delimiters, self.number, offset)))
+                let bytes = &self.buf[start..end];
+                Some(Ok(Segment::new(bytes, &self.separators, delimiters, self.number, offset, valid_id)))
             }
             Ok(None) => None,
             Err(error) => {
@@ -127,7 +128,8 @@ impl<R: Read> SegmentReader<R> {
         }
     }
 
-    fn advance(&mut self) -> Result<Option<(usize, usize, u64)>, X12Error> {
+    /// The next segment's bounds in `buf`, its input offset and whether its id is valid.
+    fn advance(&mut self) -> Result<Option<(usize, usize, u64, bool)>, X12Error> {
         if !self.started {
             self.start_input()?;
         }
@@ -159,7 +161,7 @@ impl<R: Read> SegmentReader<R> {
         self.start = next_start;
         let id_end = self.separators.first().map_or(segment_end, |&end| segment_start + end as usize);
         let id = &self.buf[segment_start..id_end];
-        let id_ok = (2..=3).contains(&id.len()) && id.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let id_ok = is_valid_id(id);
         if !id_ok || !terminated {
             let position = Position {
                 segment: self.number,
@@ -177,7 +179,7 @@ impl<R: Read> SegmentReader<R> {
                 self.diagnostics.push(Diagnostic::error(position, DiagnosticKind::MissingTerminator { expected }));
             }
         }
-        Ok(Some((segment_start, segment_end, offset)))
+        Ok(Some((segment_start, segment_end, offset, id_ok)))
     }
 
     /// First read: refuse empty and UTF-16 input, skip a UTF-8 BOM.

@@ -13,6 +13,8 @@ pub struct Segment<'a> {
     delimiters: Delimiters,
     number: u64,
     offset: u64,
+    /// Whether the id is valid, as the lexer found (readers ask once per segment).
+    valid_id: bool,
 }
 
 impl<'a> Segment<'a> {
@@ -22,8 +24,9 @@ impl<'a> Segment<'a> {
         delimiters: Delimiters,
         number: u64,
         offset: u64,
+        valid_id: bool,
     ) -> Self {
-        Self { bytes, separators, delimiters, number, offset }
+        Self { bytes, separators, delimiters, number, offset, valid_id }
     }
 
     /// The segment id (`CLP`), the bytes before the first element separator.
@@ -36,8 +39,7 @@ impl<'a> Segment<'a> {
 
     /// Whether the id is 2-3 capital letters or digits (the lexer reports any other).
     pub fn has_valid_id(&self) -> bool {
-        let id = self.id();
-        (2..=3).contains(&id.len()) && id.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        self.valid_id
     }
 
     /// Whether the segment id is `id`.
@@ -105,10 +107,25 @@ impl<'a> Segment<'a> {
     pub fn composite(&self, n: usize) -> (Components<'a>, Option<u8>) {
         let element = self.element(n);
         let declared = self.delimiters.component;
-        let fallback = [b':', b'>', b'<', b'\\', b'|']
+        // One pass over the element notes which candidates occur (bit i for CANDIDATES[i]).
+        const CANDIDATES: [u8; 5] = [b':', b'>', b'<', b'\\', b'|'];
+        let mut present = 0u8;
+        for &byte in element {
+            present |= match byte {
+                b':' => 1,
+                b'>' => 2,
+                b'<' => 4,
+                b'\\' => 8,
+                b'|' => 16,
+                _ => 0,
+            };
+        }
+        let fallback = CANDIDATES
             .into_iter()
-            .filter(|&candidate| candidate != declared && Some(candidate) != self.delimiters.repetition)
-            .find(|candidate| element.contains(candidate));
+            .enumerate()
+            .filter(|&(index, _)| present & (1 << index) != 0)
+            .map(|(_, candidate)| candidate)
+            .find(|&candidate| candidate != declared && Some(candidate) != self.delimiters.repetition);
         // Split on both when both appear (`HC>99213:25`): codes never contain either.
         let components = Components { rest: Some(element), separator: declared, alternate: fallback };
         (components, fallback)
@@ -137,6 +154,11 @@ impl<'a> Segment<'a> {
     pub fn position_of(&self, n: usize) -> Position {
         self.position().element(u16::try_from(n).unwrap_or(u16::MAX))
     }
+}
+
+/// Whether `id` is 2-3 capital letters or digits.
+pub(crate) fn is_valid_id(id: &[u8]) -> bool {
+    (2..=3).contains(&id.len()) && id.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// The parts of an element split on one separator; an empty element yields one empty part.

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 /// Element `n` as owned text, `None` when absent or empty.
+#[inline]
 pub(crate) fn text(segment: &Segment<'_>, n: usize) -> Option<Text> {
     let element = segment.element(n);
     if element.is_empty() {
@@ -18,6 +19,7 @@ pub(crate) fn text(segment: &Segment<'_>, n: usize) -> Option<Text> {
 }
 
 /// Bytes as [`Text`], surrounding spaces trimmed; bytes that are not UTF-8 are replaced.
+#[inline]
 pub(crate) fn text_of(bytes: &[u8]) -> Text {
     let bytes = trim_spaces(bytes);
     Text::from_bytes(bytes).unwrap_or_else(|| Text::new(String::from_utf8_lossy(bytes).trim()))
@@ -83,6 +85,35 @@ pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<Decimal> {
         Some((b'+', rest)) => (false, rest),
         _ => (false, bytes),
     };
+    // Amounts have a handful of digits: accumulate in a u64 (19 digits always fit) and
+    // take the wide path only for longer ones.
+    let mut mantissa: u64 = 0;
+    let mut scale: u32 = 0;
+    let mut seen_point = false;
+    let mut digit_count = 0;
+    for &byte in digits {
+        match byte {
+            b'0'..=b'9' => {
+                digit_count += 1;
+                if digit_count > 19 {
+                    return parse_long_decimal(negative, digits);
+                }
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                scale += u32::from(seen_point);
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return None,
+        }
+    }
+    if digit_count == 0 {
+        return None;
+    }
+    let (low, middle) = (mantissa as u32, (mantissa >> 32) as u32);
+    Some(Decimal::from_parts(low, middle, 0, negative && mantissa != 0, scale))
+}
+
+/// [`parse_decimal`] for 20 to 28 digits (`digits` without its sign).
+fn parse_long_decimal(negative: bool, digits: &[u8]) -> Option<Decimal> {
     let mut mantissa: i128 = 0;
     let mut scale: u32 = 0;
     let mut seen_point = false;
@@ -95,19 +126,13 @@ pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<Decimal> {
                     return None;
                 }
                 mantissa = mantissa * 10 + i128::from(byte - b'0');
-                if seen_point {
-                    scale += 1;
-                }
+                scale += u32::from(seen_point);
             }
             b'.' if !seen_point => seen_point = true,
             _ => return None,
         }
     }
-    if digit_count == 0 {
-        return None;
-    }
-    let value = Decimal::try_from_i128_with_scale(if negative { -mantissa } else { mantissa }, scale).ok()?;
-    Some(value)
+    Decimal::try_from_i128_with_scale(if negative { -mantissa } else { mantissa }, scale).ok()
 }
 
 fn trim_spaces(bytes: &[u8]) -> &[u8] {
@@ -194,6 +219,10 @@ mod tests {
         assert_eq!(parse_decimal(b".5"), Some(dec!(0.5)));
         assert_eq!(parse_decimal(b"0"), Some(dec!(0)));
         assert_eq!(parse_decimal(b" 7 "), Some(dec!(7)));
+        assert_eq!(parse_decimal(b"-0.00").map(|value| value.to_string()), Some("0.00".to_string()));
+        assert_eq!(parse_decimal(b"18446744073709551615"), Some(dec!(18446744073709551615)));
+        assert_eq!(parse_decimal(b"-1234567890.123456789012345678"), Some(dec!(-1234567890.123456789012345678)));
+        assert_eq!(parse_decimal(b"9999999999999999999999999999"), Some(dec!(9999999999999999999999999999)));
         for bad in [&b""[..], b"-", b".", b"1.2.3", b"1e5", b"12,50", b"abc", b"1 2", b"99999999999999999999999999999"]
         {
             assert_eq!(parse_decimal(bad), None, "{:?}", String::from_utf8_lossy(bad));

@@ -29,14 +29,47 @@ impl Text {
     }
 
     /// Text from element bytes; `None` when they are not UTF-8. ASCII (nearly every element)
-    /// is copied without a UTF-8 pass.
+    /// is copied without a UTF-8 pass. Inlined, so the value is built where it is kept.
+    #[inline]
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() <= INLINE && bytes.is_ascii() {
-            let mut inline = [0; INLINE];
-            inline[..bytes.len()].copy_from_slice(bytes);
-            return Some(Self(Repr::Inline { len: bytes.len() as u8, bytes: inline }));
+        if bytes.len() <= INLINE {
+            // Gather the bytes in registers and store them whole: elements are a few bytes
+            // long, a variable-length copy costs a `memcpy` call, and byte-wise stores read
+            // back as one wide load stall the CPU (failed store-to-load forwarding).
+            let (mut low, mut rest, mut high) = (0u128, 0u64, 0u8);
+            for (index, &byte) in bytes.iter().enumerate() {
+                if index < 16 {
+                    low |= u128::from(byte) << (8 * index);
+                } else {
+                    rest |= u64::from(byte) << (8 * (index - 16));
+                }
+                high |= byte;
+            }
+            if high.is_ascii() {
+                let mut inline = [0; INLINE];
+                inline[..16].copy_from_slice(&low.to_le_bytes());
+                inline[16..].copy_from_slice(&rest.to_le_bytes()[..INLINE - 16]);
+                return Some(Self(Repr::Inline { len: bytes.len() as u8, bytes: inline }));
+            }
         }
         std::str::from_utf8(bytes).ok().map(Self::new)
+    }
+
+    /// The text's bytes, without the UTF-8 check [`as_str`](Self::as_str) makes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    /// Length in bytes (inherent, so it does not go through `Deref` and its UTF-8 check).
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
     }
 
     pub fn as_str(&self) -> &str {
@@ -75,13 +108,13 @@ impl From<&str> for Text {
 
 impl PartialEq<str> for Text {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.as_bytes() == other.as_bytes()
     }
 }
 

@@ -11,10 +11,11 @@ fn sum(adjustments: &[Adjustment]) -> Decimal {
     adjustments.iter().map(|adjustment| adjustment.amount).sum()
 }
 
-/// Checks one service line; sets and returns `service.balanced`.
-pub(crate) fn check_service(service: &mut ServicePayment) -> bool {
-    service.balanced = service.charge - service.paid == sum(&service.adjustments);
-    service.balanced
+/// Checks one service line; sets `service.balanced` and returns its adjustments' sum.
+fn check_service(service: &mut ServicePayment) -> Decimal {
+    let adjusted = sum(&service.adjustments);
+    service.balanced = service.charge - service.paid == adjusted;
+    adjusted
 }
 
 /// Checks one claim and its lines (lines first); sets `claim.balanced` and reports each
@@ -24,16 +25,17 @@ pub(crate) fn check_claim(claim: &mut ClaimPayment, at: impl Fn() -> Position, d
     let mut line_adjustments = Decimal::ZERO;
     let mut line_paid = Decimal::ZERO;
     for (index, service) in claim.services.iter_mut().enumerate() {
-        if !check_service(service) {
+        let adjusted = check_service(service);
+        if !service.balanced {
             balanced = false;
             diagnostics.push(unbalanced(
                 &at(),
                 format!("claim {} line {}: SVC02 − SVC03 = line CAS", claim.patient_control_number, index + 1),
                 service.charge - service.paid,
-                sum(&service.adjustments),
+                adjusted,
             ));
         }
-        line_adjustments += sum(&service.adjustments);
+        line_adjustments += adjusted;
         line_paid += service.paid;
     }
     let claim_adjustments = sum(&claim.adjustments);

@@ -256,10 +256,10 @@ impl RemittanceReader {
             id_qualifier: text(segment, 8),
             id: text(segment, 9),
         };
-        match name.entity.as_str() {
-            "QC" => claim.patient = Some(name),
-            "IL" => claim.insured = Some(name),
-            "74" => claim.corrected = Some(name),
+        match name.entity.as_bytes() {
+            b"QC" => claim.patient = Some(name),
+            b"IL" => claim.insured = Some(name),
+            b"74" => claim.corrected = Some(name),
             _ => claim.other_names.push(name),
         }
     }
