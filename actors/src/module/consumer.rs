@@ -1,16 +1,23 @@
 //! The consumer loop: per shard, read after the stored position, hand each event to the
 //! engine, send what it emits, store the new position; poll again at once while pages come
-//! back full, after `consumer_poll` otherwise.
+//! back full, after `consumer_poll` otherwise. A cluster node adds and removes shards as it
+//! takes and gives back their leases: a removal is answered only after the page in hand is
+//! done and its position stored, so the next owner resumes exactly where this one stopped.
 
 use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent};
 use crate::entity::SendError;
+use crate::journal::{JournalError, StoredEvent};
 use crate::node::Node;
 use practice_protocol::shard::ShardId;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::BTreeMap;
 
 pub enum ModuleMessage {
     Poll,
+    /// Start consuming a shard from its stored position.
+    AddShard(ShardId, RpcReplyPort<Result<(), JournalError>>),
+    /// Stop consuming a shard; answered once its last position is stored.
+    RemoveShard(ShardId, RpcReplyPort<()>),
 }
 
 pub struct ModuleConsumer;
@@ -61,7 +68,27 @@ impl Actor for ModuleConsumer {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let ModuleMessage::Poll = message;
+        match message {
+            ModuleMessage::Poll => {}
+            ModuleMessage::AddShard(shard, reply) => {
+                let loaded = if state.positions.contains_key(&shard) {
+                    Ok(())
+                } else {
+                    state.node.journal().load_position(&state.name, shard).await.map(|position| {
+                        state.positions.insert(shard, position);
+                    })
+                };
+                let _ = reply.send(loaded);
+                return Ok(());
+            }
+            ModuleMessage::RemoveShard(shard, reply) => {
+                state.positions.remove(&shard);
+                let shard_label = shard.0.to_string();
+                let _ = state.node.runtime().metrics.consumer_lag.remove_label_values(&[&state.name, &shard_label]);
+                let _ = reply.send(());
+                return Ok(());
+            }
+        }
         let mut more = false;
         let shards: Vec<ShardId> = state.positions.keys().copied().collect();
         for shard in shards {
@@ -84,11 +111,17 @@ fn retryable(error: &SendError) -> bool {
     )
 }
 
-/// One page of one shard. Returns whether the page was full (more may be waiting).
+/// One page of one shard. Returns whether the page was full (more may be waiting). The
+/// shard's head is looked up first (cheap on both journals): an idle shard costs no read.
 async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> bool {
     let runtime = state.node.runtime().clone();
     let batch = runtime.config.consumer_batch;
     let start = state.positions.get(&shard).copied().unwrap_or(0);
+    let head = runtime.journal.shard_head(shard).await.ok().flatten();
+    if head.is_some_and(|head| head <= start) {
+        set_lag(state, shard, 0);
+        return false;
+    }
     let events = match runtime.journal.read_shard(shard, start, batch).await {
         Ok(events) => events,
         Err(error) => {
@@ -96,8 +129,33 @@ async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> bool {
             return false;
         }
     };
+    let position = handle_page(state, shard, start, &events).await;
+    if position != start {
+        if let Err(error) = runtime.journal.store_position(&state.name, shard, position).await {
+            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not stored");
+        } else {
+            state.positions.insert(shard, position);
+        }
+    }
+    if let Some(head) = head {
+        let stored = state.positions.get(&shard).copied().unwrap_or(0);
+        set_lag(state, shard, head.saturating_sub(stored));
+    }
+    events.len() == batch && position != start
+}
+
+fn set_lag(state: &ConsumerState, shard: ShardId, lag: u64) {
+    let shard_label = shard.0.to_string();
+    let gauge = &state.node.runtime().metrics.consumer_lag;
+    gauge.with_label_values(&[state.name.as_str(), shard_label.as_str()]).set(lag as i64);
+}
+
+/// Hand the page's events to the engine in order; returns the position of the last event
+/// done with (the page's start when the first one must be retried).
+async fn handle_page(state: &mut ConsumerState, shard: ShardId, start: u64, events: &[StoredEvent]) -> u64 {
+    let runtime = state.node.runtime().clone();
     let mut position = start;
-    'events: for stored in &events {
+    'events: for stored in events {
         match AnyEvent::decode(stored) {
             Err(error) => {
                 tracing::error!(consumer = %state.name, shard = shard.0, position = stored.position, %error,
@@ -136,17 +194,5 @@ async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> bool {
         }
         position = stored.position;
     }
-    if position != start {
-        if let Err(error) = runtime.journal.store_position(&state.name, shard, position).await {
-            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not stored");
-        } else {
-            state.positions.insert(shard, position);
-        }
-    }
-    if let Ok(Some(head)) = runtime.journal.shard_head(shard).await {
-        let lag = head.saturating_sub(state.positions.get(&shard).copied().unwrap_or(0));
-        let shard_label = shard.0.to_string();
-        runtime.metrics.consumer_lag.with_label_values(&[state.name.as_str(), shard_label.as_str()]).set(lag as i64);
-    }
-    events.len() == batch && position != start
+    position
 }

@@ -9,9 +9,11 @@
 
 mod consumer;
 mod event;
+mod set;
 
 pub use consumer::{ConsumerArguments, ModuleConsumer, ModuleMessage};
 pub use event::{AnyEvent, ModuleEvent};
+pub use set::ModuleSet;
 
 use crate::entity::EntityCommand;
 use practice_protocol::envelope::CommandEnvelope;
