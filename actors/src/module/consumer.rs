@@ -3,19 +3,23 @@
 //! back full, after `consumer_poll` otherwise. A cluster node adds and removes shards as it
 //! takes and gives back their leases: a removal is answered only after the page in hand is
 //! done and its position stored, so the next owner resumes exactly where this one stopped.
+//!
+//! A position that failed to store is kept in memory and stored again on the next poll (the
+//! page is not handed to the engine twice); a shard whose [`ShardGuard`] says the lease ran
+//! out is neither read nor stored, so a stale owner never moves a position backwards.
 
-use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent};
+use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent, ShardGuard};
 use crate::entity::SendError;
 use crate::journal::{JournalError, StoredEvent};
 use crate::node::Node;
 use practice_protocol::shard::ShardId;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub enum ModuleMessage {
     Poll,
     /// Start consuming a shard from its stored position.
-    AddShard(ShardId, RpcReplyPort<Result<(), JournalError>>),
+    AddShard(ShardId, Option<ShardGuard>, RpcReplyPort<Result<(), JournalError>>),
     /// Stop consuming a shard; answered once its last position is stored.
     RemoveShard(ShardId, RpcReplyPort<()>),
 }
@@ -33,6 +37,9 @@ pub struct ConsumerState {
     engine: Box<dyn ModuleEngine>,
     name: String,
     positions: BTreeMap<ShardId, u64>,
+    /// Positions moved in memory but not yet durable.
+    unsaved: BTreeSet<ShardId>,
+    guards: BTreeMap<ShardId, ShardGuard>,
 }
 
 impl Actor for ModuleConsumer {
@@ -50,7 +57,14 @@ impl Actor for ModuleConsumer {
         for shard in arguments.shards {
             positions.insert(shard, arguments.node.journal().load_position(&name, shard).await?);
         }
-        Ok(ConsumerState { node: arguments.node, engine: arguments.engine, name, positions })
+        Ok(ConsumerState {
+            node: arguments.node,
+            engine: arguments.engine,
+            name,
+            positions,
+            unsaved: BTreeSet::new(),
+            guards: BTreeMap::new(),
+        })
     }
 
     async fn post_start(
@@ -70,7 +84,11 @@ impl Actor for ModuleConsumer {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             ModuleMessage::Poll => {}
-            ModuleMessage::AddShard(shard, reply) => {
+            ModuleMessage::AddShard(shard, guard, reply) => {
+                match guard {
+                    Some(guard) => state.guards.insert(shard, guard),
+                    None => state.guards.remove(&shard),
+                };
                 let loaded = if state.positions.contains_key(&shard) {
                     Ok(())
                 } else {
@@ -82,7 +100,10 @@ impl Actor for ModuleConsumer {
                 return Ok(());
             }
             ModuleMessage::RemoveShard(shard, reply) => {
+                save_position(state, shard).await;
                 state.positions.remove(&shard);
+                state.unsaved.remove(&shard);
+                state.guards.remove(&shard);
                 let shard_label = shard.0.to_string();
                 let _ = state.node.runtime().metrics.consumer_lag.remove_label_values(&[&state.name, &shard_label]);
                 let _ = reply.send(());
@@ -114,34 +135,55 @@ fn retryable(error: &SendError) -> bool {
 /// One page of one shard. Returns whether the page was full (more may be waiting). The
 /// shard's head is looked up first (cheap on both journals): an idle shard costs no read.
 async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> bool {
+    if !may_consume(state, shard) {
+        return false;
+    }
     let runtime = state.node.runtime().clone();
     let batch = runtime.config.consumer_batch;
     let start = state.positions.get(&shard).copied().unwrap_or(0);
     let head = runtime.journal.shard_head(shard).await.ok().flatten();
-    if head.is_some_and(|head| head <= start) {
-        set_lag(state, shard, 0);
-        return false;
-    }
-    let events = match runtime.journal.read_shard(shard, start, batch).await {
-        Ok(events) => events,
-        Err(error) => {
-            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer read failed");
-            return false;
-        }
-    };
-    let position = handle_page(state, shard, start, &events).await;
-    if position != start {
-        if let Err(error) = runtime.journal.store_position(&state.name, shard, position).await {
-            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not stored");
-        } else {
+    let mut full = false;
+    if head.is_none_or(|head| head > start) {
+        let events = match runtime.journal.read_shard(shard, start, batch).await {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer read failed");
+                return false;
+            }
+        };
+        let position = handle_page(state, shard, start, &events).await;
+        if position != start {
             state.positions.insert(shard, position);
+            state.unsaved.insert(shard);
+        }
+        full = events.len() == batch && position != start;
+    }
+    save_position(state, shard).await;
+    if let Some(head) = head {
+        let position = state.positions.get(&shard).copied().unwrap_or(0);
+        set_lag(state, shard, head.saturating_sub(position));
+    }
+    full
+}
+
+fn may_consume(state: &ConsumerState, shard: ShardId) -> bool {
+    state.guards.get(&shard).is_none_or(|guard| guard())
+}
+
+/// Store the shard's position if it moved since the last store (and the lease still runs).
+async fn save_position(state: &mut ConsumerState, shard: ShardId) {
+    if !state.unsaved.contains(&shard) || !may_consume(state, shard) {
+        return;
+    }
+    let Some(position) = state.positions.get(&shard).copied() else { return };
+    match state.node.journal().store_position(&state.name, shard, position).await {
+        Ok(()) => {
+            state.unsaved.remove(&shard);
+        }
+        Err(error) => {
+            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not stored yet")
         }
     }
-    if let Some(head) = head {
-        let stored = state.positions.get(&shard).copied().unwrap_or(0);
-        set_lag(state, shard, head.saturating_sub(stored));
-    }
-    events.len() == batch && position != start
 }
 
 fn set_lag(state: &ConsumerState, shard: ShardId, lag: u64) {

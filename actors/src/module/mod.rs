@@ -18,6 +18,10 @@ pub use set::ModuleSet;
 use crate::entity::EntityCommand;
 use practice_protocol::envelope::CommandEnvelope;
 
+/// Whether this node may still consume a shard (a cluster node's lease clock). Checked
+/// before each read and each position store.
+pub type ShardGuard = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
     /// Try this event again later; the position does not move past it.

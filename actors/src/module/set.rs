@@ -3,7 +3,7 @@
 //! their last position is stored) before the lease is given back, so one node at a time
 //! consumes a shard and the next owner resumes from the stored position.
 
-use super::{ConsumerArguments, EventTally, ModuleConsumer, ModuleEngine, ModuleKind, ModuleMessage};
+use super::{ConsumerArguments, EventTally, ModuleConsumer, ModuleEngine, ModuleKind, ModuleMessage, ShardGuard};
 use crate::journal::JournalError;
 use crate::node::{Node, NodeError};
 use practice_protocol::shard::ShardId;
@@ -38,11 +38,13 @@ impl ModuleSet {
         Self::start(node, engines.collect()).await
     }
 
-    /// Every consumer starts on `shard` from its stored position.
-    pub async fn add_shard(&self, shard: ShardId) -> Result<(), JournalError> {
+    /// Every consumer starts on `shard` from its stored position, for as long as `guard`
+    /// (when given) says the node may.
+    pub async fn add_shard(&self, shard: ShardId, guard: Option<ShardGuard>) -> Result<(), JournalError> {
         for (name, consumer) in &self.consumers {
-            let added = ractor::call_t!(consumer, ModuleMessage::AddShard, CHANGE_TIMEOUT.as_millis() as u64, shard)
-                .map_err(|error| {
+            let timeout = CHANGE_TIMEOUT.as_millis() as u64;
+            let added =
+                ractor::call_t!(consumer, ModuleMessage::AddShard, timeout, shard, guard.clone()).map_err(|error| {
                     JournalError::Unavailable(format!("module {name} did not take shard {shard}: {error}"))
                 })?;
             added?;

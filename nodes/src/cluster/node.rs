@@ -201,7 +201,11 @@ impl ClusterNode {
                 .own_shard(shard, Some(epoch))
                 .await
                 .map_err(|error| JournalError::Unavailable(format!("starting shard {shard}: {error}")))?;
-            self.modules.add_shard(shard).await?;
+            // The consumers stop reading and storing positions once the lease clock runs out.
+            let guard_clock = clock.clone();
+            let guard = (!self.settings.trust_fence_only)
+                .then(|| Arc::new(move || guard_clock.is_valid()) as practice_actors::module::ShardGuard);
+            self.modules.add_shard(shard, guard).await?;
             let subscription = self
                 .client
                 .subscribe(format!("cmd.{}.>", shard.0))
