@@ -1,6 +1,7 @@
 //! The consumer loop: per shard, read after the stored position, hand each event to the
 //! engine, send what it emits, store the new position; poll again at once while pages come
-//! back full, after `consumer_poll` otherwise. A cluster node adds and removes shards as it
+//! back full, after `consumer_poll` otherwise, doubling that wait (up to 8×) while nothing new
+//! arrives so idle shards cost little. A cluster node adds and removes shards as it
 //! takes and gives back their leases: a removal is answered only after the page in hand is
 //! done and its position stored, so the next owner resumes exactly where this one stopped.
 //!
@@ -40,6 +41,19 @@ pub struct ConsumerState {
     /// Positions moved in memory but not yet durable.
     unsaved: BTreeSet<ShardId>,
     guards: BTreeMap<ShardId, ShardGuard>,
+    /// The idle wait is `consumer_poll` times this.
+    backoff: u32,
+}
+
+/// The idle wait grows to at most `consumer_poll` times this.
+const MAX_BACKOFF: u32 = 8;
+
+/// What one poll of one shard did.
+struct Page {
+    /// The page was full: more may be waiting.
+    full: bool,
+    /// The position moved.
+    moved: bool,
 }
 
 impl Actor for ModuleConsumer {
@@ -64,6 +78,7 @@ impl Actor for ModuleConsumer {
             positions,
             unsaved: BTreeSet::new(),
             guards: BTreeMap::new(),
+            backoff: 1,
         })
     }
 
@@ -110,15 +125,18 @@ impl Actor for ModuleConsumer {
                 return Ok(());
             }
         }
-        let mut more = false;
+        let (mut more, mut moved) = (false, false);
         let shards: Vec<ShardId> = state.positions.keys().copied().collect();
         for shard in shards {
-            more |= poll_shard(state, shard).await;
+            let page = poll_shard(state, shard).await;
+            more |= page.full;
+            moved |= page.moved;
         }
+        state.backoff = if moved { 1 } else { (state.backoff * 2).min(MAX_BACKOFF) };
         if more {
             myself.cast(ModuleMessage::Poll)?;
         } else {
-            let wait = state.node.runtime().config.consumer_poll;
+            let wait = state.node.runtime().config.consumer_poll * state.backoff;
             myself.send_after(wait, || ModuleMessage::Poll);
         }
         Ok(())
@@ -132,23 +150,23 @@ fn retryable(error: &SendError) -> bool {
     )
 }
 
-/// One page of one shard. Returns whether the page was full (more may be waiting). The
+/// One page of one shard. The
 /// shard's head is looked up first (cheap on both journals): an idle shard costs no read.
-async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> bool {
+async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> Page {
+    let mut page = Page { full: false, moved: false };
     if !may_consume(state, shard) {
-        return false;
+        return page;
     }
     let runtime = state.node.runtime().clone();
     let batch = runtime.config.consumer_batch;
     let start = state.positions.get(&shard).copied().unwrap_or(0);
     let head = runtime.journal.shard_head(shard).await.ok().flatten();
-    let mut full = false;
     if head.is_none_or(|head| head > start) {
         let events = match runtime.journal.read_shard(shard, start, batch).await {
             Ok(events) => events,
             Err(error) => {
                 tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer read failed");
-                return false;
+                return page;
             }
         };
         let position = handle_page(state, shard, start, &events).await;
@@ -156,14 +174,15 @@ async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> bool {
             state.positions.insert(shard, position);
             state.unsaved.insert(shard);
         }
-        full = events.len() == batch && position != start;
+        page.moved = position != start;
+        page.full = events.len() == batch && page.moved;
     }
     save_position(state, shard).await;
     if let Some(head) = head {
         let position = state.positions.get(&shard).copied().unwrap_or(0);
         set_lag(state, shard, head.saturating_sub(position));
     }
-    full
+    page
 }
 
 fn may_consume(state: &ConsumerState, shard: ShardId) -> bool {
