@@ -3,6 +3,7 @@
 //! first one gave back (glibc keeps freed memory for reuse rather than returning it to the
 //! OS, so "memory drops" shows as reuse, not as a lower RSS). A passivated claim comes back
 //! exactly. RSS comes from /proc/self/status; `PRACTICE_PASSIVATION_CLAIMS` changes the total.
+//! A second test leaves passivation to the shards' timers while 5 % of the claims stay busy.
 
 // RSS ratios are measurements, not money.
 #![allow(clippy::float_arithmetic)]
@@ -87,4 +88,65 @@ async fn idle_claims_passivate_and_come_back_exactly() {
     assert_eq!(state.status, Some(ClaimStatus::Draft));
     assert_eq!(test.node.stats().await.live, 1);
     test.node.shutdown().await;
+}
+
+/// The shards' own timers passivate idle claims while a few stay busy: 20,000 claims, 5 %
+/// kept active by commands; the idle ones leave memory (live falls to at most the active
+/// set, the gauge agrees), and a claim the timer passivated rehydrates exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timer_passivates_idle_claims_and_keeps_busy_ones() {
+    let claims: u64 = 20_000;
+    let active: u64 = claims / 20;
+    let config = NodeConfig {
+        idle_after: std::time::Duration::from_secs(2),
+        passivation_check: std::time::Duration::from_millis(200),
+        ..NodeConfig::default()
+    };
+    let test = start(64, config).await;
+    let org = load_org(43);
+    let idle_probe = claim_journey(org, claims - 1)[0].entity;
+    create_for(&test.node, org, 0, claims).await;
+    let before = test.node.inspect(idle_probe).await.unwrap();
+
+    // Keep the first `active` claims busy (the same sign-off again and again: G3 answers it
+    // without an append) until the timers have dropped everything else.
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        for index in 0..active {
+            let sign_off = claim_journey(org, index).remove(1);
+            assert!(test.node.send(sign_off).await.unwrap().is_accepted());
+        }
+        let stats = test.node.stats().await;
+        if stats.live as u64 <= active && stats.passivated as u64 >= claims - active {
+            assert_eq!(stats.live + stats.passivated, claims as usize, "{stats:?}");
+            assert_eq!(test.node.runtime().metrics.passivated_actors.get(), stats.passivated as i64);
+            break;
+        }
+        assert!(Instant::now() < deadline, "idle claims were not passivated: {stats:?}");
+    }
+
+    // The probe was passivated by the timer; it comes back exactly as it was.
+    let after = test.node.inspect(idle_probe).await.unwrap();
+    assert_eq!(after, before);
+    let busy: ClaimState =
+        codec::decode(&test.node.inspect(claim_journey(org, 0)[0].entity).await.unwrap().state).unwrap();
+    assert!(busy.signed_off);
+    test.node.shutdown().await;
+}
+
+async fn create_for(node: &Node, org: practice_protocol::ids::OrgId, from: u64, to: u64) {
+    let permits = Arc::new(Semaphore::new(256));
+    let mut tasks = Vec::with_capacity((to - from) as usize);
+    for index in from..to {
+        let node = node.clone();
+        let permit = permits.clone().acquire_owned().await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let outcome = node.send(claim_journey(org, index).remove(0)).await;
+            drop(permit);
+            outcome
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap().is_accepted());
+    }
 }

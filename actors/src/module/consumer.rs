@@ -1,16 +1,28 @@
 //! The consumer loop: per shard, read after the stored position, hand each event to the
 //! engine, send what it emits, store the new position; poll again at once while pages come
-//! back full, after `consumer_poll` otherwise.
+//! back full, after `consumer_poll` otherwise, doubling that wait (up to 8×) while nothing new
+//! arrives so idle shards cost little. A cluster node adds and removes shards as it
+//! takes and gives back their leases: a removal is answered only after the page in hand is
+//! done and its position stored, so the next owner resumes exactly where this one stopped.
+//!
+//! A position that failed to store is kept in memory and stored again on the next poll (the
+//! page is not handed to the engine twice); a shard whose [`ShardGuard`] says the lease ran
+//! out is neither read nor stored, so a stale owner never moves a position backwards.
 
-use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent};
+use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent, ShardGuard};
 use crate::entity::SendError;
+use crate::journal::{JournalError, StoredEvent};
 use crate::node::Node;
 use practice_protocol::shard::ShardId;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
-use std::collections::BTreeMap;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub enum ModuleMessage {
     Poll,
+    /// Start consuming a shard from its stored position.
+    AddShard(ShardId, Option<ShardGuard>, RpcReplyPort<Result<(), JournalError>>),
+    /// Stop consuming a shard; answered once its last position is stored.
+    RemoveShard(ShardId, RpcReplyPort<()>),
 }
 
 pub struct ModuleConsumer;
@@ -26,6 +38,22 @@ pub struct ConsumerState {
     engine: Box<dyn ModuleEngine>,
     name: String,
     positions: BTreeMap<ShardId, u64>,
+    /// Positions moved in memory but not yet durable.
+    unsaved: BTreeSet<ShardId>,
+    guards: BTreeMap<ShardId, ShardGuard>,
+    /// The idle wait is `consumer_poll` times this.
+    backoff: u32,
+}
+
+/// The idle wait grows to at most `consumer_poll` times this.
+const MAX_BACKOFF: u32 = 8;
+
+/// What one poll of one shard did.
+struct Page {
+    /// The page was full: more may be waiting.
+    full: bool,
+    /// The position moved.
+    moved: bool,
 }
 
 impl Actor for ModuleConsumer {
@@ -43,7 +71,15 @@ impl Actor for ModuleConsumer {
         for shard in arguments.shards {
             positions.insert(shard, arguments.node.journal().load_position(&name, shard).await?);
         }
-        Ok(ConsumerState { node: arguments.node, engine: arguments.engine, name, positions })
+        Ok(ConsumerState {
+            node: arguments.node,
+            engine: arguments.engine,
+            name,
+            positions,
+            unsaved: BTreeSet::new(),
+            guards: BTreeMap::new(),
+            backoff: 1,
+        })
     }
 
     async fn post_start(
@@ -61,16 +97,46 @@ impl Actor for ModuleConsumer {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let ModuleMessage::Poll = message;
-        let mut more = false;
+        match message {
+            ModuleMessage::Poll => {}
+            ModuleMessage::AddShard(shard, guard, reply) => {
+                match guard {
+                    Some(guard) => state.guards.insert(shard, guard),
+                    None => state.guards.remove(&shard),
+                };
+                let loaded = if state.positions.contains_key(&shard) {
+                    Ok(())
+                } else {
+                    state.node.journal().load_position(&state.name, shard).await.map(|position| {
+                        state.positions.insert(shard, position);
+                    })
+                };
+                let _ = reply.send(loaded);
+                return Ok(());
+            }
+            ModuleMessage::RemoveShard(shard, reply) => {
+                save_position(state, shard).await;
+                state.positions.remove(&shard);
+                state.unsaved.remove(&shard);
+                state.guards.remove(&shard);
+                let shard_label = shard.0.to_string();
+                let _ = state.node.runtime().metrics.consumer_lag.remove_label_values(&[&state.name, &shard_label]);
+                let _ = reply.send(());
+                return Ok(());
+            }
+        }
+        let (mut more, mut moved) = (false, false);
         let shards: Vec<ShardId> = state.positions.keys().copied().collect();
         for shard in shards {
-            more |= poll_shard(state, shard).await;
+            let page = poll_shard(state, shard).await;
+            more |= page.full;
+            moved |= page.moved;
         }
+        state.backoff = if moved { 1 } else { (state.backoff * 2).min(MAX_BACKOFF) };
         if more {
             myself.cast(ModuleMessage::Poll)?;
         } else {
-            let wait = state.node.runtime().config.consumer_poll;
+            let wait = state.node.runtime().config.consumer_poll * state.backoff;
             myself.send_after(wait, || ModuleMessage::Poll);
         }
         Ok(())
@@ -84,20 +150,73 @@ fn retryable(error: &SendError) -> bool {
     )
 }
 
-/// One page of one shard. Returns whether the page was full (more may be waiting).
-async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> bool {
+/// One page of one shard. The
+/// shard's head is looked up first (cheap on both journals): an idle shard costs no read.
+async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> Page {
+    let mut page = Page { full: false, moved: false };
+    if !may_consume(state, shard) {
+        return page;
+    }
     let runtime = state.node.runtime().clone();
     let batch = runtime.config.consumer_batch;
     let start = state.positions.get(&shard).copied().unwrap_or(0);
-    let events = match runtime.journal.read_shard(shard, start, batch).await {
-        Ok(events) => events,
-        Err(error) => {
-            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer read failed");
-            return false;
+    let head = runtime.journal.shard_head(shard).await.ok().flatten();
+    if head.is_none_or(|head| head > start) {
+        let events = match runtime.journal.read_shard(shard, start, batch).await {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer read failed");
+                return page;
+            }
+        };
+        let position = handle_page(state, shard, start, &events).await;
+        if position != start {
+            state.positions.insert(shard, position);
+            state.unsaved.insert(shard);
         }
-    };
+        page.moved = position != start;
+        page.full = events.len() == batch && page.moved;
+    }
+    save_position(state, shard).await;
+    if let Some(head) = head {
+        let position = state.positions.get(&shard).copied().unwrap_or(0);
+        set_lag(state, shard, head.saturating_sub(position));
+    }
+    page
+}
+
+fn may_consume(state: &ConsumerState, shard: ShardId) -> bool {
+    state.guards.get(&shard).is_none_or(|guard| guard())
+}
+
+/// Store the shard's position if it moved since the last store (and the lease still runs).
+async fn save_position(state: &mut ConsumerState, shard: ShardId) {
+    if !state.unsaved.contains(&shard) || !may_consume(state, shard) {
+        return;
+    }
+    let Some(position) = state.positions.get(&shard).copied() else { return };
+    match state.node.journal().store_position(&state.name, shard, position).await {
+        Ok(()) => {
+            state.unsaved.remove(&shard);
+        }
+        Err(error) => {
+            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not stored yet")
+        }
+    }
+}
+
+fn set_lag(state: &ConsumerState, shard: ShardId, lag: u64) {
+    let shard_label = shard.0.to_string();
+    let gauge = &state.node.runtime().metrics.consumer_lag;
+    gauge.with_label_values(&[state.name.as_str(), shard_label.as_str()]).set(lag as i64);
+}
+
+/// Hand the page's events to the engine in order; returns the position of the last event
+/// done with (the page's start when the first one must be retried).
+async fn handle_page(state: &mut ConsumerState, shard: ShardId, start: u64, events: &[StoredEvent]) -> u64 {
+    let runtime = state.node.runtime().clone();
     let mut position = start;
-    'events: for stored in &events {
+    'events: for stored in events {
         match AnyEvent::decode(stored) {
             Err(error) => {
                 tracing::error!(consumer = %state.name, shard = shard.0, position = stored.position, %error,
@@ -136,17 +255,5 @@ async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> bool {
         }
         position = stored.position;
     }
-    if position != start {
-        if let Err(error) = runtime.journal.store_position(&state.name, shard, position).await {
-            tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not stored");
-        } else {
-            state.positions.insert(shard, position);
-        }
-    }
-    if let Ok(Some(head)) = runtime.journal.shard_head(shard).await {
-        let lag = head.saturating_sub(state.positions.get(&shard).copied().unwrap_or(0));
-        let shard_label = shard.0.to_string();
-        runtime.metrics.consumer_lag.with_label_values(&[state.name.as_str(), shard_label.as_str()]).set(lag as i64);
-    }
-    events.len() == batch && position != start
+    position
 }

@@ -9,12 +9,18 @@
 
 mod consumer;
 mod event;
+mod set;
 
 pub use consumer::{ConsumerArguments, ModuleConsumer, ModuleMessage};
 pub use event::{AnyEvent, ModuleEvent};
+pub use set::ModuleSet;
 
 use crate::entity::EntityCommand;
 use practice_protocol::envelope::CommandEnvelope;
+
+/// Whether this node may still consume a shard (a cluster node's lease clock). Checked
+/// before each read and each position store.
+pub type ShardGuard = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {

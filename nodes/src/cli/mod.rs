@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod bench_api;
 pub mod bench_jetstream;
+pub mod bench_memory;
 pub mod cluster_load;
 pub mod cluster_node;
 pub mod cluster_verify;
@@ -90,6 +91,8 @@ pub enum BenchTarget {
     Jetstream(bench_jetstream::BenchJetstreamArgs),
     /// The HTTP API on loopback: claim reads, commands, remittance → SSE delay.
     Api(bench_api::ApiBenchArgs),
+    /// Memory at scale: many claims, few active, passivation holding RSS down.
+    Memory(bench_memory::MemoryArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -118,6 +121,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench { target: BenchTarget::Backbone(args) } => bench::run(bench::BenchTarget::Backbone(args)),
         Command::Bench { target: BenchTarget::Jetstream(args) } => bench_jetstream::run(args),
         Command::Bench { target: BenchTarget::Api(args) } => bench_api::run(args),
+        Command::Bench { target: BenchTarget::Memory(args) } => bench_memory::run(args),
         Command::Token(command) => token::run(command),
         Command::Connector(command) => connector::run(command),
     }

@@ -1,8 +1,10 @@
 //! A cluster node: keeps its heartbeat, takes and renews the leases of its fair share of
 //! shards, fences each shard it takes and hands it to the actor system (shard supervisor and
 //! entity actors from `practice-actors`) with that epoch, routes the shard's commands there,
-//! and gives shards back when the member set changes (G5). What can wake the node's loop is
-//! one of: a tick or shutdown.
+//! and gives shards back when the member set changes (G5). The five module consumers follow
+//! the leases: a shard taken joins them, a shard given back or fenced leaves them (its last
+//! position stored) before the lease goes, so exactly one node consumes a shard. What can
+//! wake the node's loop is one of: a tick or shutdown.
 
 use super::assign::shards_of;
 use super::leased::{trusted_for, LeaseClock, LeasedJournal};
@@ -11,6 +13,7 @@ use super::router::route_shard;
 use crate::jetstream::{connect, JetStreamJournal, JetStreamSettings};
 use practice_actors::journal::{Epoch, Journal, JournalError};
 use practice_actors::metrics::BackboneMetrics;
+use practice_actors::module::ModuleSet;
 use practice_actors::NodeConfig;
 use practice_protocol::shard::ShardId;
 use std::collections::BTreeMap;
@@ -46,6 +49,7 @@ pub struct ClusterNode {
     client: async_nats::Client,
     journal: Arc<LeasedJournal>,
     actors: practice_actors::Node,
+    modules: ModuleSet,
     leases: LeaseStore,
     owned: BTreeMap<ShardId, Owned>,
     /// `practice_leases_held`: shard leases this node holds.
@@ -78,11 +82,14 @@ impl ClusterNode {
         let journal = Arc::new(LeasedJournal::new(jetstream, settings.trust_fence_only));
         let metrics = BackboneMetrics::register(registry).map_err(|error| ClusterError::Metrics(error.to_string()))?;
         let actors = practice_actors::Node::new(journal.clone() as Arc<dyn Journal>, metrics, NodeConfig::default());
+        let modules = ModuleSet::start_tallies(&actors)
+            .await
+            .map_err(|error| JournalError::Unavailable(format!("starting the module consumers: {error}")))?;
         let leases = LeaseStore::open(client.clone(), settings.lease_timeout, settings.replicas).await?;
         let leases_held = prometheus::IntGauge::new("practice_leases_held", "Shard leases this node holds")
             .map_err(|error| ClusterError::Metrics(error.to_string()))?;
         registry.register(Box::new(leases_held.clone())).map_err(|error| ClusterError::Metrics(error.to_string()))?;
-        Ok(Self { settings, client, journal, actors, leases, owned: BTreeMap::new(), leases_held })
+        Ok(Self { settings, client, journal, actors, modules, leases, owned: BTreeMap::new(), leases_held })
     }
 
     /// The actor system, for local callers (HTTP API) that want to skip the wire.
@@ -111,6 +118,7 @@ impl ClusterNode {
         for shard in shards {
             self.give_back(shard).await;
         }
+        self.modules.stop().await;
         self.actors.shutdown().await;
         let _ = self.leases.leave(&self.settings.node_id).await;
         let _ = self.client.flush().await;
@@ -193,6 +201,11 @@ impl ClusterNode {
                 .own_shard(shard, Some(epoch))
                 .await
                 .map_err(|error| JournalError::Unavailable(format!("starting shard {shard}: {error}")))?;
+            // The consumers stop reading and storing positions once the lease clock runs out.
+            let guard_clock = clock.clone();
+            let guard = (!self.settings.trust_fence_only)
+                .then(|| Arc::new(move || guard_clock.is_valid()) as practice_actors::module::ShardGuard);
+            self.modules.add_shard(shard, guard).await?;
             let subscription = self
                 .client
                 .subscribe(format!("cmd.{}.>", shard.0))
@@ -204,6 +217,7 @@ impl ClusterNode {
         let (epoch, subscription) = match started {
             Ok(started) => started,
             Err(error) => {
+                self.modules.remove_shard(shard).await;
                 self.journal.remove(shard);
                 self.actors.release_shard(shard).await;
                 let _ = self.leases.release(shard, revision).await;
@@ -219,10 +233,12 @@ impl ClusterNode {
         Ok(())
     }
 
-    /// Stop taking commands, stop the shard's actors (they snapshot), stop writing.
+    /// Stop taking commands, stop consuming (positions stored), stop the shard's actors (they
+    /// snapshot), stop writing.
     async fn stop_shard(&mut self, shard: ShardId, owned: Owned) {
         let _ = owned.stop.send(true);
         let _ = owned.router.await;
+        self.modules.remove_shard(shard).await;
         self.actors.release_shard(shard).await;
         owned.clock.revoke();
         self.journal.remove(shard);

@@ -1,0 +1,72 @@
+//! The module consumers of a cluster node: one consumer actor per module, each over the
+//! shards the node currently owns. Shards join when their lease is taken and leave (after
+//! their last position is stored) before the lease is given back, so one node at a time
+//! consumes a shard and the next owner resumes from the stored position.
+
+use super::{ConsumerArguments, EventTally, ModuleConsumer, ModuleEngine, ModuleKind, ModuleMessage, ShardGuard};
+use crate::journal::JournalError;
+use crate::node::{Node, NodeError};
+use practice_protocol::shard::ShardId;
+use ractor::{Actor, ActorRef};
+use std::time::Duration;
+
+/// How long adding or removing a shard may wait for a consumer busy with a page.
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct ModuleSet {
+    consumers: Vec<(String, ActorRef<ModuleMessage>)>,
+}
+
+impl ModuleSet {
+    /// One consumer per engine, over no shard yet.
+    pub async fn start(node: &Node, engines: Vec<Box<dyn ModuleEngine>>) -> Result<ModuleSet, NodeError> {
+        let mut consumers = Vec::with_capacity(engines.len());
+        for engine in engines {
+            let name = engine.name().to_string();
+            let arguments = ConsumerArguments { node: node.clone(), engine, shards: Vec::new() };
+            let (actor, _join) = ModuleConsumer::spawn(None, ModuleConsumer, arguments)
+                .await
+                .map_err(|error| NodeError::Spawn { what: format!("module {name}"), detail: error.to_string() })?;
+            consumers.push((name, actor));
+        }
+        Ok(ModuleSet { consumers })
+    }
+
+    /// The five modules with the engine each runs until its real one lands.
+    pub async fn start_tallies(node: &Node) -> Result<ModuleSet, NodeError> {
+        let engines = ModuleKind::ALL.iter().map(|module| Box::new(EventTally::new(*module)) as Box<dyn ModuleEngine>);
+        Self::start(node, engines.collect()).await
+    }
+
+    /// Every consumer starts on `shard` from its stored position, for as long as `guard`
+    /// (when given) says the node may.
+    pub async fn add_shard(&self, shard: ShardId, guard: Option<ShardGuard>) -> Result<(), JournalError> {
+        for (name, consumer) in &self.consumers {
+            let timeout = CHANGE_TIMEOUT.as_millis() as u64;
+            let added =
+                ractor::call_t!(consumer, ModuleMessage::AddShard, timeout, shard, guard.clone()).map_err(|error| {
+                    JournalError::Unavailable(format!("module {name} did not take shard {shard}: {error}"))
+                })?;
+            added?;
+        }
+        Ok(())
+    }
+
+    /// Every consumer leaves `shard`, its position stored; waits for all of them.
+    pub async fn remove_shard(&self, shard: ShardId) {
+        for (name, consumer) in &self.consumers {
+            if let Err(error) =
+                ractor::call_t!(consumer, ModuleMessage::RemoveShard, CHANGE_TIMEOUT.as_millis() as u64, shard)
+            {
+                tracing::warn!(module = %name, %shard, %error, "module consumer did not confirm leaving the shard");
+            }
+        }
+    }
+
+    /// Stop every consumer (after the current page; positions are stored per page).
+    pub async fn stop(self) {
+        for (_, consumer) in self.consumers {
+            let _ = consumer.stop_and_wait(None, Some(Duration::from_secs(10))).await;
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! `practice bench memory`: memory at scale on the embedded sled journal, figures only. It
+//! creates `--claims` claims through the node (the real command path), lets the shards'
+//! passivation timers drop the idle ones, keeps `--active-percent` of them live by sending
+//! them commands, and reports RSS: peak (VmHWM) and steady (VmRSS), per live claim actor and
+//! per passivated claim, with the time each phase took.
+//!
+//! glibc keeps freed memory for reuse instead of returning it, so RSS never drops back after
+//! a peak; the per-passivated figure is therefore a residual (steady RSS less the baseline
+//! and the live actors) that includes sled's growth and allocator slack: an upper bound.
+
+// RSS ratios and rates are measurements, not money: floats are right here.
+#![allow(clippy::float_arithmetic)]
+
+use super::embedded::{open_journal, rss_kib, runtime};
+use anyhow::Context;
+use clap::Args;
+use practice_actors::journal::Journal;
+use practice_actors::metrics::BackboneMetrics;
+use practice_actors::synthetic::{claim_journey, load_org};
+use practice_actors::{Node, NodeConfig};
+use practice_protocol::ids::OrgId;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct MemoryArgs {
+    /// Claims created (one command each), most of them left idle.
+    #[arg(long, default_value_t = 100_000)]
+    pub claims: u64,
+    /// Percentage of the claims kept active by commands after creation.
+    #[arg(long, default_value_t = 5)]
+    pub active_percent: u64,
+    /// An actor idle this long is passivated (the node checks four times per period).
+    #[arg(long, default_value_t = 5_000)]
+    pub idle_after_ms: u64,
+    /// Commands in flight at once.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// Scratch directory (default: a new one under the system temp dir, removed after).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+const SEED: u64 = 4;
+
+pub fn run(args: MemoryArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.claims > 0, "--claims must be at least 1");
+    anyhow::ensure!(args.active_percent <= 100, "--active-percent is a percentage (0 to 100)");
+    anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    let scratch = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("practice-bench-memory-{}", std::process::id())));
+    let result = runtime()?.block_on(bench(&args, &scratch));
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Peak resident set size of this process in KiB (VmHWM), 0 if unreadable.
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
+    let journal = open_journal(scratch, practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+    let idle_after = Duration::from_millis(args.idle_after_ms.max(100));
+    let config = NodeConfig { idle_after, passivation_check: idle_after / 4, ..NodeConfig::default() };
+    let metrics = BackboneMetrics::register(&prometheus::Registry::new()).context("cannot register metrics")?;
+    let dyn_journal: Arc<dyn Journal> = journal.clone();
+    let node = Node::start_embedded(dyn_journal, metrics, config).await.context("cannot start the node")?;
+    let org = load_org(SEED);
+    let active = args.claims * args.active_percent / 100;
+    println!(
+        "bench memory (embedded sled journal, 64 shards; debug={}): {} claims, {active} active ({}%), idle after {} ms",
+        cfg!(debug_assertions),
+        args.claims,
+        args.active_percent,
+        idle_after.as_millis()
+    );
+    let baseline = rss_kib();
+    let started = Instant::now();
+
+    // The active set first, at full speed: its RSS growth is the cost of a live claim actor.
+    let phase = Instant::now();
+    let failed = run_commands(&node, org, 0, active, args.concurrency, 0).await;
+    let live_rss = rss_kib();
+    let stats = node.stats().await;
+    let per_live = live_rss.saturating_sub(baseline) as f64 / active.max(1) as f64;
+    let caveat = if (stats.live as u64) < active {
+        " (some passivated during creation, their memory reused: the per-live figure is low; raise --idle-after-ms)"
+    } else {
+        ""
+    };
+    println!(
+        "created the {active} active claims in {:.1} s ({failed} failed); {} live when measured: RSS {:.0} -> {:.0} MiB, \
+         {per_live:.2} KiB per live claim actor{caveat}",
+        phase.elapsed().as_secs_f64(),
+        stats.live,
+        mib(baseline),
+        mib(live_rss)
+    );
+
+    // The rest: created, then left idle; the passivation timers drop them as they go.
+    let phase = Instant::now();
+    let failed = run_commands(&node, org, active, args.claims - active, args.concurrency, 0).await;
+    let created_in = phase.elapsed();
+    let stats = node.stats().await;
+    println!(
+        "created the other {} claims in {:.1} s ({:.0} claims/s, {failed} failed); then {} live, {} passivated; \
+         RSS {:.0} MiB, peak so far {:.0} MiB",
+        args.claims - active,
+        created_in.as_secs_f64(),
+        (args.claims - active) as f64 / created_in.as_secs_f64().max(f64::EPSILON),
+        stats.live,
+        stats.passivated,
+        mib(rss_kib()),
+        mib(peak_kib())
+    );
+
+    // Steady state: the active set gets a command per round (the first round rehydrates it
+    // from snapshots and appends a sign-off; later rounds repeat that command, which G3
+    // answers without an append) until every idle actor has had time to passivate.
+    let phase = Instant::now();
+    let settle = idle_after * 2 + idle_after / 2;
+    let mut rounds = Vec::new();
+    while rounds.len() < 3 || phase.elapsed() < settle {
+        let round = Instant::now();
+        let failed = run_commands(&node, org, 0, active, args.concurrency, 1).await;
+        rounds.push((round.elapsed(), failed));
+        if active == 0 {
+            tokio::time::sleep(idle_after / 4).await;
+        }
+    }
+    let stats = node.stats().await;
+    let steady = rss_kib();
+    let peak = peak_kib();
+    let slowest = rounds.iter().map(|(took, _)| *took).max().unwrap_or_default();
+    let failed: u64 = rounds.iter().map(|(_, failed)| failed).sum();
+    println!(
+        "steady: {} rounds over the active set in {:.1} s (slowest {:.2} s, {failed} failed); {} live, {} passivated",
+        rounds.len(),
+        phase.elapsed().as_secs_f64(),
+        slowest.as_secs_f64(),
+        stats.live,
+        stats.passivated
+    );
+    let live_share = (per_live * stats.live as f64) as u64;
+    let residual = steady.saturating_sub(baseline).saturating_sub(live_share);
+    let per_passivated = residual as f64 * 1024.0 / stats.passivated.max(1) as f64;
+    println!(
+        "RSS steady                                {:>10.0} MiB  (baseline {:.0} MiB)",
+        mib(steady),
+        mib(baseline)
+    );
+    println!(
+        "RSS peak (VmHWM)                          {:>10.0} MiB  (target for 1,000,000 claims, 5% active: <= 1024)",
+        mib(peak)
+    );
+    println!("RSS per live claim actor                  {per_live:>10.2} KiB  (target <= 10 KiB)");
+    println!(
+        "RSS per passivated claim (upper bound)    {per_passivated:>10.0} B    (steady - baseline - live actors, over {} passivated)",
+        stats.passivated
+    );
+    println!("total time                                {:>10.1} s", started.elapsed().as_secs_f64());
+    node.shutdown().await;
+    journal.close();
+    Ok(())
+}
+
+/// Send step `step` of the journeys of claims `from..from + count`, `concurrency` at a time
+/// (a fixed pool of workers, so a million claims cost no million tasks). Returns how many
+/// got no acceptance.
+async fn run_commands(node: &Node, org: OrgId, from: u64, count: u64, concurrency: usize, step: usize) -> u64 {
+    let next = Arc::new(AtomicU64::new(from));
+    let failed = Arc::new(AtomicU64::new(0));
+    let end = from + count;
+    let mut workers = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let (node, next, failed) = (node.clone(), next.clone(), failed.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= end {
+                    break;
+                }
+                let Some(command) = claim_journey(org, index).into_iter().nth(step) else { continue };
+                if !matches!(node.send(command).await, Ok(outcome) if outcome.is_accepted()) {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        let _ = worker.await;
+    }
+    failed.load(Ordering::Relaxed)
+}
