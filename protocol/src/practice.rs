@@ -18,37 +18,20 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const DEFAULT_WRITE_OFF_THRESHOLD: i64 = 500;
 pub const DEFAULT_APPEAL_WINDOW_DAYS: i64 = 180;
 
+/// `RecordProviderAdjustment` (a PLB adjustment from an 835, its own provider-level ledger
+/// entry) and `RecordSuspense` (what inbound traffic could not place, with the reason) come
+/// from the ingestion system actor or a biller; the rest need a practice admin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PracticeCommand {
-    Configure {
-        name: String,
-    },
-    AddUser {
-        user: UserId,
-        role: Role,
-    },
-    ChangeRole {
-        user: UserId,
-        role: Role,
-    },
-    RemoveUser {
-        user: UserId,
-    },
-    SetWriteOffThreshold {
-        amount: Decimal,
-    },
-    SetAppealWindow {
-        days: i64,
-    },
-    /// A PLB adjustment from an 835, as its own provider-level ledger entry.
-    RecordProviderAdjustment {
-        entry: ProviderAdjustment,
-    },
-    /// Something inbound traffic could not place, with the reason.
-    RecordSuspense {
-        item: SuspenseEntry,
-    },
+    Configure { name: String },
+    AddUser { user: UserId, role: Role },
+    ChangeRole { user: UserId, role: Role },
+    RemoveUser { user: UserId },
+    SetWriteOffThreshold { amount: Decimal },
+    SetAppealWindow { days: i64 },
+    RecordProviderAdjustment { entry: Box<ProviderAdjustment> },
+    RecordSuspense { item: Box<SuspenseEntry> },
 }
 
 impl PracticeCommand {
@@ -173,7 +156,7 @@ pub fn decide_practice(
             if entry.reason_code.trim().is_empty() {
                 return Err(PracticeRejection::Invalid("a PLB entry needs a reason code".into()));
             }
-            return Ok(vec![PracticeEvent::ProviderAdjustmentRecorded { entry: entry.clone() }]);
+            return Ok(vec![PracticeEvent::ProviderAdjustmentRecorded { entry: entry.as_ref().clone() }]);
         }
         PracticeCommand::RecordSuspense { item } => {
             if !may_record(actor) {
@@ -182,7 +165,7 @@ pub fn decide_practice(
             if item.reason.trim().is_empty() {
                 return Err(PracticeRejection::Invalid("a suspense item needs a reason".into()));
             }
-            return Ok(vec![PracticeEvent::SuspenseRecorded { item: item.clone() }]);
+            return Ok(vec![PracticeEvent::SuspenseRecorded { item: item.as_ref().clone() }]);
         }
         _ => {}
     }
@@ -318,7 +301,7 @@ mod tests {
             posted_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
         };
         let mut state = PracticeState::default();
-        let record = PracticeCommand::RecordProviderAdjustment { entry: entry.clone() };
+        let record = PracticeCommand::RecordProviderAdjustment { entry: Box::new(entry.clone()) };
         let id = entry.command_id(0);
         assert_ne!(id, entry.command_id(1), "identical entries of one 835 stay apart");
         for _ in 0..2 {
@@ -346,7 +329,7 @@ mod tests {
             amount: Some(Money::usd(Decimal::new(100, 0))),
             reason: "no claim with patient control number PCN9".into(),
         };
-        let suspend = PracticeCommand::RecordSuspense { item: item.clone() };
+        let suspend = PracticeCommand::RecordSuspense { item: Box::new(item.clone()) };
         let patient = Actor::Patient {
             org,
             user: UserId(Uuid::from_u128(8)),

@@ -65,7 +65,7 @@ pub fn provider_records(entries: &[ProviderLedgerEntry]) -> Vec<LedgerRecord> {
             let occurrence = occurrences.next(adjustment.command_id(0));
             LedgerRecord {
                 command_id: adjustment.command_id(occurrence),
-                command: PracticeCommand::RecordProviderAdjustment { entry: adjustment },
+                command: PracticeCommand::RecordProviderAdjustment { entry: Box::new(adjustment) },
             }
         })
         .collect()
@@ -167,7 +167,10 @@ pub fn suspense_records(items: &[InboundSuspense], refused: &[RefusedPosting]) -
         .chain(refused)
         .map(|item| {
             let occurrence = occurrences.next(item.command_id(0));
-            LedgerRecord { command_id: item.command_id(occurrence), command: PracticeCommand::RecordSuspense { item } }
+            LedgerRecord {
+                command_id: item.command_id(occurrence),
+                command: PracticeCommand::RecordSuspense { item: Box::new(item) },
+            }
         })
         .collect()
 }

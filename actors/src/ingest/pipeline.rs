@@ -170,9 +170,9 @@ impl Ingestor {
         if let Some(registry) = &self.registry {
             for verdict in &plan.set_verdicts {
                 let key = control_key(&verdict.group_control_number);
-                if !batches.contains_key(&key) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = batches.entry(key) {
                     if let Some(found) = registry.find(org, &verdict.group_control_number).await? {
-                        batches.insert(key, found);
+                        slot.insert(found);
                     }
                 }
             }
@@ -292,7 +292,7 @@ impl Ingestor {
         report.returned_to_draft.sort_by_key(|(claim_id, _)| *claim_id);
         report.accepted.sort();
         // File order is lost across claims; a stable order keeps the suspense ids' ranks stable.
-        refused_postings.sort_by(|a, b| (a.claim_id, a.posting.payment_id).cmp(&(b.claim_id, b.posting.payment_id)));
+        refused_postings.sort_by_key(|refused| (refused.claim_id, refused.posting.payment_id));
         first_error.map_or(Ok(refused_postings), Err)
     }
 }
