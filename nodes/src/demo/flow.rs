@@ -232,6 +232,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                         ingest_999(&acks_ingestor, org, &output, batch_file, &inbox, &recipient, control, today)
                             .await?;
                     control += 1;
+                    tally.syntax_rejections += report.returned_to_draft.len() as u64;
                     for (claim_id, _) in report.returned_to_draft {
                         if rescrub(node, &cast, claim_id, &resubmissions).await?
                             && resubmit_again(&mut resubmissions, claim_id)

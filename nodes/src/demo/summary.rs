@@ -29,6 +29,8 @@ pub struct Tally {
     pub acks_277ca: u64,
     pub files_277ca: u64,
     pub front_end_rejections: u64,
+    /// Claims a 999 returned to Draft (their set or group was rejected).
+    pub syntax_rejections: u64,
     pub remittances: u64,
     pub postings: u64,
     pub events_posted: u64,
@@ -85,6 +87,8 @@ pub struct DemoSummary {
     pub write_offs: u64,
     pub scrub_failures: u64,
     pub front_end_rejections: u64,
+    /// Claims a 999 returned to Draft.
+    pub syntax_rejections: u64,
     pub files: BTreeMap<String, u64>,
     /// Events posted when every 835 was ingested a second time (must be 0).
     pub reingested_events: u64,
@@ -195,6 +199,7 @@ impl DemoSummary {
             write_offs: tally.write_offs,
             scrub_failures: tally.scrub_failures,
             front_end_rejections: tally.front_end_rejections,
+            syntax_rejections: tally.syntax_rejections,
             files,
             reingested_events: tally.reingested_events,
             aging_insurance: buckets(&report.insurance),
@@ -260,8 +265,14 @@ impl DemoSummary {
         }
         let _ = writeln!(
             out,
-            "\nAppeals {}  write-offs {}  scrub failures {}  front-end rejections {}  suspense items {}  PLB entries {}",
-            self.appeals, self.write_offs, self.scrub_failures, self.front_end_rejections, self.suspense_items, self.provider_adjustments
+            "\nAppeals {}  write-offs {}  scrub failures {}  front-end rejections {} (999: {})  suspense items {}  PLB entries {}",
+            self.appeals,
+            self.write_offs,
+            self.scrub_failures,
+            self.front_end_rejections,
+            self.syntax_rejections,
+            self.suspense_items,
+            self.provider_adjustments
         );
         let plb: Vec<String> = self.plb_by_reason.iter().map(|(reason, amount)| format!("{reason} {amount}")).collect();
         let _ = writeln!(out, "PLB by reason (positive: taken back): {}; total {}", plb.join(", "), self.plb_total);
