@@ -440,7 +440,11 @@ async fn post(
         });
         groups[index].push(posting);
     }
-    let results = stream::iter(groups)
+    // PLB entries and unmatched payments go to the practice while the claims post.
+    let suspense: Vec<InboundSuspense> = outcome.suspense.iter().cloned().map(InboundSuspense::Era).collect();
+    let mut records = provider_records(&outcome.provider_entries);
+    records.extend(suspense_records(&suspense, &[]));
+    let postings = stream::iter(groups)
         .map(|group| async move {
             let mut results = Vec::with_capacity(group.len());
             for posting in group {
@@ -451,8 +455,9 @@ async fn post(
             results
         })
         .buffer_unordered(POSTING_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
+        .collect::<Vec<_>>();
+    let (results, recorded) = futures::future::join(postings, ledger::record(node, cast.org, records)).await;
+    let mut ledger_outcomes = vec![recorded.context("recording PLB entries and suspense")?];
     for (posting, result) in results.into_iter().flatten() {
         match result? {
             Outcome::Accepted { events_appended, summary, .. } => {
@@ -486,15 +491,17 @@ async fn post(
             }
         }
     }
-    // PLB entries and suspense items into the journal, on the practice (once per content).
-    refused.sort_by_key(|refused| (refused.claim_id, refused.posting.payment_id));
-    let suspense: Vec<InboundSuspense> = outcome.suspense.iter().cloned().map(InboundSuspense::Era).collect();
-    let mut records = provider_records(&outcome.provider_entries);
-    records.extend(suspense_records(&suspense, &refused));
-    let recorded = ledger::record(node, cast.org, records).await.context("recording PLB entries and suspense")?;
-    tally.events_posted += recorded.recorded as u64;
-    for reason in recorded.refused {
-        tracing::warn!(%reason, "the practice refused a PLB or suspense record");
+    // Postings the claims refused are suspense too (rare: after the postings, in a stable order).
+    if !refused.is_empty() {
+        refused.sort_by_key(|refused| (refused.claim_id, refused.posting.payment_id));
+        let records = suspense_records(&[], &refused);
+        ledger_outcomes.push(ledger::record(node, cast.org, records).await.context("recording suspense")?);
+    }
+    for recorded in ledger_outcomes {
+        tally.events_posted += recorded.recorded as u64;
+        for reason in recorded.refused {
+            tracing::warn!(%reason, "the practice refused a PLB or suspense record");
+        }
     }
     Ok(posted)
 }
