@@ -16,6 +16,7 @@ pub mod ids;
 pub mod money;
 pub mod payer;
 pub mod practice;
+pub mod remit_ledger;
 pub mod roles;
 pub mod shard;
 pub mod x12;

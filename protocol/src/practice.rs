@@ -1,11 +1,13 @@
 //! A practice (the tenant) as an event-sourced entity: its users and roles and the policies
-//! claim decisions read (write-off threshold, appeal window). Pure state and events; the
+//! claim decisions read (write-off threshold, appeal window), and the provider-level ledger
+//! and suspense queue inbound payer traffic leaves (`remit_ledger`). Pure state and events; the
 //! `PracticeActor` in `practice-actors` drives it. One practice per organization: its entity
 //! id is the organization id.
 
 use crate::claim::DecideContext;
 use crate::envelope::EventEnvelope;
 use crate::ids::{CommandId, UserId};
+use crate::remit_ledger::{ProviderAdjustment, ProviderLedger, SuspenseEntry};
 use crate::roles::{Actor, Role, SystemComponent};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -16,6 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const DEFAULT_WRITE_OFF_THRESHOLD: i64 = 500;
 pub const DEFAULT_APPEAL_WINDOW_DAYS: i64 = 180;
 
+/// `RecordProviderAdjustment` (a PLB adjustment from an 835, its own provider-level ledger
+/// entry) and `RecordSuspense` (what inbound traffic could not place, with the reason) come
+/// from the ingestion system actor or a biller; the rest need a practice admin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PracticeCommand {
@@ -25,6 +30,8 @@ pub enum PracticeCommand {
     RemoveUser { user: UserId },
     SetWriteOffThreshold { amount: Decimal },
     SetAppealWindow { days: i64 },
+    RecordProviderAdjustment { entry: Box<ProviderAdjustment> },
+    RecordSuspense { item: Box<SuspenseEntry> },
 }
 
 impl PracticeCommand {
@@ -36,6 +43,8 @@ impl PracticeCommand {
             PracticeCommand::RemoveUser { .. } => "remove_user",
             PracticeCommand::SetWriteOffThreshold { .. } => "set_write_off_threshold",
             PracticeCommand::SetAppealWindow { .. } => "set_appeal_window",
+            PracticeCommand::RecordProviderAdjustment { .. } => "record_provider_adjustment",
+            PracticeCommand::RecordSuspense { .. } => "record_suspense",
         }
     }
 }
@@ -49,6 +58,8 @@ pub enum PracticeEvent {
     UserRemoved { user: UserId },
     WriteOffThresholdSet { amount: Decimal },
     AppealWindowSet { days: i64 },
+    ProviderAdjustmentRecorded { entry: ProviderAdjustment },
+    SuspenseRecorded { item: SuspenseEntry },
 }
 
 impl PracticeEvent {
@@ -60,6 +71,8 @@ impl PracticeEvent {
             PracticeEvent::UserRemoved { .. } => "PracticeUserRemoved",
             PracticeEvent::WriteOffThresholdSet { .. } => "PracticeWriteOffThresholdSet",
             PracticeEvent::AppealWindowSet { .. } => "PracticeAppealWindowSet",
+            PracticeEvent::ProviderAdjustmentRecorded { .. } => "PracticeProviderAdjustmentRecorded",
+            PracticeEvent::SuspenseRecorded { .. } => "PracticeSuspenseRecorded",
         }
     }
 }
@@ -85,6 +98,10 @@ pub struct PracticeState {
     pub appeal_window_days: i64,
     pub applied_commands: BTreeSet<CommandId>,
     pub version: u64,
+    /// PLB entries recorded from 835s: count and totals by reason.
+    pub provider_ledger: ProviderLedger,
+    /// Open suspense items, oldest first.
+    pub suspense: Vec<SuspenseEntry>,
 }
 
 impl Default for PracticeState {
@@ -96,7 +113,20 @@ impl Default for PracticeState {
             appeal_window_days: DEFAULT_APPEAL_WINDOW_DAYS,
             applied_commands: BTreeSet::new(),
             version: 0,
+            provider_ledger: ProviderLedger::default(),
+            suspense: Vec::new(),
         }
+    }
+}
+
+/// Who may record what inbound traffic implies: the ingestion system actor, or a biller and up.
+fn may_record(actor: &Actor) -> bool {
+    match actor {
+        Actor::User { role, .. } => role.level() >= Role::CoderBiller.level(),
+        Actor::System { component, .. } => {
+            matches!(component, SystemComponent::Ingestion | SystemComponent::Operator)
+        }
+        Actor::Patient { .. } => false,
     }
 }
 
@@ -117,6 +147,27 @@ pub fn decide_practice(
 ) -> Result<Vec<PracticeEvent>, PracticeRejection> {
     if state.applied_commands.contains(&command_id) {
         return Ok(Vec::new());
+    }
+    match command {
+        PracticeCommand::RecordProviderAdjustment { entry } => {
+            if !may_record(actor) {
+                return Err(PracticeRejection::Forbidden { command: command.name().to_string() });
+            }
+            if entry.reason_code.trim().is_empty() {
+                return Err(PracticeRejection::Invalid("a PLB entry needs a reason code".into()));
+            }
+            return Ok(vec![PracticeEvent::ProviderAdjustmentRecorded { entry: entry.as_ref().clone() }]);
+        }
+        PracticeCommand::RecordSuspense { item } => {
+            if !may_record(actor) {
+                return Err(PracticeRejection::Forbidden { command: command.name().to_string() });
+            }
+            if item.reason.trim().is_empty() {
+                return Err(PracticeRejection::Invalid("a suspense item needs a reason".into()));
+            }
+            return Ok(vec![PracticeEvent::SuspenseRecorded { item: item.as_ref().clone() }]);
+        }
+        _ => {}
     }
     if !is_admin(actor) {
         return Err(PracticeRejection::Forbidden { command: command.name().to_string() });
@@ -157,6 +208,8 @@ pub fn decide_practice(
             }
             vec![PracticeEvent::AppealWindowSet { days: *days }]
         }
+        // Decided above: any biller or the ingestion actor may record them.
+        PracticeCommand::RecordProviderAdjustment { .. } | PracticeCommand::RecordSuspense { .. } => Vec::new(),
     })
 }
 
@@ -180,6 +233,8 @@ impl PracticeState {
             }
             PracticeEvent::WriteOffThresholdSet { amount } => self.write_off_threshold = *amount,
             PracticeEvent::AppealWindowSet { days } => self.appeal_window_days = *days,
+            PracticeEvent::ProviderAdjustmentRecorded { entry } => self.provider_ledger.record(entry),
+            PracticeEvent::SuspenseRecorded { item } => self.suspense.push(item.clone()),
         }
     }
 
@@ -228,5 +283,65 @@ mod tests {
         ));
         let negative = PracticeCommand::SetWriteOffThreshold { amount: Decimal::from(-1) };
         assert!(decide_practice(&state, CommandId(Uuid::from_u128(6)), &negative, &admin).is_err());
+    }
+
+    #[test]
+    fn plb_entries_and_suspense_are_recorded_once_by_ingestion_and_billers() {
+        use crate::remit_ledger::SuspenseSource;
+        use crate::Money;
+        let org = OrgId(Uuid::from_u128(1));
+        let ingestion = Actor::System { org, component: SystemComponent::Ingestion };
+        let entry = ProviderAdjustment {
+            payer: "87726".into(),
+            trace_number: "T1".into(),
+            provider_id: "1234567893".into(),
+            reason_code: "WO".into(),
+            reference: Some("R1".into()),
+            amount: Money::usd(Decimal::new(1250, 2)),
+            posted_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        };
+        let mut state = PracticeState::default();
+        let record = PracticeCommand::RecordProviderAdjustment { entry: Box::new(entry.clone()) };
+        let id = entry.command_id(0);
+        assert_ne!(id, entry.command_id(1), "identical entries of one 835 stay apart");
+        for _ in 0..2 {
+            let events = decide_practice(&state, id, &record, &ingestion).unwrap();
+            for event in events {
+                state.apply_envelope(&EventEnvelope::new(
+                    crate::envelope::EntityRef { org, kind: crate::envelope::EntityKind::Practice, id: org.0 },
+                    state.version + 1,
+                    Utc::now(),
+                    ingestion.clone(),
+                    Some(id),
+                    event,
+                ));
+            }
+        }
+        assert_eq!(state.provider_ledger.entries, 1);
+        assert_eq!(state.provider_ledger.by_reason.get("WO"), Some(&Decimal::new(1250, 2)));
+        let item = SuspenseEntry {
+            source: SuspenseSource::Remittance835,
+            payer: None,
+            reference: "T1".into(),
+            patient_control_number: Some("PCN9".into()),
+            payer_claim_control_number: None,
+            claim_id: None,
+            amount: Some(Money::usd(Decimal::new(100, 0))),
+            reason: "no claim with patient control number PCN9".into(),
+        };
+        let suspend = PracticeCommand::RecordSuspense { item: Box::new(item.clone()) };
+        let patient = Actor::Patient {
+            org,
+            user: UserId(Uuid::from_u128(8)),
+            patient: crate::ids::PatientId(Uuid::from_u128(9)),
+        };
+        assert!(matches!(
+            decide_practice(&state, item.command_id(0), &suspend, &patient),
+            Err(PracticeRejection::Forbidden { .. })
+        ));
+        let biller = Actor::User { org, user: UserId(Uuid::from_u128(2)), role: Role::CoderBiller };
+        let events = decide_practice(&state, item.command_id(0), &suspend, &biller).unwrap();
+        events.iter().for_each(|event| state.apply(event));
+        assert_eq!(state.suspense, vec![item]);
     }
 }

@@ -7,8 +7,10 @@ use claims::*;
 use practice_protocol::claim::{ClaimEvent, DenialNotice, RejectionSource, ScrubFinding, ScrubSeverity};
 use practice_protocol::codec::{decode, encode, CodecError, FORMAT_VERSION};
 use practice_protocol::domain::{ClaimFrequency, DenialCategory, RootCause};
-use practice_protocol::envelope::{CommandEnvelope, EventEnvelope};
+use practice_protocol::envelope::{CommandEnvelope, EntityKind, EntityRef, EventEnvelope};
 use practice_protocol::ids::CommandId;
+use practice_protocol::practice::PracticeEvent;
+use practice_protocol::remit_ledger::{ProviderAdjustment, SuspenseEntry, SuspenseSource};
 use practice_protocol::shard::claim_ref;
 use practice_protocol::Money;
 use proptest::prelude::*;
@@ -136,6 +138,64 @@ proptest! {
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let _ = decode::<EventEnvelope<ClaimEvent>>(&bytes);
         let _ = decode::<CommandEnvelope<practice_protocol::claim::ClaimCommand>>(&bytes);
+    }
+}
+
+fn source() -> impl Strategy<Value = SuspenseSource> {
+    prop_oneof![
+        Just(SuspenseSource::Remittance835),
+        Just(SuspenseSource::Acknowledgment999),
+        Just(SuspenseSource::ClaimAcknowledgment277Ca),
+    ]
+}
+
+/// The practice's inbound-ledger events (PLB entries, suspense items), with random contents.
+fn practice_event() -> impl Strategy<Value = PracticeEvent> {
+    prop_oneof![
+        (text(), text(), text(), proptest::option::of(text()), money(), 0u32..400).prop_map(
+            |(payer, trace_number, reason_code, reference, amount, day)| PracticeEvent::ProviderAdjustmentRecorded {
+                entry: ProviderAdjustment {
+                    payer,
+                    trace_number,
+                    provider_id: "1234567893".into(),
+                    reason_code,
+                    reference,
+                    amount,
+                    posted_on: now().date_naive() + chrono::Duration::days(i64::from(day)),
+                }
+            }
+        ),
+        (source(), proptest::option::of(text()), text(), proptest::option::of(money()), any::<bool>(), text())
+            .prop_map(|(source, payer, reference, amount, with_claim, reason)| PracticeEvent::SuspenseRecorded {
+                item: SuspenseEntry {
+                    source,
+                    payer: payer.clone(),
+                    reference,
+                    patient_control_number: payer,
+                    payer_claim_control_number: None,
+                    claim_id: with_claim.then(|| claim().id),
+                    amount,
+                    reason,
+                }
+            }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_practice_ledger_event_round_trips(event in practice_event(), sequence in 1u64..u64::MAX) {
+        let entity = EntityRef { org: org(), kind: EntityKind::Practice, id: org().0 };
+        let envelope = EventEnvelope::new(entity, sequence, now(), ingestion(), Some(CommandId::new_v4()), event);
+        let bytes = encode(&envelope).unwrap();
+        let back: EventEnvelope<PracticeEvent> = decode(&bytes).unwrap();
+        prop_assert_eq!(&back, &envelope);
+        let cut = bytes.len() / 2;
+        prop_assert!(decode::<EventEnvelope<PracticeEvent>>(&bytes[..cut]).is_err());
+        let json = serde_json::to_string(&envelope).unwrap();
+        let from_json: EventEnvelope<PracticeEvent> = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(from_json, envelope);
     }
 }
 

@@ -102,6 +102,9 @@ pub enum ProviderEntryKind {
 pub struct ProviderLedgerEntry {
     pub id: PaymentId,
     pub trace_number: String,
+    /// The payer's id when the 835 carries one (TRN03 / REF*2U).
+    #[serde(default)]
+    pub payer_id: Option<String>,
     pub payer_name: String,
     pub provider_id: String,
     pub kind: ProviderEntryKind,
@@ -195,6 +198,7 @@ pub fn match_remittance(remit: &Remittance, index: &ClaimIndex<'_>) -> EraOutcom
         outcome.provider_entries.push(ProviderLedgerEntry {
             id,
             trace_number: remit.trace_number.clone(),
+            payer_id: remit.payer_id.clone(),
             payer_name: remit.payer_name.clone(),
             provider_id: adjustment.provider_id.clone(),
             kind,

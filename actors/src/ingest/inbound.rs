@@ -10,11 +10,11 @@
 //! claim, BHT03 reference and status codes), so the same file planned twice yields the same
 //! commands and the claim actors apply them once (G3).
 
+use super::ack999::verdicts;
 use super::era::{match_remittance, ClaimIndex, ProviderLedgerEntry, SuspenseItem};
 use super::x12_835::{from_x12, Era835Error};
 use practice_protocol::claim::{ClaimCommand, RejectionSource};
 use practice_protocol::ids::{ClaimId, CommandId};
-use practice_protocol::x12::read::ack::AckStatus;
 use practice_protocol::x12::read::status::{ClaimStatus as StatusClaim, StatusReport};
 use practice_protocol::x12::read::{read_document, Document, TransactionBody};
 use practice_protocol::x12::{Diagnostic, Severity, X12Error};
@@ -117,15 +117,27 @@ pub enum InboundSuspense {
     Unpostable835 { set_control_number: String, error: String },
     /// A 277CA claim status that names no single claim of ours.
     ClaimAcknowledgment { patient_control_number: Option<String>, status: String, why: AckSuspenseReason },
+    /// A 999 verdict about a batch (or set) we have no record of sending.
+    Acknowledgment999 {
+        group_control_number: String,
+        set_control_number: Option<String>,
+        status_code: String,
+        why: String,
+    },
 }
 
-/// A 999's verdict on one 837 set we sent: the outbox's batch tracker maps it to claims.
+/// A 999's verdict on one 837 set we sent (`ack999` takes it to the claims of that set).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SetVerdict {
     pub group_control_number: String,
-    pub set_control_number: String,
+    /// `None`: the group as a whole (AK9 with no AK2), i.e. every set of it.
+    pub set_control_number: Option<String>,
     pub accepted: bool,
+    /// AK9 P without AK2: some sets were rejected, the 999 does not say which.
+    pub partial: bool,
     pub status_code: String,
+    /// The 999's errors in words (IK3/IK4 segment and element, IK5/AK9 codes).
+    pub reason: String,
 }
 
 /// Everything one file implies.
@@ -164,12 +176,7 @@ pub fn plan_inbound(parsed: &ParsedInbound, index: &ClaimIndex<'_>, currency: Cu
                 Err(error) => plan.suspense.push(unpostable(&transaction.envelope.control_number, &error)),
             },
             TransactionBody::ClaimAcknowledgment(report) => plan_277ca(report, index, &mut plan),
-            TransactionBody::Acknowledgment(ack) => plan.set_verdicts.extend(ack.sets.iter().map(|set| SetVerdict {
-                group_control_number: ack.group_control_number.as_str().to_string(),
-                set_control_number: set.control_number.as_str().to_string(),
-                accepted: matches!(set.status, AckStatus::Accepted | AckStatus::AcceptedWithErrors),
-                status_code: set.status_code.as_str().to_string(),
-            })),
+            TransactionBody::Acknowledgment(ack) => plan.set_verdicts.extend(verdicts(ack)),
             TransactionBody::ClaimStatus(_) => plan.status_replies += 1,
             // `parse_inbound` refuses these.
             TransactionBody::Other { .. } => {}
@@ -295,7 +302,11 @@ mod tests {
             .set_verdicts
             .iter()
             .map(|verdict| {
-                (verdict.group_control_number.as_str(), verdict.set_control_number.as_str(), verdict.accepted)
+                (
+                    verdict.group_control_number.as_str(),
+                    verdict.set_control_number.as_deref().unwrap_or(""),
+                    verdict.accepted,
+                )
             })
             .collect();
         assert_eq!(verdicts, [("31", "0001", false), ("31", "0002", true)]);

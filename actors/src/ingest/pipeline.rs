@@ -1,24 +1,32 @@
 //! The ingestion pipeline: one raw inbound X12 file of one organization → parsed and checked
 //! (`inbound::parse_inbound`) → the claims it names looked up (`ClaimDirectory`) → planned
 //! (`inbound::plan_inbound`) → each command sent to its claim actor as the ingestion system
-//! actor → the file remembered in the journal (`remember_inbound`).
+//! actor → the file remembered in the journal (`remember_inbound`). A 999's verdicts go to
+//! the claims of the sets they name through the `BatchRegistry` (rejected: `Reject` back to
+//! Draft with the 999's errors; accepted: recorded); PLB entries and suspense items (an
+//! unmatched payment, a 999 for no batch we sent, a posting a claim refused) are journaled on
+//! the practice entity (`ledger`).
 //!
 //! Crash safety: the file is remembered only after every command has an outcome. A crash or a
 //! send failure before that leaves it unremembered; the connector redelivers it and the content-
 //! derived command ids make the second run apply nothing twice (G3). A redelivery after success
 //! runs again too (commands are no-ops) and is reported as a duplicate.
 
+use super::ack999::plan_999;
 use super::era::{ClaimIndex, ProviderLedgerEntry};
 use super::inbound::{parse_inbound, plan_inbound, InboundError, InboundSuspense, PlannedCommand, SetVerdict};
+use super::ledger::{provider_records, record, suspense_records, RefusedPosting};
+use super::registry::{control_key, BatchRegistry, RegistryError};
 use crate::entity::{Outcome, SendError};
 use crate::journal::{BoxFuture, JournalError};
 use crate::node::Node;
+use practice_protocol::claim::{ClaimCommand, RejectionSource};
 use practice_protocol::domain::Claim;
 use practice_protocol::ids::{ClaimId, OrgId};
 use practice_protocol::roles::{Actor, SystemComponent};
 use practice_protocol::Currency;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
@@ -80,6 +88,10 @@ pub enum IngestError {
     Task(String),
     #[error("remembering the file: {0}")]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("recording PLB entries and suspense on the practice: {0}")]
+    Ledger(SendError),
 }
 
 impl IngestError {
@@ -115,6 +127,12 @@ pub struct IngestReport {
     pub status_replies: usize,
     pub out_of_balance: Vec<String>,
     pub reader_warnings: usize,
+    /// Claims a `Reject` (999 or 277CA) returned to Draft in this run, with the source.
+    pub returned_to_draft: Vec<(ClaimId, RejectionSource)>,
+    /// Claims a 277CA `Accept` moved to Accepted in this run.
+    pub accepted: Vec<ClaimId>,
+    /// PLB entries and suspense items newly journaled on the practice (0 on a redelivery).
+    pub ledger_recorded: usize,
 }
 
 /// Takes inbound files to the claim actors of a node.
@@ -124,11 +142,19 @@ pub struct Ingestor {
     directory: Arc<dyn ClaimDirectory>,
     /// The practice's billing currency (835s carry none).
     currency: Currency,
+    /// Sent 837 batches, for 999s. Without one, every 999 verdict is a suspense item.
+    registry: Option<Arc<dyn BatchRegistry>>,
 }
 
 impl Ingestor {
     pub fn new(node: Node, directory: Arc<dyn ClaimDirectory>, currency: Currency) -> Self {
-        Ingestor { node, directory, currency }
+        Ingestor { node, directory, currency, registry: None }
+    }
+
+    /// Take 999s back to claims through `registry`.
+    pub fn with_registry(mut self, registry: Arc<dyn BatchRegistry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Ingest one file for `org`. Commands of one claim go in file order (a reversal before
@@ -139,7 +165,21 @@ impl Ingestor {
         // The directory is trusted to filter by tenant; check again, since a leak here would post
         // one practice's money to another's claim (G8).
         let claims: Vec<Claim> = claims.into_iter().filter(|claim| claim.org == org).collect();
-        let plan = plan_inbound(&parsed, &ClaimIndex::new(claims.iter()), self.currency);
+        let mut plan = plan_inbound(&parsed, &ClaimIndex::new(claims.iter()), self.currency);
+        let mut batches = HashMap::new();
+        if let Some(registry) = &self.registry {
+            for verdict in &plan.set_verdicts {
+                let key = control_key(&verdict.group_control_number);
+                if let std::collections::hash_map::Entry::Vacant(slot) = batches.entry(key) {
+                    if let Some(found) = registry.find(org, &verdict.group_control_number).await? {
+                        slot.insert(found);
+                    }
+                }
+            }
+        }
+        let acks = plan_999(&plan.set_verdicts, &batches, &parsed.file_id);
+        plan.commands.extend(acks.commands);
+        plan.suspense.extend(acks.suspense);
         let mut report = IngestReport {
             file_id: parsed.file_id.clone(),
             commands: plan.commands.len(),
@@ -151,7 +191,19 @@ impl Ingestor {
             reader_warnings: parsed.warnings,
             ..IngestReport::default()
         };
-        self.send_all(org, plan.commands, &mut report).await?;
+        let refused = self.send_all(org, plan.commands, &mut report).await?;
+        if let Some(registry) = &self.registry {
+            for (group, set, outcome) in acks.outcomes {
+                registry.record_verdict(org, &group, &set, outcome).await?;
+            }
+        }
+        let mut records = provider_records(&report.provider_entries);
+        records.extend(suspense_records(&report.suspense, &refused));
+        let ledger = record(&self.node, org, records).await.map_err(IngestError::Ledger)?;
+        report.ledger_recorded = ledger.recorded;
+        for reason in ledger.refused {
+            tracing::warn!(%org, %reason, "the practice refused a PLB or suspense record");
+        }
         report.duplicate = !self.node.journal().remember_inbound(org, &parsed.file_id).await?;
         tracing::info!(
             %org,
@@ -171,7 +223,7 @@ impl Ingestor {
         org: OrgId,
         commands: Vec<PlannedCommand>,
         report: &mut IngestReport,
-    ) -> Result<(), IngestError> {
+    ) -> Result<Vec<RefusedPosting>, IngestError> {
         let mut by_claim: BTreeMap<ClaimId, Vec<PlannedCommand>> = BTreeMap::new();
         for command in commands {
             by_claim.entry(command.claim_id).or_default().push(command);
@@ -185,9 +237,9 @@ impl Ingestor {
                 let mut outcomes = Vec::with_capacity(commands.len());
                 for planned in commands {
                     let name = planned.command.name();
-                    let outcome = handle.send(actor.clone(), planned.command_id, planned.command).await;
+                    let outcome = handle.send(actor.clone(), planned.command_id, planned.command.clone()).await;
                     let failed = outcome.is_err();
-                    outcomes.push((claim_id, name, outcome));
+                    outcomes.push((claim_id, name, planned.command, outcome));
                     if failed {
                         // Later commands of this claim depend on this one: stop, redeliver.
                         break;
@@ -197,6 +249,7 @@ impl Ingestor {
             });
         }
         let mut first_error = None;
+        let mut refused_postings = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             let outcomes = match joined {
                 Ok(outcomes) => outcomes,
@@ -205,14 +258,29 @@ impl Ingestor {
                     continue;
                 }
             };
-            for (claim_id, name, outcome) in outcomes {
+            for (claim_id, name, command, outcome) in outcomes {
                 match outcome {
                     Ok(Outcome::Accepted { events_appended, .. }) => {
                         report.events_appended += events_appended;
                         report.applied += usize::from(events_appended > 0);
+                        match command {
+                            ClaimCommand::Reject { source, .. } if events_appended > 0 => {
+                                report.returned_to_draft.push((claim_id, source))
+                            }
+                            ClaimCommand::Accept { .. } if events_appended > 0 => report.accepted.push(claim_id),
+                            _ => {}
+                        }
                     }
                     Ok(Outcome::Rejected { rejection, .. }) => {
-                        report.refused.push(RefusedCommand { claim_id, command: name, reason: rejection.to_string() })
+                        let reason = rejection.to_string();
+                        if let ClaimCommand::PostRemittance { posting } = command {
+                            refused_postings.push(RefusedPosting {
+                                claim_id,
+                                posting: *posting,
+                                reason: reason.clone(),
+                            });
+                        }
+                        report.refused.push(RefusedCommand { claim_id, command: name, reason })
                     }
                     Err(error) => {
                         first_error.get_or_insert(IngestError::Send { claim: claim_id, error });
@@ -221,6 +289,10 @@ impl Ingestor {
             }
         }
         report.refused.sort_by_key(|refused| refused.claim_id);
-        first_error.map_or(Ok(()), Err)
+        report.returned_to_draft.sort_by_key(|(claim_id, _)| *claim_id);
+        report.accepted.sort();
+        // File order is lost across claims; a stable order keeps the suspense ids' ranks stable.
+        refused_postings.sort_by_key(|refused| (refused.claim_id, refused.posting.payment_id));
+        first_error.map_or(Ok(refused_postings), Err)
     }
 }

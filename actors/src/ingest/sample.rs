@@ -180,3 +180,23 @@ pub fn status_entry(claim: &Claim, accepted: bool) -> ClaimStatusEntry {
         service_to: date(2026, 11, 2),
     }
 }
+
+/// What an outbound 837 needs besides its claims, from us (PRACTICEOS) to the clearinghouse,
+/// with ISA13 = GS06 = `control_number`.
+pub fn submission(control_number: u32) -> practice_protocol::x12::write::claim837::Submission837 {
+    use practice_protocol::x12::write::claim837::{Receiver, Submission837, Submitter};
+    let mut envelope = envelope(control_number);
+    std::mem::swap(&mut envelope.interchange.sender_id, &mut envelope.interchange.receiver_id);
+    std::mem::swap(&mut envelope.group.application_sender, &mut envelope.group.application_receiver);
+    Submission837 {
+        envelope,
+        submitter: Submitter {
+            name: "SAMPLE PRACTICE".into(),
+            id: "PRACTICEOS".into(),
+            contact_name: "BILLING OFFICE".into(),
+            contact_phone: "5555550100".into(),
+        },
+        receiver: Receiver { name: "SAMPLE CLEARINGHOUSE".into(), id: "CLEARHOUSE".into() },
+        batch_reference: control_number.to_string(),
+    }
+}

@@ -1,6 +1,7 @@
 //! The demo's orchestration: one simulated day at a time, every step a command to a claim
 //! actor through the node.
 
+use super::acks::{ingest_277ca, ingest_999};
 use super::outbox::write_batches;
 use super::summary::{DemoSummary, Tally};
 use anyhow::{bail, Context};
@@ -9,16 +10,22 @@ use futures::stream::{self, StreamExt};
 use practice_actors::billing::next_payer_claim;
 use practice_actors::entity::{EntityCommand, EntityRejection, Outcome, Summary};
 use practice_actors::ingest::era::{match_remittance, ClaimIndex, EraOutcome, EraPosting};
+use practice_actors::ingest::inbound::InboundSuspense;
+use practice_actors::ingest::ledger::{self, provider_records, suspense_records, RefusedPosting};
+use practice_actors::ingest::pipeline::{Ingestor, MemoryDirectory};
+use practice_actors::ingest::registry::{BatchRegistry, SledBatchRegistry};
 use practice_actors::ingest::x12_835::from_x12;
+use practice_actors::runtime::PolicyBook;
 use practice_actors::sentry::scrub::scrub;
 use practice_actors::Node;
 use practice_nodes::sim::generate::generate_claims;
 use practice_nodes::sim::x12::{render_835, Recipient};
 use practice_nodes::sim::{PayerKind, PayerProfile, SimOutput, Simulator};
-use practice_protocol::claim::{ClaimCommand, ClaimState, ClaimStatus, RejectionSource, RemittancePosting};
+use practice_protocol::claim::{ClaimCommand, ClaimState, ClaimStatus, RemittancePosting};
 use practice_protocol::domain::Claim;
 use practice_protocol::envelope::CommandEnvelope;
 use practice_protocol::ids::{ClaimId, CommandId, OrgId, PayerId, UserId};
+use practice_protocol::practice::PracticeState;
 use practice_protocol::roles::{Actor, Role, SystemComponent};
 use practice_protocol::shard::claim_ref;
 use practice_protocol::x12::read::{read_document, TransactionBody};
@@ -26,6 +33,7 @@ use practice_protocol::x12::Severity;
 use practice_protocol::Currency;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -178,12 +186,22 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let inbox = config.data_dir.join("inbox");
     std::fs::create_dir_all(&inbox).with_context(|| format!("cannot create {}", inbox.display()))?;
     let recipient = Recipient { name: "Simulated Family Practice".into(), id: "PRACTICEOS".into() };
+    // Which claims left in which batch, for the 999s: a small sled database next to the journal.
+    let registry: Arc<dyn BatchRegistry> =
+        Arc::new(SledBatchRegistry::open(&config.data_dir.join("batches")).context("cannot open the batch registry")?);
+    let acks_ingestor = Ingestor::new(node.clone(), Arc::new(MemoryDirectory::default()), Currency::USD)
+        .with_registry(registry.clone());
+    let mut batch_files: HashMap<String, PathBuf> = HashMap::new();
     let mut days = 0;
     loop {
         if !to_submit.is_empty() {
             submit(node, &cast, &to_submit, config, &mut submitted_at, &resubmissions).await?;
             let outbound: Vec<Claim> = to_submit.iter().filter_map(|id| by_id.get(id).cloned()).collect();
             for batch in write_batches(&config.data_dir.join("outbox"), outbound, today, &mut control)? {
+                for sent in batch.sent {
+                    registry.record_sent(org, sent).await.context("recording a sent batch")?;
+                }
+                batch_files.insert(batch.id.clone(), batch.path);
                 tally.files_837 += 1;
                 tally.bytes_837 += batch.bytes as u64;
                 simulator.receive(&batch.id, &batch.claims).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
@@ -200,56 +218,59 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         let mut settled = Vec::new();
         // One index per simulated day: the claims only change between days.
         let index = ClaimIndex::new(by_id.values());
+        // The clearinghouse's answers as files: each batch's 999, then one 277CA for the day's
+        // claim acknowledgments, then the 835s (the simulator's own order within a day).
+        let mut acks_277 = Vec::new();
+        let mut remits = Vec::new();
         for output in outputs {
-            match output.clone() {
-                SimOutput::Ack999 { accepted, claims, .. } => {
+            match &output {
+                SimOutput::Ack999 { batch_id, .. } => {
                     tally.acks_999 += 1;
-                    if !accepted {
-                        for claim_id in claims {
-                            let reason = "999 rejected the functional group".to_string();
-                            let returned =
-                                reject(node, &cast, claim_id, RejectionSource::Syntax999, reason, &resubmissions)
-                                    .await?;
-                            if returned && resubmit_again(&mut resubmissions, claim_id) {
-                                to_submit.push(claim_id);
-                            }
-                        }
-                    }
-                }
-                SimOutput::Ack277 { claim_id, accepted, payer_claim_control_number, category, reason, .. } => {
-                    tally.acks_277ca += 1;
-                    if accepted {
-                        let id = command_id(&[
-                            b"accept",
-                            claim_id.0.as_bytes(),
-                            &submission_of(&resubmissions, claim_id).to_be_bytes(),
-                        ]);
-                        send(
-                            node,
-                            claim_id,
-                            org,
-                            &cast.ingestion,
-                            id,
-                            ClaimCommand::Accept { payer_claim_control_number },
-                        )
-                        .await?;
-                    } else {
-                        tally.front_end_rejections += 1;
-                        let reason = format!("277CA {category}: {reason}");
-                        let returned = reject(
-                            node,
-                            &cast,
-                            claim_id,
-                            RejectionSource::ClaimAcknowledgment277Ca,
-                            reason,
-                            &resubmissions,
-                        )
-                        .await?;
-                        if returned && resubmit_again(&mut resubmissions, claim_id) {
+                    let batch_file =
+                        batch_files.get(batch_id).with_context(|| format!("a 999 for unknown batch {batch_id}"))?;
+                    let report =
+                        ingest_999(&acks_ingestor, org, &output, batch_file, &inbox, &recipient, control, today)
+                            .await?;
+                    control += 1;
+                    tally.syntax_rejections += report.returned_to_draft.len() as u64;
+                    for (claim_id, _) in report.returned_to_draft {
+                        if rescrub(node, &cast, claim_id, &resubmissions).await?
+                            && resubmit_again(&mut resubmissions, claim_id)
+                        {
                             to_submit.push(claim_id);
                         }
                     }
                 }
+                SimOutput::Ack277 { .. } => acks_277.push(output),
+                SimOutput::Remit { .. } => remits.push(output),
+            }
+        }
+        if !acks_277.is_empty() {
+            tally.acks_277ca += acks_277.len() as u64;
+            tally.files_277ca += 1;
+            let named: Vec<Claim> = acks_277
+                .iter()
+                .filter_map(|ack| match ack {
+                    SimOutput::Ack277 { claim_id, .. } => by_id.get(claim_id).cloned(),
+                    _ => None,
+                })
+                .collect();
+            let report =
+                ingest_277ca(node, org, &simulator, &acks_277, named, &inbox, &recipient, control, today).await?;
+            control += 1;
+            for refused in &report.refused {
+                tracing::debug!(claim = %refused.claim_id, reason = %refused.reason, "277CA command refused");
+            }
+            for (claim_id, _) in report.returned_to_draft {
+                tally.front_end_rejections += 1;
+                if rescrub(node, &cast, claim_id, &resubmissions).await? && resubmit_again(&mut resubmissions, claim_id)
+                {
+                    to_submit.push(claim_id);
+                }
+            }
+        }
+        for output in remits {
+            match output {
                 SimOutput::Remit { .. } => {
                     // The payer's 835 as a real file in the inbox, read back by our X12 reader.
                     tally.remittances += 1;
@@ -268,6 +289,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                     }
                     inbound_835.push(path);
                 }
+                SimOutput::Ack999 { .. } | SimOutput::Ack277 { .. } => {}
             }
         }
         // Primaries settled today with a next coverage: their secondary claims go out (COB).
@@ -320,8 +342,15 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         states.push(state);
         progress("summarize", states.len() as u64, by_id.len() as u64);
     }
+    // Suspense and PLB figures come from the journal: the practice's own fold of its events.
+    let inspection = node
+        .inspect(PolicyBook::practice_ref(org))
+        .await
+        .map_err(|error| anyhow::anyhow!("inspect the practice: {error}"))?;
+    let practice: PracticeState = practice_protocol::codec::decode(&inspection.state).context("practice state")?;
     let elapsed = started.elapsed();
-    DemoSummary::build(&states, &tally, simulator.truth(), today, elapsed, settled_after, &config.data_dir)
+    let truth = simulator.truth();
+    DemoSummary::build(&states, &practice, &tally, truth, today, elapsed, settled_after, &config.data_dir)
 }
 
 async fn submit(
@@ -378,21 +407,14 @@ fn resubmit_again(resubmissions: &mut BTreeMap<ClaimId, u32>, claim_id: ClaimId)
     *count <= 2
 }
 
-/// Record a rejection; the claim goes back to Draft, is re-scrubbed and is ready to resubmit.
-async fn reject(
+/// A claim a 999 or 277CA returned to Draft is fixed and scrubbed again: ready to resubmit.
+async fn rescrub(
     node: &Node,
     cast: &Cast,
     claim_id: ClaimId,
-    source: RejectionSource,
-    reason: String,
     resubmissions: &BTreeMap<ClaimId, u32>,
 ) -> anyhow::Result<bool> {
     let submission = submission_of(resubmissions, claim_id).to_be_bytes();
-    let id = command_id(&[b"reject", claim_id.0.as_bytes(), &submission]);
-    let outcome = send(node, claim_id, cast.org, &cast.ingestion, id, ClaimCommand::Reject { source, reason }).await?;
-    if rejection(&outcome).is_some() {
-        return Ok(false);
-    }
     let id = command_id(&[b"rescrub", claim_id.0.as_bytes(), &submission]);
     let outcome = send(node, claim_id, cast.org, &cast.manager, id, ClaimCommand::Scrub { findings: vec![] }).await?;
     Ok(rejection(&outcome).is_none())
@@ -407,8 +429,7 @@ async fn post(
     settled_after: &mut Vec<Duration>,
 ) -> anyhow::Result<Posted> {
     let mut posted = Posted::default();
-    tally.suspense += outcome.suspense.len() as u64;
-    tally.provider_adjustments += outcome.provider_entries.len() as u64;
+    let mut refused = Vec::new();
     // Claims post concurrently; one claim's postings (a reversal, then its correction) in order.
     let mut groups: Vec<Vec<&EraPosting>> = Vec::new();
     let mut group_of: HashMap<ClaimId, usize> = HashMap::new();
@@ -419,7 +440,11 @@ async fn post(
         });
         groups[index].push(posting);
     }
-    let results = stream::iter(groups)
+    // PLB entries and unmatched payments go to the practice while the claims post.
+    let suspense: Vec<InboundSuspense> = outcome.suspense.iter().cloned().map(InboundSuspense::Era).collect();
+    let mut records = provider_records(&outcome.provider_entries);
+    records.extend(suspense_records(&suspense, &[]));
+    let postings = stream::iter(groups)
         .map(|group| async move {
             let mut results = Vec::with_capacity(group.len());
             for posting in group {
@@ -430,8 +455,9 @@ async fn post(
             results
         })
         .buffer_unordered(POSTING_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
+        .collect::<Vec<_>>();
+    let (results, recorded) = futures::future::join(postings, ledger::record(node, cast.org, records)).await;
+    let mut ledger_outcomes = vec![recorded.context("recording PLB entries and suspense")?];
     for (posting, result) in results.into_iter().flatten() {
         match result? {
             Outcome::Accepted { events_appended, summary, .. } => {
@@ -457,8 +483,24 @@ async fn post(
             Outcome::Rejected { rejection, .. } => {
                 // Refused postings are suspense too: kept with their reason, never dropped.
                 tracing::warn!(claim = %posting.claim_id, %rejection, "posting refused; in suspense");
-                tally.suspense += 1;
+                refused.push(RefusedPosting {
+                    claim_id: posting.claim_id,
+                    posting: posting.posting.clone(),
+                    reason: rejection.to_string(),
+                });
             }
+        }
+    }
+    // Postings the claims refused are suspense too (rare: after the postings, in a stable order).
+    if !refused.is_empty() {
+        refused.sort_by_key(|refused| (refused.claim_id, refused.posting.payment_id));
+        let records = suspense_records(&[], &refused);
+        ledger_outcomes.push(ledger::record(node, cast.org, records).await.context("recording suspense")?);
+    }
+    for recorded in ledger_outcomes {
+        tally.events_posted += recorded.recorded as u64;
+        for reason in recorded.refused {
+            tracing::warn!(%reason, "the practice refused a PLB or suspense record");
         }
     }
     Ok(posted)

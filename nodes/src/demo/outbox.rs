@@ -1,20 +1,27 @@
 //! The outbound side of the file-drop connector: claims batched per payer and claim type into
-//! one 837 interchange each, written to the outbox folder a clearinghouse picks up from.
+//! one 837 interchange each, written to the outbox folder a clearinghouse picks up from. Each
+//! file is read back (`ingest::sent::sent_batches`) into what the batch registry records: which
+//! claims went in which interchange, group and transaction set, for the 999s to come.
 
 use anyhow::Context;
 use chrono::{NaiveDate, NaiveTime};
+use practice_actors::ingest::registry::SentBatch;
+use practice_actors::ingest::sent::sent_batches;
 use practice_protocol::domain::{Claim, ClaimType};
 use practice_protocol::x12::write::claim837::{write_837, Receiver, Submission837, Submitter};
 use practice_protocol::x12::write::envelope::{Envelope, GroupHeader, InterchangeHeader, Usage};
 use practice_protocol::x12::write::Delimiters;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// One batch: its id (the ISA/GS control number as text), size, and claims.
+/// One batch: its id (the ISA/GS control number as text), file, size, claims, and what the
+/// registry records of it.
 pub struct Batch {
     pub id: String,
+    pub path: PathBuf,
     pub bytes: usize,
     pub claims: Vec<Claim>,
+    pub sent: Vec<SentBatch>,
 }
 
 /// Group `claims` per (payer, claim type) and write one 837 per group. `next_control` is the
@@ -72,7 +79,8 @@ pub fn write_batches(
         let kind = if institutional { "837I" } else { "837P" };
         let path = outbox.join(format!("{day}-{control:09}-{payer}.{kind}.x12"));
         std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        batches.push(Batch { id: format!("{control:09}"), bytes: bytes.len(), claims });
+        let sent = sent_batches(&bytes, &claims).with_context(|| format!("cannot read back {}", path.display()))?;
+        batches.push(Batch { id: format!("{control:09}"), path, bytes: bytes.len(), claims, sent });
     }
     Ok(batches)
 }

@@ -10,6 +10,7 @@ use practice_actors::billing::{aging, build_statements, patient_charges, payer_i
 use practice_nodes::sim::GroundTruth;
 use practice_protocol::claim::ClaimState;
 use practice_protocol::ids::{OrgId, UserId};
+use practice_protocol::practice::PracticeState;
 use practice_protocol::Currency;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -26,12 +27,13 @@ pub struct Tally {
     pub bytes_837: u64,
     pub acks_999: u64,
     pub acks_277ca: u64,
+    pub files_277ca: u64,
     pub front_end_rejections: u64,
+    /// Claims a 999 returned to Draft (their set or group was rejected).
+    pub syntax_rejections: u64,
     pub remittances: u64,
     pub postings: u64,
     pub events_posted: u64,
-    pub suspense: u64,
-    pub provider_adjustments: u64,
     pub appeals: u64,
     pub write_offs: u64,
     pub reingested_events: u64,
@@ -75,12 +77,18 @@ pub struct DemoSummary {
     pub ground_truth: GroundTruthCheck,
     pub denials_by_carc: BTreeMap<String, u64>,
     pub denials_by_category: BTreeMap<String, u64>,
+    /// Open suspense items journaled on the practice.
     pub suspense_items: u64,
+    /// PLB entries journaled on the practice, and their totals by reason (835 sign).
     pub provider_adjustments: u64,
+    pub plb_by_reason: BTreeMap<String, Decimal>,
+    pub plb_total: Decimal,
     pub appeals: u64,
     pub write_offs: u64,
     pub scrub_failures: u64,
     pub front_end_rejections: u64,
+    /// Claims a 999 returned to Draft.
+    pub syntax_rejections: u64,
     pub files: BTreeMap<String, u64>,
     /// Events posted when every 835 was ingested a second time (must be 0).
     pub reingested_events: u64,
@@ -103,8 +111,10 @@ fn buckets(totals: &BucketTotals) -> Vec<(String, Decimal)> {
 }
 
 impl DemoSummary {
+    #[allow(clippy::too_many_arguments)]
     pub fn build(
         states: &[ClaimState],
+        practice: &PracticeState,
         tally: &Tally,
         truth: &GroundTruth,
         today: NaiveDate,
@@ -160,6 +170,7 @@ impl DemoSummary {
             ("837_bytes".to_string(), tally.bytes_837),
             ("999".to_string(), tally.acks_999),
             ("277ca".to_string(), tally.acks_277ca),
+            ("277ca_files".to_string(), tally.files_277ca),
             ("835".to_string(), tally.remittances),
         ]);
         let claims = states.len() as u64;
@@ -180,12 +191,15 @@ impl DemoSummary {
             conservation_violations: violations,
             denials_by_carc,
             denials_by_category,
-            suspense_items: tally.suspense,
-            provider_adjustments: tally.provider_adjustments,
+            suspense_items: practice.suspense.len() as u64,
+            provider_adjustments: practice.provider_ledger.entries,
+            plb_by_reason: practice.provider_ledger.by_reason.clone(),
+            plb_total: practice.provider_ledger.total(),
             appeals: tally.appeals,
             write_offs: tally.write_offs,
             scrub_failures: tally.scrub_failures,
             front_end_rejections: tally.front_end_rejections,
+            syntax_rejections: tally.syntax_rejections,
             files,
             reingested_events: tally.reingested_events,
             aging_insurance: buckets(&report.insurance),
@@ -251,9 +265,17 @@ impl DemoSummary {
         }
         let _ = writeln!(
             out,
-            "\nAppeals {}  write-offs {}  scrub failures {}  front-end rejections {}  suspense items {}  PLB entries {}",
-            self.appeals, self.write_offs, self.scrub_failures, self.front_end_rejections, self.suspense_items, self.provider_adjustments
+            "\nAppeals {}  write-offs {}  scrub failures {}  front-end rejections {} (999: {})  suspense items {}  PLB entries {}",
+            self.appeals,
+            self.write_offs,
+            self.scrub_failures,
+            self.front_end_rejections,
+            self.syntax_rejections,
+            self.suspense_items,
+            self.provider_adjustments
         );
+        let plb: Vec<String> = self.plb_by_reason.iter().map(|(reason, amount)| format!("{reason} {amount}")).collect();
+        let _ = writeln!(out, "PLB by reason (positive: taken back): {}; total {}", plb.join(", "), self.plb_total);
         let _ = writeln!(out, "Files: {:?}", self.files);
         let _ = writeln!(
             out,

@@ -1,0 +1,72 @@
+//! The clearinghouse's acknowledgments as files, the way 835s already travel: the simulator's
+//! typed 999 and 277CA answers are rendered to X12 (`sim::x12`), written into the inbox, read
+//! back and ingested by the actors' `Ingestor`. A 999 finds its claims through the batch
+//! registry (what each 837 held, recorded when it was written); a 277CA finds them by patient
+//! control number. What the claims did comes back in the `IngestReport`.
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use practice_actors::ingest::pipeline::{IngestReport, Ingestor, MemoryDirectory};
+use practice_actors::Node;
+use practice_nodes::sim::x12::{render_277ca, render_999, Recipient};
+use practice_nodes::sim::{SimOutput, Simulator};
+use practice_protocol::domain::Claim;
+use practice_protocol::ids::OrgId;
+use practice_protocol::x12::write::acknowledge;
+use practice_protocol::Currency;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Write `raw` into the inbox as `name`, then read it back: what is ingested is the file.
+fn through_inbox(inbox: &Path, name: &str, raw: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let path = inbox.join(name);
+    std::fs::write(&path, raw).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The 999 for one batch: the clearinghouse reads the 837 it received (`batch_file`), answers,
+/// and the answer is ingested.
+#[allow(clippy::too_many_arguments)]
+pub async fn ingest_999(
+    ingestor: &Ingestor,
+    org: OrgId,
+    output: &SimOutput,
+    batch_file: &Path,
+    inbox: &Path,
+    recipient: &Recipient,
+    control: u32,
+    today: NaiveDate,
+) -> anyhow::Result<IngestReport> {
+    let sent = std::fs::read(batch_file).with_context(|| format!("cannot read {}", batch_file.display()))?;
+    let groups = acknowledge(&sent).with_context(|| format!("{} is not readable X12", batch_file.display()))?;
+    let group = groups.first().with_context(|| format!("{} holds no functional group", batch_file.display()))?;
+    let raw =
+        render_999(output, group, recipient, control).map_err(|error| anyhow::anyhow!("simulator 999: {error}"))?;
+    let raw = through_inbox(inbox, &format!("{today}-{control:09}.999.x12"), &raw)?;
+    ingestor.ingest(org, &raw).await.with_context(|| format!("999 {control:09}"))
+}
+
+/// One 277CA for the day's claim acknowledgments. `claims` are the claims the acknowledgments
+/// may name: the directory the ingestor looks their control numbers up in.
+#[allow(clippy::too_many_arguments)]
+pub async fn ingest_277ca(
+    node: &Node,
+    org: OrgId,
+    simulator: &Simulator,
+    acks: &[SimOutput],
+    claims: Vec<Claim>,
+    inbox: &Path,
+    recipient: &Recipient,
+    control: u32,
+    today: NaiveDate,
+) -> anyhow::Result<IngestReport> {
+    let raw = render_277ca(simulator, acks, recipient, control)
+        .map_err(|error| anyhow::anyhow!("simulator 277CA: {error}"))?;
+    let raw = through_inbox(inbox, &format!("{today}-{control:09}.277ca.x12"), &raw)?;
+    let directory = MemoryDirectory::default();
+    for claim in claims {
+        directory.insert(claim);
+    }
+    let ingestor = Ingestor::new(node.clone(), Arc::new(directory), Currency::USD);
+    ingestor.ingest(org, &raw).await.with_context(|| format!("277CA {control:09}"))
+}
