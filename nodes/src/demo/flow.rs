@@ -20,7 +20,7 @@ use practice_actors::sentry::scrub::scrub;
 use practice_actors::Node;
 use practice_nodes::sim::generate::generate_claims;
 use practice_nodes::sim::x12::{render_835, Recipient};
-use practice_nodes::sim::{PayerKind, PayerProfile, SimOutput, Simulator};
+use practice_nodes::sim::{SimOutput, Simulator};
 use practice_protocol::claim::{ClaimCommand, ClaimState, ClaimStatus, RemittancePosting};
 use practice_protocol::domain::Claim;
 use practice_protocol::envelope::CommandEnvelope;
@@ -77,20 +77,6 @@ impl Cast {
     }
 }
 
-fn payers() -> Vec<PayerProfile> {
-    let plans = [
-        ("00430", "Medicare Part B (demo)", PayerKind::MedicareFfs),
-        ("87726", "Acme Commercial (demo)", PayerKind::Commercial),
-        ("60054", "Bluebonnet PPO (demo)", PayerKind::Commercial),
-        ("MCD01", "State Medicaid MCO (demo)", PayerKind::MedicaidManaged),
-        ("MA777", "Medicare Advantage (demo)", PayerKind::MedicareAdvantage),
-    ];
-    plans
-        .iter()
-        .filter_map(|(id, name, kind)| PayerId::parse(id).ok().map(|payer_id| PayerProfile::new(payer_id, name, *kind)))
-        .collect()
-}
-
 /// One command with a stable id; the answer, or an error when no outcome came.
 async fn send(
     node: &Node,
@@ -138,7 +124,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let started = Instant::now();
     let org = OrgId::derived(&[b"sim-org"]);
     let cast = Cast::new(org);
-    let profiles = payers();
+    let profiles = practice_nodes::sim::profile::demo_payers();
     let service_start = NaiveDate::from_ymd_opt(2026, 1, 5).context("date")?;
     let mut today = NaiveDate::from_ymd_opt(2026, 3, 2).context("date")?;
     let mut claims = generate_claims(config.seed, 0, config.claims, &profiles, service_start, 50)
