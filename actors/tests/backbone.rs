@@ -6,7 +6,7 @@ mod support;
 use practice_actors::entity::{EntityCommand, EntityRejection, Outcome, SendError, Summary};
 use practice_actors::journal::SledJournal;
 use practice_actors::metrics::BackboneMetrics;
-use practice_actors::module::{EventTally, ModuleEngine};
+use practice_actors::module::EventTally;
 use practice_actors::synthetic::{claim_journey, load_org, sample_claim};
 use practice_actors::verify::verify;
 use practice_actors::{Node, NodeConfig};
@@ -19,7 +19,7 @@ use practice_protocol::shard::claim_ref;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{start, FlakyJournal};
+use support::{start, Counting, FlakyJournal};
 use uuid::Uuid;
 
 fn biller(org: OrgId) -> Actor {
@@ -193,10 +193,7 @@ async fn verify_reports_a_broken_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_actor_is_restarted_then_quarantined_past_its_intensity() {
     let dir = tempfile::tempdir().unwrap();
-    let flaky = Arc::new(FlakyJournal {
-        inner: SledJournal::open(&dir.path().join("journal"), 4).unwrap(),
-        failures: AtomicUsize::new(0),
-    });
+    let flaky = Arc::new(FlakyJournal::over(SledJournal::open(&dir.path().join("journal"), 4).unwrap()));
     let config = NodeConfig { max_restarts: 2, restart_window: Duration::from_secs(30), ..NodeConfig::default() };
     let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
     let node = Node::start_embedded(flaky.clone(), metrics, config).await.unwrap();
@@ -273,19 +270,6 @@ async fn practice_policy_reaches_claim_decisions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn module_consumers_resume_from_their_durable_position() {
-    struct Counting(EventTally, Arc<AtomicUsize>);
-    impl ModuleEngine for Counting {
-        fn name(&self) -> &str {
-            self.0.name()
-        }
-        fn handle(
-            &mut self,
-            event: &practice_actors::module::ModuleEvent,
-        ) -> Result<Vec<CommandEnvelope<EntityCommand>>, practice_actors::module::EngineError> {
-            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.0.handle(event)
-        }
-    }
     let config = NodeConfig { consumer_poll: Duration::from_millis(20), consumer_batch: 7, ..NodeConfig::default() };
     let test = start(4, config).await;
     let seen = Arc::new(AtomicUsize::new(0));

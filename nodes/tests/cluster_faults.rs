@@ -26,8 +26,8 @@ fn plan(seed: u64, first: u64, claims: u64) -> LoadPlan {
     }
 }
 
-fn assert_clean_load(report: &LoadReport) {
-    assert_eq!(report.failed + report.rejected, 0, "load errors: {:?}", report.errors);
+fn assert_clean_load(cluster: &Cluster, report: &LoadReport) {
+    assert_eq!(report.failed + report.rejected, 0, "load errors: {:?}\n{}", report.errors, cluster.logs_of_all());
     assert!(report.events_appended >= report.accepted, "{report:?}");
 }
 
@@ -66,7 +66,7 @@ async fn g5_nodes_join_and_leave_under_load() {
     cluster.start_node("d", &[]);
     let report = load.await.unwrap();
     cluster.wait_balanced(&["a", "b", "d"], Duration::from_secs(20)).await;
-    assert_clean_load(&report);
+    assert_clean_load(&cluster, &report);
     // A command applied just as its shard moved is acknowledged on retry as "already
     // applied", so compare with the state machine's own count rather than the load's.
     let expected = common::expected_events(5, 120);
@@ -96,7 +96,7 @@ async fn g2_kill9_a_node_and_restart_nats_mid_load() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     cluster.server.restart().unwrap();
     let report = load.await.unwrap();
-    assert_clean_load(&report);
+    assert_clean_load(&cluster, &report);
     // Every acknowledged command is in the journal, once.
     // A command applied just before a crash is acknowledged on retry as "already applied",
     // so compare with the state machine's own count rather than the load's.

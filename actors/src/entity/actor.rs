@@ -98,8 +98,14 @@ impl<E: Entity> Actor for EntityActor<E> {
                 }
             }
             EntityMessage::Passivate(done) => {
+                // A snapshot is a shortcut for the next start, not a duty: one the journal
+                // refuses (lease gone, server down) costs a longer replay later, nothing more.
                 let bytes = codec::encode(&state.state)?;
-                state.runtime.journal.save_snapshot(state.entity, E::version(&state.state), bytes).await?;
+                if let Err(error) =
+                    state.runtime.journal.save_snapshot(state.entity, E::version(&state.state), bytes).await
+                {
+                    tracing::warn!(kind = E::KIND.as_str(), %error, "snapshot not saved on passivation");
+                }
                 myself.stop(Some(EXIT_PASSIVATED.to_string()));
                 if let Some(done) = done {
                     let _ = done.send(());

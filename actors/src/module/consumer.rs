@@ -5,13 +5,15 @@
 //! takes and gives back their leases: a removal is answered only after the page in hand is
 //! done and its position stored, so the next owner resumes exactly where this one stopped.
 //!
-//! A position that failed to store is kept in memory and stored again on the next poll (the
-//! page is not handed to the engine twice); a shard whose [`ShardGuard`] says the lease ran
+//! A shard added while its stored position cannot be read (server restarting) waits and is
+//! retried on each poll: adding never blocks the caller, so a node's lease loop never waits
+//! on a consumer busy with a slow page. A position that failed to store is kept in memory and
+//! stored again on the next poll (the page is not handed to the engine twice); a shard whose [`ShardGuard`] says the lease ran
 //! out is neither read nor stored, so a stale owner never moves a position backwards.
 
 use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent, ShardGuard};
 use crate::entity::SendError;
-use crate::journal::{JournalError, StoredEvent};
+use crate::journal::StoredEvent;
 use crate::node::Node;
 use practice_protocol::shard::ShardId;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -19,10 +21,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub enum ModuleMessage {
     Poll,
-    /// Start consuming a shard from its stored position.
-    AddShard(ShardId, Option<ShardGuard>, RpcReplyPort<Result<(), JournalError>>),
-    /// Stop consuming a shard; answered once its last position is stored.
-    RemoveShard(ShardId, RpcReplyPort<()>),
+    /// Start consuming a shard from its stored position (loaded now, or on a later poll).
+    AddShard(ShardId, Option<ShardGuard>),
+    /// Stop consuming a shard; answered (when asked) once its last position is stored.
+    RemoveShard(ShardId, Option<RpcReplyPort<()>>),
 }
 
 pub struct ModuleConsumer;
@@ -38,6 +40,8 @@ pub struct ConsumerState {
     engine: Box<dyn ModuleEngine>,
     name: String,
     positions: BTreeMap<ShardId, u64>,
+    /// Shards added whose stored position could not be read yet.
+    pending: BTreeSet<ShardId>,
     /// Positions moved in memory but not yet durable.
     unsaved: BTreeSet<ShardId>,
     guards: BTreeMap<ShardId, ShardGuard>,
@@ -76,6 +80,7 @@ impl Actor for ModuleConsumer {
             engine: arguments.engine,
             name,
             positions,
+            pending: BTreeSet::new(),
             unsaved: BTreeSet::new(),
             guards: BTreeMap::new(),
             backoff: 1,
@@ -99,32 +104,32 @@ impl Actor for ModuleConsumer {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             ModuleMessage::Poll => {}
-            ModuleMessage::AddShard(shard, guard, reply) => {
+            ModuleMessage::AddShard(shard, guard) => {
                 match guard {
                     Some(guard) => state.guards.insert(shard, guard),
                     None => state.guards.remove(&shard),
                 };
-                let loaded = if state.positions.contains_key(&shard) {
-                    Ok(())
-                } else {
-                    state.node.journal().load_position(&state.name, shard).await.map(|position| {
-                        state.positions.insert(shard, position);
-                    })
-                };
-                let _ = reply.send(loaded);
+                if !state.positions.contains_key(&shard) {
+                    state.pending.insert(shard);
+                    load_pending(state).await;
+                }
                 return Ok(());
             }
             ModuleMessage::RemoveShard(shard, reply) => {
                 save_position(state, shard).await;
                 state.positions.remove(&shard);
+                state.pending.remove(&shard);
                 state.unsaved.remove(&shard);
                 state.guards.remove(&shard);
                 let shard_label = shard.0.to_string();
                 let _ = state.node.runtime().metrics.consumer_lag.remove_label_values(&[&state.name, &shard_label]);
-                let _ = reply.send(());
+                if let Some(reply) = reply {
+                    let _ = reply.send(());
+                }
                 return Ok(());
             }
         }
+        load_pending(state).await;
         let (mut more, mut moved) = (false, false);
         let shards: Vec<ShardId> = state.positions.keys().copied().collect();
         for shard in shards {
@@ -183,6 +188,26 @@ async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> Page {
         set_lag(state, shard, head.saturating_sub(position));
     }
     page
+}
+
+/// Load the stored positions of shards added but not started; a failure leaves the shard
+/// pending for the next poll.
+async fn load_pending(state: &mut ConsumerState) {
+    let pending: Vec<ShardId> = state.pending.iter().copied().collect();
+    for shard in pending {
+        if !may_consume(state, shard) {
+            continue;
+        }
+        match state.node.journal().load_position(&state.name, shard).await {
+            Ok(position) => {
+                state.pending.remove(&shard);
+                state.positions.insert(shard, position);
+            }
+            Err(error) => {
+                tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not loaded yet");
+            }
+        }
+    }
 }
 
 fn may_consume(state: &ConsumerState, shard: ShardId) -> bool {

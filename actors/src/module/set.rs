@@ -10,9 +10,10 @@ use practice_protocol::shard::ShardId;
 use ractor::{Actor, ActorRef};
 use std::time::Duration;
 
-/// How long adding or removing a shard may wait for a consumer busy with a page.
+/// How long removing a shard may wait for a consumer busy with a page.
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(60);
 
+#[derive(Clone)]
 pub struct ModuleSet {
     consumers: Vec<(String, ActorRef<ModuleMessage>)>,
 }
@@ -39,15 +40,13 @@ impl ModuleSet {
     }
 
     /// Every consumer starts on `shard` from its stored position, for as long as `guard`
-    /// (when given) says the node may.
-    pub async fn add_shard(&self, shard: ShardId, guard: Option<ShardGuard>) -> Result<(), JournalError> {
+    /// (when given) says the node may. Returns at once: a consumer busy with a page (seconds
+    /// when the server restarts) takes the shard when it is free.
+    pub fn add_shard(&self, shard: ShardId, guard: Option<ShardGuard>) -> Result<(), JournalError> {
         for (name, consumer) in &self.consumers {
-            let timeout = CHANGE_TIMEOUT.as_millis() as u64;
-            let added =
-                ractor::call_t!(consumer, ModuleMessage::AddShard, timeout, shard, guard.clone()).map_err(|error| {
-                    JournalError::Unavailable(format!("module {name} did not take shard {shard}: {error}"))
-                })?;
-            added?;
+            consumer.cast(ModuleMessage::AddShard(shard, guard.clone())).map_err(|error| {
+                JournalError::Unavailable(format!("module {name} did not take shard {shard}: {error}"))
+            })?;
         }
         Ok(())
     }
@@ -55,17 +54,26 @@ impl ModuleSet {
     /// Every consumer leaves `shard`, its position stored; waits for all of them.
     pub async fn remove_shard(&self, shard: ShardId) {
         for (name, consumer) in &self.consumers {
-            if let Err(error) =
-                ractor::call_t!(consumer, ModuleMessage::RemoveShard, CHANGE_TIMEOUT.as_millis() as u64, shard)
-            {
+            let timeout = CHANGE_TIMEOUT.as_millis() as u64;
+            let removed = ractor::call_t!(consumer, |reply| ModuleMessage::RemoveShard(shard, Some(reply)), timeout);
+            if let Err(error) = removed {
                 tracing::warn!(module = %name, %shard, %error, "module consumer did not confirm leaving the shard");
             }
         }
     }
 
+    /// Every consumer leaves `shard` without storing anything (the lease is lost: another
+    /// node may be consuming it already). Returns at once; a later [`ModuleSet::add_shard`]
+    /// of the same shard is handled after this, so it reloads the stored position.
+    pub fn drop_shard(&self, shard: ShardId) {
+        for (_, consumer) in &self.consumers {
+            let _ = consumer.cast(ModuleMessage::RemoveShard(shard, None));
+        }
+    }
+
     /// Stop every consumer (after the current page; positions are stored per page).
-    pub async fn stop(self) {
-        for (_, consumer) in self.consumers {
+    pub async fn stop(&self) {
+        for (_, consumer) in &self.consumers {
             let _ = consumer.stop_and_wait(None, Some(Duration::from_secs(10))).await;
         }
     }

@@ -3,12 +3,14 @@
 
 #![allow(dead_code)]
 
+use practice_actors::entity::EntityCommand;
 use practice_actors::journal::{
     AppendBatch, BoxFuture, Epoch, Journal, JournalError, SledJournal, Snapshot, StoredEvent,
 };
 use practice_actors::metrics::BackboneMetrics;
+use practice_actors::module::{EngineError, EventTally, ModuleEngine, ModuleEvent};
 use practice_actors::{Node, NodeConfig};
-use practice_protocol::envelope::EntityRef;
+use practice_protocol::envelope::{CommandEnvelope, EntityRef};
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::ShardId;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,16 +42,54 @@ pub fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Fails the next `failures` appends with `Unavailable`, then behaves.
+/// Fails the next `failures` appends (and the next `position_failures` position loads)
+/// with `Unavailable`, then behaves.
 pub struct FlakyJournal {
     pub inner: SledJournal,
     pub failures: AtomicUsize,
+    pub position_failures: AtomicUsize,
 }
 
 impl FlakyJournal {
+    pub fn over(inner: SledJournal) -> Self {
+        Self { inner, failures: AtomicUsize::new(0), position_failures: AtomicUsize::new(0) }
+    }
+
     pub fn fail_next(&self, count: usize) {
         self.failures.store(count, Ordering::SeqCst);
     }
+
+    pub fn fail_position_loads(&self, count: usize) {
+        self.position_failures.store(count, Ordering::SeqCst);
+    }
+}
+
+fn take_one(left: &AtomicUsize) -> bool {
+    left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok()
+}
+
+/// A module engine that counts the events it is handed (and otherwise tallies them).
+pub struct Counting(pub EventTally, pub Arc<AtomicUsize>);
+
+impl ModuleEngine for Counting {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn handle(&mut self, event: &ModuleEvent) -> Result<Vec<CommandEnvelope<EntityCommand>>, EngineError> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.handle(event)
+    }
+}
+
+/// Poll `done` every 20 ms for up to 10 s; whether it came true.
+pub async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..500 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    done()
 }
 
 impl Journal for FlakyJournal {
@@ -60,8 +100,7 @@ impl Journal for FlakyJournal {
         self.inner.fence(shard)
     }
     fn append(&self, batch: AppendBatch) -> BoxFuture<'_, Result<(), JournalError>> {
-        let fail = self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok();
-        if fail {
+        if take_one(&self.failures) {
             return Box::pin(async { Err(JournalError::Unavailable("injected failure".into())) });
         }
         self.inner.append(batch)
@@ -89,6 +128,9 @@ impl Journal for FlakyJournal {
         self.inner.load_snapshot(entity)
     }
     fn load_position(&self, consumer: &str, shard: ShardId) -> BoxFuture<'_, Result<u64, JournalError>> {
+        if take_one(&self.position_failures) {
+            return Box::pin(async { Err(JournalError::Unavailable("injected failure".into())) });
+        }
         self.inner.load_position(consumer, shard)
     }
     fn store_position(&self, consumer: &str, shard: ShardId, position: u64) -> BoxFuture<'_, Result<(), JournalError>> {

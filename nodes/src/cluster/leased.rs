@@ -10,7 +10,7 @@ use crate::jetstream::JetStreamJournal;
 use practice_actors::journal::{AppendBatch, BoxFuture, Epoch, Journal, JournalError, Snapshot, StoredEvent};
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::ids::OrgId;
-use practice_protocol::shard::ShardId;
+use practice_protocol::shard::{shard_of, ShardId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -134,6 +134,14 @@ impl Journal for LeasedJournal {
         sequence: u64,
         state: Vec<u8>,
     ) -> BoxFuture<'_, Result<(), JournalError>> {
+        // Snapshots are only a shortcut, but a node that lost the shard has no business
+        // writing them; refusing at once also keeps a lost shard's stop quick.
+        let shard = shard_of(&entity, self.inner.shard_count());
+        if !self.may_write(shard) {
+            return Box::pin(async move {
+                Err(JournalError::Unavailable(format!("this node's lease on shard {shard} ran out")))
+            });
+        }
         self.inner.save_snapshot(entity, sequence, state)
     }
 

@@ -21,9 +21,26 @@ use std::time::Duration;
 pub const NODES_BUCKET: &str = "nodes";
 pub const LEASES_BUCKET: &str = "leases";
 
+#[derive(Clone)]
 pub struct LeaseStore {
     nodes: kv::Store,
     leases: kv::Store,
+    /// Every operation gives up after this: an answer later than a lease period is useless,
+    /// and a listing that never ends (seen right after a server restart) must not stall the
+    /// node's lease loop, which would miss its heartbeat and every renewal.
+    bound: Duration,
+}
+
+/// `what` within `bound`, or unavailable.
+async fn bounded<T, E: std::fmt::Display>(
+    what: &str,
+    bound: Duration,
+    operation: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, JournalError> {
+    match tokio::time::timeout(bound, operation).await {
+        Ok(result) => result.map_err(|error| unavailable(what, error)),
+        Err(_) => Err(unavailable(what, format!("no answer within {bound:?}"))),
+    }
 }
 
 fn unavailable(what: &str, error: impl std::fmt::Display) -> JournalError {
@@ -48,30 +65,37 @@ impl LeaseStore {
         let context = jetstream::new(client);
         let nodes = crate::jetstream::setup::bucket(&context, NODES_BUCKET, replicas, timeout).await?;
         let leases = crate::jetstream::setup::bucket(&context, LEASES_BUCKET, replicas, timeout).await?;
-        Ok(Self { nodes, leases })
+        Ok(Self { nodes, leases, bound: timeout.max(Duration::from_secs(1)) })
     }
 
     /// Say "I am alive" for another lease period.
     pub async fn heartbeat(&self, node: &str) -> Result<(), JournalError> {
-        self.nodes.put(node, Bytes::from(node.to_string())).await.map_err(|error| unavailable("heartbeat", error))?;
+        bounded("heartbeat", self.bound, self.nodes.put(node, Bytes::from(node.to_string()))).await?;
         Ok(())
     }
 
     /// Nodes whose heartbeat has not expired.
     pub async fn live_nodes(&self) -> Result<Vec<String>, JournalError> {
-        let keys = self.nodes.keys().await.map_err(|error| unavailable("listing nodes", error))?;
-        let mut nodes: Vec<String> = keys.try_collect().await.map_err(|error| unavailable("listing nodes", error))?;
+        let listing = async {
+            let keys = self.nodes.keys().await.map_err(|error| error.to_string())?;
+            keys.try_collect::<Vec<String>>().await.map_err(|error| error.to_string())
+        };
+        let mut nodes = bounded("listing nodes", self.bound, listing).await?;
         nodes.sort();
         Ok(nodes)
     }
 
     /// Leave the member list at once (graceful shutdown).
     pub async fn leave(&self, node: &str) -> Result<(), JournalError> {
-        self.nodes.purge(node).await.map_err(|error| unavailable("leaving", error))
+        bounded("leaving", self.bound, self.nodes.purge(node)).await
     }
 
     pub async fn try_acquire(&self, shard: ShardId, node: &str) -> Result<Acquire, JournalError> {
-        match self.leases.create(lease_key(shard), Bytes::from(node.to_string())).await {
+        let created =
+            tokio::time::timeout(self.bound, self.leases.create(lease_key(shard), Bytes::from(node.to_string())))
+                .await
+                .map_err(|_| unavailable("taking lease", format!("no answer within {:?}", self.bound)))?;
+        match created {
             Ok(revision) => Ok(Acquire::Acquired(revision)),
             Err(error) if error.kind() == kv::CreateErrorKind::AlreadyExists => {
                 let holder = self.holder(shard).await?.unwrap_or_default();
@@ -83,7 +107,13 @@ impl LeaseStore {
 
     /// Renew on the revision we hold; `Ok(None)` when the lease is no longer ours.
     pub async fn renew(&self, shard: ShardId, node: &str, revision: u64) -> Result<Option<u64>, JournalError> {
-        match self.leases.update(lease_key(shard), Bytes::from(node.to_string()), revision).await {
+        let updated = tokio::time::timeout(
+            self.bound,
+            self.leases.update(lease_key(shard), Bytes::from(node.to_string()), revision),
+        )
+        .await
+        .map_err(|_| unavailable("renewing lease", format!("no answer within {:?}", self.bound)))?;
+        match updated {
             Ok(revision) => Ok(Some(revision)),
             Err(error) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
             Err(error) => Err(unavailable("renewing lease", error)),
@@ -92,15 +122,13 @@ impl LeaseStore {
 
     /// Give a lease up so the next owner need not wait for it to expire.
     pub async fn release(&self, shard: ShardId, revision: u64) -> Result<(), JournalError> {
-        self.leases
-            .purge_expect_revision(lease_key(shard), Some(revision))
+        bounded("releasing lease", self.bound, self.leases.purge_expect_revision(lease_key(shard), Some(revision)))
             .await
-            .map_err(|error| unavailable("releasing lease", error))
     }
 
     /// Who holds the lease of `shard` now, if anyone.
     pub async fn holder(&self, shard: ShardId) -> Result<Option<String>, JournalError> {
-        let entry = self.leases.entry(lease_key(shard)).await.map_err(|error| unavailable("reading lease", error))?;
+        let entry = bounded("reading lease", self.bound, self.leases.entry(lease_key(shard))).await?;
         Ok(entry
             .filter(|entry| entry.operation == kv::Operation::Put)
             .map(|entry| String::from_utf8_lossy(&entry.value).into_owned()))

@@ -5,6 +5,11 @@
 //! the leases: a shard taken joins them, a shard given back or fenced leaves them (its last
 //! position stored) before the lease goes, so exactly one node consumes a shard. What can
 //! wake the node's loop is one of: a tick or shutdown.
+//!
+//! Stopping a shard (actors snapshot, consumers store positions) runs beside the loop, never
+//! in it: with the server slow or restarting that can take many seconds, and a loop that
+//! waited would miss its heartbeat and every other renewal. A shard still stopping is not
+//! taken again until its stop has finished.
 
 use super::assign::shards_of;
 use super::leased::{trusted_for, LeaseClock, LeasedJournal};
@@ -52,6 +57,8 @@ pub struct ClusterNode {
     modules: ModuleSet,
     leases: LeaseStore,
     owned: BTreeMap<ShardId, Owned>,
+    /// Shards whose stop runs in the background; the lease (if given back) goes when it ends.
+    stopping: BTreeMap<ShardId, JoinHandle<()>>,
     /// `practice_leases_held`: shard leases this node holds.
     leases_held: prometheus::IntGauge,
 }
@@ -89,7 +96,17 @@ impl ClusterNode {
         let leases_held = prometheus::IntGauge::new("practice_leases_held", "Shard leases this node holds")
             .map_err(|error| ClusterError::Metrics(error.to_string()))?;
         registry.register(Box::new(leases_held.clone())).map_err(|error| ClusterError::Metrics(error.to_string()))?;
-        Ok(Self { settings, client, journal, actors, modules, leases, owned: BTreeMap::new(), leases_held })
+        Ok(Self {
+            settings,
+            client,
+            journal,
+            actors,
+            modules,
+            leases,
+            owned: BTreeMap::new(),
+            stopping: BTreeMap::new(),
+            leases_held,
+        })
     }
 
     /// The actor system, for local callers (HTTP API) that want to skip the wire.
@@ -116,7 +133,10 @@ impl ClusterNode {
         }
         let shards: Vec<ShardId> = self.owned.keys().copied().collect();
         for shard in shards {
-            self.give_back(shard).await;
+            self.give_back(shard);
+        }
+        for (_, stop) in std::mem::take(&mut self.stopping) {
+            let _ = stop.await;
         }
         self.modules.stop().await;
         self.actors.shutdown().await;
@@ -129,7 +149,8 @@ impl ClusterNode {
     async fn tick(&mut self) -> Result<(), JournalError> {
         let round_started = Instant::now();
         self.leases.heartbeat(&self.settings.node_id).await?;
-        self.drop_fenced().await;
+        self.stopping.retain(|_, stop| !stop.is_finished());
+        self.drop_fenced();
         self.renew_all(round_started).await;
         let mut live = self.leases.live_nodes().await?;
         if !live.contains(&self.settings.node_id) {
@@ -139,10 +160,10 @@ impl ClusterNode {
         tracing::debug!(node = %self.settings.node_id, ?live, desired = desired.len(), owned = self.owned.len(), "lease round");
         let surplus: Vec<ShardId> = self.owned.keys().filter(|shard| !desired.contains(shard)).copied().collect();
         for shard in surplus {
-            self.give_back(shard).await;
+            self.give_back(shard);
         }
         for shard in desired {
-            if !self.owned.contains_key(&shard) {
+            if !self.owned.contains_key(&shard) && !self.stopping.contains_key(&shard) {
                 self.take(shard).await?;
             }
         }
@@ -152,13 +173,13 @@ impl ClusterNode {
 
     /// A router ends on its own only when its shard was fenced or its lease clock ran out:
     /// either way the shard is gone, and the next round may take it again with fresh actors.
-    async fn drop_fenced(&mut self) {
+    fn drop_fenced(&mut self) {
         let fenced: Vec<ShardId> =
             self.owned.iter().filter(|(_, owned)| owned.router.is_finished()).map(|(shard, _)| *shard).collect();
         for shard in fenced {
             if let Some(owned) = self.owned.remove(&shard) {
                 tracing::warn!(node = %self.settings.node_id, %shard, epoch = owned.epoch.0, "ShardDropped: fenced or lease ran out");
-                self.stop_shard(shard, owned).await;
+                self.stop_shard(shard, owned, Handoff::Lost);
             }
         }
     }
@@ -182,9 +203,14 @@ impl ClusterNode {
                 continue;
             }
             if let Some(owned) = self.owned.remove(&shard) {
-                self.stop_shard(shard, owned).await;
+                self.stop_shard(shard, owned, Handoff::Lost);
             }
         }
+    }
+
+    /// How long one step of a lease round may wait on the server.
+    fn lease_bound(&self) -> Duration {
+        self.settings.lease_timeout.max(Duration::from_secs(1))
     }
 
     async fn take(&mut self, shard: ShardId) -> Result<(), JournalError> {
@@ -195,8 +221,19 @@ impl ClusterNode {
         };
         let clock = Arc::new(LeaseClock::new(sent + trusted_for(self.settings.lease_timeout)));
         let started = async {
-            let epoch = self.journal.inner().fence(shard).await?;
+            // Bounded: right after a server restart a request can hang past its own timeout,
+            // and this loop must keep its heartbeat. A fence cut short may still land; the
+            // next take fences again, and epochs only grow.
+            let epoch = tokio::time::timeout(self.lease_bound(), self.journal.inner().fence(shard))
+                .await
+                .map_err(|_| JournalError::Unavailable(format!("fencing shard {shard}: no answer in time")))??;
             self.journal.install(shard, clock.clone());
+            // Commands wait in the subscription until the router starts below.
+            let subscription = self
+                .client
+                .subscribe(format!("cmd.{}.>", shard.0))
+                .await
+                .map_err(|error| JournalError::Unavailable(format!("subscribing to shard {shard}: {error}")))?;
             self.actors
                 .own_shard(shard, Some(epoch))
                 .await
@@ -205,19 +242,15 @@ impl ClusterNode {
             let guard_clock = clock.clone();
             let guard = (!self.settings.trust_fence_only)
                 .then(|| Arc::new(move || guard_clock.is_valid()) as practice_actors::module::ShardGuard);
-            self.modules.add_shard(shard, guard).await?;
-            let subscription = self
-                .client
-                .subscribe(format!("cmd.{}.>", shard.0))
-                .await
-                .map_err(|error| JournalError::Unavailable(format!("subscribing to shard {shard}: {error}")))?;
+            self.modules.add_shard(shard, guard)?;
             Ok::<_, JournalError>((epoch, subscription))
         }
         .await;
         let (epoch, subscription) = match started {
             Ok(started) => started,
             Err(error) => {
-                self.modules.remove_shard(shard).await;
+                // Nothing was consumed or served yet: undo without waiting on anyone busy.
+                self.modules.drop_shard(shard);
                 self.journal.remove(shard);
                 self.actors.release_shard(shard).await;
                 let _ = self.leases.release(shard, revision).await;
@@ -233,25 +266,50 @@ impl ClusterNode {
         Ok(())
     }
 
-    /// Stop taking commands, stop consuming (positions stored), stop the shard's actors (they
-    /// snapshot), stop writing.
-    async fn stop_shard(&mut self, shard: ShardId, owned: Owned) {
-        let _ = owned.stop.send(true);
-        let _ = owned.router.await;
-        self.modules.remove_shard(shard).await;
-        self.actors.release_shard(shard).await;
-        owned.clock.revoke();
-        self.journal.remove(shard);
+    /// Stop the shard in the background: stop taking commands, stop consuming, stop the
+    /// shard's actors, stop writing. A shard given back does all of it on a valid lease
+    /// (actors snapshot, consumers store positions) and frees the lease last, so the next
+    /// owner starts at once. A shard lost writes nothing more: its clock is revoked first,
+    /// so the snapshots and positions that would race the new owner fail at once instead.
+    fn stop_shard(&mut self, shard: ShardId, owned: Owned, handoff: Handoff) {
+        let (actors, modules, journal, leases) =
+            (self.actors.clone(), self.modules.clone(), self.journal.clone(), self.leases.clone());
+        let node = self.settings.node_id.clone();
+        let stop = tokio::spawn(async move {
+            let Owned { revision, epoch, clock, stop, router } = owned;
+            if handoff == Handoff::Lost {
+                clock.revoke();
+            }
+            let _ = stop.send(true);
+            let _ = router.await;
+            match handoff {
+                Handoff::GiveBack => modules.remove_shard(shard).await,
+                Handoff::Lost => modules.drop_shard(shard),
+            }
+            actors.release_shard(shard).await;
+            clock.revoke();
+            journal.remove(shard);
+            if handoff == Handoff::GiveBack {
+                if let Err(error) = leases.release(shard, revision).await {
+                    tracing::warn!(%node, %shard, %error, "LeaseReleaseError: it will expire");
+                }
+                tracing::info!(%node, %shard, epoch = epoch.0, "ShardGivenBack");
+            }
+        });
+        self.stopping.insert(shard, stop);
     }
 
-    /// Stop writing first, then free the lease so the next owner starts at once.
-    async fn give_back(&mut self, shard: ShardId) {
-        let Some(owned) = self.owned.remove(&shard) else { return };
-        let (revision, epoch) = (owned.revision, owned.epoch);
-        self.stop_shard(shard, owned).await;
-        if let Err(error) = self.leases.release(shard, revision).await {
-            tracing::warn!(node = %self.settings.node_id, %shard, %error, "LeaseReleaseError: it will expire");
+    fn give_back(&mut self, shard: ShardId) {
+        if let Some(owned) = self.owned.remove(&shard) {
+            self.stop_shard(shard, owned, Handoff::GiveBack);
         }
-        tracing::info!(node = %self.settings.node_id, %shard, epoch = epoch.0, "ShardGivenBack");
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handoff {
+    /// Our choice: the lease is still ours until we release it.
+    GiveBack,
+    /// Taken, expired or fenced: another node may be writing already.
+    Lost,
 }

@@ -1,0 +1,79 @@
+//! The module consumers of a cluster node (`ModuleSet`) as its lease loop drives them:
+//! adding a shard never waits on the journal, a shard whose stored position cannot be read
+//! yet is retried until it can, and a shard dropped (lease lost) then added again resumes
+//! from the stored position, not from what this node last remembered.
+
+mod support;
+
+use practice_actors::journal::{Journal, SledJournal};
+use practice_actors::metrics::BackboneMetrics;
+use practice_actors::module::{EventTally, ModuleEngine, ModuleSet};
+use practice_actors::synthetic::{claim_journey, load_org};
+use practice_actors::{Node, NodeConfig};
+use practice_protocol::shard::ShardId;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{eventually, Counting, FlakyJournal};
+
+const SHARD: ShardId = ShardId(0);
+
+async fn one_shard_node() -> (Node, Arc<FlakyJournal>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Arc::new(FlakyJournal::over(SledJournal::open(&dir.path().join("journal"), 1).unwrap()));
+    let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
+    let config = NodeConfig { consumer_poll: Duration::from_millis(20), ..NodeConfig::default() };
+    let node = Node::start_embedded(journal.clone(), metrics, config).await.unwrap();
+    (node, journal, dir)
+}
+
+/// Send the journeys of claims `claims` of org `seed`; the events the journal holds after.
+async fn journeys(node: &Node, journal: &dyn Journal, seed: u64, claims: std::ops::Range<u64>) -> usize {
+    for index in claims {
+        for command in claim_journey(load_org(seed), index) {
+            assert!(node.send(command).await.unwrap().is_accepted());
+        }
+    }
+    journal.read_shard(SHARD, 0, usize::MAX).await.unwrap().len()
+}
+
+async fn counting_set(node: &Node) -> (ModuleSet, Arc<AtomicUsize>) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let engine = Box::new(Counting(EventTally::named("sentry"), seen.clone())) as Box<dyn ModuleEngine>;
+    (ModuleSet::start(node, vec![engine]).await.unwrap(), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_added_while_its_position_cannot_be_read_is_consumed_once_it_can() {
+    let (node, journal, _dir) = one_shard_node().await;
+    let total = journeys(&node, journal.as_ref(), 1, 0..5).await;
+    journal.fail_position_loads(3);
+    let (set, seen) = counting_set(&node).await;
+    set.add_shard(SHARD, None).unwrap();
+    assert!(eventually(|| seen.load(Ordering::SeqCst) == total).await, "saw {seen:?} of {total}");
+    assert_eq!(journal.position_failures.load(Ordering::SeqCst), 0, "every failed load was retried");
+    set.stop().await;
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_shard_added_again_resumes_from_the_stored_position() {
+    let (node, journal, _dir) = one_shard_node().await;
+    let first = journeys(&node, journal.as_ref(), 2, 0..3).await;
+    let (set, seen) = counting_set(&node).await;
+    set.add_shard(SHARD, None).unwrap();
+    assert!(eventually(|| seen.load(Ordering::SeqCst) == first).await, "saw {seen:?} of {first}");
+    set.drop_shard(SHARD);
+    // Meanwhile another owner consumed these and stored its position past them.
+    let second = journeys(&node, journal.as_ref(), 2, 3..6).await;
+    let head = journal.read_shard(SHARD, 0, usize::MAX).await.unwrap().last().unwrap().position;
+    journal.store_position("sentry", SHARD, head).await.unwrap();
+    set.add_shard(SHARD, None).unwrap();
+    let third = journeys(&node, journal.as_ref(), 2, 6..7).await;
+    let expected = first + (third - second);
+    assert!(eventually(|| seen.load(Ordering::SeqCst) >= expected).await, "saw {seen:?} of {expected}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(seen.load(Ordering::SeqCst), expected, "events another owner consumed were handed over again");
+    set.stop().await;
+    node.shutdown().await;
+}
