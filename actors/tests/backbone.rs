@@ -224,6 +224,27 @@ async fn a_failing_actor_is_restarted_then_quarantined_past_its_intensity() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_that_cannot_be_rebuilt_answers_the_error_and_the_next_message_starts_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let flaky = Arc::new(FlakyJournal::over(SledJournal::open(&dir.path().join("journal"), 4).unwrap()));
+    let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
+    let node = Node::start_embedded(flaky.clone(), metrics, NodeConfig::default()).await.unwrap();
+    let journey = claim_journey(load_org(5), 1);
+    assert!(node.send(journey[0].clone()).await.unwrap().is_accepted());
+    node.passivate_all().await;
+    // The claim comes back on its next message; its journal tail cannot be read this once.
+    flaky.fail_entity_reads(1);
+    let failed = node.send(journey[1].clone()).await;
+    assert!(matches!(failed, Err(SendError::Journal(_))), "{failed:?}");
+    let retried = node.send(journey[1].clone()).await.unwrap();
+    assert!(matches!(retried, Outcome::Accepted { events_appended: 1, version: 2, .. }), "{retried:?}");
+    // Not a crash: no restart counted, nothing quarantined, the history has no gap.
+    assert_eq!(node.stats().await.restarts, 0);
+    assert_eq!(node.journal().read_entity(journey[1].entity, 0).await.unwrap().len(), 2);
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_tenant_and_wrong_kind_are_refused() {
     let test = start(4, NodeConfig::default()).await;
     let org = load_org(5);

@@ -1,6 +1,10 @@
-//! The generic entity actor: rehydrate on start, then for each command decide, append before
-//! replying, apply. One actor per entity and one message at a time gives G1; the command ids
-//! kept in the state give G3.
+//! The generic entity actor: rehydrate on its first message, then for each command decide,
+//! append before replying, apply. One actor per entity and one message at a time gives G1; the
+//! command ids kept in the state give G3.
+//!
+//! Rehydrating in the first message rather than in `pre_start` keeps the shard supervisor
+//! free: a spawn returns at once, so one entity's journal round trips (two on JetStream) never
+//! hold up the messages of the other entities of its shard.
 
 use super::{rehydrate, Entity, EntityCommand, EntityMessage, Inspection, Outcome, SendError};
 use crate::journal::{AppendBatch, Epoch, JournalError, PendingEvent};
@@ -36,7 +40,13 @@ pub struct EntityActorState<E: Entity> {
     epoch: Epoch,
     runtime: Arc<Runtime>,
     state: E::State,
+    /// Whether `state` was rebuilt from the journal yet.
+    loaded: bool,
 }
+
+/// Why an actor whose rehydration failed stopped (the supervisor forgets it; the next message
+/// starts a fresh one, as a failed start did).
+const EXIT_NOT_LOADED: &str = "rehydration failed";
 
 pub use super::actor_exit::{EXIT_FENCED, EXIT_PASSIVATED};
 
@@ -50,15 +60,14 @@ impl<E: Entity> Actor for EntityActor<E> {
         _myself: ActorRef<Self::Msg>,
         arguments: EntityArguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let rehydrated = rehydrate::<E>(arguments.runtime.journal.as_ref(), arguments.entity).await?;
         arguments.runtime.metrics.live_actors.with_label_values(&[E::KIND.as_str()]).inc();
-        E::after_apply(arguments.entity, &rehydrated.state, &arguments.runtime);
         Ok(EntityActorState {
             entity: arguments.entity,
             shard: arguments.shard,
             epoch: arguments.epoch,
             runtime: arguments.runtime,
-            state: rehydrated.state,
+            state: E::State::default(),
+            loaded: false,
         })
     }
 
@@ -73,6 +82,16 @@ impl<E: Entity> Actor for EntityActor<E> {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        // Nothing to rebuild for a passivation: an actor that never loaded has no state to keep.
+        if !state.loaded && !matches!(message, EntityMessage::Passivate(_)) {
+            if let Err(error) = load::<E>(state).await {
+                if let EntityMessage::Command { reply, .. } = message {
+                    let _ = reply.send(Err(error));
+                }
+                myself.stop(Some(EXIT_NOT_LOADED.to_string()));
+                return Ok(());
+            }
+        }
         match message {
             EntityMessage::Command { envelope, reply } => {
                 let started = Instant::now();
@@ -100,11 +119,13 @@ impl<E: Entity> Actor for EntityActor<E> {
             EntityMessage::Passivate(done) => {
                 // A snapshot is a shortcut for the next start, not a duty: one the journal
                 // refuses (lease gone, server down) costs a longer replay later, nothing more.
-                let bytes = codec::encode(&state.state)?;
-                if let Err(error) =
-                    state.runtime.journal.save_snapshot(state.entity, E::version(&state.state), bytes).await
-                {
-                    tracing::warn!(kind = E::KIND.as_str(), %error, "snapshot not saved on passivation");
+                if state.loaded {
+                    let bytes = codec::encode(&state.state)?;
+                    if let Err(error) =
+                        state.runtime.journal.save_snapshot(state.entity, E::version(&state.state), bytes).await
+                    {
+                        tracing::warn!(kind = E::KIND.as_str(), %error, "snapshot not saved on passivation");
+                    }
                 }
                 myself.stop(Some(EXIT_PASSIVATED.to_string()));
                 if let Some(done) = done {
@@ -118,6 +139,15 @@ impl<E: Entity> Actor for EntityActor<E> {
         }
         Ok(())
     }
+}
+
+/// Snapshot + journal tail into `state`.
+async fn load<E: Entity>(state: &mut EntityActorState<E>) -> Result<(), SendError> {
+    let rehydrated = rehydrate::<E>(state.runtime.journal.as_ref(), state.entity).await?;
+    E::after_apply(state.entity, &rehydrated.state, &state.runtime);
+    state.state = rehydrated.state;
+    state.loaded = true;
+    Ok(())
 }
 
 async fn handle_command<E: Entity>(

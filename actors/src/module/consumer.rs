@@ -13,7 +13,7 @@
 
 use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent, ShardGuard};
 use crate::entity::SendError;
-use crate::journal::StoredEvent;
+use crate::journal::{JournalError, StoredEvent};
 use crate::node::Node;
 use practice_protocol::shard::ShardId;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -148,10 +148,16 @@ impl Actor for ModuleConsumer {
     }
 }
 
+/// Failures that say "not now" rather than "never": the page stops there and is tried again.
 fn retryable(error: &SendError) -> bool {
     matches!(
         error,
-        SendError::Timeout(_) | SendError::Dropped | SendError::Unavailable(_) | SendError::Quarantined { .. }
+        SendError::Timeout(_)
+            | SendError::Dropped
+            | SendError::Unavailable(_)
+            | SendError::Quarantined { .. }
+            | SendError::Fenced { .. }
+            | SendError::Journal(JournalError::Unavailable(_) | JournalError::Fenced { .. })
     )
 }
 

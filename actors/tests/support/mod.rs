@@ -48,15 +48,25 @@ pub struct FlakyJournal {
     pub inner: SledJournal,
     pub failures: AtomicUsize,
     pub position_failures: AtomicUsize,
+    pub read_failures: AtomicUsize,
 }
 
 impl FlakyJournal {
     pub fn over(inner: SledJournal) -> Self {
-        Self { inner, failures: AtomicUsize::new(0), position_failures: AtomicUsize::new(0) }
+        Self {
+            inner,
+            failures: AtomicUsize::new(0),
+            position_failures: AtomicUsize::new(0),
+            read_failures: AtomicUsize::new(0),
+        }
     }
 
     pub fn fail_next(&self, count: usize) {
         self.failures.store(count, Ordering::SeqCst);
+    }
+
+    pub fn fail_entity_reads(&self, count: usize) {
+        self.read_failures.store(count, Ordering::SeqCst);
     }
 
     pub fn fail_position_loads(&self, count: usize) {
@@ -106,6 +116,9 @@ impl Journal for FlakyJournal {
         self.inner.append(batch)
     }
     fn read_entity(&self, entity: EntityRef, after: u64) -> BoxFuture<'_, Result<Vec<StoredEvent>, JournalError>> {
+        if take_one(&self.read_failures) {
+            return Box::pin(async { Err(JournalError::Unavailable("injected failure".into())) });
+        }
         self.inner.read_entity(entity, after)
     }
     fn read_shard(
