@@ -14,7 +14,8 @@ fn decimal(value: &Value, pointer: &str) -> Decimal {
     Decimal::from_str(text).unwrap_or_else(|error| panic!("{pointer}: {error}"))
 }
 
-fn run_demo(claims: u64, extra: &[&str]) -> Value {
+/// The summary, and the folder the run used (its data dir is `data`).
+fn run_demo(claims: u64, extra: &[&str]) -> (Value, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let summary_path = dir.path().join("summary.json");
     let output = Command::new(env!("CARGO_BIN_EXE_practice"))
@@ -32,7 +33,9 @@ fn run_demo(claims: u64, extra: &[&str]) -> Value {
     assert!(outbox > 0, "no 837 files were written");
     let inbox = std::fs::read_dir(dir.path().join("data/inbox")).expect("inbox").count();
     assert!(inbox > 0, "no 835 files were received");
-    serde_json::from_slice(&std::fs::read(&summary_path).expect("summary written")).expect("summary is JSON")
+    let summary =
+        serde_json::from_slice(&std::fs::read(&summary_path).expect("summary written")).expect("summary is JSON");
+    (summary, dir)
 }
 
 fn check(summary: &Value, encounters: u64) {
@@ -44,6 +47,9 @@ fn check(summary: &Value, encounters: u64) {
     let by_status: u64 = summary["by_status"].as_object().expect("by_status").values().filter_map(Value::as_u64).sum();
     assert_eq!(by_status, claims);
     assert_eq!(summary["conservation_violations"].as_u64(), Some(0));
+    // Every 999 found the batch it answers in the registry (one that did not is suspense).
+    assert_eq!(summary["files"]["999"], summary["files"]["837_files"]);
+    assert_eq!(summary["suspense_items"].as_u64(), Some(0));
     assert_eq!(summary["reingested_events"].as_u64(), Some(0), "an 835 posted twice");
     assert_eq!(summary["ground_truth"]["claims_mismatched"].as_u64(), Some(0));
     assert_eq!(summary["ground_truth"]["exact"].as_bool(), Some(true));
@@ -66,13 +72,16 @@ fn check(summary: &Value, encounters: u64) {
 
 #[test]
 fn ten_thousand_claims_conserve_money_and_match_the_ground_truth() {
-    let summary = run_demo(10_000, &[]);
+    let (summary, dir) = run_demo(10_000, &[]);
     check(&summary, 10_000);
+    assert!(dir.path().join("data/batches").is_dir(), "the embedded demo keeps its batch registry in sled");
 }
 
 #[test]
 fn the_demo_runs_on_jetstream_too() {
     let server = NatsServer::start().expect("nats-server starts");
-    let summary = run_demo(300, &["--nats", &server.url()]);
+    let (summary, dir) = run_demo(300, &["--nats", &server.url()]);
     check(&summary, 300);
+    // The batch registry is the server's KV bucket, not a file: and 999s still found every batch.
+    assert!(!dir.path().join("data/batches").exists(), "the demo on JetStream wrote a sled registry");
 }

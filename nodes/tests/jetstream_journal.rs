@@ -156,3 +156,18 @@ async fn fence_survives_a_server_restart() {
     let next = reopened.fence(shard).await.unwrap();
     assert_eq!(next, Epoch(epoch.0 + 1));
 }
+
+/// The batch registry in JetStream KV shows what every backend must, and keeps it across a
+/// kill -9 of the server.
+#[tokio::test]
+async fn kv_batch_registry_passes_the_registry_checks_and_survives_a_server_crash() {
+    use practice_actors::ingest::registry::checks::{exercise, still_there};
+    use practice_nodes::jetstream::registry::KvBatchRegistry;
+    let Some(mut server) = server() else { return };
+    let registry = KvBatchRegistry::open(connect(&server.url(), "test").await.unwrap(), 1).await.unwrap();
+    exercise(&registry).await.unwrap();
+    drop(registry);
+    server.restart().unwrap();
+    let reopened = KvBatchRegistry::open(connect(&server.url(), "test").await.unwrap(), 1).await.unwrap();
+    still_there(&reopened).await.unwrap();
+}

@@ -112,8 +112,11 @@ pub fn control_key(control_number: &str) -> String {
     }
 }
 
-/// The pure rules both backends share.
-fn merge_sent(existing: Option<RegisteredBatch>, batch: SentBatch) -> Result<Option<RegisteredBatch>, RegistryError> {
+/// The pure rules every backend shares.
+pub fn merge_sent(
+    existing: Option<RegisteredBatch>,
+    batch: SentBatch,
+) -> Result<Option<RegisteredBatch>, RegistryError> {
     match existing {
         Some(found) if found.batch == batch => Ok(None),
         Some(found) => Err(RegistryError::ControlNumberReused { group: found.batch.group_control_number }),
@@ -121,7 +124,7 @@ fn merge_sent(existing: Option<RegisteredBatch>, batch: SentBatch) -> Result<Opt
     }
 }
 
-fn set_verdict(
+pub fn set_verdict(
     registered: &mut RegisteredBatch,
     set_control_number: &str,
     outcome: SetOutcome,
@@ -271,11 +274,12 @@ impl BatchRegistry for SledBatchRegistry {
     }
 }
 
-#[cfg(test)]
-mod tests {
+/// The behaviour every backend must show, as one check a backend's tests run (the JetStream
+/// KV backend lives in `practice-nodes`). Returns what went wrong instead of panicking.
+pub mod checks {
     use super::*;
 
-    fn batch(group: &str, claims: &[(u128, &str)]) -> SentBatch {
+    pub fn batch(group: &str, claims: &[(u128, &str)]) -> SentBatch {
         SentBatch {
             interchange_control_number: format!("{:0>9}", group),
             group_control_number: group.to_string(),
@@ -292,30 +296,63 @@ mod tests {
         }
     }
 
-    fn outcome(accepted: bool) -> SetOutcome {
+    pub fn outcome(accepted: bool) -> SetOutcome {
         SetOutcome { accepted, status_code: "A".into(), reason: String::new(), file_id: "x12:1".into() }
     }
 
-    async fn exercise(registry: &dyn BatchRegistry) {
-        let (org, other) = (OrgId(uuid::Uuid::from_u128(1)), OrgId(uuid::Uuid::from_u128(2)));
-        let sent = batch("31", &[(1, "PCN1"), (2, "PCN2")]);
-        registry.record_sent(org, sent.clone()).await.unwrap();
-        registry.record_sent(org, sent.clone()).await.unwrap();
-        let reused = registry.record_sent(org, batch("031", &[(3, "PCN3")])).await;
-        assert!(matches!(reused, Err(RegistryError::ControlNumberReused { .. })), "{reused:?}");
-        let found = registry.find(org, "000000031").await.unwrap().expect("leading zeros do not matter");
-        assert_eq!(found.batch, sent);
-        assert!(registry.find(other, "31").await.unwrap().is_none(), "another organization's batch");
-        registry.record_verdict(org, "31", "1", outcome(true)).await.unwrap();
-        let found = registry.find(org, "31").await.unwrap().unwrap();
-        assert_eq!(found.verdicts.get("0001"), Some(&outcome(true)));
-        assert!(registry.record_verdict(org, "31", "0002", outcome(false)).await.is_err());
-        assert!(registry.record_verdict(org, "99", "0001", outcome(false)).await.is_err());
+    fn ensure(holds: bool, what: &str) -> Result<(), String> {
+        if holds {
+            Ok(())
+        } else {
+            Err(what.to_string())
+        }
     }
+
+    /// Record, record again, reuse a control number, find with other padding, keep
+    /// organizations apart, record verdicts and refuse verdicts for unknown sets or groups.
+    /// Leaves org `1`'s group `31` recorded with set `0001` accepted, for durability checks.
+    pub async fn exercise(registry: &dyn BatchRegistry) -> Result<(), String> {
+        let (org, other) = (OrgId(uuid::Uuid::from_u128(1)), OrgId(uuid::Uuid::from_u128(2)));
+        let failed = |error: RegistryError| error.to_string();
+        let sent = batch("31", &[(1, "PCN1"), (2, "PCN2")]);
+        registry.record_sent(org, sent.clone()).await.map_err(failed)?;
+        registry.record_sent(org, sent.clone()).await.map_err(|error| format!("the same batch again: {error}"))?;
+        let reused = registry.record_sent(org, batch("031", &[(3, "PCN3")])).await;
+        ensure(
+            matches!(reused, Err(RegistryError::ControlNumberReused { .. })),
+            "a reused control number was accepted",
+        )?;
+        let found = registry.find(org, "000000031").await.map_err(failed)?;
+        ensure(found.is_some_and(|found| found.batch == sent), "leading zeros changed the lookup")?;
+        ensure(registry.find(other, "31").await.map_err(failed)?.is_none(), "another organization's batch was found")?;
+        registry.record_verdict(org, "31", "1", outcome(true)).await.map_err(failed)?;
+        let found = registry.find(org, "31").await.map_err(failed)?;
+        ensure(
+            found.is_some_and(|found| found.verdicts.get("0001") == Some(&outcome(true))),
+            "the verdict was not kept",
+        )?;
+        ensure(registry.record_verdict(org, "31", "0002", outcome(false)).await.is_err(), "a verdict for no set")?;
+        ensure(registry.record_verdict(org, "99", "0001", outcome(false)).await.is_err(), "a verdict for no group")?;
+        Ok(())
+    }
+
+    /// After [`exercise`] and a reopen: what it left is still there.
+    pub async fn still_there(registry: &dyn BatchRegistry) -> Result<(), String> {
+        let found = registry.find(OrgId(uuid::Uuid::from_u128(1)), "31").await.map_err(|error| error.to_string())?;
+        let found = found.ok_or("the batch did not survive a reopen")?;
+        ensure(found.batch.claims().count() == 2, "the batch lost claims")?;
+        ensure(found.verdicts.get("0001").is_some_and(|verdict| verdict.accepted), "the verdict did not survive")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checks::{exercise, still_there};
+    use super::*;
 
     #[tokio::test]
     async fn memory_registry_keeps_batches_per_organization() {
-        exercise(&MemoryBatchRegistry::default()).await;
+        exercise(&MemoryBatchRegistry::default()).await.unwrap();
     }
 
     #[tokio::test]
@@ -323,12 +360,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let registry = SledBatchRegistry::open(dir.path()).unwrap();
-            exercise(&registry).await;
+            exercise(&registry).await.unwrap();
         }
-        let registry = SledBatchRegistry::open(dir.path()).unwrap();
-        let found = registry.find(OrgId(uuid::Uuid::from_u128(1)), "31").await.unwrap().expect("durable");
-        assert_eq!(found.batch.claims().count(), 2);
-        assert!(found.verdicts.get("0001").is_some_and(|verdict| verdict.accepted));
+        still_there(&SledBatchRegistry::open(dir.path()).unwrap()).await.unwrap();
     }
 
     #[test]

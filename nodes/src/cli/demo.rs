@@ -41,14 +41,22 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("practice-demo-{}", std::process::id())),
     };
-    let config = DemoConfig {
+    let mut config = DemoConfig {
         claims: args.claims,
         seed: args.seed,
         data_dir: data_dir.clone(),
         concurrency: args.concurrency.max(1),
         max_days: args.max_days.max(1),
+        batch_registry: None,
     };
     let summary = runtime()?.block_on(async {
+        if let Some(url) = &args.nats {
+            let client = practice_nodes::jetstream::connect(url, "practice-demo-registry").await?;
+            let registry = practice_nodes::jetstream::registry::KvBatchRegistry::open(client, 1)
+                .await
+                .context("cannot open the batch registry bucket")?;
+            config.batch_registry = Some(std::sync::Arc::new(registry));
+        }
         let registry = prometheus::Registry::new();
         let (node, cluster) = match &args.nats {
             None => {

@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DemoConfig {
     pub claims: u64,
     pub seed: u64,
@@ -45,6 +45,8 @@ pub struct DemoConfig {
     pub concurrency: usize,
     /// Simulated days to run at most before stopping the clock.
     pub max_days: i64,
+    /// Where sent batches are recorded; `None`: a sled database in `data_dir` (`batches`).
+    pub batch_registry: Option<Arc<dyn BatchRegistry>>,
 }
 
 /// Progress callback: (stage, done, total).
@@ -172,9 +174,14 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let inbox = config.data_dir.join("inbox");
     std::fs::create_dir_all(&inbox).with_context(|| format!("cannot create {}", inbox.display()))?;
     let recipient = Recipient { name: "Simulated Family Practice".into(), id: "PRACTICEOS".into() };
-    // Which claims left in which batch, for the 999s: a small sled database next to the journal.
-    let registry: Arc<dyn BatchRegistry> =
-        Arc::new(SledBatchRegistry::open(&config.data_dir.join("batches")).context("cannot open the batch registry")?);
+    // Which claims left in which batch, for the 999s: the given registry (JetStream KV on a
+    // cluster), else a small sled database next to the journal.
+    let registry: Arc<dyn BatchRegistry> = match &config.batch_registry {
+        Some(registry) => registry.clone(),
+        None => Arc::new(
+            SledBatchRegistry::open(&config.data_dir.join("batches")).context("cannot open the batch registry")?,
+        ),
+    };
     let acks_ingestor = Ingestor::new(node.clone(), Arc::new(MemoryDirectory::default()), Currency::USD)
         .with_registry(registry.clone());
     let mut batch_files: HashMap<String, PathBuf> = HashMap::new();

@@ -3,7 +3,8 @@
 //! `setup` creates streams and buckets, `plan` decides each message's headers and `frame` its
 //! payload and event positions (both pure), `ack`
 //! reads the server's verdict, `read` reads history back, `journal` ties them together, and
-//! `inbound` publishes raw connector traffic with content-derived ids.
+//! `inbound` publishes raw connector traffic with content-derived ids; `registry` keeps the
+//! sent-batch registry in a KV bucket.
 
 pub mod ack;
 pub mod frame;
@@ -11,6 +12,7 @@ pub mod inbound;
 pub mod journal;
 pub mod plan;
 pub mod read;
+pub mod registry;
 pub mod setup;
 mod shard_cache;
 
