@@ -124,7 +124,19 @@ pub fn merge_sent(
     }
 }
 
-pub fn set_verdict(
+/// The batch at a key after a 999's verdict on one of its sets (an error when there is none).
+pub fn with_verdict(
+    existing: Option<RegisteredBatch>,
+    group_control_number: &str,
+    set_control_number: &str,
+    outcome: SetOutcome,
+) -> Result<Option<RegisteredBatch>, RegistryError> {
+    let mut registered = existing.ok_or_else(|| RegistryError::Corrupt(format!("no batch {group_control_number}")))?;
+    set_verdict(&mut registered, set_control_number, outcome)?;
+    Ok(Some(registered))
+}
+
+fn set_verdict(
     registered: &mut RegisteredBatch,
     set_control_number: &str,
     outcome: SetOutcome,
@@ -264,13 +276,7 @@ impl BatchRegistry for SledBatchRegistry {
     ) -> BoxFuture<'_, Result<(), RegistryError>> {
         let key = Self::key(org, group_control_number);
         let (group, set) = (group_control_number.to_string(), set_control_number.to_string());
-        Box::pin(async move {
-            self.update(&key, |existing| {
-                let mut registered = existing.ok_or_else(|| RegistryError::Corrupt(format!("no batch {group}")))?;
-                set_verdict(&mut registered, &set, outcome)?;
-                Ok(Some(registered))
-            })
-        })
+        Box::pin(async move { self.update(&key, |existing| with_verdict(existing, &group, &set, outcome)) })
     }
 }
 

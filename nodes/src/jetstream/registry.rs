@@ -8,7 +8,7 @@ use super::setup::bucket;
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 use practice_actors::ingest::registry::{
-    control_key, merge_sent, set_verdict, BatchRegistry, RegisteredBatch, RegistryError, SentBatch, SetOutcome,
+    control_key, merge_sent, with_verdict, BatchRegistry, RegisteredBatch, RegistryError, SentBatch, SetOutcome,
 };
 use practice_actors::journal::{BoxFuture, JournalError};
 use practice_protocol::codec::{decode, encode};
@@ -107,13 +107,8 @@ impl BatchRegistry for KvBatchRegistry {
     ) -> BoxFuture<'_, Result<(), RegistryError>> {
         let key = Self::key(org, group_control_number);
         let (group, set) = (group_control_number.to_string(), set_control_number.to_string());
-        Box::pin(async move {
-            self.update(&key, |existing| {
-                let mut registered = existing.ok_or_else(|| RegistryError::Corrupt(format!("no batch {group}")))?;
-                set_verdict(&mut registered, &set, outcome.clone())?;
-                Ok(Some(registered))
-            })
-            .await
-        })
+        Box::pin(
+            async move { self.update(&key, |existing| with_verdict(existing, &group, &set, outcome.clone())).await },
+        )
     }
 }
