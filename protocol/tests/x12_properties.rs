@@ -120,7 +120,13 @@ proptest! {
     fn segments_with_random_delimiters_lex_back_exactly(
         separators in prop::sample::subsequence(vec![b'*', b'|', b'~', b'^', b'!', b'\'', b'+', b'{', b':'], 4),
         newline_terminator in any::<bool>(),
-        segments in prop::collection::vec(("[A-Z][A-Z0-9]{1,2}", prop::collection::vec("[A-Z0-9 .-]{0,12}", 0..12)), 1..40),
+        // Any id but ISA: an ISA segment starts a new interchange and re-reads the delimiters
+        // (the generator made one in about one run in seven).
+        segments in prop::collection::vec(
+            ("[A-Z][A-Z0-9]{1,2}".prop_filter("ISA starts an interchange", |id| id != "ISA"),
+             prop::collection::vec("[A-Z0-9 .-]{0,12}", 0..12)),
+            1..40,
+        ),
     ) {
         let (element, component, repetition) = (separators[0], separators[1], separators[2]);
         let terminator = if newline_terminator { b'\n' } else { separators[3] };
