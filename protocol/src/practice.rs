@@ -6,7 +6,7 @@
 
 use crate::claim::DecideContext;
 use crate::envelope::EventEnvelope;
-use crate::ids::{CommandId, UserId};
+use crate::ids::{ClaimId, CommandId, UserId};
 use crate::remit_ledger::{ProviderAdjustment, ProviderLedger, SuspenseEntry};
 use crate::roles::{Actor, Role, SystemComponent};
 use chrono::{DateTime, Utc};
@@ -24,14 +24,56 @@ pub const DEFAULT_APPEAL_WINDOW_DAYS: i64 = 180;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PracticeCommand {
-    Configure { name: String },
-    AddUser { user: UserId, role: Role },
-    ChangeRole { user: UserId, role: Role },
-    RemoveUser { user: UserId },
-    SetWriteOffThreshold { amount: Decimal },
-    SetAppealWindow { days: i64 },
-    RecordProviderAdjustment { entry: Box<ProviderAdjustment> },
-    RecordSuspense { item: Box<SuspenseEntry> },
+    Configure {
+        name: String,
+    },
+    AddUser {
+        user: UserId,
+        role: Role,
+    },
+    ChangeRole {
+        user: UserId,
+        role: Role,
+    },
+    RemoveUser {
+        user: UserId,
+    },
+    SetWriteOffThreshold {
+        amount: Decimal,
+    },
+    SetAppealWindow {
+        days: i64,
+    },
+    RecordProviderAdjustment {
+        entry: Box<ProviderAdjustment>,
+    },
+    RecordSuspense {
+        item: Box<SuspenseEntry>,
+    },
+    /// Close an open suspense item (its id: [`SuspenseEntry::id`]). Identical items share an
+    /// id and are interchangeable: each resolve closes the oldest still open.
+    ResolveSuspense {
+        item: CommandId,
+        resolution: SuspenseResolution,
+    },
+}
+
+/// How a biller closed a suspense item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspenseResolution {
+    /// Its money was posted to this claim (by a payment posting on the claim).
+    Posted { claim_id: ClaimId },
+    /// Not ours to post: returned to the payer, a duplicate, another practice's, ...
+    Dismissed { reason: String },
+}
+
+/// A closed suspense item, as the queue's history keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedSuspense {
+    pub item: CommandId,
+    pub entry: SuspenseEntry,
+    pub resolution: SuspenseResolution,
 }
 
 impl PracticeCommand {
@@ -45,6 +87,7 @@ impl PracticeCommand {
             PracticeCommand::SetAppealWindow { .. } => "set_appeal_window",
             PracticeCommand::RecordProviderAdjustment { .. } => "record_provider_adjustment",
             PracticeCommand::RecordSuspense { .. } => "record_suspense",
+            PracticeCommand::ResolveSuspense { .. } => "resolve_suspense",
         }
     }
 }
@@ -60,6 +103,7 @@ pub enum PracticeEvent {
     AppealWindowSet { days: i64 },
     ProviderAdjustmentRecorded { entry: ProviderAdjustment },
     SuspenseRecorded { item: SuspenseEntry },
+    SuspenseResolved { item: CommandId, resolution: SuspenseResolution },
 }
 
 impl PracticeEvent {
@@ -73,6 +117,7 @@ impl PracticeEvent {
             PracticeEvent::AppealWindowSet { .. } => "PracticeAppealWindowSet",
             PracticeEvent::ProviderAdjustmentRecorded { .. } => "PracticeProviderAdjustmentRecorded",
             PracticeEvent::SuspenseRecorded { .. } => "PracticeSuspenseRecorded",
+            PracticeEvent::SuspenseResolved { .. } => "PracticeSuspenseResolved",
         }
     }
 }
@@ -88,6 +133,8 @@ pub enum PracticeRejection {
     UserExists { user: UserId },
     #[error("invalid: {0}")]
     Invalid(String),
+    #[error("no open suspense item {item}")]
+    UnknownSuspense { item: CommandId },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +149,8 @@ pub struct PracticeState {
     pub provider_ledger: ProviderLedger,
     /// Open suspense items, oldest first.
     pub suspense: Vec<SuspenseEntry>,
+    /// Closed ones, in the order they were closed.
+    pub resolved_suspense: Vec<ResolvedSuspense>,
 }
 
 impl Default for PracticeState {
@@ -115,6 +164,7 @@ impl Default for PracticeState {
             version: 0,
             provider_ledger: ProviderLedger::default(),
             suspense: Vec::new(),
+            resolved_suspense: Vec::new(),
         }
     }
 }
@@ -126,6 +176,14 @@ fn may_record(actor: &Actor) -> bool {
         Actor::System { component, .. } => {
             matches!(component, SystemComponent::Ingestion | SystemComponent::Operator)
         }
+        Actor::Patient { .. } => false,
+    }
+}
+
+fn is_manager(actor: &Actor) -> bool {
+    match actor {
+        Actor::User { role, .. } => role.level() >= Role::BillingManager.level(),
+        Actor::System { component, .. } => *component == SystemComponent::Operator,
         Actor::Patient { .. } => false,
     }
 }
@@ -166,6 +224,25 @@ pub fn decide_practice(
                 return Err(PracticeRejection::Invalid("a suspense item needs a reason".into()));
             }
             return Ok(vec![PracticeEvent::SuspenseRecorded { item: item.as_ref().clone() }]);
+        }
+        PracticeCommand::ResolveSuspense { item, resolution } => {
+            // Posting is a biller's work; deciding money is not ours to post is a manager's.
+            let allowed = match resolution {
+                SuspenseResolution::Posted { .. } => may_record(actor),
+                SuspenseResolution::Dismissed { .. } => is_manager(actor),
+            };
+            if !allowed {
+                return Err(PracticeRejection::Forbidden { command: command.name().to_string() });
+            }
+            if let SuspenseResolution::Dismissed { reason } = resolution {
+                if reason.trim().is_empty() {
+                    return Err(PracticeRejection::Invalid("a dismissal needs a reason".into()));
+                }
+            }
+            if !state.suspense.iter().any(|entry| entry.id() == *item) {
+                return Err(PracticeRejection::UnknownSuspense { item: *item });
+            }
+            return Ok(vec![PracticeEvent::SuspenseResolved { item: *item, resolution: resolution.clone() }]);
         }
         _ => {}
     }
@@ -209,7 +286,9 @@ pub fn decide_practice(
             vec![PracticeEvent::AppealWindowSet { days: *days }]
         }
         // Decided above: any biller or the ingestion actor may record them.
-        PracticeCommand::RecordProviderAdjustment { .. } | PracticeCommand::RecordSuspense { .. } => Vec::new(),
+        PracticeCommand::RecordProviderAdjustment { .. }
+        | PracticeCommand::RecordSuspense { .. }
+        | PracticeCommand::ResolveSuspense { .. } => Vec::new(),
     })
 }
 
@@ -235,6 +314,16 @@ impl PracticeState {
             PracticeEvent::AppealWindowSet { days } => self.appeal_window_days = *days,
             PracticeEvent::ProviderAdjustmentRecorded { entry } => self.provider_ledger.record(entry),
             PracticeEvent::SuspenseRecorded { item } => self.suspense.push(item.clone()),
+            PracticeEvent::SuspenseResolved { item, resolution } => {
+                if let Some(index) = self.suspense.iter().position(|entry| entry.id() == *item) {
+                    let entry = self.suspense.remove(index);
+                    self.resolved_suspense.push(ResolvedSuspense {
+                        item: *item,
+                        entry,
+                        resolution: resolution.clone(),
+                    });
+                }
+            }
         }
     }
 
@@ -343,5 +432,59 @@ mod tests {
         let events = decide_practice(&state, item.command_id(0), &suspend, &biller).unwrap();
         events.iter().for_each(|event| state.apply(event));
         assert_eq!(state.suspense, vec![item]);
+    }
+
+    fn suspense_item(reference: &str) -> SuspenseEntry {
+        SuspenseEntry {
+            source: crate::remit_ledger::SuspenseSource::Remittance835,
+            payer: Some("87726".into()),
+            reference: reference.into(),
+            patient_control_number: Some("PCN9".into()),
+            payer_claim_control_number: None,
+            claim_id: None,
+            amount: Some(crate::Money::usd(Decimal::new(100, 0))),
+            reason: "no claim with patient control number PCN9".into(),
+        }
+    }
+
+    #[test]
+    fn suspense_items_are_resolved_once_by_the_roles_allowed() {
+        let org = OrgId(Uuid::from_u128(1));
+        let user = |role| Actor::User { org, user: UserId(Uuid::from_u128(2)), role };
+        let (biller, manager, front_desk) =
+            (user(Role::CoderBiller), user(Role::BillingManager), user(Role::FrontDesk));
+        let mut state = PracticeState::default();
+        // Two identical items (one 835 paid twice the same way) and another.
+        let (twin, other) = (suspense_item("T1"), suspense_item("T2"));
+        for entry in [&twin, &twin, &other] {
+            state.apply(&PracticeEvent::SuspenseRecorded { item: entry.clone() });
+        }
+        let claim_id = ClaimId(Uuid::from_u128(7));
+        let post =
+            |item| PracticeCommand::ResolveSuspense { item, resolution: SuspenseResolution::Posted { claim_id } };
+        let dismiss = |item, reason: &str| PracticeCommand::ResolveSuspense {
+            item,
+            resolution: SuspenseResolution::Dismissed { reason: reason.into() },
+        };
+        let forbidden = |result| matches!(result, Err(PracticeRejection::Forbidden { .. }));
+        assert!(forbidden(decide_practice(&state, CommandId::new_v4(), &post(twin.id()), &front_desk)));
+        assert!(forbidden(decide_practice(&state, CommandId::new_v4(), &dismiss(other.id(), "dup"), &biller)));
+        assert!(matches!(
+            decide_practice(&state, CommandId::new_v4(), &dismiss(other.id(), " "), &manager),
+            Err(PracticeRejection::Invalid(_))
+        ));
+        for _ in 0..2 {
+            let events = decide_practice(&state, CommandId::new_v4(), &post(twin.id()), &biller).unwrap();
+            events.iter().for_each(|event| state.apply(event));
+        }
+        let events =
+            decide_practice(&state, CommandId::new_v4(), &dismiss(other.id(), "returned to payer"), &manager).unwrap();
+        events.iter().for_each(|event| state.apply(event));
+        assert!(state.suspense.is_empty());
+        assert_eq!(state.resolved_suspense.len(), 3);
+        assert_eq!(state.resolved_suspense[0].resolution, SuspenseResolution::Posted { claim_id });
+        // Nothing open under that id any more: a third resolve is refused, nothing changes.
+        let again = decide_practice(&state, CommandId::new_v4(), &post(twin.id()), &biller);
+        assert_eq!(again, Err(PracticeRejection::UnknownSuspense { item: twin.id() }));
     }
 }

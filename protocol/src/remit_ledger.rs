@@ -74,6 +74,12 @@ pub struct SuspenseEntry {
 }
 
 impl SuspenseEntry {
+    /// The item's id in the queue: from its content alone, so the same item has the same id
+    /// on every node and after every replay (identical items share it).
+    pub fn id(&self) -> CommandId {
+        self.command_id(0)
+    }
+
     /// The command id that records this item, from its content and `occurrence` (its rank
     /// among identical items of the same file), so a redelivered file records nothing new.
     pub fn command_id(&self, occurrence: u32) -> CommandId {

@@ -9,7 +9,7 @@ use practice_protocol::codec::{decode, encode, CodecError, FORMAT_VERSION};
 use practice_protocol::domain::{ClaimFrequency, DenialCategory, RootCause};
 use practice_protocol::envelope::{CommandEnvelope, EntityKind, EntityRef, EventEnvelope};
 use practice_protocol::ids::CommandId;
-use practice_protocol::practice::PracticeEvent;
+use practice_protocol::practice::{PracticeEvent, SuspenseResolution};
 use practice_protocol::remit_ledger::{ProviderAdjustment, SuspenseEntry, SuspenseSource};
 use practice_protocol::shard::claim_ref;
 use practice_protocol::Money;
@@ -178,6 +178,14 @@ fn practice_event() -> impl Strategy<Value = PracticeEvent> {
                     reason,
                 }
             }),
+        (any::<bool>(), text()).prop_map(|(posted, reason)| PracticeEvent::SuspenseResolved {
+            item: CommandId::new_v4(),
+            resolution: if posted {
+                SuspenseResolution::Posted { claim_id: claim().id }
+            } else {
+                SuspenseResolution::Dismissed { reason }
+            },
+        }),
     ]
 }
 

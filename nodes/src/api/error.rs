@@ -161,6 +161,8 @@ pub const CODES: &[&str] = &[
     "invalid_transition",
     "not_signed_off",
     "nothing_to_write_off",
+    "already_resolved",
+    "nothing_to_post",
     "malformed_json",
     "unknown_field",
     "wrong_type",
@@ -210,6 +212,7 @@ mod tests {
             include_str!("billing.rs"),
             include_str!("statements.rs"),
             include_str!("upload.rs"),
+            include_str!("suspense.rs"),
             include_str!("../auth/connector.rs"),
         ];
         let mut seen = 0;

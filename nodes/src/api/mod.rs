@@ -20,6 +20,7 @@ pub mod sample;
 pub mod service;
 pub mod statements;
 pub mod stream;
+pub mod suspense;
 pub mod upload;
 pub mod views;
 
@@ -75,6 +76,8 @@ pub fn router(context: AppState) -> Router {
         .route("/api/v1/claims/{claim_id}/write-off", post(claims::write_off))
         .route("/api/v1/payments", post(billing::post_payment).get(billing::list_payments))
         .route("/api/v1/denials", get(billing::list_denials))
+        .route("/api/v1/suspense", get(suspense::list))
+        .route("/api/v1/suspense/{item_id}/resolve", post(suspense::resolve))
         .route("/api/v1/statements", post(statements::generate).get(statements::list))
         .route("/api/v1/statements/{statement_id}", get(statements::get_one))
         .route("/api/v1/statements/{statement_id}/payments", post(statements::collect))

@@ -5,17 +5,23 @@
 //! keeps lists complete on a cluster node too.
 
 use super::projection::ClaimProjection;
-use super::service::{ClaimChange, ClaimFilter, ClaimRecord, ClaimService, ClaimSnapshot, CommandError, ServiceError};
+use super::service::{
+    ClaimChange, ClaimFilter, ClaimRecord, ClaimService, ClaimSnapshot, CommandError, PracticeCommandError,
+    ServiceError,
+};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::FutureExt;
 use practice_actors::claim::ClaimEntity;
-use practice_actors::entity::{decode_event, EntityRejection};
+use practice_actors::entity::{decode_event, rehydrate, EntityRejection};
 use practice_actors::journal::{Journal, JournalError};
+use practice_actors::practice::PracticeEntity;
+use practice_actors::runtime::PolicyBook;
 use practice_actors::{EntityCommand, Node, Outcome, SendError};
 use practice_protocol::claim::{ClaimCommand, ClaimEvent, ClaimState, Rejection};
 use practice_protocol::envelope::{CommandEnvelope, EntityKind, EventEnvelope};
 use practice_protocol::ids::{ClaimId, OrgId};
+use practice_protocol::practice::{PracticeCommand, PracticeRejection, PracticeState};
 use practice_protocol::shard::{claim_ref, ShardId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -109,6 +115,41 @@ fn send_error(error: SendError) -> ServiceError {
 }
 
 impl ClaimService for NodeClaimService {
+    fn practice(&self, org: OrgId) -> BoxFuture<'_, Result<PracticeState, ServiceError>> {
+        async move {
+            let entity = PolicyBook::practice_ref(org);
+            Ok(rehydrate::<PracticeEntity>(self.node.journal().as_ref(), entity).await.map_err(send_error)?.state)
+        }
+        .boxed()
+    }
+
+    fn execute_practice(
+        &self,
+        envelope: CommandEnvelope<PracticeCommand>,
+    ) -> BoxFuture<'_, Result<(), PracticeCommandError>> {
+        async move {
+            let command = CommandEnvelope {
+                command_id: envelope.command_id,
+                entity: envelope.entity,
+                issued_at: envelope.issued_at,
+                actor: envelope.actor,
+                command: EntityCommand::Practice(envelope.command),
+            };
+            match self.node.send(command).await.map_err(send_error)? {
+                Outcome::Accepted { .. } => Ok(()),
+                Outcome::Rejected { rejection: EntityRejection::Practice(rejection), .. } => Err(rejection.into()),
+                // Another organization's practice answers like an unknown item (G8).
+                Outcome::Rejected { rejection: EntityRejection::WrongOrganization, .. } => {
+                    Err(PracticeRejection::Forbidden { command: "practice".into() }.into())
+                }
+                Outcome::Rejected { rejection, .. } => {
+                    Err(PracticeCommandError::Service(ServiceError::Internal(rejection.to_string())))
+                }
+            }
+        }
+        .boxed()
+    }
+
     fn execute(
         &self,
         envelope: CommandEnvelope<ClaimCommand>,

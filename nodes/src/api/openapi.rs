@@ -58,6 +58,14 @@ pub const OPERATIONS: &[Operation] = &[
     op("post", "/api/v1/payments", "Post a manual payer payment split across claims", Some("ManualPayment"), Bearer),
     op("get", "/api/v1/payments", "List posted payments and suspense", None, Bearer),
     op("get", "/api/v1/denials", "List denials with category, root cause and appeal deadline", None, Bearer),
+    op("get", "/api/v1/suspense", "The suspense queue: ?status=open (default), resolved or all", None, Bearer),
+    op(
+        "post",
+        "/api/v1/suspense/{item_id}/resolve",
+        "Close a suspense item: post its money to a claim, or dismiss it with a reason",
+        Some("ResolveSuspense"),
+        Bearer,
+    ),
     op("post", "/api/v1/statements", "Generate a patient statement", Some("GenerateRequest"), Bearer),
     op("get", "/api/v1/statements", "List statements", None, Bearer),
     op("get", "/api/v1/statements/{statement_id}", "Read a statement", None, Bearer),
@@ -137,6 +145,10 @@ fn schemas() -> Value {
         "GenerateRequest": {"type": "object", "required": ["patient_id"], "additionalProperties": false, "properties": {"patient_id": {"type": "string", "format": "uuid"}}},
         "CollectRequest": {"type": "object", "required": ["amount", "method"], "additionalProperties": false, "properties": {"amount": {"$ref": "#/components/schemas/Money"}, "method": {"type": "string", "enum": ["cash", "card", "check"]}}},
         "PayOnlineRequest": {"type": "object", "required": ["amount", "payment_token"], "additionalProperties": false, "properties": {"amount": {"$ref": "#/components/schemas/Money"}, "payment_token": {"type": "string"}}},
+        "ResolveSuspense": {"oneOf": [
+            {"type": "object", "required": ["action", "claim_id"], "additionalProperties": false, "properties": {"action": {"const": "post"}, "claim_id": {"type": "string", "format": "uuid"}, "paid_on": {"type": ["string", "null"], "format": "date"}}},
+            {"type": "object", "required": ["action", "reason"], "additionalProperties": false, "properties": {"action": {"const": "dismiss"}, "reason": {"type": "string", "minLength": 1}}}
+        ]},
         "PlanRequest": {"type": "object", "required": ["installments", "first_due"], "additionalProperties": false, "properties": {"installments": {"type": "integer", "minimum": 1, "maximum": 60}, "first_due": {"type": "string", "format": "date"}}},
         "X12": {"type": "string", "description": "raw X12 interchange bytes"}
     })

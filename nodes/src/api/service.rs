@@ -8,6 +8,7 @@ use futures::stream::BoxStream;
 use practice_protocol::claim::{ClaimCommand, ClaimEvent, ClaimState, ClaimStatus, Rejection};
 use practice_protocol::envelope::{CommandEnvelope, EventEnvelope};
 use practice_protocol::ids::{ClaimId, OrgId, PatientId};
+use practice_protocol::practice::{PracticeCommand, PracticeRejection, PracticeState};
 use serde::Serialize;
 
 /// A claim's current state and its full history, oldest event first.
@@ -83,8 +84,34 @@ pub enum CommandError {
     Service(#[from] ServiceError),
 }
 
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum PracticeCommandError {
+    #[error(transparent)]
+    Rejected(#[from] PracticeRejection),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
 /// What the API needs from the claim backbone.
 pub trait ClaimService: Send + Sync + 'static {
+    /// The organization's practice entity (its suspense queue). A service without practice
+    /// entities (the in-process test service) has none to give.
+    fn practice(&self, _org: OrgId) -> BoxFuture<'_, Result<PracticeState, ServiceError>> {
+        Box::pin(async { Err(ServiceError::Unavailable("this service keeps no practice entities".into())) })
+    }
+
+    /// Run one command on the organization's practice entity.
+    fn execute_practice(
+        &self,
+        _envelope: CommandEnvelope<PracticeCommand>,
+    ) -> BoxFuture<'_, Result<(), PracticeCommandError>> {
+        Box::pin(async {
+            Err(PracticeCommandError::Service(ServiceError::Unavailable(
+                "this service keeps no practice entities".into(),
+            )))
+        })
+    }
+
     /// Run one command; the events it appended (none when it was already applied, G3).
     fn execute(
         &self,

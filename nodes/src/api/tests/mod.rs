@@ -9,6 +9,7 @@ mod observability;
 mod openapi_metrics;
 mod rbac_matrix;
 mod seed_transitions;
+mod suspense;
 mod tenancy;
 mod upload_posting;
 
