@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod dashboard;
 mod demo;
+mod exchange;
 
 use clap::Parser;
 

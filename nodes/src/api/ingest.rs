@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use practice_actors::ingest::pipeline::{ClaimDirectory, DirectoryError, IngestReport, Ingestor};
+use practice_actors::ingest::registry::BatchRegistry;
 use practice_actors::Node;
 use practice_protocol::domain::Claim;
 use practice_protocol::ids::OrgId;
@@ -59,11 +60,18 @@ pub struct PostingIngestion {
 }
 
 impl PostingIngestion {
-    pub fn new(directory: PathBuf, node: Node, service: Arc<dyn ClaimService>) -> Self {
+    /// `batches` is where the 837s this practice sent are recorded: an uploaded 999 finds its
+    /// claims there.
+    pub fn new(
+        directory: PathBuf,
+        node: Node,
+        service: Arc<dyn ClaimService>,
+        batches: Arc<dyn BatchRegistry>,
+    ) -> Self {
         let claims = Arc::new(ServiceDirectory { service });
         PostingIngestion {
             store: StoreOnlyIngestion::new(directory.clone()),
-            ingestor: Ingestor::new(node, claims, Currency::USD),
+            ingestor: Ingestor::new(node, claims, Currency::USD).with_registry(batches),
             directory,
         }
     }

@@ -4,7 +4,6 @@
 
 use crate::api::ingest::PostingIngestion;
 use crate::api::metrics::HttpMetrics;
-use crate::api::node::NodeClaimService;
 use crate::api::service::ClaimService;
 use crate::api::statements::{StatementStore, TestProcessor};
 use crate::api::upload::{Ingestion, StoreOnlyIngestion};
@@ -12,6 +11,7 @@ use crate::api::ApiContext;
 use crate::auth::connector::ConnectorKeys;
 use crate::auth::token::TokenKey;
 use anyhow::Context;
+use practice_actors::ingest::registry::BatchRegistry;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -73,16 +73,18 @@ impl HttpServer {
     }
 }
 
-/// Serve the API over `node` on `address` (in the background).
+/// Serve the API over `node` on `address` (in the background), reading claims through
+/// `service`; uploaded 999s find their claims through `batches`.
 pub async fn start(
     node: practice_actors::Node,
+    service: Arc<dyn ClaimService>,
     address: SocketAddr,
     data_dir: &Path,
     registry: prometheus::Registry,
+    batches: Arc<dyn BatchRegistry>,
 ) -> anyhow::Result<HttpServer> {
-    let service = NodeClaimService::start(node.clone());
     // Uploads post: stored, parsed, matched to this node's claims, sent to their actors.
-    let ingestion = Arc::new(PostingIngestion::new(data_dir.join("uploads"), node, service.clone()));
+    let ingestion = Arc::new(PostingIngestion::new(data_dir.join("uploads"), node, service.clone(), batches));
     let context = context_with(service, data_dir, vec![registry], ingestion)?;
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;

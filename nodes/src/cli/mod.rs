@@ -11,6 +11,7 @@ pub mod cluster_verify;
 pub mod connector;
 pub mod demo;
 pub mod embedded;
+pub mod exchange;
 pub mod http;
 pub mod load;
 pub mod logging;

@@ -1,14 +1,20 @@
 //! `practice node`: one node on the embedded journal, every shard, the five module
 //! consumers; runs until SIGINT or SIGTERM, then shuts down gracefully (consumers store
-//! their positions, live actors snapshot, the journal flushes).
+//! their positions, live actors snapshot, the journal flushes). With `--http` it serves the API
+//! and dashboard; with a connector (`--org` and `--outbox`/`--inbox` or `--connector-nats`) it
+//! sends submitted claims to the clearinghouse and posts its answers (`crate::exchange`).
 
 use super::embedded::{open_journal, runtime, start_node};
+use crate::api::node::NodeClaimService;
+use crate::api::service::ClaimService;
 use anyhow::Context;
 use clap::Args;
+use practice_actors::ingest::registry::{BatchRegistry, SledBatchRegistry};
 use practice_actors::module::{EventTally, ModuleKind};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct NodeArgs {
@@ -23,6 +29,8 @@ pub struct NodeArgs {
     pub metrics_addr: Option<SocketAddr>,
     #[command(flatten)]
     pub http: super::http::HttpArgs,
+    #[command(flatten)]
+    pub exchange: super::exchange::ExchangeArgs,
 }
 
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
@@ -39,14 +47,36 @@ async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
     if let Some(address) = args.metrics_addr {
         serve_metrics(address, registry.clone()).await?;
     }
-    let api = match args.http.http {
-        Some(address) => Some(super::http::start(node.clone(), address, &args.data_dir, registry.clone()).await?),
+    // Which claims left in which 837, for the 999s: beside the journal.
+    let batches: Arc<dyn BatchRegistry> =
+        Arc::new(SledBatchRegistry::open(&args.data_dir.join("batches")).context("opening the batch registry")?);
+    let service: Option<Arc<dyn ClaimService>> = (args.http.http.is_some() || args.exchange.enabled())
+        .then(|| NodeClaimService::start(node.clone()) as Arc<dyn ClaimService>);
+    let api = match (args.http.http, &service) {
+        (Some(address), Some(service)) => Some(
+            super::http::start(
+                node.clone(),
+                service.clone(),
+                address,
+                &args.data_dir,
+                registry.clone(),
+                batches.clone(),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    let exchange = match &service {
+        Some(service) => args.exchange.start(&node, service.clone(), batches.clone(), &args.data_dir).await?,
         None => None,
     };
     tracing::info!(shards = node.owned_shards().len(), "node ready");
     eprintln!("practice node: {} shards on {}; ready", node.owned_shards().len(), args.data_dir.display());
     wait_for_signal().await?;
     eprintln!("practice node: shutting down");
+    if let Some(exchange) = exchange {
+        exchange.stop().await;
+    }
     if let Some(api) = api {
         api.stop().await;
     }

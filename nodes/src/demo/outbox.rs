@@ -1,17 +1,15 @@
 //! The outbound side of the file-drop connector: claims batched per payer and claim type into
-//! one 837 interchange each, written to the outbox folder a clearinghouse picks up from. Each
-//! file is read back (`ingest::sent::sent_batches`) into what the batch registry records: which
-//! claims went in which interchange, group and transaction set, for the 999s to come.
+//! one 837 interchange each (`exchange::batch`), written to the outbox folder a clearinghouse
+//! picks up from. Each file is read back (`ingest::sent::sent_batches`) into what the batch
+//! registry records: which claims went in which interchange, group and transaction set, for
+//! the 999s to come.
 
+use crate::exchange::batch::{by_payer_and_type, write_interchange, Parties};
 use anyhow::Context;
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 use practice_actors::ingest::registry::SentBatch;
 use practice_actors::ingest::sent::sent_batches;
 use practice_protocol::domain::{Claim, ClaimType};
-use practice_protocol::x12::write::claim837::{write_837, Receiver, Submission837, Submitter};
-use practice_protocol::x12::write::envelope::{Envelope, GroupHeader, InterchangeHeader, Usage};
-use practice_protocol::x12::write::Delimiters;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One batch: its id (the ISA/GS control number as text), file, size, claims, and what the
@@ -33,48 +31,13 @@ pub fn write_batches(
     next_control: &mut u32,
 ) -> anyhow::Result<Vec<Batch>> {
     std::fs::create_dir_all(outbox).with_context(|| format!("cannot create {}", outbox.display()))?;
-    let mut groups: BTreeMap<(String, bool), Vec<Claim>> = BTreeMap::new();
-    for claim in claims {
-        let payer = claim.coverage().map(|coverage| coverage.payer.payer_id.to_string()).unwrap_or_default();
-        let institutional = claim.claim_type == ClaimType::Institutional;
-        groups.entry((payer, institutional)).or_default().push(claim);
-    }
+    let parties = Parties::default();
     let mut batches = Vec::new();
-    for ((payer, institutional), claims) in groups {
+    for ((payer, institutional), claims) in by_payer_and_type(claims) {
         let control = *next_control;
         *next_control += 1;
         let claim_type = if institutional { ClaimType::Institutional } else { ClaimType::Professional };
-        let first = &claims[0];
-        let submission = Submission837 {
-            envelope: Envelope {
-                interchange: InterchangeHeader {
-                    sender_qualifier: "ZZ".into(),
-                    sender_id: "PRACTICEOS".into(),
-                    receiver_qualifier: "ZZ".into(),
-                    receiver_id: "SIMCLEARING".into(),
-                    date: day,
-                    time: NaiveTime::MIN,
-                    control_number: control,
-                    usage: Usage::Test,
-                    acknowledgment_requested: false,
-                },
-                group: GroupHeader {
-                    application_sender: "PRACTICEOS".into(),
-                    application_receiver: "SIMCLEARING".into(),
-                    control_number: control,
-                },
-                delimiters: Delimiters { newline: true, ..Delimiters::default() },
-            },
-            submitter: Submitter {
-                name: first.billing.name.clone(),
-                id: "PRACTICEOS".into(),
-                contact_name: first.billing.contact_name.clone(),
-                contact_phone: first.billing.contact_phone.clone(),
-            },
-            receiver: Receiver { name: "SIM CLEARINGHOUSE".into(), id: "SIMCLEARING".into() },
-            batch_reference: control.to_string(),
-        };
-        let bytes = write_837(&submission, claim_type, &claims)
+        let bytes = write_interchange(&parties, claim_type, &claims, day, control)
             .with_context(|| format!("cannot write the 837 for payer {payer}"))?;
         let kind = if institutional { "837I" } else { "837P" };
         let path = outbox.join(format!("{day}-{control:09}-{payer}.{kind}.x12"));

@@ -36,7 +36,12 @@ pub(super) async fn posting_server() -> (TestServer, Arc<NodeClaimService>) {
     let connector_org = OrgId::new_v4();
     let mut connectors = ConnectorKeys::default();
     connectors.insert("test-clearinghouse", connector_org, CONNECTOR_SECRET);
-    let ingestion = PostingIngestion::new(dir.path().join("uploads"), node, service.clone());
+    let ingestion = PostingIngestion::new(
+        dir.path().join("uploads"),
+        node,
+        service.clone(),
+        Arc::new(practice_actors::ingest::registry::MemoryBatchRegistry::default()),
+    );
     let context = Arc::new(ApiContext {
         service: service.clone(),
         keys: TokenKey::new(&[42u8; 32]).expect("key"),

@@ -1,0 +1,96 @@
+//! `practice node`'s clearinghouse link: `--org ORG` with `--outbox DIR --inbox DIR` (the
+//! file-drop connector) or `--connector-nats URL` (the NATS connector). Without them the node
+//! exchanges nothing and claims wait in Submitted for whatever sends them.
+
+use crate::api::ingest::ServiceDirectory;
+use crate::api::service::ClaimService;
+use crate::exchange::batch::Parties;
+use crate::exchange::log::OutboundLog;
+use crate::exchange::{Exchange, ExchangeHandle};
+use anyhow::Context;
+use practice_actors::ingest::pipeline::Ingestor;
+use practice_actors::ingest::registry::BatchRegistry;
+use practice_actors::Node;
+use practice_nodes::connector::file_drop::FileDrop;
+use practice_nodes::connector::nats::NatsConnector;
+use practice_nodes::jetstream::JetStreamSettings;
+use practice_protocol::ids::OrgId;
+use practice_protocol::Currency;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExchangeArgs {
+    /// The practice (organization id) whose submitted claims this node sends to its
+    /// clearinghouse and whose answers it posts.
+    #[arg(long)]
+    pub org: Option<OrgId>,
+    /// File-drop connector: 837 batches are written to this folder.
+    #[arg(long, requires_all = ["inbox", "org"], conflicts_with = "connector_nats")]
+    pub outbox: Option<PathBuf>,
+    /// File-drop connector: 999, 277CA, 277 and 835 files are taken from this folder.
+    #[arg(long, requires = "outbox")]
+    pub inbox: Option<PathBuf>,
+    /// NATS connector: batches to out.<org>.837, answers from in.<org>.<txn>.
+    #[arg(long, requires = "org")]
+    pub connector_nats: Option<String>,
+    /// Milliseconds between exchange passes when nothing is waiting.
+    #[arg(long, default_value_t = 1000)]
+    pub exchange_interval_ms: u64,
+    /// Inbox files younger than this are left for the next pass (a peer may still be writing).
+    #[arg(long, default_value_t = 1000)]
+    pub inbox_min_age_ms: u64,
+    /// ISA06/GS02: who our 837s are from.
+    #[arg(long, default_value = "PRACTICEOS")]
+    pub sender_id: String,
+    /// ISA08/GS03: the clearinghouse's id.
+    #[arg(long, default_value = "SIMCLEARING")]
+    pub receiver_id: String,
+    /// Loop 1000B: the clearinghouse's name.
+    #[arg(long, default_value = "SIM CLEARINGHOUSE")]
+    pub receiver_name: String,
+}
+
+impl ExchangeArgs {
+    pub fn enabled(&self) -> bool {
+        self.outbox.is_some() || self.connector_nats.is_some()
+    }
+
+    /// Start the exchange when a connector is configured.
+    pub async fn start(
+        &self,
+        node: &Node,
+        service: Arc<dyn ClaimService>,
+        registry: Arc<dyn BatchRegistry>,
+        data_dir: &Path,
+    ) -> anyhow::Result<Option<ExchangeHandle>> {
+        let Some(org) = self.org.filter(|_| self.enabled()) else { return Ok(None) };
+        let log = OutboundLog::open(&data_dir.join("outbound")).context("opening the outbound log")?;
+        let directory = Arc::new(ServiceDirectory { service: service.clone() });
+        let ingestor = Ingestor::new(node.clone(), directory, Currency::USD).with_registry(registry.clone());
+        let parties = Parties {
+            sender_id: self.sender_id.clone(),
+            receiver_id: self.receiver_id.clone(),
+            receiver_name: self.receiver_name.clone(),
+            ..Parties::default()
+        };
+        let interval = Duration::from_millis(self.exchange_interval_ms);
+        if let (Some(outbox), Some(inbox)) = (&self.outbox, &self.inbox) {
+            let connector = FileDrop::open(outbox, inbox, Duration::from_millis(self.inbox_min_age_ms))
+                .context("opening the file-drop folders")?;
+            eprintln!("practice node: exchanging with the clearinghouse through {}", outbox.display());
+            let exchange = Exchange { org, connector, service, ingestor, registry, log, parties };
+            return Ok(Some(exchange.spawn(interval)));
+        }
+        let Some(url) = &self.connector_nats else { return Ok(None) };
+        let client = practice_nodes::jetstream::connect(url, "practice-exchange").await?;
+        // Unsettled answers come back after a minute: long enough for a large 835.
+        let connector = NatsConnector::open(client, org, &JetStreamSettings::default(), Duration::from_secs(60))
+            .await
+            .context("opening the NATS connector")?;
+        eprintln!("practice node: exchanging with the clearinghouse over NATS at {url}");
+        let exchange = Exchange { org, connector, service, ingestor, registry, log, parties };
+        Ok(Some(exchange.spawn(interval)))
+    }
+}

@@ -1,0 +1,85 @@
+//! 837 interchanges from claims: one per (payer, claim type), the way clearinghouses route
+//! them. Pure: the demo's outbox and the node's exchange both write through here.
+
+use chrono::{NaiveDate, NaiveTime};
+use practice_protocol::domain::{Claim, ClaimType};
+use practice_protocol::x12::write::claim837::{write_837, Receiver, Submission837, Submitter};
+use practice_protocol::x12::write::envelope::{Envelope, GroupHeader, InterchangeHeader, Usage};
+use practice_protocol::x12::write::{Delimiters, X12WriteError};
+use std::collections::BTreeMap;
+
+/// Who the interchanges are from and to (ISA06/08, GS02/03, loops 1000A/B).
+#[derive(Clone, Debug)]
+pub struct Parties {
+    pub sender_id: String,
+    pub receiver_id: String,
+    pub receiver_name: String,
+    /// ISA15: `T` until a clearinghouse has certified the practice for production.
+    pub usage: Usage,
+}
+
+impl Default for Parties {
+    fn default() -> Self {
+        Parties {
+            sender_id: "PRACTICEOS".into(),
+            receiver_id: "SIMCLEARING".into(),
+            receiver_name: "SIM CLEARINGHOUSE".into(),
+            usage: Usage::Test,
+        }
+    }
+}
+
+/// Claims grouped per (payer id, institutional), each group in the order given.
+pub fn by_payer_and_type(claims: Vec<Claim>) -> BTreeMap<(String, bool), Vec<Claim>> {
+    let mut groups: BTreeMap<(String, bool), Vec<Claim>> = BTreeMap::new();
+    for claim in claims {
+        let payer = claim.coverage().map(|coverage| coverage.payer.payer_id.to_string()).unwrap_or_default();
+        let institutional = claim.claim_type == ClaimType::Institutional;
+        groups.entry((payer, institutional)).or_default().push(claim);
+    }
+    groups
+}
+
+/// One interchange with one functional group, ISA13 = GS06 = `control`. `claims` share one
+/// claim type and must not be empty.
+pub fn write_interchange(
+    parties: &Parties,
+    claim_type: ClaimType,
+    claims: &[Claim],
+    day: NaiveDate,
+    control: u32,
+) -> Result<Vec<u8>, X12WriteError> {
+    let Some(first) = claims.first() else {
+        return Err(X12WriteError::Empty { what: "an 837 needs at least one claim" });
+    };
+    let submission = Submission837 {
+        envelope: Envelope {
+            interchange: InterchangeHeader {
+                sender_qualifier: "ZZ".into(),
+                sender_id: parties.sender_id.clone(),
+                receiver_qualifier: "ZZ".into(),
+                receiver_id: parties.receiver_id.clone(),
+                date: day,
+                time: NaiveTime::MIN,
+                control_number: control,
+                usage: parties.usage,
+                acknowledgment_requested: false,
+            },
+            group: GroupHeader {
+                application_sender: parties.sender_id.clone(),
+                application_receiver: parties.receiver_id.clone(),
+                control_number: control,
+            },
+            delimiters: Delimiters { newline: true, ..Delimiters::default() },
+        },
+        submitter: Submitter {
+            name: first.billing.name.clone(),
+            id: parties.sender_id.clone(),
+            contact_name: first.billing.contact_name.clone(),
+            contact_phone: first.billing.contact_phone.clone(),
+        },
+        receiver: Receiver { name: parties.receiver_name.clone(), id: parties.receiver_id.clone() },
+        batch_reference: control.to_string(),
+    };
+    write_837(&submission, claim_type, claims)
+}

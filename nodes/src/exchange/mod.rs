@@ -1,0 +1,134 @@
+//! The node's clearinghouse exchange: what a billing office's clearinghouse link does all day.
+//! Every pass sends the claims a billing manager submitted as 837 batches (`transmit`) and
+//! takes the clearinghouse's answers in (`receive`), over any [`Clearinghouse`] connector —
+//! the file-drop folders or NATS.
+//!
+//! It reads claims from the API's projection of the journal (`ClaimService`), so it starts
+//! once that projection has caught up; it writes only through the outbound log, the batch
+//! registry, the connector and the ingestion pipeline's commands.
+
+pub mod batch;
+pub mod log;
+pub mod receive;
+pub mod transmit;
+
+use crate::api::service::{ClaimService, ServiceError};
+use batch::Parties;
+use log::{OutboundLog, OutboundLogError};
+use practice_actors::ingest::pipeline::Ingestor;
+use practice_actors::ingest::registry::{BatchRegistry, RegistryError};
+use practice_nodes::connector::{Clearinghouse, ConnectorError};
+use practice_protocol::ids::OrgId;
+use receive::{ReceiveReport, Receiver};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use transmit::{TransmitReport, Transmitter};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error(transparent)]
+    Log(#[from] OutboundLogError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("connector: {0}")]
+    Connector(#[from] ConnectorError),
+    #[error("reading claims: {0}")]
+    Claims(ServiceError),
+}
+
+pub struct Exchange<C> {
+    pub org: OrgId,
+    pub connector: C,
+    pub service: Arc<dyn ClaimService>,
+    pub ingestor: Ingestor,
+    pub registry: Arc<dyn BatchRegistry>,
+    pub log: OutboundLog,
+    pub parties: Parties,
+}
+
+/// What one pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassReport {
+    pub sent: TransmitReport,
+    pub received: ReceiveReport,
+}
+
+impl<C: Clearinghouse + 'static> Exchange<C> {
+    /// Send what is due, then take in what arrived.
+    pub async fn pass(&self) -> Result<PassReport, ExchangeError> {
+        let transmitter = Transmitter {
+            org: self.org,
+            connector: &self.connector,
+            service: self.service.as_ref(),
+            registry: self.registry.as_ref(),
+            log: &self.log,
+            parties: &self.parties,
+        };
+        let sent = transmitter.pass(chrono::Utc::now().date_naive()).await?;
+        let receiver = Receiver { org: self.org, connector: &self.connector, ingestor: &self.ingestor };
+        let received = receiver.pass().await?;
+        Ok(PassReport { sent, received })
+    }
+
+    /// Run a pass every `interval` (at once again while a pass finds work) until stopped.
+    pub fn spawn(self, interval: Duration) -> ExchangeHandle {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            while !self.service.ready() {
+                if wait(&mut stopped, Duration::from_millis(50)).await {
+                    return;
+                }
+            }
+            loop {
+                let busy = match self.pass().await {
+                    Ok(report) => {
+                        if report != PassReport::default() {
+                            tracing::info!(
+                                batches = report.sent.batches,
+                                claims = report.sent.claims,
+                                files = report.received.files,
+                                events = report.received.events,
+                                "exchange pass"
+                            );
+                        }
+                        report.received.files > report.received.retried
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "exchange pass failed; retrying");
+                        false
+                    }
+                };
+                let pause = if busy { Duration::ZERO } else { interval };
+                if wait(&mut stopped, pause).await {
+                    return;
+                }
+            }
+        });
+        ExchangeHandle { stop, task }
+    }
+}
+
+/// Sleep `pause`, or less if stopped; true when stopped.
+async fn wait(stopped: &mut watch::Receiver<bool>, pause: Duration) -> bool {
+    if *stopped.borrow() {
+        return true;
+    }
+    let _ = tokio::time::timeout(pause, stopped.changed()).await;
+    *stopped.borrow()
+}
+
+/// A running exchange; `stop` lets the current pass finish.
+pub struct ExchangeHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ExchangeHandle {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the exchange task failed");
+        }
+    }
+}

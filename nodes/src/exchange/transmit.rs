@@ -1,0 +1,127 @@
+//! Outbound: every Submitted claim whose current submission has not left yet goes out in an
+//! 837 batch per payer and claim type. Staged in the outbound log first, then recorded in the
+//! batch registry (for the 999s), then handed to the connector; staged batches left over by a
+//! crash go first on the next pass.
+
+use super::batch::{by_payer_and_type, write_interchange, Parties};
+use super::log::{OutboundLog, StagedBatch, Submission};
+use super::ExchangeError;
+use crate::api::service::{ClaimFilter, ClaimService};
+use chrono::NaiveDate;
+use practice_actors::ingest::registry::BatchRegistry;
+use practice_actors::ingest::sent::sent_batches;
+use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch};
+use practice_protocol::claim::{ClaimState, ClaimStatus};
+use practice_protocol::domain::{Claim, ClaimFrequency, ClaimType};
+use practice_protocol::ids::{ClaimId, OrgId};
+use std::collections::HashMap;
+
+/// Most claims per interchange: large enough to batch a day's work, small enough that one bad
+/// claim's 999 does not hold thousands.
+pub const MAX_CLAIMS_PER_BATCH: usize = 500;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TransmitReport {
+    pub batches: usize,
+    pub claims: usize,
+    /// Staged batches of an earlier pass handed over again.
+    pub resent: usize,
+}
+
+/// The claim as it goes out now: a replacement (7) or void (8) names the payer's claim control
+/// number of the original, which the claim learned from the payer's answers.
+fn outgoing(state: &ClaimState) -> Option<Claim> {
+    let mut claim = state.claim.clone()?;
+    if claim.frequency != ClaimFrequency::Original && claim.original_reference.is_none() {
+        claim.original_reference = state.payer_claim_control_number.clone();
+    }
+    Some(claim)
+}
+
+pub struct Transmitter<'a, C> {
+    pub org: OrgId,
+    pub connector: &'a C,
+    pub service: &'a dyn ClaimService,
+    pub registry: &'a dyn BatchRegistry,
+    pub log: &'a OutboundLog,
+    pub parties: &'a Parties,
+}
+
+impl<C: Clearinghouse> Transmitter<'_, C> {
+    pub async fn pass(&self, day: NaiveDate) -> Result<TransmitReport, ExchangeError> {
+        let mut report = TransmitReport::default();
+        for staged in self.log.staged()? {
+            self.hand_over(&staged).await?;
+            report.resent += 1;
+        }
+        let filter = ClaimFilter { status: Some(ClaimStatus::Submitted), ..ClaimFilter::default() };
+        let submitted = self.service.list(self.org, filter).await.map_err(ExchangeError::Claims)?;
+        let mut waiting = Vec::new();
+        for snapshot in submitted {
+            let Some(claim) = outgoing(&snapshot.state) else { continue };
+            let submission = Submission { claim_id: claim.id, number: snapshot.state.submissions };
+            if !self.log.is_sent(self.org, submission)? {
+                waiting.push((snapshot.created_at, submission, claim));
+            }
+        }
+        // Oldest claims first, so a backlog drains in order.
+        waiting.sort_by_key(|(created_at, submission, _)| (*created_at, submission.claim_id.0));
+        let numbers: HashMap<ClaimId, u32> =
+            waiting.iter().map(|(_, submission, _)| (submission.claim_id, submission.number)).collect();
+        let claims = waiting.into_iter().map(|(_, _, claim)| claim).collect();
+        for ((payer, institutional), claims) in by_payer_and_type(claims) {
+            for chunk in claims.chunks(MAX_CLAIMS_PER_BATCH) {
+                let submissions: Vec<Submission> =
+                    chunk.iter().map(|claim| Submission { claim_id: claim.id, number: numbers[&claim.id] }).collect();
+                let staged =
+                    self.log.stage(self.org, &submissions, |control| self.build(chunk, institutional, day, control))?;
+                let staged = match staged {
+                    Ok(staged) => staged,
+                    Err(error) => {
+                        // A claim the writer refuses stays Submitted and unsent; the others of
+                        // its payer go on the next pass only if it is fixed, so say which.
+                        tracing::error!(payer = %payer, %error, "cannot write an 837 batch");
+                        continue;
+                    }
+                };
+                self.hand_over(&staged).await?;
+                report.batches += 1;
+                report.claims += chunk.len();
+            }
+        }
+        Ok(report)
+    }
+
+    fn build(
+        &self,
+        claims: &[Claim],
+        institutional: bool,
+        day: NaiveDate,
+        control: u32,
+    ) -> Result<StagedBatch, String> {
+        let claim_type = if institutional { ClaimType::Institutional } else { ClaimType::Professional };
+        let bytes =
+            write_interchange(self.parties, claim_type, claims, day, control).map_err(|error| error.to_string())?;
+        let sent = sent_batches(&bytes, claims).map_err(|error| error.to_string())?;
+        Ok(StagedBatch { org: self.org, control, institutional, bytes, sent })
+    }
+
+    /// Registry first (a 999 may come back before `send` returns), then the connector; then
+    /// the batch is no longer staged.
+    async fn hand_over(&self, staged: &StagedBatch) -> Result<(), ExchangeError> {
+        for sent in &staged.sent {
+            self.registry.record_sent(staged.org, sent.clone()).await?;
+        }
+        let kind = if staged.institutional { InboundKind::Claim837I } else { InboundKind::Claim837P };
+        let batch = OutboundBatch { id: staged.id(), kind, bytes: staged.bytes.clone().into() };
+        let delivery = self.connector.send(&batch).await?;
+        tracing::info!(
+            batch = %batch.id,
+            claims = staged.sent.iter().map(|sent| sent.claims().count()).sum::<usize>(),
+            duplicate = delivery.duplicate,
+            "837 batch sent"
+        );
+        self.log.delivered(staged.control)?;
+        Ok(())
+    }
+}

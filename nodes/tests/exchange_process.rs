@@ -1,0 +1,312 @@
+//! `practice node` drives its clearinghouse link: claims a billing manager submits through the
+//! API leave as 837 batches in the file-drop outbox, `practice sim` (a separate process)
+//! answers into the inbox with 999s, 277CAs and 835s, and the node posts them — to the cent of
+//! the simulator's ground truth. A node killed with SIGKILL mid-run and restarted sends nothing
+//! twice and loses nothing; a claim a 999 rejected goes out again when it is resubmitted. The
+//! same runs over the NATS connector (`out.<org>.837`, `in.<org>.<txn>`) on a real nats-server.
+
+mod common;
+mod http_process;
+
+use http_process::{http, start_node, stop, token, ORG};
+use practice_nodes::sim::profile::demo_payers;
+use practice_nodes::sim::truth::SubmissionTruth;
+use practice_nodes::sim::Rate;
+use practice_protocol::domain::encounter::patient_control_number;
+use practice_protocol::ids::ClaimId;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// Claims of this payer are rejected whole by the clearinghouse's 999.
+const REJECTED_PAYER: &str = "60054";
+
+struct Folders {
+    _root: tempfile::TempDir,
+    data: PathBuf,
+    outbox: PathBuf,
+    inbox: PathBuf,
+    truth: PathBuf,
+    payers: PathBuf,
+    node_log: PathBuf,
+}
+
+impl Folders {
+    fn new() -> Folders {
+        let root = tempfile::tempdir().unwrap();
+        let path = |name: &str| root.path().join(name);
+        let folders = Folders {
+            data: path("data"),
+            outbox: path("outbox"),
+            inbox: path("inbox"),
+            truth: path("truth.json"),
+            payers: path("payers.json"),
+            node_log: path("node.log"),
+            _root: root,
+        };
+        let mut payers = demo_payers();
+        for payer in &mut payers {
+            if payer.payer_id.as_str() == REJECTED_PAYER {
+                payer.params.p_999_group_reject = Rate::from_ppm(1_000_000);
+            } else {
+                payer.params.p_999_group_reject = Rate::ZERO;
+            }
+        }
+        std::fs::write(&folders.payers, serde_json::to_vec(&payers).unwrap()).unwrap();
+        folders
+    }
+
+    /// The connector's arguments: NATS at `nats`, else the file-drop folders.
+    fn link(&self, nats: Option<&str>) -> Vec<String> {
+        match nats {
+            Some(url) => vec!["--nats".into(), url.into(), "--org".into(), ORG.into()],
+            None => {
+                let (outbox, inbox) = (self.outbox.display(), self.inbox.display());
+                vec!["--outbox".into(), outbox.to_string(), "--inbox".into(), inbox.to_string()]
+            }
+        }
+    }
+
+    fn node(&self, nats: Option<&str>) -> (Child, String) {
+        let mut args = self.link(nats);
+        if nats.is_some() {
+            // The node's own journal stays embedded; only the clearinghouse link is NATS.
+            args[0] = "--connector-nats".into();
+        } else {
+            args.extend(["--org".into(), ORG.into()]);
+        }
+        args.extend(["--exchange-interval-ms", "100", "--inbox-min-age-ms", "0"].map(String::from));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        start_node(&self.data, &args, Some(&self.node_log))
+    }
+
+    fn sim(&self, nats: Option<&str>) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_practice"))
+            .args(["sim", "--seed", "11", "--min-age-ms", "0", "--poll-ms", "50", "--start", "2026-11-09"])
+            .args(self.link(nats))
+            .arg("--truth")
+            .arg(&self.truth)
+            .arg("--payers")
+            .arg(&self.payers)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    fn truth(&self) -> Truth {
+        match std::fs::read(&self.truth) {
+            // Written atomically by the simulator: a file that does not parse is a bug.
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|error| panic!("truth file: {error}")),
+            Err(_) => Truth::default(),
+        }
+    }
+
+    fn node_log(&self) -> String {
+        std::fs::read_to_string(&self.node_log).unwrap_or_default()
+    }
+
+    fn files(dir: &Path) -> Vec<String> {
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// The simulator's truth file: per claim, by CLM01 (the only id the files carry).
+#[derive(Default, serde::Deserialize)]
+struct Truth {
+    claims: BTreeMap<String, ClaimTruth>,
+}
+
+#[derive(serde::Deserialize)]
+struct ClaimTruth {
+    paid: Decimal,
+    submissions: Vec<SubmissionTruth>,
+}
+
+impl Truth {
+    fn of(&self, claim: &str) -> Option<&ClaimTruth> {
+        let claim = ClaimId(uuid::Uuid::parse_str(claim).unwrap());
+        self.claims.get(&patient_control_number(&claim))
+    }
+
+    fn paid(&self, claim: &str) -> Decimal {
+        self.of(claim).map(|truth| truth.paid).unwrap_or_default()
+    }
+
+    fn submissions(&self, claim: &str) -> &[SubmissionTruth] {
+        self.of(claim).map(|truth| truth.submissions.as_slice()).unwrap_or_default()
+    }
+}
+
+struct Office {
+    address: String,
+    admin: String,
+    clinician: String,
+    manager: String,
+}
+
+impl Office {
+    fn new(address: String) -> Office {
+        Office { address, admin: token("80"), clinician: token("60"), manager: token("70") }
+    }
+
+    fn post(&self, token: &str, path: &str, body: Value) -> Value {
+        let (status, reply) = http(&self.address, "POST", path, token, Some(&body.to_string()));
+        assert!(matches!(status, 200 | 201), "{path}: {status} {reply}");
+        serde_json::from_str(&reply).unwrap()
+    }
+
+    /// A new encounter for `payer`, signed off, scrubbed and submitted; its claim id.
+    fn submitted(&self, index: usize, payer: &str) -> String {
+        let mut encounter: Value =
+            serde_json::from_str(&include_str!("fixtures/encounter.json").replace("ORG_ID", ORG)).unwrap();
+        encounter["id"] = json!(format!("0f711e8a-76d9-4e18-9af9-{index:012}"));
+        encounter["coverages"][0]["payer"]["payer_id"] = json!(payer);
+        // One visit a day: the same service twice on one day is a duplicate to a payer (CO-18).
+        encounter["service_date"] = json!(format!("2026-11-{:02}", index + 1));
+        let claim =
+            self.post(&self.admin, "/api/v1/encounters", encounter)["claim"]["id"].as_str().unwrap().to_string();
+        self.post(&self.clinician, &format!("/api/v1/claims/{claim}/sign-off"), json!(null));
+        self.resubmit(&claim, index);
+        claim
+    }
+
+    fn resubmit(&self, claim: &str, index: usize) {
+        self.post(&self.manager, &format!("/api/v1/claims/{claim}/scrub"), json!({}));
+        let tracking = json!({ "tracking_id": format!("T{index}") });
+        self.post(&self.manager, &format!("/api/v1/claims/{claim}/submit"), tracking);
+    }
+
+    fn claim(&self, claim: &str) -> Value {
+        let (status, body) = http(&self.address, "GET", &format!("/api/v1/claims/{claim}"), &self.admin, None);
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+fn money(value: &Value) -> Decimal {
+    Decimal::from_str(value["amount"].as_str().unwrap_or_else(|| panic!("not money: {value}"))).unwrap()
+}
+
+/// Wait until `done` holds, or fail with `what` and the node's log.
+fn eventually(folders: &Folders, seconds: u64, what: &str, mut done: impl FnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let Err(why) = done() else { return };
+        assert!(Instant::now() < deadline, "{what}: {why}\n--- node log ---\n{}", folders.node_log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Where our posting stands against the truth for `claim`: Ok once they agree to the cent.
+fn settled(office: &Office, truth: &Truth, claim: &str, submissions: usize) -> Result<(), String> {
+    let view = office.claim(claim);
+    let status = view["status"].as_str().unwrap_or_default();
+    let known = truth.submissions(claim).len();
+    if known != submissions {
+        return Err(format!("claim {claim}: the simulator has {known} submissions, expected {submissions}"));
+    }
+    let last = &truth.submissions(claim)[submissions - 1];
+    let expected_status: &[&str] = match last {
+        SubmissionTruth::GroupRejected { .. } | SubmissionTruth::FrontEndRejected { .. } => &["Draft"],
+        SubmissionTruth::Adjudicated { .. } => &["Paid", "PartiallyPaid", "Denied"],
+    };
+    if !expected_status.contains(&status) {
+        return Err(format!("claim {claim} is {status}, the simulator's last word is {last:?}"));
+    }
+    let paid = money(&view["money"]["paid"]);
+    if paid != truth.paid(claim) {
+        return Err(format!("claim {claim}: posted {paid}, the payer paid {}", truth.paid(claim)));
+    }
+    Ok(())
+}
+
+#[test]
+fn node_sends_claims_and_posts_the_answers_across_a_crash() {
+    run(None);
+}
+
+#[test]
+fn the_same_over_the_nats_connector() {
+    let Some(server) = common::start_server() else { return };
+    run(Some(&server.url()));
+}
+
+/// The whole exchange over the file-drop folders (`nats` None) or over NATS.
+fn run(nats: Option<&str>) {
+    let folders = Folders::new();
+    let (node, address) = folders.node(nats);
+    let mut sim = folders.sim(nats);
+    let office = Office::new(address);
+
+    // Half the claims, to three payers; the clearinghouse rejects one payer's batches by 999.
+    let payers = ["87726", "00430", REJECTED_PAYER];
+    let mut claims: Vec<String> = (0..6).map(|index| office.submitted(index, payers[index % 3])).collect();
+    eventually(&folders, 60, "the first answers posted", || {
+        let truth = folders.truth();
+        claims.iter().try_for_each(|claim| settled(&office, &truth, claim, 1))
+    });
+
+    // The second half, then SIGKILL at once: some of it may not have left yet, answers may be
+    // waiting in the inbox. The restarted node picks everything up from where it was.
+    claims.extend((6..12).map(|index| office.submitted(index, payers[index % 3])));
+    let mut node = node;
+    node.kill().unwrap();
+    node.wait().unwrap();
+    let (node, address) = folders.node(nats);
+    let office = Office { address, ..office };
+    // A claim the 999 sent back to Draft goes out again when resubmitted.
+    let rejected = claims[2].clone();
+    assert_eq!(office.claim(&rejected)["pill"], "Rejected");
+    office.resubmit(&rejected, 2);
+
+    eventually(&folders, 90, "every answer posted", || {
+        let truth = folders.truth();
+        claims.iter().try_for_each(|claim| {
+            let submissions = if *claim == rejected { 2 } else { 1 };
+            settled(&office, &truth, claim, submissions)
+        })
+    });
+
+    // Nothing was sent twice: one submission per claim (two for the one resubmitted).
+    let truth = folders.truth();
+    let total: usize = truth.claims.values().map(|claim| claim.submissions.len()).sum();
+    assert_eq!(total, claims.len() + 1);
+    let total_paid: Decimal = claims.iter().map(|claim| truth.paid(claim)).sum();
+    let posted: Decimal = claims.iter().map(|claim| money(&office.claim(claim)["money"]["paid"])).sum();
+    assert_eq!(posted, total_paid);
+    assert!(total_paid > Decimal::ZERO, "no claim was paid: the run proves little");
+    let paid = claims.iter().filter(|claim| truth.paid(claim) > Decimal::ZERO).count();
+    let outcomes: Vec<String> = claims
+        .iter()
+        .map(|claim| {
+            let view = office.claim(claim);
+            format!("{} {}", view["status"], view["denials"])
+        })
+        .collect();
+    assert!(paid >= 3, "only {paid} claims paid: {outcomes:#?}");
+    // Every 999 found its claims through the batch registry: nothing in suspense.
+    let (status, suspense) = http(&office.address, "GET", "/api/v1/suspense", &office.admin, None);
+    assert_eq!(status, 200);
+    assert!(suspense.contains("\"suspense\":[]"), "{suspense}");
+    // Every answer was taken: none rejected, none left waiting.
+    if nats.is_none() {
+        assert_eq!(Folders::files(&folders.inbox.join("rejected")), Vec::<String>::new());
+        let processed = Folders::files(&folders.inbox.join("processed"));
+        for kind in ["999", "277CA", "835"] {
+            assert!(processed.iter().any(|name| name.contains(kind)), "no {kind} among {processed:?}");
+        }
+    }
+    stop(node);
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
