@@ -4,13 +4,13 @@
 
 use crate::api::ingest::ServiceDirectory;
 use crate::api::service::ClaimService;
-use crate::exchange::batch::Parties;
 use crate::exchange::log::OutboundLog;
 use crate::exchange::{Exchange, ExchangeHandle};
 use anyhow::Context;
 use practice_actors::ingest::pipeline::Ingestor;
 use practice_actors::ingest::registry::BatchRegistry;
 use practice_actors::Node;
+use practice_nodes::connector::batch::Parties;
 use practice_nodes::connector::file_drop::FileDrop;
 use practice_nodes::connector::nats::NatsConnector;
 use practice_nodes::jetstream::JetStreamSettings;

@@ -11,6 +11,7 @@
 //! [`settles`](Clearinghouse::settle) it, and input that is not X12 is still handed over (with
 //! its [`SniffError`]) so the caller can reject it with a reason.
 
+pub mod batch;
 pub mod bridge;
 pub mod file_drop;
 pub mod nats;

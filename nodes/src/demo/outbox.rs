@@ -4,11 +4,11 @@
 //! registry records: which claims went in which interchange, group and transaction set, for
 //! the 999s to come.
 
-use crate::exchange::batch::{by_payer_and_type, write_interchange, Parties};
 use anyhow::Context;
 use chrono::NaiveDate;
 use practice_actors::ingest::registry::SentBatch;
 use practice_actors::ingest::sent::sent_batches;
+use practice_nodes::connector::batch::{by_payer_and_type, write_interchange, Parties};
 use practice_protocol::domain::{Claim, ClaimType};
 use std::path::{Path, PathBuf};
 

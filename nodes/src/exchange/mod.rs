@@ -7,16 +7,15 @@
 //! once that projection has caught up; it writes only through the outbound log, the batch
 //! registry, the connector and the ingestion pipeline's commands.
 
-pub mod batch;
 pub mod log;
 pub mod receive;
 pub mod transmit;
 
 use crate::api::service::{ClaimService, ServiceError};
-use batch::Parties;
 use log::{OutboundLog, OutboundLogError};
 use practice_actors::ingest::pipeline::Ingestor;
 use practice_actors::ingest::registry::{BatchRegistry, RegistryError};
+use practice_nodes::connector::batch::Parties;
 use practice_nodes::connector::{Clearinghouse, ConnectorError};
 use practice_protocol::ids::OrgId;
 use receive::{ReceiveReport, Receiver};

@@ -3,13 +3,13 @@
 //! batch registry (for the 999s), then handed to the connector; staged batches left over by a
 //! crash go first on the next pass.
 
-use super::batch::{by_payer_and_type, write_interchange, Parties};
 use super::log::{OutboundLog, StagedBatch, Submission};
 use super::ExchangeError;
 use crate::api::service::{ClaimFilter, ClaimService};
 use chrono::NaiveDate;
 use practice_actors::ingest::registry::BatchRegistry;
 use practice_actors::ingest::sent::sent_batches;
+use practice_nodes::connector::batch::{by_payer_and_type, write_interchange, Parties};
 use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch};
 use practice_protocol::claim::{ClaimState, ClaimStatus};
 use practice_protocol::domain::{Claim, ClaimFrequency, ClaimType};

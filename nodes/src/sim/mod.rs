@@ -36,6 +36,8 @@ pub use profile::{AdjudicationParams, DenialCause, FeeSchedule, PayerKind, Payer
 pub use truth::{GroundTruth, SubmissionTruth};
 
 #[cfg(test)]
+mod service_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod x12_tests;

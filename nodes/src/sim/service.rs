@@ -21,6 +21,8 @@ use super::truth::SubmissionTruth;
 use super::x12::{render_277ca, render_835, render_999, Recipient};
 use crate::connector::content_id;
 use chrono::NaiveDate;
+use practice_actors::ingest::sent::sent_batches;
+use practice_protocol::domain::Claim;
 use practice_protocol::ids::{ClaimId, OrgId};
 use practice_protocol::x12::read837::read_837;
 use practice_protocol::x12::write::{acknowledge, ReceivedGroup, SetStatus};
@@ -77,6 +79,20 @@ pub enum Taken {
     Duplicate { batch_id: String },
     /// Not an interchange a 999 can answer (no ISA/GS/ST to acknowledge): set aside.
     Unreadable(String),
+}
+
+/// The claims read from an 837, per functional group (GS06), in file order.
+fn claims_by_group(bytes: &[u8], claims: Vec<Claim>) -> Result<HashMap<u32, Vec<Claim>>, String> {
+    let groups = sent_batches(bytes, &claims).map_err(|error| format!("837 unreadable: {error}"))?;
+    let mut by_id: HashMap<ClaimId, Claim> = claims.into_iter().map(|claim| (claim.id, claim)).collect();
+    let mut by_group = HashMap::new();
+    for group in groups {
+        let number =
+            group.group_control_number.trim().parse::<u32>().map_err(|_| "GS06 is not a number".to_string())?;
+        let claims: Vec<Claim> = group.claims().filter_map(|sent| by_id.remove(&sent.claim_id)).collect();
+        by_group.entry(number).or_insert_with(Vec::new).extend(claims);
+    }
+    Ok(by_group)
 }
 
 /// One answer file, ready to deliver.
@@ -238,45 +254,55 @@ impl SimService {
         }
         let mut groups = acknowledge(bytes).unwrap_or_default();
         groups.retain(|group| !group.sets.is_empty());
-        let Some(group) = groups.into_iter().next() else {
+        if groups.is_empty() {
             return Ok(Taken::Unreadable("no transaction set to acknowledge".into()));
+        }
+        let claims = match read_837(bytes) {
+            Ok((claims, diagnostics)) => match diagnostics.iter().find(|d| d.severity == Severity::Error) {
+                Some(diagnostic) => Err(format!("837 error at segment {}", diagnostic.position.segment)),
+                None => claims_from_837(self.org, &claims).map_err(|error| error.to_string()),
+            },
+            Err(error) => Err(format!("837 unreadable: {error}")),
         };
-        let syntax_rejected = group.sets.iter().any(|set| set.status == SetStatus::Rejected);
-        self.groups.insert(record.batch_id.clone(), group);
-        let claims = if syntax_rejected {
-            Err("the 999 rejects a transaction set".to_string())
-        } else {
-            match read_837(bytes) {
-                Ok((claims, diagnostics)) => match diagnostics.iter().find(|d| d.severity == Severity::Error) {
-                    Some(diagnostic) => Err(format!("837 error at segment {}", diagnostic.position.segment)),
-                    None => claims_from_837(self.org, &claims).map_err(|error| error.to_string()),
+        // Each functional group is its own batch to the clearinghouse, with its own 999; an
+        // interchange of one group keeps the interchange's batch id.
+        let by_group = claims.and_then(|claims| claims_by_group(bytes, claims));
+        let single = groups.len() == 1;
+        let mut taken_claims = 0;
+        let mut rejections = Vec::new();
+        for group in groups {
+            let batch_id =
+                if single { record.batch_id.clone() } else { format!("{}-{}", record.batch_id, group.control_number) };
+            let claims = match &by_group {
+                _ if group.sets.iter().any(|set| set.status == SetStatus::Rejected) => {
+                    Err("the 999 rejects a transaction set".to_string())
+                }
+                Ok(by_group) => match by_group.get(&group.control_number) {
+                    Some(claims) if !claims.is_empty() => Ok(claims.clone()),
+                    _ => Err("no claims in the functional group".to_string()),
                 },
-                Err(error) => Err(format!("837 unreadable: {error}")),
-            }
-        };
-        let claims = match claims {
-            Ok(claims) if claims.is_empty() => Err("no claims in the file".to_string()),
-            other => other,
-        };
-        let batch_id = record.batch_id;
-        match claims {
-            Ok(claims) => match self.sim.receive(&batch_id, &claims) {
-                Ok(()) => {
+                Err(reason) => Err(reason.clone()),
+            };
+            self.groups.insert(batch_id.clone(), group);
+            let received = claims.and_then(|claims| {
+                self.sim.receive(&batch_id, &claims).map_err(|error| error.to_string())?;
+                Ok(claims)
+            });
+            match received {
+                Ok(claims) => {
                     for claim in &claims {
                         self.pcns.insert(claim.id, claim.patient_control_number.clone());
                     }
-                    Ok(Taken::Received { batch_id, claims: claims.len(), rejected: None })
+                    taken_claims += claims.len();
                 }
-                Err(error) => {
+                Err(reason) => {
                     self.sim.reject_batch(&batch_id);
-                    Ok(Taken::Received { batch_id, claims: 0, rejected: Some(error.to_string()) })
+                    rejections.push(if single { reason } else { format!("group {batch_id}: {reason}") });
                 }
-            },
-            Err(reason) => {
-                self.sim.reject_batch(&batch_id);
-                Ok(Taken::Received { batch_id, claims: 0, rejected: Some(reason) })
             }
         }
+        let rejected = (!rejections.is_empty()).then(|| rejections.join("; "));
+        Ok(Taken::Received { batch_id: record.batch_id, claims: taken_claims, rejected })
     }
 
     /// Run the clock to `day` and return the answers not yet delivered, in delivery order.

@@ -1,5 +1,5 @@
 //! 837 interchanges from claims: one per (payer, claim type), the way clearinghouses route
-//! them. Pure: the demo's outbox and the node's exchange both write through here.
+//! them. Pure: the demo's outbox, the node's exchange and the simulator's tests write through here.
 
 use chrono::{NaiveDate, NaiveTime};
 use practice_protocol::domain::{Claim, ClaimType};
