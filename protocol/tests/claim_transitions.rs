@@ -403,3 +403,43 @@ fn a_denial_remittance_records_category_root_cause_and_deadline() {
     let names: Vec<&str> = events.iter().map(|event| event.name()).collect();
     assert_eq!(names, ["ClaimAccepted", "ClaimRemittancePosted"]);
 }
+
+/// A 277 status reply is history, not a transition: recorded on every claim the payer has
+/// (with the payer's claim number kept), refused on one never sent or voided, and never by a
+/// front-desk user.
+#[test]
+fn a_payer_status_reply_is_recorded_only_on_a_claim_the_payer_has() {
+    use practice_protocol::claim::PayerStatusReport;
+    let report = PayerStatusReport {
+        category: "P3".into(),
+        code: "317".into(),
+        entity: None,
+        effective_date: Some("20261130".into()),
+        charge: None,
+        paid: None,
+        payer_claim_control_number: Some("PCCN77".into()),
+        message: None,
+    };
+    let command = || ClaimCommand::RecordStatus { report: Box::new(report.clone()) };
+    for status in ClaimStatus::ALL {
+        let mut state = state_in(status);
+        let outcome = run(&mut state, command(), &ingestion());
+        match status {
+            Draft | Scrubbed | Voided => {
+                assert!(matches!(outcome, Err(Rejection::InvalidTransition { .. })), "{status}: {outcome:?}")
+            }
+            _ => {
+                assert_eq!(
+                    outcome,
+                    Ok(vec![ClaimEvent::StatusReported { report: Box::new(report.clone()) }]),
+                    "{status}"
+                );
+                assert_eq!(state.status, Some(status), "a status reply moves nothing");
+                assert_eq!(state.payer_claim_control_number.as_deref(), Some("PCCN77"));
+            }
+        }
+    }
+    let mut state = state_in(Submitted);
+    let refused = run(&mut state, command(), &user(Role::FrontDesk));
+    assert!(matches!(refused, Err(Rejection::Forbidden { .. })), "{refused:?}");
+}

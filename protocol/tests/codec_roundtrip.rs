@@ -85,6 +85,20 @@ fn event() -> impl Strategy<Value = ClaimEvent> {
         }),
         (money(), text()).prop_map(|(amount, reason)| ClaimEvent::WrittenOff { amount, reason }),
         text().prop_map(|reason| ClaimEvent::Voided { reason }),
+        (text(), text(), proptest::option::of(money()), proptest::option::of(text())).prop_map(
+            |(category, code, paid, pccn)| ClaimEvent::StatusReported {
+                report: Box::new(practice_protocol::claim::PayerStatusReport {
+                    category,
+                    code,
+                    entity: None,
+                    effective_date: Some("20261130".into()),
+                    charge: paid,
+                    paid,
+                    payer_claim_control_number: pccn,
+                    message: Some("pending".into()),
+                }),
+            }
+        ),
     ]
 }
 

@@ -12,6 +12,7 @@
 
 use super::ack999::verdicts;
 use super::era::{match_remittance, ClaimIndex, ProviderLedgerEntry, SuspenseItem};
+use super::status277::plan_277;
 use super::x12_835::{from_x12, Era835Error};
 use practice_protocol::claim::{ClaimCommand, RejectionSource};
 use practice_protocol::ids::{ClaimId, CommandId};
@@ -77,7 +78,7 @@ impl ParsedInbound {
             match &transaction.body {
                 TransactionBody::Remittance(remit) => numbers
                     .extend(remit.claims.iter().map(|claim| claim.patient_control_number.as_str().trim().to_string())),
-                TransactionBody::ClaimAcknowledgment(report) => {
+                TransactionBody::ClaimAcknowledgment(report) | TransactionBody::ClaimStatus(report) => {
                     numbers.extend(report.claims.iter().filter_map(control_number_of))
                 }
                 _ => {}
@@ -115,7 +116,7 @@ pub enum InboundSuspense {
     Era(SuspenseItem),
     /// A whole 835 transaction set that cannot be posted (missing TRN02, bad date, ...).
     Unpostable835 { set_control_number: String, error: String },
-    /// A 277CA claim status that names no single claim of ours.
+    /// A 277CA or 277 claim status that names no single claim of ours.
     ClaimAcknowledgment { patient_control_number: Option<String>, status: String, why: AckSuspenseReason },
     /// A 999 verdict about a batch (or set) we have no record of sending.
     Acknowledgment999 {
@@ -148,7 +149,7 @@ pub struct InboundPlan {
     pub provider_entries: Vec<ProviderLedgerEntry>,
     pub suspense: Vec<InboundSuspense>,
     pub set_verdicts: Vec<SetVerdict>,
-    /// 277 replies to our 276 status requests: informational, counted.
+    /// 277 replies to status requests (each of their claim statuses is a `RecordStatus`).
     pub status_replies: usize,
     /// Trace numbers of 835s whose BPR02 ≠ ΣCLP04 − ΣPLB (posted, flagged for review).
     pub out_of_balance: Vec<String>,
@@ -177,7 +178,7 @@ pub fn plan_inbound(parsed: &ParsedInbound, index: &ClaimIndex<'_>, currency: Cu
             },
             TransactionBody::ClaimAcknowledgment(report) => plan_277ca(report, index, &mut plan),
             TransactionBody::Acknowledgment(ack) => plan.set_verdicts.extend(verdicts(ack)),
-            TransactionBody::ClaimStatus(_) => plan.status_replies += 1,
+            TransactionBody::ClaimStatus(report) => plan_277(report, index, currency, &mut plan),
             // `parse_inbound` refuses these.
             TransactionBody::Other { .. } => {}
         }
@@ -190,7 +191,7 @@ fn unpostable(set_control_number: &str, error: &Era835Error) -> InboundSuspense 
 }
 
 /// The claim a 2200D status is about: TRN02 echoes our CLM01; REF*EJ is the fallback.
-fn control_number_of(claim: &StatusClaim) -> Option<String> {
+pub(super) fn control_number_of(claim: &StatusClaim) -> Option<String> {
     claim
         .trace_number
         .as_ref()

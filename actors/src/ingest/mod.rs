@@ -16,4 +16,5 @@ pub mod registry;
 pub mod remit;
 pub mod sample;
 pub mod sent;
+pub mod status277;
 pub mod x12_835;

@@ -1,6 +1,7 @@
 //! Deterministic inbound X12 for given claims, written with the protocol's X12 writers: an
 //! 835 paying each claim (80% allowed, CO-45 for the rest, $10 coinsurance on the first line,
-//! REF*6R = our line ids) and a 277CA accepting (A2:20) or rejecting (A7:562) claims. For
+//! REF*6R = our line ids), a 277CA accepting (A2:20) or rejecting (A7:562) claims, and a 277
+//! status reply (P3:317 then P1:20, REF*1K PCCN0042). For
 //! tests, benchmarks and demos of the ingestion pipeline; every name and id is invented.
 
 use chrono::{NaiveDate, NaiveTime};
@@ -199,4 +200,35 @@ pub fn submission(control_number: u32) -> practice_protocol::x12::write::claim83
         receiver: Receiver { name: "SAMPLE CLEARINGHOUSE".into(), id: "CLEARHOUSE".into() },
         batch_reference: control_number.to_string(),
     }
+}
+
+/// A claim-level 277 (005010X212) answering about `pcns`, each pending (P3:317, then P1:20)
+/// with a payer claim number.
+pub fn status_reply_277(pcns: &[&str]) -> Vec<u8> {
+    let mut segments = vec![
+        "ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICEOS     *261201*1200*^*00501*000000071*0*T*:"
+            .to_string(),
+        "GS*HN*PAYER*PRACTICEOS*20261201*1200*71*X*005010X212".into(),
+        "ST*277*0001*005010X212".into(),
+        "BHT*0010*08*REPLY7*20261201*1200*DG".into(),
+        "HL*1**20*1".into(),
+        "NM1*PR*2*ACME HEALTH*****PI*87726".into(),
+        "HL*2*1*21*1".into(),
+        "NM1*41*2*PRACTICE*****46*PRACTICEOS".into(),
+        "HL*3*2*19*1".into(),
+        "NM1*1P*2*SAMPLE FAMILY PRACTICE*****XX*1234567893".into(),
+    ];
+    for (level, pcn) in (4..).zip(pcns) {
+        segments.push(format!("HL*{level}*3*22*0"));
+        segments.push("NM1*IL*1*SAMPLE*PAT****MI*SAMPLE0001".into());
+        segments.push(format!("TRN*2*{pcn}"));
+        segments.push("STC*P3:317*20261130**150.00".into());
+        segments.push("STC*P1:20*20261130".into());
+        segments.push("REF*1K*PCCN0042".into());
+    }
+    let set_segments = segments.len() - 2 + 1;
+    segments.push(format!("SE*{set_segments}*0001"));
+    segments.push("GE*1*71".into());
+    segments.push("IEA*1*000000071".into());
+    segments.iter().map(|segment| format!("{segment}~\n")).collect::<String>().into_bytes()
 }

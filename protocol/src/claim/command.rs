@@ -37,6 +37,9 @@ pub enum ClaimCommand {
     WriteOff { reason: String },
     /// Cancel a claim before submission.
     Void { reason: String },
+    /// A payer's answer to a status request (a 277 claim status, 2200D STC): recorded in the
+    /// claim's history; the status itself moves only with a 277CA, an 835 or a user.
+    RecordStatus { report: Box<PayerStatusReport> },
 }
 
 impl ClaimCommand {
@@ -54,6 +57,7 @@ impl ClaimCommand {
             ClaimCommand::Appeal { .. } => "appeal",
             ClaimCommand::WriteOff { .. } => "write_off",
             ClaimCommand::Void { .. } => "void",
+            ClaimCommand::RecordStatus { .. } => "record_status",
         }
     }
 }
@@ -130,6 +134,27 @@ pub struct LinePosting {
     pub allowed: Option<Money>,
     pub adjustments: Vec<Adjustment>,
     pub remark_codes: Vec<String>,
+}
+
+/// One claim status from a payer's 277 (STC segment), in the payer's own codes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayerStatusReport {
+    /// STC01-1, the claim status category (A = acknowledged, P = pending, F = finalized,
+    /// R = more information requested, E = error).
+    pub category: String,
+    /// STC01-2, the claim status code.
+    pub code: String,
+    /// STC01-3, the entity the status is about, when given.
+    pub entity: Option<String>,
+    /// STC02, as sent (CCYYMMDD).
+    pub effective_date: Option<String>,
+    /// STC04 and STC05, when the payer reports money.
+    pub charge: Option<Money>,
+    pub paid: Option<Money>,
+    /// REF*1K.
+    pub payer_claim_control_number: Option<String>,
+    /// STC12, free text.
+    pub message: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

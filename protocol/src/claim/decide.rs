@@ -198,6 +198,15 @@ pub fn decide(
             non_empty("reason", reason)?;
             vec![ClaimEvent::Voided { reason: reason.clone() }]
         }
+        ClaimCommand::RecordStatus { report } => {
+            // A status answers a request about a claim the payer has: one never sent has none.
+            if state.submissions == 0 || status == ClaimStatus::Voided {
+                return Err(invalid());
+            }
+            non_empty("report.category", &report.category)?;
+            non_empty("report.code", &report.code)?;
+            vec![ClaimEvent::StatusReported { report: report.clone() }]
+        }
     };
     debug_assert!(transitions_ok(state, &events), "decide produced a transition the table forbids");
     Ok(events)

@@ -1,7 +1,7 @@
 //! Events: the facts a claim's history is made of. Who and when are in the envelope; each
 //! event carries its own why.
 
-use super::command::{DenialNotice, RejectionSource, RemittancePosting, ScrubFinding};
+use super::command::{DenialNotice, PayerStatusReport, RejectionSource, RemittancePosting, ScrubFinding};
 use crate::codes::Icd10;
 use crate::domain::{Claim, ClaimFrequency, ClaimLine};
 use crate::money::Money;
@@ -56,6 +56,10 @@ pub enum ClaimEvent {
     Voided {
         reason: String,
     },
+    /// A payer answered a status request: the answer, kept in the history.
+    StatusReported {
+        report: Box<PayerStatusReport>,
+    },
 }
 
 impl ClaimEvent {
@@ -75,6 +79,7 @@ impl ClaimEvent {
             ClaimEvent::Appealed { .. } => "ClaimAppealed",
             ClaimEvent::WrittenOff { .. } => "ClaimWrittenOff",
             ClaimEvent::Voided { .. } => "ClaimVoided",
+            ClaimEvent::StatusReported { .. } => "ClaimStatusReported",
         }
     }
 }

@@ -17,8 +17,8 @@ mod status;
 
 pub use adjustment::{Adjustment, AdjustmentGroup};
 pub use command::{
-    ClaimCommand, DenialNotice, LinePosting, PostingKind, RejectionSource, RemittancePosting, ScrubFinding,
-    ScrubSeverity,
+    ClaimCommand, DenialNotice, LinePosting, PayerStatusReport, PostingKind, RejectionSource, RemittancePosting,
+    ScrubFinding, ScrubSeverity,
 };
 pub use decide::{decide, DecideContext, Rejection};
 pub use event::ClaimEvent;

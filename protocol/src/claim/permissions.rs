@@ -37,7 +37,8 @@ impl Permission {
             ClaimCommand::Reject { .. }
             | ClaimCommand::Accept { .. }
             | ClaimCommand::PostRemittance { .. }
-            | ClaimCommand::RecordDenial { .. } => Permission::RecordPayerResponse,
+            | ClaimCommand::RecordDenial { .. }
+            | ClaimCommand::RecordStatus { .. } => Permission::RecordPayerResponse,
         }
     }
 

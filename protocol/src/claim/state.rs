@@ -135,6 +135,11 @@ impl ClaimState {
                 self.status = Some(ClaimStatus::WrittenOff);
             }
             ClaimEvent::Voided { .. } => self.status = Some(ClaimStatus::Voided),
+            ClaimEvent::StatusReported { report } => {
+                if report.payer_claim_control_number.is_some() {
+                    self.payer_claim_control_number = report.payer_claim_control_number.clone();
+                }
+            }
         }
     }
 

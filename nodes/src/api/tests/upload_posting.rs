@@ -12,11 +12,20 @@ use crate::api::ApiContext;
 use crate::auth::connector::{sign, ConnectorKeys};
 use crate::auth::token::TokenKey;
 use hyper::http::{Method, StatusCode};
-use practice_actors::ingest::sample::{era_835, payment};
+use practice_actors::ingest::registry::{BatchRegistry, MemoryBatchRegistry, SentBatch, SentClaim, SentSet};
+use practice_actors::ingest::sample::{envelope, era_835, payment, status_reply_277};
 use practice_protocol::ids::{ClaimId, OrgId, PatientId};
+use practice_protocol::x12::write::{write_999, ReceivedGroup, SetAcknowledgment, SetStatus};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The batch registry every posting server shares (each test uses its own organization): a
+/// test records what "left" there before uploading the 999 about it.
+fn batches() -> Arc<MemoryBatchRegistry> {
+    static REGISTRY: std::sync::OnceLock<Arc<MemoryBatchRegistry>> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(|| Arc::new(MemoryBatchRegistry::default())).clone()
+}
 
 /// A server over an embedded node whose uploads go through `PostingIngestion`.
 pub(super) async fn posting_server() -> (TestServer, Arc<NodeClaimService>) {
@@ -36,12 +45,7 @@ pub(super) async fn posting_server() -> (TestServer, Arc<NodeClaimService>) {
     let connector_org = OrgId::new_v4();
     let mut connectors = ConnectorKeys::default();
     connectors.insert("test-clearinghouse", connector_org, CONNECTOR_SECRET);
-    let ingestion = PostingIngestion::new(
-        dir.path().join("uploads"),
-        node,
-        service.clone(),
-        Arc::new(practice_actors::ingest::registry::MemoryBatchRegistry::default()),
-    );
+    let ingestion = PostingIngestion::new(dir.path().join("uploads"), node, service.clone(), batches());
     let context = Arc::new(ApiContext {
         service: service.clone(),
         keys: TokenKey::new(&[42u8; 32]).expect("key"),
@@ -137,4 +141,69 @@ async fn an_unreadable_x12_upload_is_refused_and_changes_nothing() {
     assert_eq!(status, StatusCode::ACCEPTED, "{reply}");
     assert_eq!(reply["receipt"]["status"], "refused", "{reply}");
     assert_eq!(server.claim_json(org, &id).await["status"], "Submitted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_277_is_recorded_in_the_claims_history_once() {
+    let (server, service) = posting_server().await;
+    let org = server.connector_org;
+    let id = server.submitted(org, PatientId::new_v4()).await;
+    let claim_id = ClaimId(id.parse().expect("claim uuid"));
+    let claim = service.claim(org, claim_id).await.unwrap().expect("the claim").state.claim.expect("created");
+    let reply_277 = status_reply_277(&[&claim.patient_control_number]);
+    for expected in ["posted", "duplicate"] {
+        let (status, reply) = upload(&server, reply_277.clone()).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{reply}");
+        assert_eq!(reply["receipt"]["status"], expected, "{reply}");
+    }
+    let record = service.claim(org, claim_id).await.unwrap().expect("the claim");
+    let reported: Vec<_> = record
+        .history
+        .iter()
+        .filter_map(|envelope| match &envelope.event {
+            practice_protocol::claim::ClaimEvent::StatusReported { report } => Some(report.code.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reported, vec!["317".to_string(), "20".to_string()], "each STC once");
+    assert_eq!(record.state.status, Some(practice_protocol::claim::ClaimStatus::Submitted), "a 277 moves nothing");
+    assert_eq!(record.state.payer_claim_control_number.as_deref(), Some("PCCN0042"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_999_finds_its_claims_through_the_batch_registry() {
+    let (server, service) = posting_server().await;
+    let org = server.connector_org;
+    let id = server.submitted(org, PatientId::new_v4()).await;
+    let claim_id = ClaimId(id.parse().expect("claim uuid"));
+    let claim = service.claim(org, claim_id).await.unwrap().expect("the claim").state.claim.expect("created");
+    let sent = SentBatch {
+        interchange_control_number: "000000031".into(),
+        group_control_number: "31".into(),
+        sets: vec![SentSet {
+            control_number: "0001".into(),
+            claims: vec![SentClaim { claim_id, patient_control_number: claim.patient_control_number.clone() }],
+        }],
+    };
+    batches().record_sent(org, sent).await.unwrap();
+    let group = ReceivedGroup {
+        functional_id: "HC".into(),
+        control_number: 31,
+        version: "005010X222A1".into(),
+        sets: vec![SetAcknowledgment {
+            set_id: "837".into(),
+            control_number: "0001".into(),
+            version: Some("005010X222A1".into()),
+            status: SetStatus::Rejected,
+            syntax_errors: vec!["5".into()],
+            segment_errors: vec![],
+        }],
+    };
+    let (status, reply) = upload(&server, write_999(&envelope(77), &group).unwrap()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{reply}");
+    assert_eq!(reply["receipt"]["status"], "posted", "{reply}");
+    let view = server.claim_json(org, &id).await;
+    assert_eq!((view["status"].as_str(), view["pill"].as_str()), (Some("Draft"), Some("Rejected")), "{view}");
+    let suspense = service.practice(org).await.unwrap().suspense;
+    assert!(suspense.is_empty(), "the 999 found its batch: nothing in suspense");
 }
