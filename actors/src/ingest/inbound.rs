@@ -15,8 +15,9 @@ use super::era::{match_remittance, ClaimIndex, ProviderLedgerEntry, SuspenseItem
 use super::status277::plan_277;
 use super::x12_835::{from_x12, Era835Error};
 use practice_protocol::claim::{ClaimCommand, RejectionSource};
+use practice_protocol::domain::Claim;
 use practice_protocol::ids::{ClaimId, CommandId};
-use practice_protocol::x12::read::status::{ClaimStatus as StatusClaim, StatusReport};
+use practice_protocol::x12::read::status::{ClaimStatus as StatusClaim, Status, StatusReport};
 use practice_protocol::x12::read::{read_document, Document, TransactionBody};
 use practice_protocol::x12::{Diagnostic, Severity, X12Error};
 use practice_protocol::Currency;
@@ -210,40 +211,51 @@ fn verdict(category: &str) -> Option<bool> {
     }
 }
 
+/// The one claim of ours a 277/277CA claim status names, with its first STC and that status
+/// as `category:code`. `None` when there is nothing to do: the status is not `wanted`, or it
+/// names no single claim (then recorded in suspense with the reason).
+pub(super) fn claim_of<'c, 's>(
+    status_claim: &'s StatusClaim,
+    index: &ClaimIndex<'c>,
+    suspense: &mut Vec<InboundSuspense>,
+    wanted: impl Fn(&Status) -> bool,
+) -> Option<(&'c Claim, &'s Status, String)> {
+    let pcn = control_number_of(status_claim);
+    let first = status_claim.statuses.first();
+    let status_text = first.map(|status| format!("{}:{}", status.category.as_str(), status.code.as_str()));
+    let suspend = |why| InboundSuspense::ClaimAcknowledgment {
+        patient_control_number: pcn.clone(),
+        status: status_text.clone().unwrap_or_default(),
+        why,
+    };
+    let Some(number) = pcn.as_deref() else {
+        suspense.push(suspend(AckSuspenseReason::NoControlNumber));
+        return None;
+    };
+    let Some(status) = first else {
+        suspense.push(suspend(AckSuspenseReason::NoStatus));
+        return None;
+    };
+    if !wanted(status) {
+        return None;
+    }
+    match index.get(number) {
+        [] => suspense.push(suspend(AckSuspenseReason::UnknownPatientControlNumber)),
+        [only] => return Some((*only, status, status_text.unwrap_or_default())),
+        many => suspense.push(suspend(AckSuspenseReason::AmbiguousClaim { candidates: many.len() })),
+    }
+    None
+}
+
 fn plan_277ca(report: &StatusReport, index: &ClaimIndex<'_>, plan: &mut InboundPlan) {
     let reference = report.reference.as_ref().map(|text| text.as_str()).unwrap_or_default();
     for status_claim in &report.claims {
-        let pcn = control_number_of(status_claim);
-        let first = status_claim.statuses.first();
-        let status_text = first.map(|status| format!("{}:{}", status.category.as_str(), status.code.as_str()));
-        let suspend = |why| InboundSuspense::ClaimAcknowledgment {
-            patient_control_number: pcn.clone(),
-            status: status_text.clone().unwrap_or_default(),
-            why,
-        };
-        let Some(number) = pcn.as_deref() else {
-            plan.suspense.push(suspend(AckSuspenseReason::NoControlNumber));
+        // Pending and other non-verdict categories are no command, and no suspense either.
+        let decided = |status: &Status| verdict(status.category.as_str().trim()).is_some();
+        let Some((claim, status, status_text)) = claim_of(status_claim, index, &mut plan.suspense, decided) else {
             continue;
         };
-        let Some(status) = first else {
-            plan.suspense.push(suspend(AckSuspenseReason::NoStatus));
-            continue;
-        };
-        let Some(accepted) = verdict(status.category.as_str().trim()) else {
-            continue;
-        };
-        let claim = match index.get(number) {
-            [] => {
-                plan.suspense.push(suspend(AckSuspenseReason::UnknownPatientControlNumber));
-                continue;
-            }
-            [only] => *only,
-            many => {
-                plan.suspense.push(suspend(AckSuspenseReason::AmbiguousClaim { candidates: many.len() }));
-                continue;
-            }
-        };
-        let status_text = status_text.unwrap_or_default();
+        let accepted = verdict(status.category.as_str().trim()) == Some(true);
         let command_id = CommandId::derived(&[
             b"277ca",
             claim.id.0.as_bytes(),

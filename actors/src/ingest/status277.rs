@@ -5,7 +5,7 @@
 //! the payer's view, and the 835 is what posts.
 
 use super::era::ClaimIndex;
-use super::inbound::{control_number_of, AckSuspenseReason, InboundPlan, InboundSuspense, PlannedCommand};
+use super::inbound::{claim_of, InboundPlan, PlannedCommand};
 use practice_protocol::claim::{ClaimCommand, PayerStatusReport};
 use practice_protocol::ids::CommandId;
 use practice_protocol::x12::read::status::{ClaimStatus as StatusClaim, Status, StatusReport};
@@ -33,33 +33,7 @@ pub fn plan_277(report: &StatusReport, index: &ClaimIndex<'_>, currency: Currenc
     plan.status_replies += 1;
     let reference = report.reference.as_ref().map(|text| text.as_str()).unwrap_or_default();
     for status_claim in &report.claims {
-        let pcn = control_number_of(status_claim);
-        let first = status_claim.statuses.first();
-        let status_text = first.map(|status| format!("{}:{}", status.category.as_str(), status.code.as_str()));
-        let suspend = |why| InboundSuspense::ClaimAcknowledgment {
-            patient_control_number: pcn.clone(),
-            status: status_text.clone().unwrap_or_default(),
-            why,
-        };
-        let Some(number) = pcn.as_deref() else {
-            plan.suspense.push(suspend(AckSuspenseReason::NoControlNumber));
-            continue;
-        };
-        if first.is_none() {
-            plan.suspense.push(suspend(AckSuspenseReason::NoStatus));
-            continue;
-        }
-        let claim = match index.get(number) {
-            [] => {
-                plan.suspense.push(suspend(AckSuspenseReason::UnknownPatientControlNumber));
-                continue;
-            }
-            [only] => *only,
-            many => {
-                plan.suspense.push(suspend(AckSuspenseReason::AmbiguousClaim { candidates: many.len() }));
-                continue;
-            }
-        };
+        let Some((claim, _, _)) = claim_of(status_claim, index, &mut plan.suspense, |_| true) else { continue };
         for (position, status) in status_claim.statuses.iter().enumerate() {
             let report = report_of(status_claim, status, currency);
             // The same reply received twice records once (G3): the id is its content.
@@ -82,6 +56,7 @@ pub fn plan_277(report: &StatusReport, index: &ClaimIndex<'_>, currency: Currenc
 mod tests {
     use super::*;
     use crate::ingest::inbound::parse_inbound;
+    use crate::ingest::inbound::{AckSuspenseReason, InboundSuspense};
     use crate::ingest::sample::status_reply_277;
     use practice_protocol::fixtures::office_visit_claim;
     use practice_protocol::ids::OrgId;
