@@ -8,7 +8,7 @@ use super::usd;
 use crate::api::service::ClaimService;
 use hyper::http::{Method, StatusCode};
 use practice_actors::ingest::sample::{era_835, payment};
-use practice_protocol::ids::{ClaimId, ClaimLineId, OrgId, PatientId};
+use practice_protocol::ids::{ClaimId, ClaimLineId, OrgId};
 use practice_protocol::roles::Role;
 use serde_json::{json, Value};
 
@@ -16,9 +16,7 @@ use serde_json::{json, Value};
 async fn unmatched_payments_are_posted_from_suspense_or_dismissed_by_the_roles_allowed() {
     let (server, service) = posting_server().await;
     let org = server.connector_org;
-    let id = server.submitted(org, PatientId::new_v4()).await;
-    let claim_id = ClaimId(id.parse().expect("claim uuid"));
-    let claim = service.claim(org, claim_id).await.unwrap().expect("the claim").state.claim.expect("created");
+    let (id, claim_id, claim) = super::upload_posting::submitted_claim(&server, &service).await;
     // The payer answers for claims we cannot find: unknown control numbers, unknown lines.
     let mut phantom = claim.clone();
     phantom.lines.iter_mut().for_each(|line| line.id = ClaimLineId::new_v4());

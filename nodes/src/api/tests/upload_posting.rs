@@ -77,6 +77,19 @@ pub(super) async fn posting_server() -> (TestServer, Arc<NodeClaimService>) {
     (server, service)
 }
 
+/// A new submitted claim of the server's connector organization: its id as text and as
+/// `ClaimId`, and its content.
+pub(super) async fn submitted_claim(
+    server: &TestServer,
+    service: &NodeClaimService,
+) -> (String, ClaimId, practice_protocol::domain::Claim) {
+    let org = server.connector_org;
+    let id = server.submitted(org, PatientId::new_v4()).await;
+    let claim_id = ClaimId(id.parse().expect("claim uuid"));
+    let claim = service.claim(org, claim_id).await.unwrap().expect("the claim").state.claim.expect("created");
+    (id, claim_id, claim)
+}
+
 /// A signed connector upload of `body` to `/api/v1/connector/x12`.
 pub(super) async fn upload(server: &TestServer, body: Vec<u8>) -> (StatusCode, Value) {
     let now = chrono::Utc::now().timestamp();
@@ -147,9 +160,7 @@ async fn an_unreadable_x12_upload_is_refused_and_changes_nothing() {
 async fn an_uploaded_277_is_recorded_in_the_claims_history_once() {
     let (server, service) = posting_server().await;
     let org = server.connector_org;
-    let id = server.submitted(org, PatientId::new_v4()).await;
-    let claim_id = ClaimId(id.parse().expect("claim uuid"));
-    let claim = service.claim(org, claim_id).await.unwrap().expect("the claim").state.claim.expect("created");
+    let (_, claim_id, claim) = submitted_claim(&server, &service).await;
     let reply_277 = status_reply_277(&[&claim.patient_control_number]);
     for expected in ["posted", "duplicate"] {
         let (status, reply) = upload(&server, reply_277.clone()).await;
@@ -174,9 +185,7 @@ async fn an_uploaded_277_is_recorded_in_the_claims_history_once() {
 async fn an_uploaded_999_finds_its_claims_through_the_batch_registry() {
     let (server, service) = posting_server().await;
     let org = server.connector_org;
-    let id = server.submitted(org, PatientId::new_v4()).await;
-    let claim_id = ClaimId(id.parse().expect("claim uuid"));
-    let claim = service.claim(org, claim_id).await.unwrap().expect("the claim").state.claim.expect("created");
+    let (id, claim_id, claim) = submitted_claim(&server, &service).await;
     let sent = SentBatch {
         interchange_control_number: "000000031".into(),
         group_control_number: "31".into(),
