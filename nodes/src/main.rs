@@ -12,6 +12,11 @@ mod exchange;
 
 use clap::Parser;
 
+/// jemalloc: it gives memory back to the system once freed (a node that passivated a burst of
+/// actors shrinks again), where glibc's malloc keeps the peak.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "practice",

@@ -4,9 +4,10 @@
 //! them commands, and reports RSS: peak (VmHWM) and steady (VmRSS), per live claim actor and
 //! per passivated claim, with the time each phase took.
 //!
-//! glibc keeps freed memory for reuse instead of returning it, so RSS never drops back after
-//! a peak; the per-passivated figure is therefore a residual (steady RSS less the baseline
-//! and the live actors) that includes sled's growth and allocator slack: an upper bound.
+//! The binary runs on jemalloc, which returns freed memory after a while, so the steady RSS
+//! falls back below the creation peak. The per-passivated figure is a residual (steady RSS
+//! less the baseline and the live actors) that includes sled's growth and allocator slack: an
+//! upper bound.
 
 // RSS ratios and rates are measurements, not money: floats are right here.
 #![allow(clippy::float_arithmetic)]
