@@ -10,6 +10,7 @@ mod common;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use practice_actors::ingest::x12_835::from_x12;
+use practice_nodes::connector::batch::{write_interchange, Parties};
 use practice_nodes::connector::file_drop::FileDrop;
 use practice_nodes::connector::nats::NatsConnector;
 use practice_nodes::connector::{sniff, Clearinghouse, InboundKind, OutboundBatch, Settlement};
@@ -22,9 +23,6 @@ use practice_protocol::domain::encounter::patient_control_number;
 use practice_protocol::domain::{Claim, ClaimType, CoverageOrder, PriorAdjudication, PriorLineAdjudication};
 use practice_protocol::ids::{ClaimId, ClaimLineId, OrgId};
 use practice_protocol::x12::read::{read_document, TransactionBody};
-use practice_protocol::x12::write::{
-    write_837, Delimiters, Envelope, GroupHeader, InterchangeHeader, Receiver, Submission837, Submitter, Usage,
-};
 use practice_protocol::x12::Severity;
 use practice_protocol::{Currency, Money};
 use practice_tests::nats::Process;
@@ -107,38 +105,8 @@ fn secondary_of(primary: &Claim) -> Claim {
 }
 
 fn write_batch(claims: &[Claim], control: u32) -> Vec<u8> {
-    let envelope = Envelope {
-        interchange: InterchangeHeader {
-            sender_qualifier: "ZZ".into(),
-            sender_id: "PRACTICEOS".into(),
-            receiver_qualifier: "ZZ".into(),
-            receiver_id: "SIMCLEARINGHSE".into(),
-            date: start(),
-            time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-            control_number: control,
-            usage: Usage::Test,
-            acknowledgment_requested: false,
-        },
-        group: GroupHeader {
-            application_sender: "PRACTICEOS".into(),
-            application_receiver: "SIMCLEARINGHSE".into(),
-            control_number: control,
-        },
-        delimiters: Delimiters { newline: true, ..Delimiters::default() },
-    };
-    let first = &claims[0];
-    let submission = Submission837 {
-        envelope,
-        submitter: Submitter {
-            name: first.billing.name.clone(),
-            id: "PRACTICEOS".into(),
-            contact_name: first.billing.contact_name.clone(),
-            contact_phone: first.billing.contact_phone.clone(),
-        },
-        receiver: Receiver { name: "SIMULATED CLEARINGHOUSE".into(), id: "SIMCLEARINGHSE".into() },
-        batch_reference: control.to_string(),
-    };
-    write_837(&submission, ClaimType::Professional, claims).expect("our writer writes the batch")
+    write_interchange(&Parties::default(), ClaimType::Professional, claims, start(), control)
+        .expect("our writer writes the batch")
 }
 
 /// The batches of one run: one per payer, a COB secondary, and two malformed files (a bad
