@@ -30,6 +30,14 @@ pub struct ServiceDirectory {
     pub service: Arc<dyn ClaimService>,
 }
 
+impl ServiceDirectory {
+    /// The ingestion pipeline over `service`'s claims, taking 999s to the claims of the 837s
+    /// recorded in `batches`: what uploads and the node's clearinghouse exchange post through.
+    pub fn ingestor(node: Node, service: Arc<dyn ClaimService>, batches: Arc<dyn BatchRegistry>) -> Ingestor {
+        Ingestor::new(node, Arc::new(ServiceDirectory { service }), Currency::USD).with_registry(batches)
+    }
+}
+
 impl ClaimDirectory for ServiceDirectory {
     fn claims_by_control_number(
         &self,
@@ -68,10 +76,9 @@ impl PostingIngestion {
         service: Arc<dyn ClaimService>,
         batches: Arc<dyn BatchRegistry>,
     ) -> Self {
-        let claims = Arc::new(ServiceDirectory { service });
         PostingIngestion {
             store: StoreOnlyIngestion::new(directory.clone()),
-            ingestor: Ingestor::new(node, claims, Currency::USD).with_registry(batches),
+            ingestor: ServiceDirectory::ingestor(node, service, batches),
             directory,
         }
     }

@@ -7,7 +7,6 @@ use crate::api::service::ClaimService;
 use crate::exchange::log::OutboundLog;
 use crate::exchange::{Exchange, ExchangeHandle};
 use anyhow::Context;
-use practice_actors::ingest::pipeline::Ingestor;
 use practice_actors::ingest::registry::BatchRegistry;
 use practice_actors::Node;
 use practice_nodes::connector::batch::Parties;
@@ -15,7 +14,6 @@ use practice_nodes::connector::file_drop::FileDrop;
 use practice_nodes::connector::nats::NatsConnector;
 use practice_nodes::jetstream::JetStreamSettings;
 use practice_protocol::ids::OrgId;
-use practice_protocol::Currency;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,8 +65,7 @@ impl ExchangeArgs {
     ) -> anyhow::Result<Option<ExchangeHandle>> {
         let Some(org) = self.org.filter(|_| self.enabled()) else { return Ok(None) };
         let log = OutboundLog::open(&data_dir.join("outbound")).context("opening the outbound log")?;
-        let directory = Arc::new(ServiceDirectory { service: service.clone() });
-        let ingestor = Ingestor::new(node.clone(), directory, Currency::USD).with_registry(registry.clone());
+        let ingestor = ServiceDirectory::ingestor(node.clone(), service.clone(), registry.clone());
         let parties = Parties {
             sender_id: self.sender_id.clone(),
             receiver_id: self.receiver_id.clone(),

@@ -18,11 +18,11 @@ use practice_actors::ingest::registry::{BatchRegistry, RegistryError};
 use practice_nodes::connector::batch::Parties;
 use practice_nodes::connector::{Clearinghouse, ConnectorError};
 use practice_protocol::ids::OrgId;
-use receive::{ReceiveReport, Receiver};
+use receive::ReceiveReport;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use transmit::{TransmitReport, Transmitter};
+use transmit::TransmitReport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
@@ -56,17 +56,8 @@ pub struct PassReport {
 impl<C: Clearinghouse + 'static> Exchange<C> {
     /// Send what is due, then take in what arrived.
     pub async fn pass(&self) -> Result<PassReport, ExchangeError> {
-        let transmitter = Transmitter {
-            org: self.org,
-            connector: &self.connector,
-            service: self.service.as_ref(),
-            registry: self.registry.as_ref(),
-            log: &self.log,
-            parties: &self.parties,
-        };
-        let sent = transmitter.pass(chrono::Utc::now().date_naive()).await?;
-        let receiver = Receiver { org: self.org, connector: &self.connector, ingestor: &self.ingestor };
-        let received = receiver.pass().await?;
+        let sent = self.transmit(chrono::Utc::now().date_naive()).await?;
+        let received = self.receive().await?;
         Ok(PassReport { sent, received })
     }
 

@@ -4,10 +4,8 @@
 //! make the second run apply nothing). A file the readers refuse is set aside with the reason;
 //! a journal that is down leaves the file for the next pass.
 
-use super::ExchangeError;
-use practice_actors::ingest::pipeline::Ingestor;
+use super::{Exchange, ExchangeError};
 use practice_nodes::connector::{Clearinghouse, InboundKind, Settlement};
-use practice_protocol::ids::OrgId;
 
 /// Inbound items taken per receive.
 pub const RECEIVE_MAX: usize = 64;
@@ -24,15 +22,9 @@ pub struct ReceiveReport {
     pub suspense: usize,
 }
 
-pub struct Receiver<'a, C> {
-    pub org: OrgId,
-    pub connector: &'a C,
-    pub ingestor: &'a Ingestor,
-}
-
-impl<C: Clearinghouse> Receiver<'_, C> {
+impl<C: Clearinghouse> Exchange<C> {
     /// Take what is waiting, up to [`RECEIVE_MAX`] items.
-    pub async fn pass(&self) -> Result<ReceiveReport, ExchangeError> {
+    pub async fn receive(&self) -> Result<ReceiveReport, ExchangeError> {
         let mut report = ReceiveReport::default();
         let items = self.connector.receive(RECEIVE_MAX).await?;
         let mut retry_rest = false;

@@ -3,17 +3,16 @@
 //! batch registry (for the 999s), then handed to the connector; staged batches left over by a
 //! crash go first on the next pass.
 
-use super::log::{OutboundLog, StagedBatch, Submission};
-use super::ExchangeError;
-use crate::api::service::{ClaimFilter, ClaimService};
+use super::log::{StagedBatch, Submission};
+use super::{Exchange, ExchangeError};
+use crate::api::service::ClaimFilter;
 use chrono::NaiveDate;
-use practice_actors::ingest::registry::BatchRegistry;
 use practice_actors::ingest::sent::sent_batches;
-use practice_nodes::connector::batch::{by_payer_and_type, write_interchange, Parties};
+use practice_nodes::connector::batch::{by_payer_and_type, write_interchange};
 use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch};
-use practice_protocol::claim::{ClaimState, ClaimStatus};
-use practice_protocol::domain::{Claim, ClaimFrequency, ClaimType};
-use practice_protocol::ids::{ClaimId, OrgId};
+use practice_protocol::claim::ClaimStatus;
+use practice_protocol::domain::{Claim, ClaimType};
+use practice_protocol::ids::ClaimId;
 use std::collections::HashMap;
 
 /// Most claims per interchange: large enough to batch a day's work, small enough that one bad
@@ -28,27 +27,9 @@ pub struct TransmitReport {
     pub resent: usize,
 }
 
-/// The claim as it goes out now: a replacement (7) or void (8) names the payer's claim control
-/// number of the original, which the claim learned from the payer's answers.
-fn outgoing(state: &ClaimState) -> Option<Claim> {
-    let mut claim = state.claim.clone()?;
-    if claim.frequency != ClaimFrequency::Original && claim.original_reference.is_none() {
-        claim.original_reference = state.payer_claim_control_number.clone();
-    }
-    Some(claim)
-}
-
-pub struct Transmitter<'a, C> {
-    pub org: OrgId,
-    pub connector: &'a C,
-    pub service: &'a dyn ClaimService,
-    pub registry: &'a dyn BatchRegistry,
-    pub log: &'a OutboundLog,
-    pub parties: &'a Parties,
-}
-
-impl<C: Clearinghouse> Transmitter<'_, C> {
-    pub async fn pass(&self, day: NaiveDate) -> Result<TransmitReport, ExchangeError> {
+impl<C: Clearinghouse> Exchange<C> {
+    /// Hand over what an earlier pass staged, then send every submission not sent yet.
+    pub async fn transmit(&self, day: NaiveDate) -> Result<TransmitReport, ExchangeError> {
         let mut report = TransmitReport::default();
         for staged in self.log.staged()? {
             self.hand_over(&staged).await?;
@@ -58,7 +39,9 @@ impl<C: Clearinghouse> Transmitter<'_, C> {
         let submitted = self.service.list(self.org, filter).await.map_err(ExchangeError::Claims)?;
         let mut waiting = Vec::new();
         for snapshot in submitted {
-            let Some(claim) = outgoing(&snapshot.state) else { continue };
+            // The claim as it goes out now: an appeal's replacement (frequency 7) already names
+            // the payer's claim control number (the fold of `Appealed`).
+            let Some(claim) = snapshot.state.claim.clone() else { continue };
             let submission = Submission { claim_id: claim.id, number: snapshot.state.submissions };
             if !self.log.is_sent(self.org, submission)? {
                 waiting.push((snapshot.created_at, submission, claim));
@@ -101,7 +84,7 @@ impl<C: Clearinghouse> Transmitter<'_, C> {
     ) -> Result<StagedBatch, String> {
         let claim_type = if institutional { ClaimType::Institutional } else { ClaimType::Professional };
         let bytes =
-            write_interchange(self.parties, claim_type, claims, day, control).map_err(|error| error.to_string())?;
+            write_interchange(&self.parties, claim_type, claims, day, control).map_err(|error| error.to_string())?;
         let sent = sent_batches(&bytes, claims).map_err(|error| error.to_string())?;
         Ok(StagedBatch { org: self.org, control, institutional, bytes, sent })
     }

@@ -81,7 +81,8 @@ pub enum Taken {
     Unreadable(String),
 }
 
-/// The claims read from an 837, per functional group (GS06), in file order.
+/// The claims read from an 837 of several functional groups, per group (GS06), in file order:
+/// the bytes are read once more to see which group each claim was in.
 fn claims_by_group(bytes: &[u8], claims: Vec<Claim>) -> Result<HashMap<u32, Vec<Claim>>, String> {
     let groups = sent_batches(bytes, &claims).map_err(|error| format!("837 unreadable: {error}"))?;
     let mut by_id: HashMap<ClaimId, Claim> = claims.into_iter().map(|claim| (claim.id, claim)).collect();
@@ -266,19 +267,22 @@ impl SimService {
         };
         // Each functional group is its own batch to the clearinghouse, with its own 999; an
         // interchange of one group keeps the interchange's batch id.
-        let by_group = claims.and_then(|claims| claims_by_group(bytes, claims));
+        let mut by_group = claims.and_then(|claims| match groups.as_slice() {
+            [only] => Ok(HashMap::from([(only.control_number, claims)])),
+            _ => claims_by_group(bytes, claims),
+        });
         let single = groups.len() == 1;
         let mut taken_claims = 0;
         let mut rejections = Vec::new();
         for group in groups {
             let batch_id =
                 if single { record.batch_id.clone() } else { format!("{}-{}", record.batch_id, group.control_number) };
-            let claims = match &by_group {
+            let claims = match &mut by_group {
                 _ if group.sets.iter().any(|set| set.status == SetStatus::Rejected) => {
                     Err("the 999 rejects a transaction set".to_string())
                 }
-                Ok(by_group) => match by_group.get(&group.control_number) {
-                    Some(claims) if !claims.is_empty() => Ok(claims.clone()),
+                Ok(by_group) => match by_group.remove(&group.control_number) {
+                    Some(claims) if !claims.is_empty() => Ok(claims),
                     _ => Err("no claims in the functional group".to_string()),
                 },
                 Err(reason) => Err(reason.clone()),
