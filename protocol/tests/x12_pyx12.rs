@@ -1,6 +1,10 @@
 //! Independent validation: what our X12 writers produce is checked by pyx12 (PyPI), through
 //! `scripts/pyx12_validate.py`. Without pyx12 the tests skip with a note, except under `CI`,
 //! where a missing validator is a failure.
+//!
+//! The X212 277 goes through `tests/support/pyx12_with_x212.py`, which switches on pyx12's own
+//! X212 map after mending its loop nesting and GS codes (pyx12 ships it unregistered and
+//! unusable; the helper's docs say exactly what it changes). pyx12 has no 5010 276 map at all.
 
 mod support;
 
@@ -33,8 +37,31 @@ fn pyx12_python() -> Option<PathBuf> {
     None
 }
 
+/// Which pyx12 maps a run uses.
+#[derive(Clone, Copy)]
+enum Maps {
+    /// pyx12's maps as installed.
+    Shipped,
+    /// Plus its X212 277 map, mended and registered by `tests/support/pyx12_with_x212.py`.
+    WithX212,
+}
+
+/// Run the validator over `paths`.
+fn run_pyx12(python: &Path, maps: Maps, paths: &[PathBuf]) -> std::process::Output {
+    let script = workspace_root().join("scripts/pyx12_validate.py");
+    let mut command = Command::new(python);
+    if let Maps::WithX212 = maps {
+        command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pyx12_with_x212.py"));
+    }
+    command.arg(script).args(paths).output().unwrap()
+}
+
 /// Validate each (name, bytes) file; panic with pyx12's report when any has errors.
 fn assert_pyx12_accepts(files: &[(&str, Vec<u8>)]) {
+    assert_pyx12_accepts_with(Maps::Shipped, files);
+}
+
+fn assert_pyx12_accepts_with(maps: Maps, files: &[(&str, Vec<u8>)]) {
     let Some(python) = pyx12_python() else { return };
     let directory = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
@@ -43,8 +70,7 @@ fn assert_pyx12_accepts(files: &[(&str, Vec<u8>)]) {
         std::fs::write(&path, bytes).unwrap();
         paths.push(path);
     }
-    let output =
-        Command::new(&python).arg(workspace_root().join("scripts/pyx12_validate.py")).args(&paths).output().unwrap();
+    let output = run_pyx12(&python, maps, &paths);
     let report = String::from_utf8_lossy(&output.stdout);
     let ok_lines = report.lines().filter(|line| line.ends_with(": OK")).count();
     assert!(
@@ -53,6 +79,18 @@ fn assert_pyx12_accepts(files: &[(&str, Vec<u8>)]) {
         String::from_utf8_lossy(&output.stderr),
         files.iter().map(|(name, bytes)| format!("{name}:\n{}", String::from_utf8_lossy(bytes))).collect::<String>()
     );
+}
+
+/// pyx12's report on one file it must refuse.
+fn pyx12_rejection(maps: Maps, name: &str, bytes: &[u8]) -> Option<String> {
+    let python = pyx12_python()?;
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let output = run_pyx12(&python, maps, &[path]);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(!output.status.success(), "pyx12 accepted {name}:\n{report}");
+    Some(report)
 }
 
 fn claims_837(claim_type: ClaimType, claims: &[Claim], control: u32) -> Vec<u8> {
@@ -236,3 +274,55 @@ fn remittance_835_by_ach_and_without_payment_pass_pyx12() {
     let bytes_denied = write_835(&support::envelope(16), &[denied]).unwrap();
     assert_pyx12_accepts(&[("ach.835", bytes_ach), ("none.835", bytes_denied)]);
 }
+
+/// A pending claim, a finalized one with its payment and a dependent's, and a second set with
+/// a service date range.
+fn status_response_277() -> Vec<u8> {
+    let primary = support::professional_primary("t1");
+    let finalized = support::institutional_primary("t2");
+    let dependent = support::professional_dependent("t3");
+    let mut range = support::professional_primary("t4");
+    range.lines[1].service_date = support::date("2026-11-05");
+    let first = support::status_response(vec![
+        support::status_answer(&primary, "TRACE1", ("P1", "20", None), None),
+        support::status_answer(&finalized, "TRACE2", ("", "", None), Some("512.00")),
+        support::status_answer(&dependent, "TRACE3", ("P3", "317", Some("1P")), None),
+    ]);
+    let mut second = support::status_response(vec![support::status_answer(&range, "TRACE4", ("A1", "19", None), None)]);
+    second.reference = "STATUS0002".into();
+    practice_protocol::x12::write::write_277(&support::envelope(17), &[first, second]).unwrap()
+}
+
+#[test]
+fn status_response_277_pending_finalized_and_dependent_pass_pyx12() {
+    let bytes = status_response_277();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.contains("STC*F1:65*20261120**850*512*20261118**20261120*CHK0001234~"), "{text}");
+    assert!(text.contains("DTP*472*RD8*20261102-20261105~"), "{text}");
+    assert_pyx12_accepts_with(Maps::WithX212, &[("status.277", bytes)]);
+}
+
+#[test]
+fn the_x212_validator_is_not_a_rubber_stamp() {
+    // What X212 marks not used (STC03, NM108/NM109 of the dependent), and an entity code
+    // outside its list, must each be reported by the mended map.
+    let text = String::from_utf8(status_response_277()).unwrap();
+    let broken = text
+        .replacen("STC*P1:20*20261120**", "STC*P1:20*20261120*WQ*", 1)
+        .replacen("NM1*QC*1*RIVERA*LUCAS~", "NM1*QC*1*RIVERA*LUCAS****MI*X1~", 1)
+        .replacen("STC*P3:317:1P*", "STC*P3:317:PR*", 1);
+    let Some(report) = pyx12_rejection(Maps::WithX212, "broken.277", broken.as_bytes()) else { return };
+    for expected in ["STC03", "NM108", "NM109", "STC01-3"] {
+        assert!(report.contains(expected), "{expected} not reported:\n{report}");
+    }
+    // A missing required segment too.
+    let without_stc: String = text
+        .lines()
+        .filter(|line| !line.starts_with("STC*P1"))
+        .map(|line| format!("{line}\n"))
+        .collect::<String>()
+        .replacen("SE*30*0001~", "SE*29*0001~", 1);
+    let Some(report) = pyx12_rejection(Maps::WithX212, "no-stc.277", without_stc.as_bytes()) else { return };
+    assert!(report.contains("Mandatory segment") && report.contains("STC"), "{report}");
+}
+

@@ -1,4 +1,4 @@
-//! The typed readers over the shared corpus and our own fixtures: every 835/277/277CA/999
+//! The typed readers over the shared corpus and our own fixtures: every 835/276/277/277CA/999
 //! parses into the right type, every 835's `balanced` matches what its numbers really say
 //! (worked out by hand, noted per file), and JSON snapshots of a representative set.
 
@@ -24,6 +24,7 @@ fn type_of(body: &TransactionBody) -> &'static str {
         TransactionBody::ClaimStatus(_) => "277",
         TransactionBody::ClaimAcknowledgment(_) => "277ca",
         TransactionBody::Acknowledgment(_) => "999",
+        TransactionBody::StatusRequest(_) => "276",
         TransactionBody::Other { .. } => "other",
     }
 }
@@ -64,11 +65,13 @@ fn every_remittance_status_and_ack_in_the_corpus_reads() {
     for path in files {
         let name = common::short_name(&path);
         let folder = name.split('/').next().unwrap_or_default().to_string();
-        let (document, _) = read_path(&path);
+        let (document, diagnostics) = read_path(&path);
         assert!(!document.transactions.is_empty(), "{name}: no transaction set");
+        // The 276 examples are X12's own: they read clean.
+        assert!(folder != "276" || diagnostics.is_empty(), "{name}: {diagnostics:#?}");
         let types: Vec<&str> = document.transactions.iter().map(|transaction| type_of(&transaction.body)).collect();
         let expected = match folder.as_str() {
-            "835" | "277" | "277ca" | "999" => folder.as_str(),
+            "835" | "276" | "277" | "277ca" | "999" => folder.as_str(),
             _ => "other",
         };
         assert!(types.iter().all(|found| *found == expected), "{name}: read as {types:?}, expected {expected}");
@@ -113,6 +116,7 @@ fn corpus_json_snapshots() {
         "835/lfh__secondary-payment.835",
         "277ca/edilens__277CA.test.0001.edi",
         "277/lfh__claim-level-status.277",
+        "276/lfh__provider-level-status.276",
         "999/oop__DHS_Wisconsin_Sample.txt",
         "999/pyx12__834_lui_id_5010.999.txt",
     ];

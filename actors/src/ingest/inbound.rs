@@ -57,7 +57,8 @@ pub fn parse_inbound(raw: &[u8]) -> Result<ParsedInbound, InboundError> {
         return Err(InboundError::NoTransactions);
     }
     for (index, transaction) in document.transactions.iter().enumerate() {
-        if matches!(transaction.body, TransactionBody::Other { .. }) {
+        // A 276 is ours to send, not to receive.
+        if matches!(transaction.body, TransactionBody::Other { .. } | TransactionBody::StatusRequest(_)) {
             let control_number = transaction.envelope.control_number.clone();
             return Err(InboundError::Unsupported { index: index + 1, control_number });
         }
@@ -181,7 +182,7 @@ pub fn plan_inbound(parsed: &ParsedInbound, index: &ClaimIndex<'_>, currency: Cu
             TransactionBody::Acknowledgment(ack) => plan.set_verdicts.extend(verdicts(ack)),
             TransactionBody::ClaimStatus(report) => plan_277(report, index, currency, &mut plan),
             // `parse_inbound` refuses these.
-            TransactionBody::Other { .. } => {}
+            TransactionBody::Other { .. } | TransactionBody::StatusRequest(_) => {}
         }
     }
     plan

@@ -4,7 +4,7 @@
 //! opens files, logs or panics on any bytes. Readers return `(value, Vec<Diagnostic>)` for
 //! problems they can read past and an [`X12Error`] for the ones they cannot.
 //!
-//! [`write`] holds the writers (837P/837I, 276, 999, 835, 277CA): pure, bytes out.
+//! [`write`] holds the writers (837P/837I, 276, 277, 999, 835, 277CA): pure, bytes out.
 
 mod delimiters;
 mod diagnostic;

@@ -439,3 +439,56 @@ pub fn claim_acknowledgment(claims: &[Claim]) -> practice_protocol::x12::write::
         }],
     }
 }
+
+/// A 277 answer for `claim` under trace `trace`: with `paid`, finalized (F1:65) with the
+/// adjudication date, the payer's claim number and the check that paid it; without, pending
+/// (`pending`, e.g. P1:20). A dependent patient gets the HL 23 level.
+pub fn status_answer(
+    claim: &Claim,
+    trace: &str,
+    pending: (&str, &str, Option<&str>),
+    paid: Option<&str>,
+) -> practice_protocol::x12::write::ClaimStatusAnswer {
+    use practice_protocol::x12::write::{ClaimStatusAnswer, PaymentReference, StatusCode};
+    let coverage = claim.coverage().unwrap();
+    let status = match paid {
+        Some(_) => StatusCode { category: "F1".into(), code: "65".into(), entity: None },
+        None => StatusCode { category: pending.0.into(), code: pending.1.into(), entity: pending.2.map(Into::into) },
+    };
+    ClaimStatusAnswer {
+        subscriber_name: coverage.subscriber.name.clone(),
+        member_id: coverage.subscriber.member_id.clone(),
+        patient_name: (coverage.relationship != Relationship::SelfInsured).then(|| claim.patient.name.clone()),
+        trace_number: trace.into(),
+        status,
+        effective_date: date("2026-11-20"),
+        charge: claim.total_charge(),
+        paid: paid.map(usd),
+        adjudicated_on: paid.map(|_| date("2026-11-18")),
+        payment: paid.map(|_| PaymentReference {
+            method: "CHK".into(),
+            issued_on: date("2026-11-20"),
+            number: "CHK0001234".into(),
+        }),
+        payer_claim_control_number: paid.map(|_| format!("PAYER{}", claim.patient_control_number)),
+        patient_control_number: claim.patient_control_number.clone(),
+        service_from: claim.lines.iter().map(|line| line.service_date).min().unwrap(),
+        service_to: claim.lines.iter().map(|line| line.service_date).max().unwrap(),
+    }
+}
+
+/// One 277 set from the primary payer to the practice, for its billing provider.
+pub fn status_response(
+    answers: Vec<practice_protocol::x12::write::ClaimStatusAnswer>,
+) -> practice_protocol::x12::write::StatusResponse {
+    practice_protocol::x12::write::StatusResponse {
+        reference: "STATUS0001".into(),
+        payer_name: "UNITED HEALTH PLAN".into(),
+        payer_id: "87726".into(),
+        receiver_name: "LAKESIDE FAMILY MEDICINE".into(),
+        receiver_id: "LFM0001".into(),
+        provider_name: "LAKESIDE FAMILY MEDICINE".into(),
+        provider_npi: npi_with_check_digit("123456789").unwrap(),
+        claims: answers,
+    }
+}

@@ -1,5 +1,6 @@
 //! Typed readers: one pass over the segments, envelope checks, and a reader per transaction
-//! set (835, 277/277CA, 999; other sets are counted and kept as `other`).
+//! set (835 [`remit`], 277/277CA [`status`], 276 [`request`], 999 [`ack`]; other sets are
+//! counted and kept as `other`).
 //!
 //! [`read_document`] collects everything into a [`Document`]. [`read_with`] streams instead:
 //! each 835 claim goes to the [`Sink`] as soon as its loop closes, so memory stays bounded
@@ -8,6 +9,7 @@
 pub mod ack;
 pub(crate) mod elements;
 pub mod remit;
+pub mod request;
 pub mod status;
 mod text;
 
@@ -20,6 +22,7 @@ use super::lexer::SegmentReader;
 use super::segment::Segment;
 use ack::{Acknowledgment, AcknowledgmentReader};
 use remit::{ClaimPayment, Remittance, RemittanceReader};
+use request::{StatusRequest276, StatusRequestReader};
 use serde::Serialize;
 use status::{StatusReader, StatusReport};
 use std::io::Read;
@@ -50,7 +53,10 @@ pub enum TransactionBody {
     ClaimAcknowledgment(StatusReport),
     #[serde(rename = "999")]
     Acknowledgment(Acknowledgment),
-    /// A set these readers do not type (837, 276, …): only counted.
+    /// A claim status request, boxed like the 835: its names would otherwise size every variant.
+    #[serde(rename = "276")]
+    StatusRequest(Box<StatusRequest276>),
+    /// A set these readers do not type (837, …): only counted.
     #[serde(rename = "other")]
     Other { segments: u64 },
 }
@@ -185,6 +191,7 @@ enum ActiveReader {
     ClaimStatus(StatusReader),
     ClaimAcknowledgment(StatusReader),
     Acknowledgment(AcknowledgmentReader),
+    StatusRequest(Box<StatusRequestReader>),
     Other(u64),
 }
 
@@ -198,6 +205,7 @@ impl Active {
             "277" if is_x214 => ActiveReader::ClaimAcknowledgment(StatusReader::new("277CA")),
             "277" => ActiveReader::ClaimStatus(StatusReader::new("277")),
             "999" => ActiveReader::Acknowledgment(AcknowledgmentReader::new()),
+            "276" => ActiveReader::StatusRequest(Box::default()),
             _ => ActiveReader::Other(1),
         };
         Self { envelope, reader }
@@ -214,6 +222,7 @@ impl Active {
                 reader.segment(segment, diagnostics)
             }
             ActiveReader::Acknowledgment(reader) => reader.segment(segment, diagnostics),
+            ActiveReader::StatusRequest(reader) => reader.segment(segment, diagnostics),
             ActiveReader::Other(count) => *count += 1,
         }
     }
@@ -230,6 +239,7 @@ impl Active {
             ActiveReader::ClaimStatus(reader) => TransactionBody::ClaimStatus(reader.finish()),
             ActiveReader::ClaimAcknowledgment(reader) => TransactionBody::ClaimAcknowledgment(reader.finish()),
             ActiveReader::Acknowledgment(reader) => TransactionBody::Acknowledgment(reader.finish(end, diagnostics)),
+            ActiveReader::StatusRequest(reader) => TransactionBody::StatusRequest(Box::new(reader.finish())),
             ActiveReader::Other(count) => TransactionBody::Other { segments: count + 1 },
         };
         sink.transaction(Transaction { envelope: self.envelope, body });

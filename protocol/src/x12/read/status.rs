@@ -302,7 +302,7 @@ impl StatusReader {
     }
 }
 
-fn name(segment: &Segment<'_>) -> Name {
+pub(super) fn name(segment: &Segment<'_>) -> Name {
     Name {
         entity: text(segment, 1).unwrap_or_default(),
         last_or_organization: text(segment, 3),
@@ -347,7 +347,7 @@ fn status(segment: &Segment<'_>, diagnostics: &mut Vec<Diagnostic>) -> Status {
     }
 }
 
-fn unexpected(segment: &Segment<'_>, expected: &str) -> Diagnostic {
+pub(super) fn unexpected(segment: &Segment<'_>, expected: &str) -> Diagnostic {
     Diagnostic::error(
         segment.position(),
         DiagnosticKind::UnexpectedSegment { expected: expected.to_string(), found: segment.id_text() },

@@ -11,7 +11,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-/// STC01: category (A1..A8), status code (Claim Status Code list), optional entity ("PR", "41").
+/// STC01: category (A1..A8 in a 277CA; also P, F, R and E categories in a 277 answering a
+/// 276), status code (Claim Status Code list), optional entity ("PR", "41"; X212's claim
+/// level list has no "PR": "1P", "QC", "PRP"…).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusCode {
     pub category: String,

@@ -55,6 +55,8 @@ pub enum TransactionKind {
     Professional837,
     Institutional837,
     StatusRequest276,
+    /// The 277 that answers a 276 (X212), not the 277CA (X214).
+    StatusResponse277,
     ClaimAcknowledgment277,
     Remittance835,
     Acknowledgment999,
@@ -65,7 +67,7 @@ impl TransactionKind {
         match self {
             TransactionKind::Professional837 | TransactionKind::Institutional837 => "HC",
             TransactionKind::StatusRequest276 => "HR",
-            TransactionKind::ClaimAcknowledgment277 => "HN",
+            TransactionKind::StatusResponse277 | TransactionKind::ClaimAcknowledgment277 => "HN",
             TransactionKind::Remittance835 => "HP",
             TransactionKind::Acknowledgment999 => "FA",
         }
@@ -75,7 +77,7 @@ impl TransactionKind {
         match self {
             TransactionKind::Professional837 | TransactionKind::Institutional837 => "837",
             TransactionKind::StatusRequest276 => "276",
-            TransactionKind::ClaimAcknowledgment277 => "277",
+            TransactionKind::StatusResponse277 | TransactionKind::ClaimAcknowledgment277 => "277",
             TransactionKind::Remittance835 => "835",
             TransactionKind::Acknowledgment999 => "999",
         }
@@ -85,7 +87,7 @@ impl TransactionKind {
         match self {
             TransactionKind::Professional837 => "005010X222A1",
             TransactionKind::Institutional837 => "005010X223A2",
-            TransactionKind::StatusRequest276 => "005010X212",
+            TransactionKind::StatusRequest276 | TransactionKind::StatusResponse277 => "005010X212",
             TransactionKind::ClaimAcknowledgment277 => "005010X214",
             TransactionKind::Remittance835 => "005010X221A1",
             TransactionKind::Acknowledgment999 => "005010X231A1",
