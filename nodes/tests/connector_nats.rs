@@ -1,9 +1,9 @@
 //! The NATS clearinghouse connector against a real nats-server: batches out on
-//! `out.<org>.837` once each, answers in from `in.<org>.<txn>` held until settled, redelivered
+//! `out.<org>.837` (276 requests on `out.<org>.276`) once each, answers in from `in.<org>.<txn>` held until settled, redelivered
 //! on retry, never after accept or reject, and resumed by a reopened connector.
 
 use bytes::Bytes;
-use practice_nodes::connector::nats::{publish_file, NatsConnector, HEADER_BATCH, OUTBOUND_STREAM};
+use practice_nodes::connector::nats::{publish_file, NatsConnector, HEADER_BATCH, HEADER_TRANSACTION, OUTBOUND_STREAM};
 use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch, Settlement};
 use practice_nodes::jetstream::{connect, JetStreamSettings};
 use practice_protocol::ids::OrgId;
@@ -58,8 +58,21 @@ async fn batches_go_out_once_on_the_org_subject() {
     assert_eq!(stored.payload, batch.bytes);
     assert_eq!(stored.headers.get(HEADER_BATCH).map(|value| value.as_str()), Some("000000042"));
 
+    // A 276 status request leaves on its own subject, named by its header.
+    let request = OutboundBatch {
+        id: "000000043".into(),
+        kind: InboundKind::StatusRequest276,
+        bytes: interchange("ST*276*0001*005010X212", "r43"),
+    };
+    let sent = connector.send(&request).await.unwrap();
+    let request_subject = format!("out.{}.276", org.0.simple());
+    assert!(sent.location.starts_with(&format!("{request_subject}#")), "{}", sent.location);
+    let stored = stream.get_last_raw_message_by_subject(&request_subject).await.unwrap();
+    assert_eq!(stored.payload, request.bytes);
+    assert_eq!(stored.headers.get(HEADER_TRANSACTION).map(|value| value.as_str()), Some("276"));
+
     let wrong = OutboundBatch { kind: InboundKind::Remittance835, ..batch };
-    assert!(connector.send(&wrong).await.is_err(), "only 837s leave");
+    assert!(connector.send(&wrong).await.is_err(), "only 837s and 276s leave");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,16 +184,23 @@ async fn the_bridge_moves_folders_to_subjects_and_back() {
     connector.send(&batch).await.unwrap();
     let reused = OutboundBatch { bytes: interchange("ST*837*0001*005010X223A2", "new content"), ..batch.clone() };
     connector.send(&reused).await.unwrap();
+    let request = OutboundBatch {
+        id: "000000010".into(),
+        kind: InboundKind::StatusRequest276,
+        bytes: interchange("ST*276*0001*005010X212", "status"),
+    };
+    connector.send(&request).await.unwrap();
 
     let report = bridge.pass(10).await.unwrap();
-    assert_eq!((report.published, report.rejected, report.written), (1, 2, 2));
+    assert_eq!((report.published, report.rejected, report.written), (1, 2, 3));
+    assert_eq!(std::fs::read(drop_box.outbox().join("000000010.276.x12")).unwrap(), request.bytes);
     let reason = std::fs::read_to_string(drop_box.rejected_dir().join("huge.835.reason.txt")).unwrap();
     assert!(reason.contains("max_payload"), "{reason}");
     assert!(drop_box.processed_dir().join("era1.835").is_file());
     assert!(drop_box.rejected_dir().join("junk.txt.reason.txt").is_file());
     assert_eq!(std::fs::read(drop_box.outbox().join("000000009.837I.x12")).unwrap(), batch.bytes);
     let outbox: Vec<_> = std::fs::read_dir(drop_box.outbox()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(outbox.len(), 2, "a reused control number keeps both files: {outbox:?}");
+    assert_eq!(outbox.len(), 3, "a reused control number keeps both files: {outbox:?}");
 
     let inbound = connector.receive(10).await.unwrap();
     assert_eq!(inbound.len(), 1);

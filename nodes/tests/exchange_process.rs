@@ -71,7 +71,7 @@ impl Folders {
         }
     }
 
-    fn node(&self, nats: Option<&str>) -> (Child, String) {
+    fn node(&self, nats: Option<&str>, extra: &[&str]) -> (Child, String) {
         let mut args = self.link(nats);
         if nats.is_some() {
             // The node's own journal stays embedded; only the clearinghouse link is NATS.
@@ -80,14 +80,16 @@ impl Folders {
             args.extend(["--org".into(), ORG.into()]);
         }
         args.extend(["--exchange-interval-ms", "100", "--inbox-min-age-ms", "0"].map(String::from));
+        args.extend(extra.iter().map(|arg| arg.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         start_node(&self.data, &args, Some(&self.node_log))
     }
 
-    fn sim(&self, nats: Option<&str>) -> Child {
+    fn sim(&self, nats: Option<&str>, extra: &[&str]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_practice"))
             .args(["sim", "--seed", "11", "--min-age-ms", "0", "--poll-ms", "50", "--start", "2026-11-09"])
             .args(self.link(nats))
+            .args(extra)
             .arg("--truth")
             .arg(&self.truth)
             .arg("--payers")
@@ -186,6 +188,14 @@ impl Office {
         self.post(&self.manager, &format!("/api/v1/claims/{claim}/submit"), tracking);
     }
 
+    /// The claim's timeline entries named `event`.
+    fn events(&self, claim: &str, event: &str) -> Vec<Value> {
+        let (status, body) = http(&self.address, "GET", &format!("/api/v1/claims/{claim}/history"), &self.admin, None);
+        assert_eq!(status, 200, "{body}");
+        let history: Value = serde_json::from_str(&body).unwrap();
+        history["events"].as_array().unwrap().iter().filter(|entry| entry["event"] == event).cloned().collect()
+    }
+
     fn claim(&self, claim: &str) -> Value {
         let (status, body) = http(&self.address, "GET", &format!("/api/v1/claims/{claim}"), &self.admin, None);
         assert_eq!(status, 200, "{body}");
@@ -244,8 +254,8 @@ fn the_same_over_the_nats_connector() {
 /// The whole exchange over the file-drop folders (`nats` None) or over NATS.
 fn run(nats: Option<&str>) {
     let folders = Folders::new();
-    let (node, address) = folders.node(nats);
-    let mut sim = folders.sim(nats);
+    let (node, address) = folders.node(nats, &[]);
+    let mut sim = folders.sim(nats, &[]);
     let office = Office::new(address);
 
     // Half the claims, to three payers; the clearinghouse rejects one payer's batches by 999.
@@ -262,7 +272,7 @@ fn run(nats: Option<&str>) {
     let mut node = node;
     node.kill().unwrap();
     node.wait().unwrap();
-    let (node, address) = folders.node(nats);
+    let (node, address) = folders.node(nats, &[]);
     let office = Office { address, ..office };
     // A claim the 999 sent back to Draft goes out again when resubmitted.
     let rejected = claims[2].clone();
@@ -306,6 +316,61 @@ fn run(nats: Option<&str>) {
             assert!(processed.iter().any(|name| name.contains(kind)), "no {kind} among {processed:?}");
         }
     }
+    stop(node);
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
+
+/// A payer that stays quiet gets asked: with the simulated day at 400 ms, claims sit in
+/// adjudication for seconds, the node sends 276s for them after 300 ms of quiet, the simulator
+/// answers each with a 277, and every answer lands in the claim's history as
+/// `ClaimStatusReported` — pending first, without moving the claim — while the 835s still post
+/// to the cent. Nothing is set aside, nothing lands in suspense.
+#[test]
+fn quiet_payers_are_asked_with_276s_and_the_277s_are_kept() {
+    let folders = Folders::new();
+    let (node, address) = folders.node(None, &["--status-after-ms", "300"]);
+    let mut sim = folders.sim(None, &["--day-ms", "400"]);
+    let office = Office::new(address);
+    let claims: Vec<String> = (0..4).map(|index| office.submitted(index, ["87726", "00430"][index % 2])).collect();
+
+    eventually(&folders, 60, "a 277 recorded for every claim", || {
+        claims.iter().try_for_each(|claim| match office.events(claim, "ClaimStatusReported").as_slice() {
+            [] => Err(format!("claim {claim} has no status reply yet")),
+            _ => Ok(()),
+        })
+    });
+    eventually(&folders, 90, "every claim paid or denied", || {
+        let truth = folders.truth();
+        claims.iter().try_for_each(|claim| settled(&office, &truth, claim, 1))
+    });
+
+    let truth = folders.truth();
+    for claim in &claims {
+        let replies = office.events(claim, "ClaimStatusReported");
+        let first = replies[0]["detail"].to_string();
+        match truth.submissions(claim) {
+            // The first answer comes while the payer is still adjudicating, under its number.
+            [SubmissionTruth::Adjudicated { adjudication, .. }] => {
+                assert!(first.contains("\"P1\"") && first.contains("\"20\""), "claim {claim}: {first}");
+                assert!(first.contains(&adjudication.payer_claim_control_number), "{first}");
+            }
+            // Turned back at the payer's front door: the payer says so (A3/A6/A7/A8).
+            [SubmissionTruth::FrontEndRejected { category, .. }] => {
+                assert!(first.contains(&format!("\"{category}\"")), "claim {claim}: {first}")
+            }
+            other => panic!("claim {claim}: {other:?}"),
+        }
+    }
+    let processed = Folders::files(&folders.inbox.join("processed"));
+    assert!(processed.iter().any(|name| name.ends_with(".277.x12")), "no 277 among {processed:?}");
+    // The simulator took the 276s from the outbox like the 837s.
+    let taken = Folders::files(&folders.outbox.join("processed"));
+    assert!(taken.iter().any(|name| name.ends_with(".276.x12")), "no 276 among {taken:?}");
+    assert_eq!(Folders::files(&folders.inbox.join("rejected")), Vec::<String>::new());
+    let (status, suspense) = http(&office.address, "GET", "/api/v1/suspense", &office.admin, None);
+    assert_eq!(status, 200);
+    assert!(suspense.contains("\"suspense\":[]"), "{suspense}");
     stop(node);
     sim.kill().unwrap();
     sim.wait().unwrap();

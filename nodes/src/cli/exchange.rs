@@ -1,6 +1,7 @@
 //! `practice node`'s clearinghouse link: `--org ORG` with `--outbox DIR --inbox DIR` (the
 //! file-drop connector) or `--connector-nats URL` (the NATS connector). Without them the node
-//! exchanges nothing and claims wait in Submitted for whatever sends them.
+//! exchanges nothing and claims wait in Submitted for whatever sends them. `--status-after-ms`
+//! sets when a quiet payer is asked with a 276.
 
 use crate::api::ingest::ServiceDirectory;
 use crate::api::service::ClaimService;
@@ -48,6 +49,13 @@ pub struct ExchangeArgs {
     /// Loop 1000B: the clearinghouse's name.
     #[arg(long, default_value = "SIM CLEARINGHOUSE")]
     pub receiver_name: String,
+    /// Our name as the receiver of 277 status replies (NM1*41 of the 276).
+    #[arg(long, default_value = "PRACTICE OS")]
+    pub sender_name: String,
+    /// Send a 276 status request for a claim the payer has been quiet on this long since it
+    /// left (or since the last request); 0 never asks. Default 30 days.
+    #[arg(long, default_value_t = 30 * 24 * 3600 * 1000)]
+    pub status_after_ms: u64,
 }
 
 impl ExchangeArgs {
@@ -70,14 +78,16 @@ impl ExchangeArgs {
             sender_id: self.sender_id.clone(),
             receiver_id: self.receiver_id.clone(),
             receiver_name: self.receiver_name.clone(),
+            sender_name: self.sender_name.clone(),
             ..Parties::default()
         };
+        let status_after = (self.status_after_ms > 0).then(|| Duration::from_millis(self.status_after_ms));
         let interval = Duration::from_millis(self.exchange_interval_ms);
         if let (Some(outbox), Some(inbox)) = (&self.outbox, &self.inbox) {
             let connector = FileDrop::open(outbox, inbox, Duration::from_millis(self.inbox_min_age_ms))
                 .context("opening the file-drop folders")?;
             eprintln!("practice node: exchanging with the clearinghouse through {}", outbox.display());
-            let exchange = Exchange { org, connector, service, ingestor, registry, log, parties };
+            let exchange = Exchange { org, connector, service, ingestor, registry, log, parties, status_after };
             return Ok(Some(exchange.spawn(interval)));
         }
         let Some(url) = &self.connector_nats else { return Ok(None) };
@@ -87,7 +97,7 @@ impl ExchangeArgs {
             .await
             .context("opening the NATS connector")?;
         eprintln!("practice node: exchanging with the clearinghouse over NATS at {url}");
-        let exchange = Exchange { org, connector, service, ingestor, registry, log, parties };
+        let exchange = Exchange { org, connector, service, ingestor, registry, log, parties, status_after };
         Ok(Some(exchange.spawn(interval)))
     }
 }

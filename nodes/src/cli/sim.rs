@@ -1,7 +1,8 @@
 //! `practice sim`: the payer and clearinghouse simulator as a separate process. It takes the
-//! practice's 837 batches the way a clearinghouse does — from the practice's outbox folder
-//! (`--outbox DIR --inbox DIR`) or from `out.<org>.837` on JetStream (`--nats URL --org ORG`) —
-//! and answers with real 999, 277CA and 835 files on a simulated clock, into the practice's
+//! practice's 837 batches and 276 status requests the way a clearinghouse does — from the
+//! practice's outbox folder (`--outbox DIR --inbox DIR`) or from `out.<org>.837` and
+//! `out.<org>.276` on JetStream (`--nats URL --org ORG`) — and answers with real 999, 277CA
+//! and 835 files on a simulated clock, and a 277 for each 276 at once, into the practice's
 //! inbox or onto `in.<org>.<txn>`.
 //!
 //! The clock: with `--day-ms N` one simulated day passes every N real milliseconds; without it
@@ -117,7 +118,7 @@ impl Transport {
                 &name,
                 async_nats::jetstream::consumer::pull::Config {
                     durable_name: Some(name.clone()),
-                    filter_subject: outbound_subject(org, "837"),
+                    filter_subject: outbound_subject(org, "*"),
                     ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
                     ack_wait: Duration::from_secs(60),
                     ..Default::default()
@@ -136,7 +137,7 @@ impl Transport {
                 let count = items.len();
                 for item in items {
                     let settlement = match &item.kind {
-                        Ok(InboundKind::Claim837P | InboundKind::Claim837I) => {
+                        Ok(InboundKind::Claim837P | InboundKind::Claim837I | InboundKind::StatusRequest276) => {
                             settlement(service.receive(&item.name, &item.bytes)?)
                         }
                         Ok(other) => refuse(&item.name, format!("{other} is not a claim batch")),
@@ -163,7 +164,7 @@ impl Transport {
                     let sequence = message.info().map(|info| info.stream_sequence).unwrap_or_default();
                     let name = header(HEADER_BATCH).unwrap_or_else(|| format!("seq{sequence}"));
                     let settled = match sniff(&message.payload) {
-                        Ok(InboundKind::Claim837P | InboundKind::Claim837I) => {
+                        Ok(InboundKind::Claim837P | InboundKind::Claim837I | InboundKind::StatusRequest276) => {
                             settlement(service.receive(&name, &message.payload)?)
                         }
                         Ok(other) => refuse(&name, format!("{other} is not a claim batch")),
@@ -213,6 +214,11 @@ fn settlement(taken: Taken) -> Settlement {
             println!("batch {batch_id} was received before; not answered again");
             Settlement::Accepted
         }
+        Taken::Request { batch_id, claims, refused: None } => {
+            println!("answered status request {batch_id}: {claims} claims");
+            Settlement::Accepted
+        }
+        Taken::Request { batch_id, refused: Some(reason), .. } => refuse(&batch_id, reason),
         Taken::Unreadable(reason) => Settlement::Rejected(reason),
     }
 }

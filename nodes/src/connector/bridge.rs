@@ -1,6 +1,7 @@
 //! The file-drop ↔ NATS bridge (`practice connector bridge`): for a clearinghouse that only
 //! speaks folders (SFTP), files landing in the inbox are published to `in.<org>.<txn>`, and
-//! batches published to `out.<org>.837` are written to the outbox.
+//! batches published to `out.<org>.837` and status requests to `out.<org>.276` are written to
+//! the outbox.
 //!
 //! Each step settles only after the other side holds the item: an inbox file moves to
 //! `processed/` after JetStream acknowledged it, an outbound message is acked after its file
@@ -56,7 +57,7 @@ impl Bridge {
                 &name,
                 consumer::pull::Config {
                     durable_name: Some(name.clone()),
-                    filter_subject: outbound_subject(org, "837"),
+                    filter_subject: outbound_subject(org, "*"),
                     ack_policy: consumer::AckPolicy::Explicit,
                     ack_wait: Duration::from_secs(60),
                     ..Default::default()
@@ -108,10 +109,9 @@ impl Bridge {
                 |name: &str| message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string());
             // A batch without our headers still gets a name: its kind from ST03, its id from
             // the stream sequence.
-            let kind = match header(HEADER_TRANSACTION).as_deref() {
-                Some("837I") => InboundKind::Claim837I,
-                Some("837P") => InboundKind::Claim837P,
-                _ => sniff(&message.payload).unwrap_or(InboundKind::Claim837P),
+            let kind = match header(HEADER_TRANSACTION).as_deref().and_then(InboundKind::from_outbound_token) {
+                Some(kind) => kind,
+                None => sniff(&message.payload).ok().filter(InboundKind::is_outbound).unwrap_or(InboundKind::Claim837P),
             };
             let id = match header(HEADER_BATCH) {
                 Some(id) => id,

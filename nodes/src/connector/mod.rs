@@ -1,5 +1,6 @@
 //! Clearinghouse connectors (issue 5 item 4): how 837 batches leave the practice and how the
-//! clearinghouse's answers (999, 277CA, 277, 835) come back.
+//! clearinghouse's answers (999, 277CA, 277, 835) come back; 276 status requests go out the
+//! same way as 837s.
 //!
 //! [`Clearinghouse`] is the seam the submission and ingest actors use; two real carriers
 //! implement it:
@@ -22,12 +23,12 @@ pub use sniff::{sniff, InboundKind, SniffError};
 use bytes::Bytes;
 use std::future::Future;
 
-/// One outbound 837 interchange.
+/// One outbound interchange: an 837 batch or a 276 status request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutboundBatch {
     /// The batch id (the ISA/GS control number as text): `[A-Za-z0-9_-]+`.
     pub id: String,
-    /// `837P` or `837I`.
+    /// `837P`, `837I` or `276`.
     pub kind: InboundKind,
     pub bytes: Bytes,
 }
@@ -73,7 +74,7 @@ pub enum ConnectorError {
     Io { action: &'static str, path: String, source: std::io::Error },
     #[error("batch id {0:?} must be 1-64 characters of [A-Za-z0-9_-]")]
     BadBatchId(String),
-    #[error("batch {id}: {kind} is not an outbound transaction (only 837P/837I are sent)")]
+    #[error("batch {id}: {kind} is not an outbound transaction (only 837P, 837I and 276 are sent)")]
     NotOutbound { id: String, kind: InboundKind },
     #[error("batch {id} already delivered at {location} with different content")]
     Conflict { id: String, location: String },
@@ -83,7 +84,7 @@ pub enum ConnectorError {
     Nats { action: &'static str, detail: String },
 }
 
-/// Carries 837 batches out and the clearinghouse's answers in.
+/// Carries 837 batches and 276 requests out and the clearinghouse's answers in.
 pub trait Clearinghouse: Send + Sync {
     /// The handle an inbound item keeps with its carrier until settled.
     type Receipt: Send;
@@ -115,7 +116,7 @@ fn check_batch(batch: &OutboundBatch) -> Result<(), ConnectorError> {
     if !id_ok {
         return Err(ConnectorError::BadBatchId(batch.id.clone()));
     }
-    if !matches!(batch.kind, InboundKind::Claim837P | InboundKind::Claim837I) {
+    if !batch.kind.is_outbound() {
         return Err(ConnectorError::NotOutbound { id: batch.id.clone(), kind: batch.kind.clone() });
     }
     Ok(())
@@ -145,6 +146,7 @@ mod tests {
             );
         }
         let error = check_batch(&batch("1", InboundKind::Remittance835)).unwrap_err();
-        assert_eq!(error.to_string(), "batch 1: 835 is not an outbound transaction (only 837P/837I are sent)");
+        assert!(check_batch(&batch("2", InboundKind::StatusRequest276)).is_ok());
+        assert_eq!(error.to_string(), "batch 1: 835 is not an outbound transaction (only 837P, 837I and 276 are sent)");
     }
 }

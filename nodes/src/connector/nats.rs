@@ -1,4 +1,5 @@
-//! The NATS connector: 837 batches published to `out.<org>.837` (stream `OUTBOUND`), the
+//! The NATS connector: 837 batches published to `out.<org>.837` and 276 status requests to
+//! `out.<org>.276` (stream `OUTBOUND`), the
 //! clearinghouse's answers consumed from `in.<org>.<txn>` (stream `INBOUND`) through one
 //! durable pull consumer per org, so a restart resumes where it stopped.
 //!
@@ -23,7 +24,7 @@ use std::time::Duration;
 pub const OUTBOUND_STREAM: &str = "OUTBOUND";
 /// Header naming the batch (its control number) on outbound messages.
 pub const HEADER_BATCH: &str = "Practice-Batch";
-/// Header naming the transaction (`837P`/`837I`) on outbound messages.
+/// Header naming the transaction (`837P`/`837I`/`276`) on outbound messages.
 pub const HEADER_TRANSACTION: &str = "Practice-Transaction";
 
 /// An inbound message held until settled.
@@ -112,7 +113,7 @@ impl Clearinghouse for NatsConnector {
     async fn send(&self, batch: &OutboundBatch) -> Result<Delivery, ConnectorError> {
         check_batch(batch)?;
         check_size(&self.context.client(), &format!("batch {}", batch.id), batch.bytes.len())?;
-        let subject = outbound_subject(self.org, "837");
+        let subject = outbound_subject(self.org, batch.kind.outbound_token());
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", content_id(&batch.bytes).as_str());
         headers.insert(HEADER_BATCH, batch.id.as_str());

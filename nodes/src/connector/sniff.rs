@@ -20,6 +20,8 @@ pub enum InboundKind {
     Claim837P,
     /// 837 institutional (005010X223A2).
     Claim837I,
+    /// 276 claim status request (005010X212): sent, like 837s.
+    StatusRequest276,
     /// Any other set, by its ST01 (also an 837 of an unknown guide).
     Other(String),
 }
@@ -34,6 +36,7 @@ impl InboundKind {
             InboundKind::Remittance835 => "835".into(),
             InboundKind::Claim837P => "837P".into(),
             InboundKind::Claim837I => "837I".into(),
+            InboundKind::StatusRequest276 => "276".into(),
             InboundKind::Other(st01) => {
                 let clean: String = st01.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
                 if clean.is_empty() {
@@ -42,6 +45,32 @@ impl InboundKind {
                     clean
                 }
             }
+        }
+    }
+}
+
+impl InboundKind {
+    /// What the practice sends: 837P, 837I and 276. Everything else only comes in.
+    pub fn is_outbound(&self) -> bool {
+        matches!(self, InboundKind::Claim837P | InboundKind::Claim837I | InboundKind::StatusRequest276)
+    }
+
+    /// The `<txn>` of `out.<org>.<txn>`: `837` for both claim types (the header tells them
+    /// apart), `276` for status requests.
+    pub fn outbound_token(&self) -> &'static str {
+        match self {
+            InboundKind::StatusRequest276 => "276",
+            _ => "837",
+        }
+    }
+
+    /// The kind a [`token`](Self::token) names, for the outbound kinds.
+    pub fn from_outbound_token(token: &str) -> Option<InboundKind> {
+        match token {
+            "837P" => Some(InboundKind::Claim837P),
+            "837I" => Some(InboundKind::Claim837I),
+            "276" => Some(InboundKind::StatusRequest276),
+            _ => None,
         }
     }
 }
@@ -99,6 +128,7 @@ fn classify(st01: &str, guide: &str) -> InboundKind {
         "277" => InboundKind::ClaimStatus277,
         "837" if guide.starts_with("005010X222") => InboundKind::Claim837P,
         "837" if guide.starts_with("005010X223") => InboundKind::Claim837I,
+        "276" if guide.starts_with("005010X212") => InboundKind::StatusRequest276,
         other => InboundKind::Other(other.to_string()),
     }
 }
@@ -126,6 +156,8 @@ pub(crate) mod tests {
             ("ST*837*0001*005010X222A1", InboundKind::Claim837P),
             ("ST*837*0001*005010X223A2", InboundKind::Claim837I),
             ("ST*837*0001", InboundKind::Other("837".into())),
+            ("ST*276*0001*005010X212", InboundKind::StatusRequest276),
+            ("ST*276*0001", InboundKind::Other("276".into())),
             ("ST*270*0001*005010X279A1", InboundKind::Other("270".into())),
         ];
         for (st, kind) in cases {

@@ -7,8 +7,13 @@
 //! (unstaged) after the connector took it. A restart hands every staged batch over again, which
 //! the registry and both connectors take as a no-op when it already arrived.
 //!
-//! Keys: `n` → the next control number (u32 big-endian); `s` + org + claim + submission number
-//! → the control number it left in; `p` + control number → the staged batch.
+//! 276 status requests are staged the same way, under their own prefix, with the inquiry clock
+//! of each submission they ask about.
+//!
+//! Keys: `n` → the next control number (u32 big-endian), shared by 837s and 276s; `s` + org +
+//! claim + submission number → the control number it left in; `p` + control number → the
+//! staged batch; `q` + org + claim + submission number → its [`InquiryClock`]; `r` + control
+//! number → a staged status request.
 
 use practice_actors::ingest::registry::SentBatch;
 use practice_protocol::codec::{decode, encode};
@@ -81,6 +86,59 @@ fn staged_key(control: u32) -> Vec<u8> {
     key
 }
 
+fn request_key(control: u32) -> Vec<u8> {
+    let mut key = vec![b'r'];
+    key.extend_from_slice(&control.to_be_bytes());
+    key
+}
+
+fn clock_key(org: OrgId, submission: Submission) -> Vec<u8> {
+    let mut key = mark_key(org, submission);
+    key[0] = b'q';
+    key
+}
+
+/// When a submission last left or was asked about, and how often it was asked: a 276 is due
+/// once the payer has been quiet for the configured interval since `since_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InquiryClock {
+    /// Unix milliseconds.
+    pub since_ms: u64,
+    pub asked: u32,
+}
+
+impl InquiryClock {
+    fn to_bytes(self) -> [u8; 12] {
+        let mut bytes = [0u8; 12];
+        bytes[..8].copy_from_slice(&self.since_ms.to_be_bytes());
+        bytes[8..].copy_from_slice(&self.asked.to_be_bytes());
+        bytes
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<InquiryClock> {
+        let since: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+        let asked: [u8; 4] = bytes.get(8..12)?.try_into().ok()?;
+        Some(InquiryClock { since_ms: u64::from_be_bytes(since), asked: u32::from_be_bytes(asked) })
+    }
+}
+
+/// One 276 interchange between staging and delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedRequest {
+    pub org: OrgId,
+    /// ISA13 = GS06 = BHT03.
+    pub control: u32,
+    pub bytes: Vec<u8>,
+    /// How many claims it asks about (for the log line).
+    pub claims: usize,
+}
+
+impl StagedRequest {
+    pub fn id(&self) -> String {
+        format!("{:09}", self.control)
+    }
+}
+
 impl OutboundLog {
     pub fn open(dir: &Path) -> Result<Self, OutboundLogError> {
         let db = sled::Config::new().path(dir).cache_capacity(8 << 20).open().map_err(store("open"))?;
@@ -94,34 +152,109 @@ impl OutboundLog {
 
     /// Stage a batch under the next control number, built by `build` from that number; the
     /// batch and the marks of `submissions` are stored together and flushed before this returns.
+    /// The batch and the marks of `submissions` (with their inquiry clocks started at `now_ms`)
+    /// are stored together and flushed before this returns.
     pub fn stage<E>(
         &self,
         org: OrgId,
         submissions: &[Submission],
+        now_ms: u64,
         build: impl FnOnce(u32) -> Result<StagedBatch, E>,
     ) -> Result<Result<StagedBatch, E>, OutboundLogError> {
         let _guard = self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let control = match self.db.get(b"n").map_err(store("read"))? {
-            Some(bytes) if bytes.len() == 4 => u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
-            Some(_) => return Err(OutboundLogError::Corrupt { key: "n".into(), detail: "not 4 bytes".into() }),
-            None => 1,
-        };
+        let control = self.next_control()?;
         let staged = match build(control) {
             Ok(staged) => staged,
             Err(error) => return Ok(Err(error)),
         };
         let encoded = encode(&staged)
             .map_err(|error| OutboundLogError::Corrupt { key: staged.id(), detail: error.to_string() })?;
+        let mut batch = self.allocate(control);
+        batch.insert(staged_key(control), encoded);
+        let clock = InquiryClock { since_ms: now_ms, asked: 0 };
+        for submission in submissions {
+            batch.insert(mark_key(org, *submission), control.to_be_bytes().as_slice());
+            batch.insert(clock_key(org, *submission), clock.to_bytes().as_slice());
+        }
+        self.commit(batch)?;
+        Ok(Ok(staged))
+    }
+
+    /// Stage a 276 under the next control number; the inquiry clocks of `submissions` restart
+    /// at `now_ms` with one more request counted, in the same flushed batch.
+    pub fn stage_request<E>(
+        &self,
+        org: OrgId,
+        submissions: &[Submission],
+        now_ms: u64,
+        build: impl FnOnce(u32) -> Result<StagedRequest, E>,
+    ) -> Result<Result<StagedRequest, E>, OutboundLogError> {
+        let _guard = self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let control = self.next_control()?;
+        let staged = match build(control) {
+            Ok(staged) => staged,
+            Err(error) => return Ok(Err(error)),
+        };
+        let encoded = encode(&staged)
+            .map_err(|error| OutboundLogError::Corrupt { key: staged.id(), detail: error.to_string() })?;
+        let mut batch = self.allocate(control);
+        batch.insert(request_key(control), encoded);
+        for submission in submissions {
+            let asked = self.clock(org, *submission)?.map_or(0, |clock| clock.asked);
+            let clock = InquiryClock { since_ms: now_ms, asked: asked.saturating_add(1) };
+            batch.insert(clock_key(org, *submission), clock.to_bytes().as_slice());
+        }
+        self.commit(batch)?;
+        Ok(Ok(staged))
+    }
+
+    /// The inquiry clock of a submission that left. A submission sent before the log kept
+    /// clocks gets one starting at `now_ms`.
+    pub fn inquiry_clock(
+        &self,
+        org: OrgId,
+        submission: Submission,
+        now_ms: u64,
+    ) -> Result<InquiryClock, OutboundLogError> {
+        if let Some(clock) = self.clock(org, submission)? {
+            return Ok(clock);
+        }
+        let clock = InquiryClock { since_ms: now_ms, asked: 0 };
+        let _guard = self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.db.insert(clock_key(org, submission), clock.to_bytes().as_slice()).map_err(store("write"))?;
+        Ok(clock)
+    }
+
+    fn clock(&self, org: OrgId, submission: Submission) -> Result<Option<InquiryClock>, OutboundLogError> {
+        let key = clock_key(org, submission);
+        match self.db.get(&key).map_err(store("read"))? {
+            None => Ok(None),
+            Some(bytes) => InquiryClock::from_bytes(&bytes)
+                .map(Some)
+                .ok_or_else(|| OutboundLogError::Corrupt { key: format!("{key:?}"), detail: "not 12 bytes".into() }),
+        }
+    }
+
+    fn next_control(&self) -> Result<u32, OutboundLogError> {
+        match self.db.get(b"n").map_err(store("read"))? {
+            Some(bytes) if bytes.len() == 4 => Ok(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])),
+            Some(_) => Err(OutboundLogError::Corrupt { key: "n".into(), detail: "not 4 bytes".into() }),
+            None => Ok(1),
+        }
+    }
+
+    /// A write batch that moves the next control number past `control`.
+    fn allocate(&self, control: u32) -> sled::Batch {
         let next = if control >= LAST_CONTROL { 1 } else { control + 1 };
         let mut batch = sled::Batch::default();
         batch.insert(b"n".as_slice(), next.to_be_bytes().as_slice());
-        batch.insert(staged_key(control), encoded);
-        for submission in submissions {
-            batch.insert(mark_key(org, *submission), control.to_be_bytes().as_slice());
-        }
+        batch
+    }
+
+    fn commit(&self, batch: sled::Batch) -> Result<(), OutboundLogError> {
         self.db.apply_batch(batch).map_err(store("stage"))?;
         self.db.flush().map_err(store("flush"))?;
-        Ok(Ok(staged))
+        Ok(())
     }
 
     /// Every batch staged and not yet delivered, oldest first.
@@ -136,10 +269,31 @@ impl OutboundLog {
         Ok(batches)
     }
 
+    /// Every status request staged and not yet delivered, oldest first.
+    pub fn staged_requests(&self) -> Result<Vec<StagedRequest>, OutboundLogError> {
+        let mut requests = Vec::new();
+        for entry in self.db.scan_prefix(b"r") {
+            let (key, value) = entry.map_err(store("scan"))?;
+            let request: StagedRequest = decode(&value)
+                .map_err(|error| OutboundLogError::Corrupt { key: format!("{key:?}"), detail: error.to_string() })?;
+            requests.push(request);
+        }
+        Ok(requests)
+    }
+
     /// The connector took the batch: forget its bytes (the marks stay).
     pub fn delivered(&self, control: u32) -> Result<(), OutboundLogError> {
+        self.unstage(staged_key(control))
+    }
+
+    /// The connector took the status request: forget its bytes (the clocks stay).
+    pub fn request_delivered(&self, control: u32) -> Result<(), OutboundLogError> {
+        self.unstage(request_key(control))
+    }
+
+    fn unstage(&self, key: Vec<u8>) -> Result<(), OutboundLogError> {
         let _guard = self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.db.remove(staged_key(control)).map_err(store("unstage"))?;
+        self.db.remove(key).map_err(store("unstage"))?;
         self.db.flush().map_err(store("flush"))?;
         Ok(())
     }
@@ -162,20 +316,50 @@ mod tests {
         {
             let log = OutboundLog::open(dir.path()).unwrap();
             assert!(!log.is_sent(org, first).unwrap());
-            let batch = log.stage(org, &[first], |control| Ok::<_, ()>(staged(org, control))).unwrap().unwrap();
+            let batch = log.stage(org, &[first], 5, |control| Ok::<_, ()>(staged(org, control))).unwrap().unwrap();
             assert_eq!(batch.id(), "000000001");
             // A build that fails stages nothing and uses no number.
-            assert_eq!(log.stage(org, &[again], |_| Err("no")).unwrap(), Err("no"));
+            assert_eq!(log.stage(org, &[again], 5, |_| Err("no")).unwrap(), Err("no"));
             assert!(log.is_sent(org, first).unwrap());
             assert!(!log.is_sent(org, again).unwrap());
         }
         let log = OutboundLog::open(dir.path()).unwrap();
         assert_eq!(log.staged().unwrap(), vec![staged(org, 1)]);
-        let second = log.stage(org, &[again], |control| Ok::<_, ()>(staged(org, control))).unwrap().unwrap();
+        let second = log.stage(org, &[again], 5, |control| Ok::<_, ()>(staged(org, control))).unwrap().unwrap();
         assert_eq!(second.control, 2);
         log.delivered(1).unwrap();
         assert_eq!(log.staged().unwrap(), vec![staged(org, 2)]);
         assert!(log.is_sent(org, first).unwrap(), "a delivered batch's marks stay");
         assert!(!log.is_sent(OrgId::new_v4(), first).unwrap(), "marks are per organization");
+    }
+
+    #[test]
+    fn status_requests_share_the_numbers_and_restart_the_inquiry_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let org = OrgId::new_v4();
+        let sent = Submission { claim_id: ClaimId::new_v4(), number: 1 };
+        let older = Submission { claim_id: ClaimId::new_v4(), number: 1 };
+        let request = |control| StagedRequest { org, control, bytes: b"ISA*276".to_vec(), claims: 2 };
+        {
+            let log = OutboundLog::open(dir.path()).unwrap();
+            log.stage(org, &[sent], 1_000, |control| Ok::<_, ()>(staged(org, control))).unwrap().unwrap();
+            assert_eq!(log.inquiry_clock(org, sent, 9_999).unwrap(), InquiryClock { since_ms: 1_000, asked: 0 });
+            // A submission that left before clocks were kept starts its clock when first seen.
+            assert_eq!(log.inquiry_clock(org, older, 2_000).unwrap(), InquiryClock { since_ms: 2_000, asked: 0 });
+            assert_eq!(log.inquiry_clock(org, older, 3_000).unwrap().since_ms, 2_000);
+            let staged = log.stage_request(org, &[sent, older], 4_000, |control| Ok::<_, ()>(request(control)));
+            assert_eq!(staged.unwrap().unwrap().id(), "000000002", "one numbering for 837s and 276s");
+            assert_eq!(log.stage_request(org, &[sent], 4_500, |_| Err("no")).unwrap(), Err("no"));
+        }
+        let log = OutboundLog::open(dir.path()).unwrap();
+        assert_eq!(log.staged_requests().unwrap(), vec![request(2)]);
+        assert_eq!(log.staged().unwrap(), vec![staged(org, 1)], "837s and 276s are staged apart");
+        assert_eq!(log.inquiry_clock(org, sent, 0).unwrap(), InquiryClock { since_ms: 4_000, asked: 1 });
+        assert_eq!(log.inquiry_clock(org, older, 0).unwrap(), InquiryClock { since_ms: 4_000, asked: 1 });
+        log.request_delivered(2).unwrap();
+        assert!(log.staged_requests().unwrap().is_empty());
+        let third = log.stage_request(org, &[sent], 8_000, |control| Ok::<_, ()>(request(control))).unwrap();
+        assert_eq!(third.unwrap().control, 3);
+        assert_eq!(log.inquiry_clock(org, sent, 0).unwrap(), InquiryClock { since_ms: 8_000, asked: 2 });
     }
 }

@@ -1,17 +1,20 @@
 //! The node's clearinghouse exchange: what a billing office's clearinghouse link does all day.
-//! Every pass sends the claims a billing manager submitted as 837 batches (`transmit`) and
-//! takes the clearinghouse's answers in (`receive`), over any [`Clearinghouse`] connector —
-//! the file-drop folders or NATS.
+//! Every pass sends the claims a billing manager submitted as 837 batches (`transmit`), asks
+//! payers about claims they have been quiet on with 276 status requests (`inquire`), and takes
+//! the clearinghouse's answers in (`receive`), over any [`Clearinghouse`] connector — the
+//! file-drop folders or NATS.
 //!
 //! It reads claims from the API's projection of the journal (`ClaimService`), so it starts
 //! once that projection has caught up; it writes only through the outbound log, the batch
 //! registry, the connector and the ingestion pipeline's commands.
 
+pub mod inquire;
 pub mod log;
 pub mod receive;
 pub mod transmit;
 
 use crate::api::service::{ClaimService, ServiceError};
+use inquire::InquiryReport;
 use log::{OutboundLog, OutboundLogError};
 use practice_actors::ingest::pipeline::Ingestor;
 use practice_actors::ingest::registry::{BatchRegistry, RegistryError};
@@ -44,21 +47,32 @@ pub struct Exchange<C> {
     pub registry: Arc<dyn BatchRegistry>,
     pub log: OutboundLog,
     pub parties: Parties,
+    /// Ask the payer (276) about a claim sent this long ago with no final answer, and again
+    /// after each such quiet interval; `None` never asks.
+    pub status_after: Option<Duration>,
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+fn unix_ms(time: chrono::DateTime<chrono::Utc>) -> u64 {
+    u64::try_from(time.timestamp_millis()).unwrap_or(0)
 }
 
 /// What one pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PassReport {
     pub sent: TransmitReport,
+    pub asked: InquiryReport,
     pub received: ReceiveReport,
 }
 
 impl<C: Clearinghouse + 'static> Exchange<C> {
     /// Send what is due, then take in what arrived.
     pub async fn pass(&self) -> Result<PassReport, ExchangeError> {
-        let sent = self.transmit(chrono::Utc::now().date_naive()).await?;
+        let now = chrono::Utc::now();
+        let sent = self.transmit(now).await?;
+        let asked = self.inquire(now).await?;
         let received = self.receive().await?;
-        Ok(PassReport { sent, received })
+        Ok(PassReport { sent, asked, received })
     }
 
     /// Run a pass every `interval` (at once again while a pass finds work) until stopped.
@@ -77,6 +91,8 @@ impl<C: Clearinghouse + 'static> Exchange<C> {
                             tracing::info!(
                                 batches = report.sent.batches,
                                 claims = report.sent.claims,
+                                status_requests = report.asked.requests,
+                                asked = report.asked.claims,
                                 files = report.received.files,
                                 events = report.received.events,
                                 "exchange pass"

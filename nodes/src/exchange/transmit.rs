@@ -4,9 +4,9 @@
 //! crash go first on the next pass.
 
 use super::log::{StagedBatch, Submission};
-use super::{Exchange, ExchangeError};
+use super::{unix_ms, Exchange, ExchangeError};
 use crate::api::service::ClaimFilter;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use practice_actors::ingest::sent::sent_batches;
 use practice_nodes::connector::batch::{by_payer_and_type, write_interchange};
 use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch};
@@ -29,7 +29,8 @@ pub struct TransmitReport {
 
 impl<C: Clearinghouse> Exchange<C> {
     /// Hand over what an earlier pass staged, then send every submission not sent yet.
-    pub async fn transmit(&self, day: NaiveDate) -> Result<TransmitReport, ExchangeError> {
+    pub async fn transmit(&self, now: DateTime<Utc>) -> Result<TransmitReport, ExchangeError> {
+        let (day, now_ms) = (now.date_naive(), unix_ms(now));
         let mut report = TransmitReport::default();
         for staged in self.log.staged()? {
             self.hand_over(&staged).await?;
@@ -56,8 +57,9 @@ impl<C: Clearinghouse> Exchange<C> {
             for chunk in claims.chunks(MAX_CLAIMS_PER_BATCH) {
                 let submissions: Vec<Submission> =
                     chunk.iter().map(|claim| Submission { claim_id: claim.id, number: numbers[&claim.id] }).collect();
-                let staged =
-                    self.log.stage(self.org, &submissions, |control| self.build(chunk, institutional, day, control))?;
+                let staged = self
+                    .log
+                    .stage(self.org, &submissions, now_ms, |control| self.build(chunk, institutional, day, control))?;
                 let staged = match staged {
                     Ok(staged) => staged,
                     Err(error) => {

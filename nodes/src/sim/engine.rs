@@ -321,10 +321,14 @@ impl Simulator {
     }
 
     fn reject_front_end(&mut self, claim: &Claim, on: NaiveDate, result: FrontEnd) {
-        if let FrontEnd::Rejected { category, reason, .. } = &result {
+        if let FrontEnd::Rejected { category, status_code, reason, .. } = &result {
             self.truth.record(
                 claim.id,
-                SubmissionTruth::FrontEndRejected { category: category.clone(), reason: reason.clone() },
+                SubmissionTruth::FrontEndRejected {
+                    category: category.clone(),
+                    status_code: status_code.clone(),
+                    reason: reason.clone(),
+                },
             );
         }
         self.schedule(on, Scheduled::Ack277 { claim_id: claim.id, pcn: claim.patient_control_number.clone(), result });

@@ -13,7 +13,8 @@
 //! - `service`: `practice sim` without its transports — state, replay after a restart, the
 //!   answers as named files;
 //! - `generate`: synthetic claims for tests and the demo; `rng`: the seeded generator;
-//! - `x12`: the outputs as real 999, 277CA and 835 files, written with `protocol::x12::write`.
+//! - `status`: what a payer answers to a 276, from the truth and the day;
+//! - `x12`: the outputs as real 999, 277CA, 835 and 277 files, written with `protocol::x12::write`.
 //!
 //! Its 835s are `practice_actors::ingest::remit::Remittance` values, the same shape the ERA
 //! matcher reads, so posting can be checked against the truth without X12 in between.
@@ -27,6 +28,7 @@ pub mod profile;
 mod remit;
 pub mod rng;
 pub mod service;
+pub mod status;
 pub mod truth;
 pub mod x12;
 
@@ -37,6 +39,8 @@ pub use truth::{GroundTruth, SubmissionTruth};
 
 #[cfg(test)]
 mod service_tests;
+#[cfg(test)]
+mod status_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

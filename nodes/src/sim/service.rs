@@ -1,6 +1,6 @@
 //! `practice sim` without its transports: the clearinghouse and payers as a long-lived service
-//! that takes 837 files, keeps a simulated clock and hands back every answer as a named X12
-//! file, surviving restarts.
+//! that takes 837 files and 276 status requests, keeps a simulated clock and hands back every
+//! answer as a named X12 file, surviving restarts.
 //!
 //! Restarts are exact by replay. The state folder keeps a copy of every batch received and the
 //! simulated day it arrived on, how far the clock ran, and how many answer files were already
@@ -18,12 +18,13 @@ use super::engine::{SimError, SimOutput, Simulator};
 use super::from837::claims_from_837;
 use super::profile::PayerProfile;
 use super::truth::SubmissionTruth;
-use super::x12::{render_277ca, render_835, render_999, Recipient};
-use crate::connector::content_id;
+use super::x12::{render_277, render_277ca, render_835, render_999, Recipient};
+use crate::connector::{content_id, sniff, InboundKind};
 use chrono::NaiveDate;
 use practice_actors::ingest::sent::sent_batches;
 use practice_protocol::domain::Claim;
 use practice_protocol::ids::{ClaimId, OrgId};
+use practice_protocol::x12::read::{read_document, TransactionBody};
 use practice_protocol::x12::read837::read_837;
 use practice_protocol::x12::write::{acknowledge, ReceivedGroup, SetStatus};
 use practice_protocol::x12::Severity;
@@ -77,6 +78,8 @@ pub enum Taken {
     Received { batch_id: String, claims: usize, rejected: Option<String> },
     /// The same content was received before: answered then, not again.
     Duplicate { batch_id: String },
+    /// A 276 status request: answered with one 277 (`refused` says why not).
+    Request { batch_id: String, claims: usize, refused: Option<String> },
     /// Not an interchange a 999 can answer (no ISA/GS/ST to acknowledge): set aside.
     Unreadable(String),
 }
@@ -176,15 +179,16 @@ impl SimService {
         };
         // Replay. The answers produced again were delivered, except those the last run made
         // but was stopped before delivering: they are handed out by the next `advance_to`.
-        let mut replayed = Vec::new();
         for record in &state.batches {
             let file = received.join(&record.file);
             let bytes = std::fs::read(&file).map_err(io("cannot read", &file))?;
-            replayed.extend(service.produce(record.day)?);
+            let due = service.produce(record.day)?;
+            service.pending.extend(due);
             service.take(record.clone(), &bytes)?;
         }
-        replayed.extend(service.produce(state.today)?);
-        service.pending = replayed.into_iter().filter(|answer| answer.index >= state.delivered).collect();
+        let due = service.produce(state.today)?;
+        service.pending.extend(due);
+        service.pending.retain(|answer| answer.index >= state.delivered);
         service.state = state;
         Ok(service)
     }
@@ -207,7 +211,7 @@ impl SimService {
         &self.sim
     }
 
-    /// Take one 837 file received under `name` (a file name or the practice's batch id) today.
+    /// Take one 837 or 276 file received under `name` (a file name or the practice's batch id) today.
     /// What was due before it is produced first (the replay does the same) and handed out by
     /// the next [`SimService::advance_to`].
     pub fn receive(&mut self, name: &str, bytes: &[u8]) -> Result<Taken, ServiceError> {
@@ -246,12 +250,16 @@ impl SimService {
         }
     }
 
-    /// Adjudicate (or reject) one recorded batch: the same on first receipt and on replay.
+    /// Adjudicate (or reject) one recorded batch, or answer one status request: the same on
+    /// first receipt and on replay.
     fn take(&mut self, record: BatchRecord, bytes: &[u8]) -> Result<Taken, ServiceError> {
         self.seen.insert(record.batch_id.clone());
         self.contents.insert(record.content_id.clone(), record.batch_id.clone());
         if self.recipient.is_none() {
             self.recipient = isa_sender(bytes).map(|id| Recipient { name: id.clone(), id });
+        }
+        if sniff(bytes) == Ok(InboundKind::StatusRequest276) {
+            return Ok(self.answer_request(record.batch_id, bytes));
         }
         let mut groups = acknowledge(bytes).unwrap_or_default();
         groups.retain(|group| !group.sets.is_empty());
@@ -309,6 +317,58 @@ impl SimService {
         Ok(Taken::Received { batch_id: record.batch_id, claims: taken_claims, rejected })
     }
 
+    /// A 276 is answered at once, on today's status of each claim, with one 277; a request the
+    /// readers refuse is answered with nothing (a clearinghouse would send a rejecting 999 —
+    /// not modelled for 276s, whose 999s the practice has no batch to match against).
+    fn answer_request(&mut self, batch_id: String, bytes: &[u8]) -> Taken {
+        let requests = match read_document(bytes) {
+            Ok((document, diagnostics)) => match diagnostics.iter().find(|d| d.severity == Severity::Error) {
+                Some(diagnostic) => Err(format!("276 error at segment {}", diagnostic.position.segment)),
+                None => Ok(document
+                    .transactions
+                    .into_iter()
+                    .filter_map(|transaction| match transaction.body {
+                        TransactionBody::StatusRequest(request) => Some(*request),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()),
+            },
+            Err(error) => Err(format!("276 unreadable: {error}")),
+        };
+        let requests = match requests {
+            Ok(requests) if !requests.is_empty() => requests,
+            Ok(_) => return Taken::Request { batch_id, claims: 0, refused: Some("no 276 transaction set".into()) },
+            Err(reason) => return Taken::Request { batch_id, claims: 0, refused: Some(reason) },
+        };
+        let claims = requests.iter().map(|request| request.inquiries.len()).sum();
+        let recipient = self.recipient();
+        let control = self.next_control();
+        match render_277(&self.sim, &requests, &recipient, control) {
+            Ok(bytes) => {
+                let on = self.sim.today();
+                self.push_answer("277", on, bytes);
+                Taken::Request { batch_id, claims, refused: None }
+            }
+            Err(error) => Taken::Request { batch_id, claims, refused: Some(format!("cannot answer: {error}")) },
+        }
+    }
+
+    fn recipient(&self) -> Recipient {
+        self.recipient.clone().unwrap_or(Recipient { name: "PRACTICE".into(), id: "PRACTICE".into() })
+    }
+
+    /// ISA13/GS06 of the next answer.
+    fn next_control(&self) -> u32 {
+        u32::try_from(self.produced % 999_999_999 + 1).unwrap_or(1)
+    }
+
+    /// Name and number an answer made outside `advance_to` and queue it for delivery.
+    fn push_answer(&mut self, kind: &str, on: NaiveDate, bytes: Vec<u8>) {
+        let name = format!("{:08}-{}.{kind}.x12", self.produced, on.format("%Y%m%d"));
+        self.pending.push(Answer { index: self.produced, name, bytes });
+        self.produced += 1;
+    }
+
     /// Run the clock to `day` and return the answers not yet delivered, in delivery order.
     pub fn advance_to(&mut self, day: NaiveDate) -> Result<Vec<Answer>, ServiceError> {
         let mut answers = std::mem::take(&mut self.pending);
@@ -328,12 +388,12 @@ impl SimService {
 
     fn produce(&mut self, day: NaiveDate) -> Result<Vec<Answer>, ServiceError> {
         let outputs = self.sim.advance_to(day.max(self.sim.today()))?;
-        let recipient = self.recipient.clone().unwrap_or(Recipient { name: "PRACTICE".into(), id: "PRACTICE".into() });
+        let recipient = self.recipient();
         let mut answers = Vec::new();
         let mut index = 0;
         while index < outputs.len() {
             let output = &outputs[index];
-            let control = u32::try_from(self.produced % 999_999_999 + 1).unwrap_or(1);
+            let control = self.next_control();
             let (kind, rendered, used) = match output {
                 SimOutput::Ack999 { batch_id, .. } => {
                     let Some(group) = self.groups.get(batch_id) else {

@@ -16,7 +16,13 @@ pub enum SubmissionTruth {
     /// The whole 837 functional group was rejected by a 999.
     GroupRejected { batch_id: String },
     /// A 277CA rejected the claim at the front end.
-    FrontEndRejected { category: String, reason: String },
+    FrontEndRejected {
+        category: String,
+        /// STC01-2 of the rejection (claim status code list 508).
+        #[serde(default)]
+        status_code: String,
+        reason: String,
+    },
     /// Adjudicated and paid (or denied) on `paid_on`. When reversed, `adjudication` is the
     /// corrected decision and `original` the one reversed.
     Adjudicated {

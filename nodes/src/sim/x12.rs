@@ -1,5 +1,6 @@
 //! The simulator's answers as real X12 files, written with the project's writers: 999 for a
-//! batch, 277CA for the claims acknowledged on a day, 835 for a payer's payment day. The
+//! batch, 277CA for the claims acknowledged on a day, 835 for a payer's payment day, 277 for a
+//! status request. The
 //! payer's own details (tax id, address, contact) are synthetic and derived from its id.
 
 use super::engine::{SimOutput, Simulator};
@@ -8,12 +9,15 @@ use practice_actors::ingest::remit::Remittance;
 use practice_protocol::codes::{Modifier, ProcedureCode, TaxId};
 use practice_protocol::domain::{Address, PaymentMethod};
 use practice_protocol::ids::PayerId;
+use practice_protocol::x12::read::request::StatusRequest276;
 use practice_protocol::x12::write::Delimiters;
+use practice_protocol::x12::write::{write_277, StatusResponse};
 use practice_protocol::x12::write::{
     write_277ca, write_835, write_999, ClaimAcknowledgment, ClaimPayment, ClaimPaymentStatus, ClaimStatusEntry,
     Envelope, GroupHeader, InterchangeHeader, PaymentMethod835, ProviderAdjustment, ProviderClaims, ReceivedGroup,
     RemitPayee, RemitPayer, Remittance as Remittance835, ServicePayment, SetStatus, StatusCode, Usage, X12WriteError,
 };
+use practice_protocol::Currency;
 use practice_protocol::ValidationError;
 
 /// Why an output could not be written as X12.
@@ -166,6 +170,34 @@ pub fn render_277ca(
         providers: vec![ProviderClaims { name, npi, trace_number: format!("P{control_number:09}"), claims }],
     };
     Ok(write_277ca(&envelope("SIMCLEARINGHSE", recipient, on, control_number), &[ack])?)
+}
+
+/// One 277 answering every 276 transaction set of a received request, as of the simulator's
+/// today; BHT03 echoes each request's BHT03, so the practice sees which request it answers.
+pub fn render_277(
+    sim: &Simulator,
+    requests: &[StatusRequest276],
+    recipient: &Recipient,
+    control_number: u32,
+) -> Result<Vec<u8>, SimX12Error> {
+    let responses: Vec<StatusResponse> = requests
+        .iter()
+        .enumerate()
+        .filter_map(|(index, request)| {
+            let reference = request
+                .reference
+                .as_ref()
+                .map(|text| text.as_str().trim().to_string())
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| format!("SIM276{control_number:09}{index}"));
+            sim.answer_276(request, reference, Currency::USD)
+        })
+        .filter(|response| !response.claims.is_empty())
+        .collect();
+    if responses.is_empty() {
+        return Err(SimX12Error::Empty { what: "a 276 asking about no claim of a known provider".into() });
+    }
+    Ok(write_277(&envelope("SIMCLEARINGHSE", recipient, sim.today(), control_number), &responses)?)
 }
 
 /// CLP06 uses a narrower code list than SBR09: commercial (CI) and BCBS (BL) claims are

@@ -1,0 +1,101 @@
+//! Status requests: a claim sent to the payer (Submitted or Accepted) that has had no final
+//! answer for the configured interval is asked about in a 276, and again after every further
+//! quiet interval. The 277 replies come back through `receive` like every other answer and are
+//! kept in the claim's history (`ClaimStatusReported`) without moving its status.
+//!
+//! The same staging as 837s: the 276's bytes and the restarted inquiry clocks are flushed to the
+//! outbound log before the connector gets the request, so a crash re-sends the same bytes
+//! (a no-op for both connectors) and never asks twice for one interval.
+
+use super::log::{StagedRequest, Submission};
+use super::{unix_ms, Exchange, ExchangeError};
+use crate::api::service::{ClaimFilter, ClaimSnapshot};
+use chrono::{DateTime, Utc};
+use practice_nodes::connector::batch::write_status_request;
+use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch};
+use practice_protocol::claim::ClaimStatus;
+use practice_protocol::x12::write::StatusInquiry;
+
+/// Most claims per 276 interchange.
+pub const MAX_INQUIRIES_PER_REQUEST: usize = 500;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InquiryReport {
+    /// 276 interchanges sent.
+    pub requests: usize,
+    /// Claims asked about.
+    pub claims: usize,
+    /// Staged requests of an earlier pass handed over again.
+    pub resent: usize,
+}
+
+impl<C: Clearinghouse> Exchange<C> {
+    /// Hand over what an earlier pass staged, then ask about every claim whose payer has been
+    /// quiet for `status_after`.
+    pub async fn inquire(&self, now: DateTime<Utc>) -> Result<InquiryReport, ExchangeError> {
+        let mut report = InquiryReport::default();
+        for staged in self.log.staged_requests()? {
+            self.hand_over_request(&staged).await?;
+            report.resent += 1;
+        }
+        let Some(after) = self.status_after else { return Ok(report) };
+        let (now_ms, after_ms) = (unix_ms(now), u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+        let mut due: Vec<(Submission, ClaimSnapshot)> = Vec::new();
+        for status in [ClaimStatus::Submitted, ClaimStatus::Accepted] {
+            let filter = ClaimFilter { status: Some(status), ..ClaimFilter::default() };
+            for snapshot in self.service.list(self.org, filter).await.map_err(ExchangeError::Claims)? {
+                let Some(claim) = snapshot.state.claim.as_ref() else { continue };
+                let submission = Submission { claim_id: claim.id, number: snapshot.state.submissions };
+                // Only what left can be asked about; a submission still waiting to go is not late.
+                if !self.log.is_sent(self.org, submission)? {
+                    continue;
+                }
+                let clock = self.log.inquiry_clock(self.org, submission, now_ms)?;
+                if now_ms.saturating_sub(clock.since_ms) >= after_ms {
+                    due.push((submission, snapshot));
+                }
+            }
+        }
+        due.sort_by_key(|(submission, snapshot)| (snapshot.created_at, submission.claim_id.0));
+        for chunk in due.chunks(MAX_INQUIRIES_PER_REQUEST) {
+            let submissions: Vec<Submission> = chunk.iter().map(|(submission, _)| *submission).collect();
+            let staged = self.log.stage_request(self.org, &submissions, now_ms, |control| {
+                let inquiries: Vec<StatusInquiry<'_>> = chunk
+                    .iter()
+                    .filter_map(|(_, snapshot)| {
+                        let claim = snapshot.state.claim.as_ref()?;
+                        Some(StatusInquiry {
+                            claim,
+                            // TRN02 = CLM01: the 277 echoes it, and that is how its answer finds the claim.
+                            trace_number: claim.patient_control_number.clone(),
+                            payer_claim_control_number: snapshot.state.payer_claim_control_number.clone(),
+                        })
+                    })
+                    .collect();
+                let bytes = write_status_request(&self.parties, &inquiries, now.date_naive(), control)
+                    .map_err(|error| error.to_string())?;
+                Ok::<_, String>(StagedRequest { org: self.org, control, bytes, claims: inquiries.len() })
+            })?;
+            match staged {
+                Ok(staged) => {
+                    self.hand_over_request(&staged).await?;
+                    report.requests += 1;
+                    report.claims += staged.claims;
+                }
+                // The writer refuses a claim without coverage or lines: nothing was staged and
+                // the clocks did not move, so the next pass says the same; name the count only.
+                Err(error) => tracing::error!(claims = chunk.len(), %error, "cannot write a 276"),
+            }
+        }
+        Ok(report)
+    }
+
+    async fn hand_over_request(&self, staged: &StagedRequest) -> Result<(), ExchangeError> {
+        let batch =
+            OutboundBatch { id: staged.id(), kind: InboundKind::StatusRequest276, bytes: staged.bytes.clone().into() };
+        let delivery = self.connector.send(&batch).await?;
+        tracing::info!(request = %batch.id, claims = staged.claims, duplicate = delivery.duplicate, "276 sent");
+        self.log.request_delivered(staged.control)?;
+        Ok(())
+    }
+}
