@@ -325,4 +325,3 @@ fn the_x212_validator_is_not_a_rubber_stamp() {
     let Some(report) = pyx12_rejection(Maps::WithX212, "no-stc.277", without_stc.as_bytes()) else { return };
     assert!(report.contains("Mandatory segment") && report.contains("STC"), "{report}");
 }
-

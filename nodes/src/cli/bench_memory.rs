@@ -162,7 +162,7 @@ async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
     );
     let live_share = (per_live * stats.live as f64) as u64;
     let residual = steady.saturating_sub(baseline).saturating_sub(live_share);
-    let per_passivated = residual as f64 * 1024.0 / stats.passivated.max(1) as f64;
+    let per_passivated = residual as f64 * 1024.0 / stats.passivated as f64;
     println!(
         "RSS steady                                {:>10.0} MiB  (baseline {:.0} MiB)",
         mib(steady),
@@ -173,10 +173,14 @@ async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
         mib(peak)
     );
     println!("RSS per live claim actor                  {per_live:>10.2} KiB  (target <= 10 KiB)");
-    println!(
-        "RSS per passivated claim (upper bound)    {per_passivated:>10.0} B    (steady - baseline - live actors, over {} passivated)",
-        stats.passivated
-    );
+    if stats.passivated == 0 {
+        println!("RSS per passivated claim                  {:>10} B    (none passivated)", "n/a");
+    } else {
+        println!(
+            "RSS per passivated claim (upper bound)    {per_passivated:>10.0} B    (steady - baseline - live actors, over {} passivated)",
+            stats.passivated
+        );
+    }
     println!("total time                                {:>10.1} s", started.elapsed().as_secs_f64());
     node.shutdown().await;
     journal.close();
