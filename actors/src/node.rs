@@ -32,6 +32,8 @@ pub enum NodeError {
 pub struct NodeStats {
     pub shards: usize,
     pub live: usize,
+    /// Of the live actors, those holding their state encoded.
+    pub hibernated: usize,
     pub passivated: usize,
     pub restarts: u64,
     pub fenced_shards: usize,
@@ -180,6 +182,7 @@ impl Node {
         for actor in actors {
             let shard: ShardStats = ractor::call_t!(actor, ShardMessage::Stats, 10_000).unwrap_or_default();
             stats.live += shard.live;
+            stats.hibernated += shard.hibernated;
             stats.passivated += shard.passivated;
             stats.restarts += shard.restarts;
             stats.fenced_shards += usize::from(shard.fenced);

@@ -23,6 +23,9 @@ pub struct NodeConfig {
     pub idle_after: Duration,
     /// How often each shard looks for idle actors.
     pub passivation_check: Duration,
+    /// An entity actor idle this long keeps its state encoded until its next message
+    /// (checked every `passivation_check`).
+    pub hibernate_after: Duration,
     /// Restart intensity: at most `max_restarts` failures of one entity within
     /// `restart_window`; beyond that the entity is quarantined for the rest of the window.
     pub max_restarts: usize,
@@ -39,6 +42,7 @@ impl Default for NodeConfig {
             command_timeout: Duration::from_secs(5),
             idle_after: Duration::from_secs(120),
             passivation_check: Duration::from_secs(10),
+            hibernate_after: Duration::from_secs(10),
             max_restarts: 3,
             restart_window: Duration::from_secs(10),
             consumer_poll: Duration::from_millis(200),

@@ -164,3 +164,52 @@ async fn create_for(node: &Node, org: practice_protocol::ids::OrgId, from: u64, 
         assert!(task.await.unwrap().unwrap().is_accepted());
     }
 }
+
+/// Idle actors hibernate — they stay live, holding their state encoded — and wake exactly: a
+/// hibernated claim inspects the same, takes its next command at the next sequence, answers a
+/// repeated command without a second effect (G3), and passivates with the same snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_claims_hibernate_and_wake_exactly() {
+    let claims: u64 = 2_000;
+    let config = NodeConfig {
+        idle_after: std::time::Duration::from_secs(3600),
+        hibernate_after: std::time::Duration::from_millis(200),
+        passivation_check: std::time::Duration::from_millis(50),
+        ..NodeConfig::default()
+    };
+    let test = start(64, config).await;
+    let org = load_org(44);
+    create_for(&test.node, org, 0, claims).await;
+    let journey = claim_journey(org, 3);
+    let entity = journey[0].entity;
+    let awake = test.node.inspect(entity).await.unwrap();
+
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while test.node.stats().await.hibernated < claims as usize {
+        assert!(Instant::now() < deadline, "idle claims did not hibernate: {:?}", test.node.stats().await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stats = test.node.stats().await;
+    assert_eq!((stats.live, stats.passivated), (claims as usize, 0), "hibernated actors stay live");
+    // Inspecting reads the encoded state without waking it.
+    assert_eq!(test.node.inspect(entity).await.unwrap(), awake);
+
+    match test.node.send(journey[0].clone()).await.unwrap() {
+        Outcome::Accepted { version, events_appended, .. } => assert_eq!((version, events_appended), (1, 0)),
+        other => panic!("a repeated create on a hibernated claim: {other:?}"),
+    }
+    match test.node.send(journey[1].clone()).await.unwrap() {
+        Outcome::Accepted { version, events_appended, .. } => assert_eq!((version, events_appended), (2, 1)),
+        other => panic!("sign-off on a woken claim: {other:?}"),
+    }
+    assert!(test.node.stats().await.hibernated < claims as usize, "the woken claim is not hibernated");
+    let signed: ClaimState = codec::decode(&test.node.inspect(entity).await.unwrap().state).unwrap();
+    assert!(signed.signed_off);
+
+    // Passivating a hibernated actor snapshots its encoded state as it is.
+    let other = claim_journey(org, 11)[0].entity;
+    let before = test.node.inspect(other).await.unwrap();
+    assert_eq!(test.node.passivate_all().await as u64, claims);
+    assert_eq!(test.node.inspect(other).await.unwrap(), before);
+    test.node.shutdown().await;
+}

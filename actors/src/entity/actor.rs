@@ -6,6 +6,7 @@
 //! free: a spawn returns at once, so one entity's journal round trips (two on JetStream) never
 //! hold up the messages of the other entities of its shard.
 
+use super::held::Held;
 use super::{rehydrate, Entity, EntityCommand, EntityMessage, Inspection, Outcome, SendError};
 use crate::journal::{AppendBatch, Epoch, JournalError, PendingEvent};
 use crate::runtime::Runtime;
@@ -39,9 +40,7 @@ pub struct EntityActorState<E: Entity> {
     shard: ShardId,
     epoch: Epoch,
     runtime: Arc<Runtime>,
-    state: E::State,
-    /// Whether `state` was rebuilt from the journal yet.
-    loaded: bool,
+    held: Held<E::State>,
 }
 
 /// Why an actor whose rehydration failed stopped (the supervisor forgets it; the next message
@@ -66,8 +65,7 @@ impl<E: Entity> Actor for EntityActor<E> {
             shard: arguments.shard,
             epoch: arguments.epoch,
             runtime: arguments.runtime,
-            state: E::State::default(),
-            loaded: false,
+            held: Held::Unloaded,
         })
     }
 
@@ -95,8 +93,9 @@ async fn handle_message<E: Entity>(
     message: EntityMessage,
     state: &mut EntityActorState<E>,
 ) -> Result<(), ActorProcessingErr> {
-    // Nothing to rebuild for a passivation: an actor that never loaded has no state to keep.
-    if !state.loaded && !matches!(message, EntityMessage::Passivate(_)) {
+    // Nothing to rebuild for a passivation or a hibernation: an actor that never loaded has
+    // no state to keep.
+    if !state.held.is_loaded() && !matches!(message, EntityMessage::Passivate(_) | EntityMessage::Hibernate) {
         if let Err(error) = load::<E>(state).await {
             if let EntityMessage::Command { reply, .. } = message {
                 let _ = reply.send(Err(error));
@@ -132,11 +131,8 @@ async fn handle_message<E: Entity>(
         EntityMessage::Passivate(done) => {
             // A snapshot is a shortcut for the next start, not a duty: one the journal
             // refuses (lease gone, server down) costs a longer replay later, nothing more.
-            if state.loaded {
-                let bytes = codec::encode(&state.state)?;
-                if let Err(error) =
-                    state.runtime.journal.save_snapshot(state.entity, E::version(&state.state), bytes).await
-                {
+            if let Some((version, bytes)) = state.held.encoded(E::version)? {
+                if let Err(error) = state.runtime.journal.save_snapshot(state.entity, version, bytes).await {
                     tracing::warn!(kind = E::KIND.as_str(), %error, "snapshot not saved on passivation");
                 }
             }
@@ -145,9 +141,10 @@ async fn handle_message<E: Entity>(
                 let _ = done.send(());
             }
         }
+        EntityMessage::Hibernate => state.held.hibernate(E::version)?,
         EntityMessage::Inspect(reply) => {
-            let bytes = codec::encode(&state.state)?;
-            let _ = reply.send(Inspection { version: E::version(&state.state), state: bytes });
+            let (version, bytes) = state.held.encoded(E::version)?.unwrap_or_default();
+            let _ = reply.send(Inspection { version, state: bytes });
         }
     }
     Ok(())
@@ -157,62 +154,56 @@ async fn handle_message<E: Entity>(
 async fn load<E: Entity>(state: &mut EntityActorState<E>) -> Result<(), SendError> {
     let rehydrated = rehydrate::<E>(state.runtime.journal.as_ref(), state.entity).await?;
     E::after_apply(state.entity, &rehydrated.state, &state.runtime);
-    state.state = rehydrated.state;
-    state.loaded = true;
+    state.held = Held::Live(Box::new(rehydrated.state));
     Ok(())
 }
 
 async fn handle_command<E: Entity>(
-    state: &mut EntityActorState<E>,
+    actor_state: &mut EntityActorState<E>,
     envelope: CommandEnvelope<EntityCommand>,
 ) -> Result<Outcome, SendError> {
-    let metrics = &state.runtime.metrics;
+    let EntityActorState { entity, shard, epoch, runtime, held } = actor_state;
+    let (entity, shard, epoch, runtime) = (*entity, *shard, *epoch, &**runtime);
+    let metrics = &runtime.metrics;
     let kind = E::KIND.as_str();
-    if envelope.entity != state.entity {
-        return Err(SendError::WrongKind { expected: state.entity.kind, found: envelope.entity.kind });
+    if envelope.entity != entity {
+        return Err(SendError::WrongKind { expected: entity.kind, found: envelope.entity.kind });
     }
+    let state = held
+        .live()
+        .map_err(|error| SendError::Codec(error.to_string()))?
+        .ok_or_else(|| SendError::Unavailable("entity state not loaded".into()))?;
     let command = E::command(envelope.command)
         .map_err(|other| SendError::WrongKind { expected: E::KIND, found: other.kind() })?;
     let command_name = E::command_name(&command);
     let context = if E::needs_policy() {
-        state.runtime.policies.context(state.runtime.journal.as_ref(), state.entity.org).await?
+        runtime.policies.context(runtime.journal.as_ref(), entity.org).await?
     } else {
         DecideContext::at(Utc::now())
     };
-    let events = match E::decide(&state.state, envelope.command_id, &command, &envelope.actor, &context) {
+    let events = match E::decide(state, envelope.command_id, &command, &envelope.actor, &context) {
         Ok(events) => events,
         Err(rejection) => {
             metrics.commands.with_label_values(&[kind, command_name, "rejected"]).inc();
-            return Ok(Outcome::Rejected { entity: state.entity, rejection });
+            return Ok(Outcome::Rejected { entity, rejection });
         }
     };
-    let first_sequence = E::version(&state.state) + 1;
+    let first_sequence = E::version(state) + 1;
     let mut envelopes = Vec::with_capacity(events.len());
     let mut pending = Vec::with_capacity(events.len());
     for (offset, event) in events.into_iter().enumerate() {
         let sequence = first_sequence + offset as u64;
-        let event_envelope = EventEnvelope::new(
-            state.entity,
-            sequence,
-            context.now,
-            envelope.actor.clone(),
-            Some(envelope.command_id),
-            event,
-        );
+        let event_envelope =
+            EventEnvelope::new(entity, sequence, context.now, envelope.actor.clone(), Some(envelope.command_id), event);
         let payload = codec::encode(&event_envelope).map_err(|error| SendError::Codec(error.to_string()))?;
-        pending.push(PendingEvent {
-            entity: state.entity,
-            sequence,
-            message_id: event_envelope.event_id.to_string(),
-            payload,
-        });
+        pending.push(PendingEvent { entity, sequence, message_id: event_envelope.event_id.to_string(), payload });
         envelopes.push(event_envelope);
     }
     let appended = pending.len();
     if appended > 0 {
         let started = Instant::now();
-        let batch = AppendBatch { shard: state.shard, epoch: state.epoch, events: pending };
-        let result = state.runtime.journal.append(batch).await;
+        let batch = AppendBatch { shard, epoch, events: pending };
+        let result = runtime.journal.append(batch).await;
         metrics.append_latency.observe(started.elapsed().as_secs_f64());
         if let Err(error) = result {
             metrics.commands.with_label_values(&[kind, command_name, "failed"]).inc();
@@ -220,15 +211,10 @@ async fn handle_command<E: Entity>(
         }
         for event_envelope in &envelopes {
             metrics.events.with_label_values(&[kind, E::event_name(&event_envelope.event)]).inc();
-            E::apply(&mut state.state, event_envelope);
+            E::apply(state, event_envelope);
         }
     }
     metrics.commands.with_label_values(&[kind, command_name, "accepted"]).inc();
-    E::after_apply(state.entity, &state.state, &state.runtime);
-    Ok(Outcome::Accepted {
-        entity: state.entity,
-        version: E::version(&state.state),
-        events_appended: appended,
-        summary: E::summary(&state.state),
-    })
+    E::after_apply(entity, state, runtime);
+    Ok(Outcome::Accepted { entity, version: E::version(state), events_appended: appended, summary: E::summary(state) })
 }

@@ -3,6 +3,7 @@
 //! cross the actor boundary, and rehydration (snapshot + journal tail).
 
 mod actor;
+mod held;
 /// Why an entity actor stops itself: the shard supervisor reads it from the exit reason.
 pub mod actor_exit {
     pub const EXIT_PASSIVATED: &str = "passivated";

@@ -124,5 +124,8 @@ pub enum EntityMessage {
     /// Snapshot, then stop: the shard supervisor found the actor idle. The port, when given,
     /// hears once the snapshot is durable.
     Passivate(Option<RpcReplyPort<()>>),
+    /// Keep the state encoded until the next message: the shard supervisor found the actor
+    /// idle, though not yet for long enough to passivate it.
+    Hibernate,
     Inspect(RpcReplyPort<Inspection>),
 }

@@ -31,6 +31,8 @@ pub enum ShardMessage {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ShardStats {
     pub live: usize,
+    /// Live actors holding their state encoded (idle, not yet passivated).
+    pub hibernated: usize,
     pub passivated: usize,
     pub restarts: u64,
     pub fenced: bool,
@@ -48,6 +50,8 @@ pub struct ShardSupervisor;
 struct Child {
     actor: ActorRef<EntityMessage>,
     last_used: Instant,
+    /// Asked to hibernate since its last message.
+    hibernated: bool,
 }
 
 pub struct ShardState {
@@ -116,6 +120,7 @@ impl Actor for ShardSupervisor {
             ShardMessage::PassivateIdle => {
                 let idle_after = state.runtime.config.idle_after;
                 passivate(state, |child| child.last_used.elapsed() >= idle_after, false);
+                hibernate(state, state.runtime.config.hibernate_after);
                 tidy(state);
             }
             ShardMessage::PassivateAll(reply) => {
@@ -130,6 +135,7 @@ impl Actor for ShardSupervisor {
             ShardMessage::Stats(reply) => {
                 let _ = reply.send(ShardStats {
                     live: state.children.len(),
+                    hibernated: state.children.values().filter(|child| child.hibernated).count(),
                     passivated: state.passivated.len(),
                     restarts: state.restarts,
                     fenced: state.fenced,
@@ -224,6 +230,7 @@ async fn route(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: 
         let actor = match state.children.get_mut(&entity) {
             Some(child) => {
                 child.last_used = Instant::now();
+                child.hibernated = false;
                 child.actor.clone()
             }
             None => match spawn_child(myself, state, entity).await {
@@ -267,7 +274,7 @@ async fn spawn_child(
         state.runtime.metrics.passivated_actors.dec();
     }
     state.by_actor.insert(actor.get_id(), entity);
-    state.children.insert(entity, Child { actor: actor.clone(), last_used: Instant::now() });
+    state.children.insert(entity, Child { actor: actor.clone(), last_used: Instant::now(), hibernated: false });
     Ok(actor)
 }
 
@@ -291,6 +298,17 @@ fn tidy(state: &mut ShardState) {
     }
     if state.by_actor.capacity() > 64 && state.by_actor.len() * 4 < state.by_actor.capacity() {
         state.by_actor.shrink_to(state.by_actor.len() * 2);
+    }
+}
+
+/// Ask the children idle for `after` to keep their state encoded until their next message
+/// (once each idle spell).
+fn hibernate(state: &mut ShardState, after: Duration) {
+    for child in state.children.values_mut() {
+        if !child.hibernated && child.last_used.elapsed() >= after && child.actor.cast(EntityMessage::Hibernate).is_ok()
+        {
+            child.hibernated = true;
+        }
     }
 }
 

@@ -37,6 +37,9 @@ pub struct MemoryArgs {
     /// An actor idle this long is passivated (the node checks four times per period).
     #[arg(long, default_value_t = 5_000)]
     pub idle_after_ms: u64,
+    /// An actor idle this long keeps its state encoded until its next message.
+    #[arg(long, default_value_t = 1_000)]
+    pub hibernate_after_ms: u64,
     /// Commands in flight at once.
     #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
@@ -77,20 +80,65 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// The active set left idle until every live actor hibernated, then long enough for the
+/// allocator to give the freed pages back (jemalloc's default decay is 10 s): RSS per live
+/// actor holding its state encoded, or why it could not be measured (some would passivate
+/// first, and their memory would count against the live ones).
+async fn measure_hibernated(
+    node: &Node,
+    hibernate_after: Duration,
+    check: Duration,
+    idle_after: Duration,
+    baseline: u64,
+    active: u64,
+) -> Result<f64, &'static str> {
+    const DECAY: Duration = Duration::from_secs(11);
+    if active == 0 || idle_after < hibernate_after + check * 2 + DECAY {
+        return Err("needs --idle-after-ms above --hibernate-after-ms + 12 s");
+    }
+    let waited = Instant::now();
+    loop {
+        let stats = node.stats().await;
+        if stats.hibernated >= stats.live || waited.elapsed() > hibernate_after + check * 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(DECAY).await;
+    let stats = node.stats().await;
+    let rss = rss_kib();
+    println!(
+        "left idle {:.1} s: {} live, {} hibernated, {} passivated; RSS {:.0} MiB",
+        waited.elapsed().as_secs_f64(),
+        stats.live,
+        stats.hibernated,
+        stats.passivated,
+        mib(rss)
+    );
+    if stats.passivated > 0 {
+        return Err("some passivated while waiting: raise --idle-after-ms above the creation time + 15 s");
+    }
+    Ok(rss.saturating_sub(baseline) as f64 / stats.live.max(1) as f64)
+}
+
 async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
     let journal = open_journal(scratch, practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
     let idle_after = Duration::from_millis(args.idle_after_ms.max(100));
-    let config = NodeConfig { idle_after, passivation_check: idle_after / 4, ..NodeConfig::default() };
+    let hibernate_after = Duration::from_millis(args.hibernate_after_ms);
+    let check = (idle_after / 4).min(hibernate_after.max(Duration::from_millis(100)));
+    let config = NodeConfig { idle_after, passivation_check: check, hibernate_after, ..NodeConfig::default() };
     let metrics = BackboneMetrics::register(&prometheus::Registry::new()).context("cannot register metrics")?;
     let dyn_journal: Arc<dyn Journal> = journal.clone();
     let node = Node::start_embedded(dyn_journal, metrics, config).await.context("cannot start the node")?;
     let org = load_org(SEED);
     let active = args.claims * args.active_percent / 100;
     println!(
-        "bench memory (embedded sled journal, 64 shards; debug={}): {} claims, {active} active ({}%), idle after {} ms",
+        "bench memory (embedded sled journal, 64 shards; debug={}): {} claims, {active} active ({}%), hibernate after {} ms, \
+         passivate after {} ms",
         cfg!(debug_assertions),
         args.claims,
         args.active_percent,
+        hibernate_after.as_millis(),
         idle_after.as_millis()
     );
     let baseline = rss_kib();
@@ -108,13 +156,15 @@ async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
         ""
     };
     println!(
-        "created the {active} active claims in {:.1} s ({failed} failed); {} live when measured: RSS {:.0} -> {:.0} MiB, \
-         {per_live:.2} KiB per live claim actor{caveat}",
+        "created the {active} active claims in {:.1} s ({failed} failed); {} live ({} of them hibernated) when measured: \
+         RSS {:.0} -> {:.0} MiB, {per_live:.2} KiB per live claim actor{caveat}",
         phase.elapsed().as_secs_f64(),
         stats.live,
+        stats.hibernated,
         mib(baseline),
         mib(live_rss)
     );
+    let per_hibernated = measure_hibernated(&node, hibernate_after, check, idle_after, baseline, active).await;
 
     // The rest: created, then left idle; the passivation timers drop them as they go.
     let phase = Instant::now();
@@ -172,7 +222,13 @@ async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
         "RSS peak (VmHWM)                          {:>10.0} MiB  (target for 1,000,000 claims, 5% active: <= 1024)",
         mib(peak)
     );
-    println!("RSS per live claim actor                  {per_live:>10.2} KiB  (target <= 10 KiB)");
+    println!("RSS per live claim actor                  {per_live:>10.2} KiB  (target <= 10 KiB; just created)");
+    match per_hibernated {
+        Ok(per_hibernated) => {
+            println!("RSS per live claim actor, all hibernated  {per_hibernated:>10.2} KiB  (idle, state kept encoded)")
+        }
+        Err(why) => println!("RSS per live claim actor, all hibernated  {:>10} KiB  ({why})", "n/a"),
+    }
     if stats.passivated == 0 {
         println!("RSS per passivated claim                  {:>10} B    (none passivated)", "n/a");
     } else {
