@@ -1,7 +1,8 @@
 //! `practice demo` as a user runs it: a real process, a real journal on disk, a real summary
 //! file. G7 for every claim after a 10,000-claim run, posted money equal to the simulator's
 //! ground truth to the cent (the 835s go through real files and our X12 reader), every 835
-//! re-ingested with no effect, secondary claims built from primaries; and the same on JetStream.
+//! re-ingested with no effect, secondary claims built from primaries, slow claims asked about
+//! with 276s and answered with 277s; and the same on JetStream.
 
 use practice_tests::nats::NatsServer;
 use rust_decimal::Decimal;
@@ -50,6 +51,11 @@ fn check(summary: &Value, encounters: u64) {
     // Every 999 found the batch it answers in the registry (one that did not is suspense).
     assert_eq!(summary["files"]["999"], summary["files"]["837_files"]);
     assert_eq!(summary["suspense_items"].as_u64(), Some(0));
+    // Claims the payers were slow on were asked about (276), and every claim asked about got
+    // a status recorded in its history from the payer's 277.
+    assert!(summary["files"]["276_files"].as_u64().unwrap_or(0) > 0, "no status request: {}", summary["files"]);
+    assert!(summary["files"]["276_claims"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(summary["files"]["277_statuses"], summary["files"]["276_claims"]);
     assert_eq!(summary["reingested_events"].as_u64(), Some(0), "an 835 posted twice");
     assert_eq!(summary["ground_truth"]["claims_mismatched"].as_u64(), Some(0));
     assert_eq!(summary["ground_truth"]["exact"].as_bool(), Some(true));

@@ -3,6 +3,7 @@
 
 use super::acks::{ingest_277ca, ingest_999};
 use super::outbox::write_batches;
+use super::status::{inquire, Awaiting};
 use super::summary::{DemoSummary, Tally};
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
@@ -185,12 +186,15 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let acks_ingestor = Ingestor::new(node.clone(), Arc::new(MemoryDirectory::default()), Currency::USD)
         .with_registry(registry.clone());
     let mut batch_files: HashMap<String, PathBuf> = HashMap::new();
+    let mut awaiting = Awaiting::default();
+    let outbox = config.data_dir.join("outbox");
     let mut days = 0;
     loop {
         if !to_submit.is_empty() {
             submit(node, &cast, &to_submit, config, &mut submitted_at, &resubmissions).await?;
+            awaiting.sent(to_submit.iter().copied(), today);
             let outbound: Vec<Claim> = to_submit.iter().filter_map(|id| by_id.get(id).cloned()).collect();
-            for batch in write_batches(&config.data_dir.join("outbox"), outbound, today, &mut control)? {
+            for batch in write_batches(&outbox, outbound, today, &mut control)? {
                 for sent in batch.sent {
                     registry.record_sent(org, sent).await.context("recording a sent batch")?;
                 }
@@ -227,6 +231,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                     control += 1;
                     tally.syntax_rejections += report.returned_to_draft.len() as u64;
                     for (claim_id, _) in report.returned_to_draft {
+                        awaiting.answered(&claim_id);
                         if rescrub(node, &cast, claim_id, &resubmissions).await?
                             && resubmit_again(&mut resubmissions, claim_id)
                         {
@@ -255,6 +260,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                 tracing::debug!(claim = %refused.claim_id, reason = %refused.reason, "277CA command refused");
             }
             for (claim_id, _) in report.returned_to_draft {
+                awaiting.answered(&claim_id);
                 tally.front_end_rejections += 1;
                 if rescrub(node, &cast, claim_id, &resubmissions).await? && resubmit_again(&mut resubmissions, claim_id)
                 {
@@ -274,6 +280,9 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                     std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
                     for outcome in read_835_file(&path, &index, &mut tally)? {
                         let posted = post(node, &cast, &outcome, &mut tally, &submitted_at, &mut settled_after).await?;
+                        for claim_id in posted.denied.iter().chain(posted.accepted.iter().map(|(id, _)| id)) {
+                            awaiting.answered(claim_id);
+                        }
                         newly_denied.extend(posted.denied);
                         for (claim_id, posting) in posted.accepted {
                             postings_by_claim.entry(claim_id).or_default().push(posting);
@@ -284,6 +293,15 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                 }
                 SimOutput::Ack999 { .. } | SimOutput::Ack277 { .. } => {}
             }
+        }
+        // Claims the payers have been quiet on are asked about (276 → 277).
+        let dirs = (outbox.as_path(), inbox.as_path());
+        let asked =
+            inquire(node, org, &mut awaiting, &by_id, &simulator, dirs, &recipient, &mut control, today).await?;
+        if let Some(asked) = asked {
+            tally.status_requests += 1;
+            tally.status_claims += asked.claims;
+            tally.status_recorded += asked.report.events_appended as u64;
         }
         // Primaries settled today with a next coverage: their secondary claims go out (COB).
         for claim_id in settled {

@@ -13,6 +13,7 @@
 mod acks;
 mod flow;
 mod outbox;
+mod status;
 mod summary;
 
 pub use flow::{run, DemoConfig};

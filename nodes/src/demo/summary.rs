@@ -40,6 +40,10 @@ pub struct Tally {
     pub simulated_days: i64,
     pub secondary_claims: u64,
     pub inbound_rejected: u64,
+    /// 276 files sent, claims asked about, and 277 statuses recorded in claim histories.
+    pub status_requests: u64,
+    pub status_claims: u64,
+    pub status_recorded: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -172,6 +176,9 @@ impl DemoSummary {
             ("277ca".to_string(), tally.acks_277ca),
             ("277ca_files".to_string(), tally.files_277ca),
             ("835".to_string(), tally.remittances),
+            ("276_files".to_string(), tally.status_requests),
+            ("276_claims".to_string(), tally.status_claims),
+            ("277_statuses".to_string(), tally.status_recorded),
         ]);
         let claims = states.len() as u64;
         Ok(DemoSummary {

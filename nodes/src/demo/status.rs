@@ -1,0 +1,119 @@
+//! Claim status inquiries in the demo, the way a billing office follows up: a claim the payer
+//! has been quiet on for [`STATUS_AFTER_DAYS`] simulated days (sent, no 835 yet) is asked about
+//! in a 276 written to the outbox; the simulated payer answers with a 277 as of that day, which
+//! goes through the inbox and the `Ingestor` like every other answer: each status lands in the
+//! claim's history as `ClaimStatusReported` without moving it.
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use practice_actors::ingest::pipeline::{IngestReport, Ingestor, MemoryDirectory};
+use practice_actors::Node;
+use practice_nodes::connector::batch::{write_status_request, Parties};
+use practice_nodes::sim::x12::{render_277, Recipient};
+use practice_nodes::sim::Simulator;
+use practice_protocol::domain::Claim;
+use practice_protocol::ids::{ClaimId, OrgId};
+use practice_protocol::x12::read::{read_document, TransactionBody};
+use practice_protocol::x12::write::StatusInquiry;
+use practice_protocol::Currency;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Days without an answer before a claim is asked about, and again after each such interval.
+pub const STATUS_AFTER_DAYS: i64 = 30;
+
+/// Claims sent and not yet answered with an 835, with the day each was sent or last asked.
+#[derive(Default)]
+pub struct Awaiting {
+    since: HashMap<ClaimId, NaiveDate>,
+}
+
+impl Awaiting {
+    pub fn sent(&mut self, claims: impl IntoIterator<Item = ClaimId>, day: NaiveDate) {
+        self.since.extend(claims.into_iter().map(|claim| (claim, day)));
+    }
+
+    /// The payer answered (paid, denied) or the claim came back to be fixed.
+    pub fn answered(&mut self, claim: &ClaimId) {
+        self.since.remove(claim);
+    }
+
+    /// Claims quiet for the interval on `day`, oldest first; their clocks restart at `day`.
+    fn due(&mut self, day: NaiveDate) -> Vec<ClaimId> {
+        let mut due: Vec<(NaiveDate, ClaimId)> = self
+            .since
+            .iter()
+            .filter(|(_, since)| (day - **since).num_days() >= STATUS_AFTER_DAYS)
+            .map(|(claim, since)| (*since, *claim))
+            .collect();
+        due.sort();
+        for (_, claim) in &due {
+            self.since.insert(*claim, day);
+        }
+        due.into_iter().map(|(_, claim)| claim).collect()
+    }
+}
+
+/// What one day's inquiry did.
+pub struct Inquiry {
+    pub claims: u64,
+    pub report: IngestReport,
+}
+
+/// Ask about the claims due on `today`: a 276 into the outbox, the simulator's 277 into the
+/// inbox, ingested. `None` when no claim is due.
+#[allow(clippy::too_many_arguments)]
+pub async fn inquire(
+    node: &Node,
+    org: OrgId,
+    awaiting: &mut Awaiting,
+    claims: &HashMap<ClaimId, Claim>,
+    simulator: &Simulator,
+    dirs: (&Path, &Path),
+    recipient: &Recipient,
+    control: &mut u32,
+    today: NaiveDate,
+) -> anyhow::Result<Option<Inquiry>> {
+    let due: Vec<&Claim> = awaiting.due(today).iter().filter_map(|claim| claims.get(claim)).collect();
+    if due.is_empty() {
+        return Ok(None);
+    }
+    let (outbox, inbox) = dirs;
+    let inquiries: Vec<StatusInquiry<'_>> = due
+        .iter()
+        .map(|claim| StatusInquiry {
+            claim,
+            trace_number: claim.patient_control_number.clone(),
+            payer_claim_control_number: None,
+        })
+        .collect();
+    let request = write_status_request(&Parties::default(), &inquiries, today, *control)
+        .with_context(|| format!("cannot write the 276 of {today}"))?;
+    let path = outbox.join(format!("{today}-{:09}.276.x12", *control));
+    std::fs::write(&path, &request).with_context(|| format!("cannot write {}", path.display()))?;
+    *control += 1;
+    // The payer's side: read the request as sent, answer as of today.
+    let (document, _) = read_document(request.as_slice()).context("reading back our own 276")?;
+    let requests: Vec<_> = document
+        .transactions
+        .into_iter()
+        .filter_map(|transaction| match transaction.body {
+            TransactionBody::StatusRequest(request) => Some(*request),
+            _ => None,
+        })
+        .collect();
+    let answer = render_277(simulator, &requests, recipient, *control)
+        .map_err(|error| anyhow::anyhow!("simulator 277: {error}"))?;
+    let path = inbox.join(format!("{today}-{:09}.277.x12", *control));
+    *control += 1;
+    std::fs::write(&path, &answer).with_context(|| format!("cannot write {}", path.display()))?;
+    let raw = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let directory = MemoryDirectory::default();
+    for claim in &due {
+        directory.insert((*claim).clone());
+    }
+    let ingestor = Ingestor::new(node.clone(), Arc::new(directory), Currency::USD);
+    let report = ingestor.ingest(org, &raw).await.with_context(|| format!("277 of {today}"))?;
+    Ok(Some(Inquiry { claims: due.len() as u64, report }))
+}
