@@ -7,10 +7,11 @@ use super::service::{change_of, ClaimChange, ClaimFilter, ClaimSnapshot};
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::StreamExt;
+use practice_protocol::claim::ClaimStatus;
 use practice_protocol::claim::{ClaimEvent, ClaimState};
 use practice_protocol::envelope::{EntityKind, EventEnvelope};
 use practice_protocol::ids::{ClaimId, OrgId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
@@ -26,9 +27,17 @@ impl Projected {
     }
 }
 
+/// One organization's claims, with the ids per status: listing one status (the exchange does
+/// every pass, the dashboard often) touches only the claims in it.
+#[derive(Default)]
+struct OrgClaims {
+    claims: HashMap<ClaimId, Projected>,
+    by_status: HashMap<ClaimStatus, HashSet<ClaimId>>,
+}
+
 pub struct ClaimProjection {
     /// Keyed by organization first: no lookup crosses tenants (G8).
-    orgs: Mutex<HashMap<OrgId, HashMap<ClaimId, Projected>>>,
+    orgs: Mutex<HashMap<OrgId, OrgClaims>>,
     changes: broadcast::Sender<ClaimChange>,
 }
 
@@ -40,7 +49,7 @@ impl Default for ClaimProjection {
 }
 
 impl ClaimProjection {
-    fn lock(&self) -> MutexGuard<'_, HashMap<OrgId, HashMap<ClaimId, Projected>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<OrgId, OrgClaims>> {
         // Folding is total (`ClaimState::apply` never panics); recover a poisoned guard.
         self.orgs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -54,7 +63,8 @@ impl ClaimProjection {
         let org = first.entity.org;
         let claim_id = ClaimId(first.entity.id);
         let mut orgs = self.lock();
-        let projected = orgs.entry(org).or_default().entry(claim_id).or_insert_with(|| Projected {
+        let OrgClaims { claims, by_status } = orgs.entry(org).or_default();
+        let projected = claims.entry(claim_id).or_insert_with(|| Projected {
             state: ClaimState::default(),
             created_at: first.recorded_at,
             last_event: None,
@@ -77,6 +87,15 @@ impl ClaimProjection {
             // Events without a creation never make a visible claim.
             return applied.len();
         }
+        let after = projected.state.status;
+        if before != after {
+            if let Some(ids) = before.and_then(|status| by_status.get_mut(&status)) {
+                ids.remove(&claim_id);
+            }
+            if let Some(status) = after {
+                by_status.entry(status).or_default().insert(claim_id);
+            }
+        }
         if let Some(change) = change_of(before, &projected.state, &applied) {
             // No subscriber is not an error.
             let _ = self.changes.send(change);
@@ -88,20 +107,29 @@ impl ClaimProjection {
     pub fn state(&self, org: OrgId, claim_id: ClaimId) -> Option<ClaimSnapshot> {
         self.lock()
             .get(&org)
-            .and_then(|claims| claims.get(&claim_id))
+            .and_then(|org_claims| org_claims.claims.get(&claim_id))
             .filter(|projected| projected.state.claim.is_some())
             .map(Projected::snapshot)
     }
 
     /// The organization's claims matching `filter`, newest first.
     pub fn list(&self, org: OrgId, filter: &ClaimFilter) -> Vec<ClaimSnapshot> {
-        let mut snapshots: Vec<ClaimSnapshot> = self
-            .lock()
-            .get(&org)
-            .map(|claims| {
-                claims.values().filter(|projected| filter.matches(&projected.state)).map(Projected::snapshot).collect()
-            })
-            .unwrap_or_default();
+        let orgs = self.lock();
+        let Some(org_claims) = orgs.get(&org) else { return Vec::new() };
+        let matching = |projected: &&Projected| filter.matches(&projected.state);
+        let mut snapshots: Vec<ClaimSnapshot> = match filter.status {
+            Some(status) => org_claims
+                .by_status
+                .get(&status)
+                .into_iter()
+                .flatten()
+                .filter_map(|claim_id| org_claims.claims.get(claim_id))
+                .filter(matching)
+                .map(Projected::snapshot)
+                .collect(),
+            None => org_claims.claims.values().filter(matching).map(Projected::snapshot).collect(),
+        };
+        drop(orgs);
         snapshots.sort_by_key(|snapshot| std::cmp::Reverse(snapshot.created_at));
         if let Some(limit) = filter.limit {
             snapshots.truncate(limit);
@@ -165,5 +193,8 @@ mod tests {
         assert!(projection.state(OrgId::new_v4(), claim_id).is_none());
         assert!(projection.list(OrgId::new_v4(), &ClaimFilter::default()).is_empty());
         assert_eq!(projection.list(org, &ClaimFilter::default()).len(), 1);
+        // The status index follows the claim: Voided only, not where it passed through.
+        let of = |status| projection.list(org, &ClaimFilter { status: Some(status), ..ClaimFilter::default() }).len();
+        assert_eq!((of(ClaimStatus::Voided), of(ClaimStatus::Draft), of(ClaimStatus::Scrubbed)), (1, 0, 0));
     }
 }

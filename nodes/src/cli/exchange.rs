@@ -8,11 +8,13 @@ use crate::api::service::ClaimService;
 use crate::exchange::log::OutboundLog;
 use crate::exchange::{Exchange, ExchangeHandle};
 use anyhow::Context;
+use practice_actors::ingest::pipeline::Ingestor;
 use practice_actors::ingest::registry::BatchRegistry;
 use practice_actors::Node;
 use practice_nodes::connector::batch::Parties;
 use practice_nodes::connector::file_drop::FileDrop;
 use practice_nodes::connector::nats::NatsConnector;
+use practice_nodes::connector::Clearinghouse;
 use practice_nodes::jetstream::JetStreamSettings;
 use practice_protocol::ids::OrgId;
 use std::path::{Path, PathBuf};
@@ -83,12 +85,12 @@ impl ExchangeArgs {
         };
         let status_after = (self.status_after_ms > 0).then(|| Duration::from_millis(self.status_after_ms));
         let interval = Duration::from_millis(self.exchange_interval_ms);
+        let common = Common { org, service, ingestor, registry, log, parties, status_after, interval };
         if let (Some(outbox), Some(inbox)) = (&self.outbox, &self.inbox) {
             let connector = FileDrop::open(outbox, inbox, Duration::from_millis(self.inbox_min_age_ms))
                 .context("opening the file-drop folders")?;
             eprintln!("practice node: exchanging with the clearinghouse through {}", outbox.display());
-            let exchange = Exchange { org, connector, service, ingestor, registry, log, parties, status_after };
-            return Ok(Some(exchange.spawn(interval)));
+            return Ok(Some(common.spawn(connector)));
         }
         let Some(url) = &self.connector_nats else { return Ok(None) };
         let client = practice_nodes::jetstream::connect(url, "practice-exchange").await?;
@@ -97,7 +99,35 @@ impl ExchangeArgs {
             .await
             .context("opening the NATS connector")?;
         eprintln!("practice node: exchanging with the clearinghouse over NATS at {url}");
-        let exchange = Exchange { org, connector, service, ingestor, registry, log, parties, status_after };
-        Ok(Some(exchange.spawn(interval)))
+        Ok(Some(common.spawn(connector)))
+    }
+}
+
+/// Everything an exchange needs but its connector.
+struct Common {
+    org: OrgId,
+    service: Arc<dyn ClaimService>,
+    ingestor: Ingestor,
+    registry: Arc<dyn BatchRegistry>,
+    log: OutboundLog,
+    parties: Parties,
+    status_after: Option<Duration>,
+    interval: Duration,
+}
+
+impl Common {
+    fn spawn<C: Clearinghouse + 'static>(self, connector: C) -> ExchangeHandle {
+        let exchange = Exchange {
+            org: self.org,
+            connector,
+            service: self.service,
+            ingestor: self.ingestor,
+            registry: self.registry,
+            log: self.log,
+            parties: self.parties,
+            status_after: self.status_after,
+            last_inquiry: Default::default(),
+        };
+        exchange.spawn(self.interval)
     }
 }

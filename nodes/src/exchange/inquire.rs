@@ -39,6 +39,13 @@ impl<C: Clearinghouse> Exchange<C> {
             report.resent += 1;
         }
         let Some(after) = self.status_after else { return Ok(report) };
+        {
+            let mut last = self.last_inquiry.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if last.is_some_and(|at| at.elapsed() < after / 100) {
+                return Ok(report);
+            }
+            *last = Some(std::time::Instant::now());
+        }
         let (now_ms, after_ms) = (unix_ms(now), u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
         let mut due: Vec<(Submission, ClaimSnapshot)> = Vec::new();
         for status in [ClaimStatus::Submitted, ClaimStatus::Accepted] {

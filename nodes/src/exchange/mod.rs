@@ -50,6 +50,9 @@ pub struct Exchange<C> {
     /// Ask the payer (276) about a claim sent this long ago with no final answer, and again
     /// after each such quiet interval; `None` never asks.
     pub status_after: Option<Duration>,
+    /// When the last pass looked for claims to ask about (`inquire` looks at most once per
+    /// hundredth of `status_after`: a claim is never asked about more than 1 % late).
+    pub last_inquiry: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// Milliseconds since the Unix epoch (0 before it).
