@@ -10,6 +10,7 @@
 pub mod conformance;
 pub mod sled;
 mod sled_keys;
+mod sled_writer;
 
 pub use self::sled::SledJournal;
 

@@ -1,0 +1,377 @@
+//! The embedded journal's writer: one thread that checks and applies every write, and a
+//! flusher thread that makes groups durable before their callers hear back.
+//!
+//! ## The fsync policy (group commit)
+//! Every write (append, fence, snapshot, consumer position, inbound id) goes through one
+//! writer thread. It takes whatever requests are queued (up to `MAX_GROUP`) and checks them in
+//! arrival order against the stored keys plus the group's own pending writes, so the epoch
+//! and sequence checks see exactly what precedes the request. A refused request adds nothing;
+//! an accepted one adds its writes, all or nothing, to the group's batch. The batch is applied
+//! atomically and handed to a flusher thread, and the writer goes on with the next group
+//! while the flusher calls `Db::flush` (writes and fsyncs sled's log) once for every group
+//! handed over meanwhile; only then are those groups' callers answered. So an `Ok` always
+//! means "on disk": sled's own 500 ms background flush is never relied upon, the cost of one
+//! fsync is shared by every request that arrived meanwhile, and checking the next group
+//! overlaps the fsync of the previous one (sled flushes in order, so a later group is never
+//! durable before an earlier one it was checked against). Being the only writer, the thread
+//! needs no locks or transactions for the checks to be atomic with the append.
+//! Readers may see a group's effects a moment before its flush returns; nothing is
+//! acknowledged before it, so nobody acts on an acknowledgement that a crash could undo.
+
+use super::sled_keys::{
+    entity_key, event_key, event_value, prefixed, read_u64, shard_key, shard_log_key, CONSUMERS, ENTITY_KEY_LEN,
+    EPOCHS, EVENTS, INBOUND, SHARD_LOG, SNAPSHOTS,
+};
+use super::{AppendBatch, Epoch, JournalError};
+use practice_protocol::envelope::EntityRef;
+use practice_protocol::shard::{shard_of, ShardId};
+use std::collections::HashMap;
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// Most requests one group commit takes; bounds one batch's size.
+const MAX_GROUP: usize = 4096;
+
+pub(super) type Reply<T> = oneshot::Sender<Result<T, JournalError>>;
+
+pub(super) enum WriteRequest {
+    Append(AppendBatch, Reply<()>),
+    Fence(ShardId, Reply<Epoch>),
+    Snapshot { entity: EntityRef, sequence: u64, state: Vec<u8>, reply: Reply<()> },
+    Position { key: Vec<u8>, position: u64, reply: Reply<()> },
+    Inbound { key: Vec<u8>, reply: Reply<bool> },
+}
+
+/// One request's answer inside a group, before the flush makes it true.
+enum Outcome {
+    Unit(Reply<()>, Result<(), JournalError>),
+    Epoch(Reply<Epoch>, Result<Epoch, JournalError>),
+    Bool(Reply<bool>, Result<bool, JournalError>),
+}
+
+pub(super) fn unavailable(error: sled::Error) -> JournalError {
+    JournalError::Unavailable(format!("sled: {error}"))
+}
+
+/// The last position in a shard's log (0 when empty): its greatest key.
+pub(super) fn last_position(db: &sled::Db, shard: ShardId) -> Result<u64, JournalError> {
+    let start = prefixed(SHARD_LOG, &shard_log_key(shard, 0));
+    let end = prefixed(SHARD_LOG, &shard_log_key(shard, u64::MAX));
+    match db.range(start..=end).next_back() {
+        Some(item) => {
+            let (key, _) = item.map_err(unavailable)?;
+            read_u64(&key[3..], "shard log key")
+        }
+        None => Ok(0),
+    }
+}
+
+/// An entity's last stored sequence (0 when new): its greatest event key.
+fn last_sequence(db: &sled::Db, entity: &EntityRef) -> Result<u64, JournalError> {
+    let start = prefixed(EVENTS, &event_key(entity, 0));
+    let end = prefixed(EVENTS, &event_key(entity, u64::MAX));
+    match db.range(start..=end).next_back() {
+        Some(item) => {
+            let (key, _) = item.map_err(unavailable)?;
+            read_u64(&key[1 + ENTITY_KEY_LEN..], "event key")
+        }
+        None => Ok(0),
+    }
+}
+
+/// A group's pending writes over the stored keys: reads see the group's own earlier writes.
+struct Staged<'a> {
+    db: &'a sled::Db,
+    writes: HashMap<Vec<u8>, Vec<u8>>,
+    order: Vec<Vec<u8>>,
+    /// Entities appended to in this group → their new last sequence.
+    heads: HashMap<[u8; ENTITY_KEY_LEN], u64>,
+    /// The writer's last position per shard (kept across groups; the writer is the only
+    /// one appending, so it stays true), with this group's moves applied.
+    positions: &'a mut HashMap<ShardId, u64>,
+    moved: HashMap<ShardId, u64>,
+}
+
+impl<'a> Staged<'a> {
+    fn new(db: &'a sled::Db, positions: &'a mut HashMap<ShardId, u64>) -> Self {
+        Self { db, writes: HashMap::new(), order: Vec::new(), heads: HashMap::new(), positions, moved: HashMap::new() }
+    }
+
+    fn head(&self, entity: &EntityRef, key: &[u8; ENTITY_KEY_LEN]) -> Result<u64, JournalError> {
+        match self.heads.get(key) {
+            Some(head) => Ok(*head),
+            None => last_sequence(self.db, entity),
+        }
+    }
+
+    fn position(&mut self, shard: ShardId) -> Result<u64, JournalError> {
+        if let Some(position) = self.moved.get(&shard) {
+            return Ok(*position);
+        }
+        if let Some(position) = self.positions.get(&shard) {
+            return Ok(*position);
+        }
+        let position = last_position(self.db, shard)?;
+        self.positions.insert(shard, position);
+        Ok(position)
+    }
+
+    /// After the batch is durable: the group's positions become the writer's.
+    fn commit_positions(moved: HashMap<ShardId, u64>, positions: &mut HashMap<ShardId, u64>) {
+        positions.extend(moved);
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
+        if let Some(value) = self.writes.get(key) {
+            return Ok(Some(value.clone()));
+        }
+        Ok(self.db.get(key).map_err(unavailable)?.map(|value| value.to_vec()))
+    }
+
+    fn get_u64(&self, key: &[u8], what: &str) -> Result<u64, JournalError> {
+        match self.get(key)? {
+            Some(value) => read_u64(&value, what),
+            None => Ok(0),
+        }
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        if self.writes.insert(key.clone(), value).is_none() {
+            self.order.push(key);
+        }
+    }
+
+    /// The atomic batch and the shard positions it moves.
+    fn into_batch(mut self) -> (sled::Batch, HashMap<ShardId, u64>) {
+        let mut batch = sled::Batch::default();
+        for key in self.order {
+            if let Some(value) = self.writes.remove(&key) {
+                batch.insert(key, value);
+            }
+        }
+        (batch, self.moved)
+    }
+}
+
+/// The writes one request would make, checked but not yet staged.
+type Writes = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A group applied to sled but not yet flushed, with what each request will be told.
+struct AppliedGroup {
+    group: Vec<WriteRequest>,
+    results: Result<Vec<Applied>, JournalError>,
+}
+
+pub(super) fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiver<WriteRequest>) {
+    std::thread::scope(|scope| {
+        let (applied_sender, applied_receiver) = mpsc::channel::<AppliedGroup>();
+        let flusher_db = db.clone();
+        let flusher = std::thread::Builder::new()
+            .name("journal-flusher".into())
+            .spawn_scoped(scope, move || flusher_loop(&flusher_db, applied_receiver));
+        if let Err(error) = &flusher {
+            tracing::warn!(%error, "no journal flusher thread: the writer flushes each group itself");
+        }
+        let mut positions: HashMap<ShardId, u64> = HashMap::new();
+        while let Ok(first) = receiver.recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match receiver.try_recv() {
+                    Ok(request) => group.push(request),
+                    Err(_) => break,
+                }
+            }
+            let mut staged = Staged::new(&db, &mut positions);
+            let mut results = Vec::with_capacity(group.len());
+            for request in &group {
+                let (applied, writes) = check_request(&mut staged, shard_count, request);
+                for (key, value) in writes {
+                    staged.put(key, value);
+                }
+                results.push(applied);
+            }
+            let (batch, moved) = staged.into_batch();
+            let applied = db.apply_batch(batch).map_err(unavailable);
+            if applied.is_ok() {
+                // Later groups are checked against this one, and answered after a flush that
+                // covers both (sled flushes in order).
+                Staged::commit_positions(moved, &mut positions);
+            } else {
+                // What reached sled is unknown: read the positions back from the log next time.
+                positions.clear();
+            }
+            let applied = AppliedGroup { group, results: applied.map(|()| results) };
+            let unsent = match &flusher {
+                Ok(_) => applied_sender.send(applied).err().map(|unsent| unsent.0),
+                Err(_) => Some(applied),
+            };
+            if let Some(applied) = unsent {
+                flush_and_answer(&db, vec![applied]);
+            }
+        }
+        // The flusher answers what it has, then stops; the scope waits for it.
+        drop(applied_sender);
+    });
+    if let Err(error) = db.flush() {
+        tracing::error!(%error, "final journal flush failed");
+    }
+}
+
+/// Group commit's second half: one flush for every group applied meanwhile, then answers.
+fn flusher_loop(db: &sled::Db, receiver: mpsc::Receiver<AppliedGroup>) {
+    while let Ok(first) = receiver.recv() {
+        let mut groups = vec![first];
+        while let Ok(next) = receiver.try_recv() {
+            groups.push(next);
+        }
+        flush_and_answer(db, groups);
+    }
+}
+
+fn flush_and_answer(db: &sled::Db, groups: Vec<AppliedGroup>) {
+    let flushed = db.flush().map(|_| ()).map_err(unavailable);
+    for AppliedGroup { group, results } in groups {
+        let results = match &flushed {
+            Ok(()) => results,
+            Err(error) => Err(error.clone()),
+        };
+        answer(group, results);
+    }
+}
+
+/// The typed result of one request.
+enum Applied {
+    Unit(Result<(), JournalError>),
+    Epoch(Result<Epoch, JournalError>),
+    Bool(Result<bool, JournalError>),
+}
+fn answer(group: Vec<WriteRequest>, flushed: Result<Vec<Applied>, JournalError>) {
+    let outcomes: Vec<Outcome> = match flushed {
+        Ok(results) => group
+            .into_iter()
+            .zip(results)
+            .map(|(request, applied)| match (request, applied) {
+                (WriteRequest::Fence(_, reply), Applied::Epoch(result)) => Outcome::Epoch(reply, result),
+                (WriteRequest::Inbound { reply, .. }, Applied::Bool(result)) => Outcome::Bool(reply, result),
+                (WriteRequest::Append(_, reply), Applied::Unit(result))
+                | (WriteRequest::Snapshot { reply, .. }, Applied::Unit(result))
+                | (WriteRequest::Position { reply, .. }, Applied::Unit(result)) => Outcome::Unit(reply, result),
+                (request, _) => failure(request, JournalError::Corrupt("writer result mismatch".into())),
+            })
+            .collect(),
+        Err(error) => group.into_iter().map(|request| failure(request, error.clone())).collect(),
+    };
+    for outcome in outcomes {
+        // A caller that gave up waiting is not an error of the journal.
+        match outcome {
+            Outcome::Unit(reply, result) => drop(reply.send(result)),
+            Outcome::Epoch(reply, result) => drop(reply.send(result)),
+            Outcome::Bool(reply, result) => drop(reply.send(result)),
+        }
+    }
+}
+
+fn failure(request: WriteRequest, error: JournalError) -> Outcome {
+    match request {
+        WriteRequest::Append(_, reply)
+        | WriteRequest::Snapshot { reply, .. }
+        | WriteRequest::Position { reply, .. } => Outcome::Unit(reply, Err(error)),
+        WriteRequest::Fence(_, reply) => Outcome::Epoch(reply, Err(error)),
+        WriteRequest::Inbound { reply, .. } => Outcome::Bool(reply, Err(error)),
+    }
+}
+
+/// Check one request against the stored keys and the group's earlier writes. A refused
+/// request (or one whose check could not read) writes nothing.
+fn check_request(staged: &mut Staged<'_>, shard_count: u16, request: &WriteRequest) -> (Applied, Writes) {
+    match request {
+        WriteRequest::Fence(shard, _) => {
+            let key = prefixed(EPOCHS, &shard_key(*shard));
+            match staged.get_u64(&key, "epoch") {
+                Ok(current) => {
+                    let next = current + 1;
+                    (Applied::Epoch(Ok(Epoch(next))), vec![(key, next.to_be_bytes().to_vec())])
+                }
+                Err(error) => (Applied::Epoch(Err(error)), Vec::new()),
+            }
+        }
+        WriteRequest::Append(batch, _) => match check_append(staged, shard_count, batch) {
+            Ok(writes) => (Applied::Unit(Ok(())), writes),
+            Err(error) => (Applied::Unit(Err(error)), Vec::new()),
+        },
+        WriteRequest::Snapshot { entity, sequence, state, .. } => {
+            let key = prefixed(SNAPSHOTS, &entity_key(entity));
+            let current = match staged.get(&key) {
+                Ok(Some(value)) => read_u64(&value, "snapshot").unwrap_or(0),
+                Ok(None) => 0,
+                Err(error) => return (Applied::Unit(Err(error)), Vec::new()),
+            };
+            // A late, older snapshot never replaces a newer one.
+            if *sequence < current {
+                return (Applied::Unit(Ok(())), Vec::new());
+            }
+            let mut value = Vec::with_capacity(8 + state.len());
+            value.extend_from_slice(&sequence.to_be_bytes());
+            value.extend_from_slice(state);
+            (Applied::Unit(Ok(())), vec![(key, value)])
+        }
+        WriteRequest::Position { key, position, .. } => {
+            (Applied::Unit(Ok(())), vec![(prefixed(CONSUMERS, key), position.to_be_bytes().to_vec())])
+        }
+        WriteRequest::Inbound { key, .. } => {
+            let key = prefixed(INBOUND, key);
+            match staged.get(&key) {
+                Ok(Some(_)) => (Applied::Bool(Ok(false)), Vec::new()),
+                Ok(None) => (Applied::Bool(Ok(true)), vec![(key, Vec::new())]),
+                Err(error) => (Applied::Bool(Err(error)), Vec::new()),
+            }
+        }
+    }
+}
+
+fn check_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) -> Result<Writes, JournalError> {
+    if batch.events.is_empty() {
+        return Err(JournalError::InvalidAppend("empty batch".into()));
+    }
+    if batch.shard.0 >= shard_count {
+        return Err(JournalError::InvalidAppend(format!("no shard {} of {shard_count}", batch.shard)));
+    }
+    let current = Epoch(staged.get_u64(&prefixed(EPOCHS, &shard_key(batch.shard)), "epoch")?);
+    if batch.epoch != current {
+        return Err(JournalError::Fenced { shard: batch.shard, held: batch.epoch, current });
+    }
+    let mut heads: Vec<([u8; ENTITY_KEY_LEN], u64)> = Vec::new();
+    for event in &batch.events {
+        let owner = shard_of(&event.entity, shard_count);
+        if owner != batch.shard {
+            return Err(JournalError::InvalidAppend(format!(
+                "an event of a {} belongs to shard {owner}, not {}",
+                event.entity.kind.as_str(),
+                batch.shard
+            )));
+        }
+        let key = entity_key(&event.entity);
+        let head = match heads.iter().find(|(entity, _)| *entity == key) {
+            Some((_, head)) => *head,
+            None => staged.head(&event.entity, &key)?,
+        };
+        if event.sequence != head + 1 {
+            return Err(JournalError::SequenceConflict { expected: event.sequence, found: head });
+        }
+        match heads.iter_mut().find(|(entity, _)| *entity == key) {
+            Some((_, stored)) => *stored = event.sequence,
+            None => heads.push((key, event.sequence)),
+        }
+    }
+    let mut position = staged.position(batch.shard)?;
+    let mut writes = Vec::with_capacity(batch.events.len() * 2);
+    for event in &batch.events {
+        position += 1;
+        let key = event_key(&event.entity, event.sequence);
+        writes.push((prefixed(EVENTS, &key), event_value(batch.shard, position, &event.payload)));
+        writes.push((prefixed(SHARD_LOG, &shard_log_key(batch.shard, position)), key.to_vec()));
+    }
+    staged.moved.insert(batch.shard, position);
+    staged.heads.extend(heads);
+    Ok(writes)
+}
