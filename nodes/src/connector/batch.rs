@@ -93,6 +93,12 @@ pub fn write_interchange(
     write_837(&submission, claim_type, claims)
 }
 
+/// A claim to ask about: TRN02 is its CLM01, which the payer's 277 echoes and the 277 reader
+/// finds the claim by; REF*1K once the payer has numbered it.
+pub fn inquiry(claim: &Claim, payer_claim_control_number: Option<String>) -> StatusInquiry<'_> {
+    StatusInquiry { claim, trace_number: claim.patient_control_number.clone(), payer_claim_control_number }
+}
+
 /// One 276 interchange asking about `inquiries` (one transaction set per payer and billing
 /// provider), ISA13 = GS06 = `control`; BHT03 is the control number, so a 277 names the
 /// request it answers.

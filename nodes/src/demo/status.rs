@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use practice_actors::ingest::pipeline::{IngestReport, Ingestor, MemoryDirectory};
 use practice_actors::Node;
-use practice_nodes::connector::batch::{write_status_request, Parties};
+use practice_nodes::connector::batch::{inquiry, write_status_request, Parties};
 use practice_nodes::sim::x12::{render_277, Recipient};
 use practice_nodes::sim::Simulator;
 use practice_protocol::domain::Claim;
@@ -80,14 +80,7 @@ pub async fn inquire(
         return Ok(None);
     }
     let (outbox, inbox) = dirs;
-    let inquiries: Vec<StatusInquiry<'_>> = due
-        .iter()
-        .map(|claim| StatusInquiry {
-            claim,
-            trace_number: claim.patient_control_number.clone(),
-            payer_claim_control_number: None,
-        })
-        .collect();
+    let inquiries: Vec<StatusInquiry<'_>> = due.iter().map(|claim| inquiry(claim, None)).collect();
     let request = write_status_request(&Parties::default(), &inquiries, today, *control)
         .with_context(|| format!("cannot write the 276 of {today}"))?;
     let path = outbox.join(format!("{today}-{:09}.276.x12", *control));

@@ -11,7 +11,7 @@ use super::log::{StagedRequest, Submission};
 use super::{unix_ms, Exchange, ExchangeError};
 use crate::api::service::{ClaimFilter, ClaimSnapshot};
 use chrono::{DateTime, Utc};
-use practice_nodes::connector::batch::write_status_request;
+use practice_nodes::connector::batch::{inquiry, write_status_request};
 use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch};
 use practice_protocol::claim::ClaimStatus;
 use practice_protocol::x12::write::StatusInquiry;
@@ -71,12 +71,7 @@ impl<C: Clearinghouse> Exchange<C> {
                     .iter()
                     .filter_map(|(_, snapshot)| {
                         let claim = snapshot.state.claim.as_ref()?;
-                        Some(StatusInquiry {
-                            claim,
-                            // TRN02 = CLM01: the 277 echoes it, and that is how its answer finds the claim.
-                            trace_number: claim.patient_control_number.clone(),
-                            payer_claim_control_number: snapshot.state.payer_claim_control_number.clone(),
-                        })
+                        Some(inquiry(claim, snapshot.state.payer_claim_control_number.clone()))
                     })
                     .collect();
                 let bytes = write_status_request(&self.parties, &inquiries, now.date_naive(), control)

@@ -18,6 +18,7 @@
 use practice_actors::ingest::registry::SentBatch;
 use practice_protocol::codec::{decode, encode};
 use practice_protocol::ids::{ClaimId, OrgId};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Mutex;
@@ -150,9 +151,8 @@ impl OutboundLog {
         self.db.contains_key(mark_key(org, submission)).map_err(store("read"))
     }
 
-    /// Stage a batch under the next control number, built by `build` from that number; the
-    /// batch and the marks of `submissions` are stored together and flushed before this returns.
-    /// The batch and the marks of `submissions` (with their inquiry clocks started at `now_ms`)
+    /// Stage a batch under the next control number, built by `build` from that number. The
+    /// batch and the marks of `submissions` (with their inquiry clocks started at `now_ms`)
     /// are stored together and flushed before this returns.
     pub fn stage<E>(
         &self,
@@ -161,23 +161,14 @@ impl OutboundLog {
         now_ms: u64,
         build: impl FnOnce(u32) -> Result<StagedBatch, E>,
     ) -> Result<Result<StagedBatch, E>, OutboundLogError> {
-        let _guard = self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let control = self.next_control()?;
-        let staged = match build(control) {
-            Ok(staged) => staged,
-            Err(error) => return Ok(Err(error)),
-        };
-        let encoded = encode(&staged)
-            .map_err(|error| OutboundLogError::Corrupt { key: staged.id(), detail: error.to_string() })?;
-        let mut batch = self.allocate(control);
-        batch.insert(staged_key(control), encoded);
-        let clock = InquiryClock { since_ms: now_ms, asked: 0 };
-        for submission in submissions {
-            batch.insert(mark_key(org, *submission), control.to_be_bytes().as_slice());
-            batch.insert(clock_key(org, *submission), clock.to_bytes().as_slice());
-        }
-        self.commit(batch)?;
-        Ok(Ok(staged))
+        self.stage_under(staged_key, StagedBatch::id, build, |batch, control| {
+            let clock = InquiryClock { since_ms: now_ms, asked: 0 };
+            for submission in submissions {
+                batch.insert(mark_key(org, *submission), control.to_be_bytes().as_slice());
+                batch.insert(clock_key(org, *submission), clock.to_bytes().as_slice());
+            }
+            Ok(())
+        })
     }
 
     /// Stage a 276 under the next control number; the inquiry clocks of `submissions` restart
@@ -189,6 +180,25 @@ impl OutboundLog {
         now_ms: u64,
         build: impl FnOnce(u32) -> Result<StagedRequest, E>,
     ) -> Result<Result<StagedRequest, E>, OutboundLogError> {
+        self.stage_under(request_key, StagedRequest::id, build, |batch, _| {
+            for submission in submissions {
+                let asked = self.clock(org, *submission)?.map_or(0, |clock| clock.asked);
+                let clock = InquiryClock { since_ms: now_ms, asked: asked.saturating_add(1) };
+                batch.insert(clock_key(org, *submission), clock.to_bytes().as_slice());
+            }
+            Ok(())
+        })
+    }
+
+    /// The next control number, what `build` makes of it stored under `key(control)`, and
+    /// the writes of `also`: one batch, flushed. A failed build stores nothing and uses no number.
+    fn stage_under<T: Serialize, E>(
+        &self,
+        key: fn(u32) -> Vec<u8>,
+        id: fn(&T) -> String,
+        build: impl FnOnce(u32) -> Result<T, E>,
+        also: impl FnOnce(&mut sled::Batch, u32) -> Result<(), OutboundLogError>,
+    ) -> Result<Result<T, E>, OutboundLogError> {
         let _guard = self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let control = self.next_control()?;
         let staged = match build(control) {
@@ -196,15 +206,14 @@ impl OutboundLog {
             Err(error) => return Ok(Err(error)),
         };
         let encoded = encode(&staged)
-            .map_err(|error| OutboundLogError::Corrupt { key: staged.id(), detail: error.to_string() })?;
-        let mut batch = self.allocate(control);
-        batch.insert(request_key(control), encoded);
-        for submission in submissions {
-            let asked = self.clock(org, *submission)?.map_or(0, |clock| clock.asked);
-            let clock = InquiryClock { since_ms: now_ms, asked: asked.saturating_add(1) };
-            batch.insert(clock_key(org, *submission), clock.to_bytes().as_slice());
-        }
-        self.commit(batch)?;
+            .map_err(|error| OutboundLogError::Corrupt { key: id(&staged), detail: error.to_string() })?;
+        let next = if control >= LAST_CONTROL { 1 } else { control + 1 };
+        let mut batch = sled::Batch::default();
+        batch.insert(b"n".as_slice(), next.to_be_bytes().as_slice());
+        batch.insert(key(control), encoded);
+        also(&mut batch, control)?;
+        self.db.apply_batch(batch).map_err(store("stage"))?;
+        self.db.flush().map_err(store("flush"))?;
         Ok(Ok(staged))
     }
 
@@ -243,42 +252,25 @@ impl OutboundLog {
         }
     }
 
-    /// A write batch that moves the next control number past `control`.
-    fn allocate(&self, control: u32) -> sled::Batch {
-        let next = if control >= LAST_CONTROL { 1 } else { control + 1 };
-        let mut batch = sled::Batch::default();
-        batch.insert(b"n".as_slice(), next.to_be_bytes().as_slice());
-        batch
-    }
-
-    fn commit(&self, batch: sled::Batch) -> Result<(), OutboundLogError> {
-        self.db.apply_batch(batch).map_err(store("stage"))?;
-        self.db.flush().map_err(store("flush"))?;
-        Ok(())
-    }
-
     /// Every batch staged and not yet delivered, oldest first.
     pub fn staged(&self) -> Result<Vec<StagedBatch>, OutboundLogError> {
-        let mut batches = Vec::new();
-        for entry in self.db.scan_prefix(b"p") {
-            let (key, value) = entry.map_err(store("scan"))?;
-            let batch: StagedBatch = decode(&value)
-                .map_err(|error| OutboundLogError::Corrupt { key: format!("{key:?}"), detail: error.to_string() })?;
-            batches.push(batch);
-        }
-        Ok(batches)
+        self.scan(b"p")
     }
 
     /// Every status request staged and not yet delivered, oldest first.
     pub fn staged_requests(&self) -> Result<Vec<StagedRequest>, OutboundLogError> {
-        let mut requests = Vec::new();
-        for entry in self.db.scan_prefix(b"r") {
+        self.scan(b"r")
+    }
+
+    fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, OutboundLogError> {
+        let mut found = Vec::new();
+        for entry in self.db.scan_prefix(prefix) {
             let (key, value) = entry.map_err(store("scan"))?;
-            let request: StagedRequest = decode(&value)
+            let item = decode(&value)
                 .map_err(|error| OutboundLogError::Corrupt { key: format!("{key:?}"), detail: error.to_string() })?;
-            requests.push(request);
+            found.push(item);
         }
-        Ok(requests)
+        Ok(found)
     }
 
     /// The connector took the batch: forget its bytes (the marks stay).

@@ -6,7 +6,7 @@ use super::generate::generate_claims;
 use super::profile::demo_payers;
 use super::service::{SimService, Taken};
 use super::Rate;
-use crate::connector::batch::{write_interchange, write_status_request, Parties};
+use crate::connector::batch::{inquiry, write_interchange, write_status_request, Parties};
 use chrono::NaiveDate;
 use practice_protocol::domain::{Claim, ClaimType};
 use practice_protocol::x12::read::status::ClaimStatus;
@@ -21,14 +21,7 @@ fn start() -> NaiveDate {
 }
 
 fn request(claims: &[&Claim], control: u32, day: NaiveDate) -> Vec<u8> {
-    let inquiries: Vec<StatusInquiry<'_>> = claims
-        .iter()
-        .map(|claim| StatusInquiry {
-            claim,
-            trace_number: claim.patient_control_number.clone(),
-            payer_claim_control_number: None,
-        })
-        .collect();
+    let inquiries: Vec<StatusInquiry<'_>> = claims.iter().map(|claim| inquiry(claim, None)).collect();
     write_status_request(&Parties::default(), &inquiries, day, control).unwrap()
 }
 
