@@ -375,3 +375,51 @@ fn quiet_payers_are_asked_with_276s_and_the_277s_are_kept() {
     sim.kill().unwrap();
     sim.wait().unwrap();
 }
+
+/// "Check claim status": a coder/biller asks about one claim through the API; the node sends
+/// its 276 on a following pass (automatic inquiries are off here) and the payer's 277 lands in
+/// that claim's history, after the `ClaimStatusRequested` that asked for it. The claim nobody
+/// asked about gets no status; front desk may not ask, and a claim the payer does not have
+/// cannot be asked about.
+#[test]
+fn a_biller_asks_for_a_claims_status_and_gets_the_payers_answer() {
+    let folders = Folders::new();
+    let (node, address) = folders.node(None, &["--status-after-ms", "0"]);
+    // Slow days: the claims stay with the payer long enough to be asked about.
+    let mut sim = folders.sim(None, &["--day-ms", "1000"]);
+    let office = Office::new(address);
+    let asked = office.submitted(0, "87726");
+    let quiet = office.submitted(1, "87726");
+    let biller = token("50");
+
+    let (status, body) =
+        http(&office.address, "POST", &format!("/api/v1/claims/{asked}/status-request"), &token("30"), None);
+    assert_eq!(status, 403, "front desk: {body}");
+    office.post(&biller, &format!("/api/v1/claims/{asked}/status-request"), json!(null));
+    eventually(&folders, 30, "the payer's answer to the request", || {
+        match office.events(&asked, "ClaimStatusReported").as_slice() {
+            [] => Err(format!("claim {asked} has no status yet")),
+            _ => Ok(()),
+        }
+    });
+    let requested = office.events(&asked, "ClaimStatusRequested");
+    assert_eq!(requested.len(), 1, "{requested:?}");
+    assert!(requested[0]["by"].as_str().is_some_and(|by| by.starts_with("CoderBiller")), "{}", requested[0]);
+    let reported = office.events(&asked, "ClaimStatusReported");
+    assert!(reported[0]["sequence"].as_u64() > requested[0]["sequence"].as_u64());
+    assert_eq!(office.events(&quiet, "ClaimStatusReported"), Vec::<Value>::new(), "nobody asked about it");
+
+    // A claim the payer does not have: nothing to ask.
+    let mut encounter: Value =
+        serde_json::from_str(&include_str!("fixtures/encounter.json").replace("ORG_ID", ORG)).unwrap();
+    encounter["id"] = json!("0f711e8a-76d9-4e18-9af9-00000000ffff");
+    let draft =
+        office.post(&office.admin, "/api/v1/encounters", encounter)["claim"]["id"].as_str().unwrap().to_string();
+    let (status, body) =
+        http(&office.address, "POST", &format!("/api/v1/claims/{draft}/status-request"), &biller, None);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("invalid_transition"), "{body}");
+    stop(node);
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}

@@ -443,3 +443,25 @@ fn a_payer_status_reply_is_recorded_only_on_a_claim_the_payer_has() {
     let refused = run(&mut state, command(), &user(Role::FrontDesk));
     assert!(matches!(refused, Err(Rejection::Forbidden { .. })), "{refused:?}");
 }
+
+/// A biller may ask for the payer's status of a claim the payer has and has not finally
+/// answered; the request is history (`ClaimStatusRequested`), counted for the exchange, and
+/// moves nothing. A front-desk user may not.
+#[test]
+fn a_status_request_is_for_a_claim_with_the_payer() {
+    for status in ClaimStatus::ALL {
+        let mut state = state_in(status);
+        let outcome = run(&mut state, ClaimCommand::RequestStatus, &user(Role::CoderBiller));
+        match status {
+            Submitted | Accepted => {
+                assert_eq!(outcome, Ok(vec![ClaimEvent::StatusRequested]), "{status}");
+                assert_eq!((state.status, state.status_requests), (Some(status), 1));
+            }
+            _ => assert!(matches!(outcome, Err(Rejection::InvalidTransition { .. })), "{status}: {outcome:?}"),
+        }
+    }
+    let mut state = state_in(Accepted);
+    let refused = run(&mut state, ClaimCommand::RequestStatus, &user(Role::FrontDesk));
+    assert!(matches!(refused, Err(Rejection::Forbidden { .. })), "{refused:?}");
+    assert_eq!(state.status_requests, 0);
+}

@@ -85,6 +85,7 @@ fn event() -> impl Strategy<Value = ClaimEvent> {
         }),
         (money(), text()).prop_map(|(amount, reason)| ClaimEvent::WrittenOff { amount, reason }),
         text().prop_map(|reason| ClaimEvent::Voided { reason }),
+        Just(ClaimEvent::StatusRequested),
         (text(), text(), proptest::option::of(money()), proptest::option::of(text())).prop_map(
             |(category, code, paid, pccn)| ClaimEvent::StatusReported {
                 report: Box::new(practice_protocol::claim::PayerStatusReport {

@@ -295,6 +295,18 @@ pub async fn sign_off(
     command_route(state, caller, headers, claim_id, Entity::Claim, Action::SignOff, ClaimCommand::SignOff).await
 }
 
+/// Ask the payer where the claim stands: the node's clearinghouse link sends a 276 for it on
+/// its next pass, and the 277 lands in the claim's history.
+pub async fn request_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    IdPath(claim_id): IdPath<ClaimId>,
+) -> Result<Response, ApiError> {
+    let command = ClaimCommand::RequestStatus;
+    command_route(state, caller, headers, claim_id, Entity::Claim, Action::RequestStatus, command).await
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,

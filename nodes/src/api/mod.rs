@@ -72,6 +72,7 @@ pub fn router(context: AppState) -> Router {
         .route("/api/v1/claims/{claim_id}/sign-off", post(claims::sign_off))
         .route("/api/v1/claims/{claim_id}/submit", post(claims::submit))
         .route("/api/v1/claims/{claim_id}/void", post(claims::void))
+        .route("/api/v1/claims/{claim_id}/status-request", post(claims::request_status))
         .route("/api/v1/claims/{claim_id}/appeal", post(claims::appeal))
         .route("/api/v1/claims/{claim_id}/write-off", post(claims::write_off))
         .route("/api/v1/payments", post(billing::post_payment).get(billing::list_payments))

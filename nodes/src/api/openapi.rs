@@ -53,6 +53,13 @@ pub const OPERATIONS: &[Operation] = &[
         Bearer,
     ),
     op("post", "/api/v1/claims/{claim_id}/void", "Void a claim before submission", Some("ReasonRequest"), Bearer),
+    op(
+        "post",
+        "/api/v1/claims/{claim_id}/status-request",
+        "Ask the payer where a sent claim stands (276 on the next exchange pass)",
+        None,
+        Bearer,
+    ),
     op("post", "/api/v1/claims/{claim_id}/appeal", "Appeal a denied claim", Some("AppealRequest"), Bearer),
     op("post", "/api/v1/claims/{claim_id}/write-off", "Write off the open balance", Some("ReasonRequest"), Bearer),
     op("post", "/api/v1/payments", "Post a manual payer payment split across claims", Some("ManualPayment"), Bearer),

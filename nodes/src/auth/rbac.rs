@@ -55,6 +55,8 @@ pub enum Action {
     CollectPayment,
     /// A patient pays their own statement online.
     PayOnline,
+    /// Ask the payer where a sent claim stands (a 276 at once): whoever works claims.
+    RequestStatus,
 }
 
 /// How much of an entity a role sees.
@@ -92,7 +94,7 @@ pub const MATRIX: &[(Role, Entity, Scope, &[Action])] = &[
     (Role::MaRn, Entity::Denial, Scope::All, READ),
     (Role::MaRn, Entity::Statement, Scope::All, READ),
     (Role::MaRn, Entity::Report, Scope::All, READ),
-    (Role::CoderBiller, Entity::Claim, Scope::All, &[Read, Create, Scrub]),
+    (Role::CoderBiller, Entity::Claim, Scope::All, &[Read, Create, Scrub, RequestStatus]),
     (Role::CoderBiller, Entity::ClaimLine, Scope::All, &[Read, EditLines]),
     (Role::CoderBiller, Entity::Payment, Scope::All, &[Read, PostRemittance]),
     (Role::CoderBiller, Entity::Denial, Scope::All, READ),
@@ -104,7 +106,7 @@ pub const MATRIX: &[(Role, Entity, Scope, &[Action])] = &[
     (Role::Clinician, Entity::Denial, Scope::All, READ),
     (Role::Clinician, Entity::Statement, Scope::All, READ),
     (Role::Clinician, Entity::Report, Scope::All, READ),
-    (Role::BillingManager, Entity::Claim, Scope::All, &[Read, Create, Scrub, Submit, Void, WriteOff]),
+    (Role::BillingManager, Entity::Claim, Scope::All, &[Read, Create, Scrub, Submit, Void, WriteOff, RequestStatus]),
     (Role::BillingManager, Entity::ClaimLine, Scope::All, &[Read, EditLines]),
     (Role::BillingManager, Entity::Payment, Scope::All, &[Read, PostRemittance]),
     (Role::BillingManager, Entity::Denial, Scope::All, &[Read, Appeal]),
@@ -116,7 +118,7 @@ pub const MATRIX: &[(Role, Entity, Scope, &[Action])] = &[
     (Role::ComplianceOfficer, Entity::Denial, Scope::All, READ),
     (Role::ComplianceOfficer, Entity::Statement, Scope::All, READ),
     (Role::ComplianceOfficer, Entity::Report, Scope::All, READ),
-    (Role::PracticeAdmin, Entity::Claim, Scope::All, &[Read, Create, Scrub, Submit, Void, WriteOff]),
+    (Role::PracticeAdmin, Entity::Claim, Scope::All, &[Read, Create, Scrub, Submit, Void, WriteOff, RequestStatus]),
     (Role::PracticeAdmin, Entity::ClaimLine, Scope::All, &[Read, EditLines]),
     (Role::PracticeAdmin, Entity::Payment, Scope::All, &[Read, PostRemittance]),
     (Role::PracticeAdmin, Entity::Denial, Scope::All, &[Read, Appeal]),
@@ -165,6 +167,7 @@ mod tests {
         let pairs = [
             (Entity::Claim, Create, Permission::WriteClaim),
             (Entity::Claim, Scrub, Permission::WriteClaim),
+            (Entity::Claim, RequestStatus, Permission::WriteClaim),
             (Entity::ClaimLine, EditLines, Permission::WriteClaim),
             (Entity::Claim, SignOff, Permission::SignOff),
             (Entity::Claim, Submit, Permission::Submit),

@@ -55,7 +55,8 @@ pub struct ExchangeArgs {
     #[arg(long, default_value = "PRACTICE OS")]
     pub sender_name: String,
     /// Send a 276 status request for a claim the payer has been quiet on this long since it
-    /// left (or since the last request); 0 never asks. Default 30 days.
+    /// left (or since the last request); 0 asks only when a user asks (`status-request`).
+    /// Default 30 days.
     #[arg(long, default_value_t = 30 * 24 * 3600 * 1000)]
     pub status_after_ms: u64,
 }
@@ -126,6 +127,9 @@ impl Common {
             log: self.log,
             parties: self.parties,
             status_after: self.status_after,
+            // A hundredth of the quiet interval (a claim is asked about at most 1 % late), and
+            // a user's request within ten passes.
+            inquiry_every: self.status_after.map_or(self.interval * 10, |after| (after / 100).min(self.interval * 10)),
             last_inquiry: Default::default(),
         };
         exchange.spawn(self.interval)

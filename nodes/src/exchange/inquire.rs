@@ -30,23 +30,24 @@ pub struct InquiryReport {
 }
 
 impl<C: Clearinghouse> Exchange<C> {
-    /// Hand over what an earlier pass staged, then ask about every claim whose payer has been
-    /// quiet for `status_after`.
+    /// Hand over what an earlier pass staged, then ask about every claim a user asked about and
+    /// every claim whose payer has been quiet for `status_after` (looking at most every
+    /// `inquiry_every`).
     pub async fn inquire(&self, now: DateTime<Utc>) -> Result<InquiryReport, ExchangeError> {
         let mut report = InquiryReport::default();
         for staged in self.log.staged_requests()? {
             self.hand_over_request(&staged).await?;
             report.resent += 1;
         }
-        let Some(after) = self.status_after else { return Ok(report) };
         {
             let mut last = self.last_inquiry.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if last.is_some_and(|at| at.elapsed() < after / 100) {
+            if last.is_some_and(|at| at.elapsed() < self.inquiry_every) {
                 return Ok(report);
             }
             *last = Some(std::time::Instant::now());
         }
-        let (now_ms, after_ms) = (unix_ms(now), u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+        let now_ms = unix_ms(now);
+        let after_ms = self.status_after.map(|after| u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
         let mut due: Vec<(Submission, ClaimSnapshot)> = Vec::new();
         for status in [ClaimStatus::Submitted, ClaimStatus::Accepted] {
             let filter = ClaimFilter { status: Some(status), ..ClaimFilter::default() };
@@ -57,15 +58,19 @@ impl<C: Clearinghouse> Exchange<C> {
                 if !self.log.is_sent(self.org, submission)? {
                     continue;
                 }
+                // Asked for by a user since the last 276, or quiet for the configured interval.
+                let requested = snapshot.state.status_requests > self.log.requests_answered(self.org, claim.id)?;
                 let clock = self.log.inquiry_clock(self.org, submission, now_ms)?;
-                if now_ms.saturating_sub(clock.since_ms) >= after_ms {
+                let quiet = after_ms.is_some_and(|after_ms| now_ms.saturating_sub(clock.since_ms) >= after_ms);
+                if requested || quiet {
                     due.push((submission, snapshot));
                 }
             }
         }
         due.sort_by_key(|(submission, snapshot)| (snapshot.created_at, submission.claim_id.0));
         for chunk in due.chunks(MAX_INQUIRIES_PER_REQUEST) {
-            let submissions: Vec<Submission> = chunk.iter().map(|(submission, _)| *submission).collect();
+            let submissions: Vec<(Submission, u32)> =
+                chunk.iter().map(|(submission, snapshot)| (*submission, snapshot.state.status_requests)).collect();
             let staged = self.log.stage_request(self.org, &submissions, now_ms, |control| {
                 let inquiries: Vec<StatusInquiry<'_>> = chunk
                     .iter()

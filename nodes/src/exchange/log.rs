@@ -13,7 +13,8 @@
 //! Keys: `n` → the next control number (u32 big-endian), shared by 837s and 276s; `s` + org +
 //! claim + submission number → the control number it left in; `p` + control number → the
 //! staged batch; `q` + org + claim + submission number → its [`InquiryClock`]; `r` + control
-//! number → a staged status request.
+//! number → a staged status request; `u` + org + claim → the claim's user status requests
+//! (`ClaimState::status_requests`) the last 276 answered for.
 
 use practice_actors::ingest::registry::SentBatch;
 use practice_protocol::codec::{decode, encode};
@@ -90,6 +91,14 @@ fn staged_key(control: u32) -> Vec<u8> {
 fn request_key(control: u32) -> Vec<u8> {
     let mut key = vec![b'r'];
     key.extend_from_slice(&control.to_be_bytes());
+    key
+}
+
+fn requested_key(org: OrgId, claim: ClaimId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(33);
+    key.push(b'u');
+    key.extend_from_slice(org.0.as_bytes());
+    key.extend_from_slice(claim.0.as_bytes());
     key
 }
 
@@ -172,22 +181,37 @@ impl OutboundLog {
     }
 
     /// Stage a 276 under the next control number; the inquiry clocks of `submissions` restart
-    /// at `now_ms` with one more request counted, in the same flushed batch.
+    /// at `now_ms` with one more request counted, and each claim's user requests (the count
+    /// given with it) are answered, in the same flushed batch.
     pub fn stage_request<E>(
         &self,
         org: OrgId,
-        submissions: &[Submission],
+        submissions: &[(Submission, u32)],
         now_ms: u64,
         build: impl FnOnce(u32) -> Result<StagedRequest, E>,
     ) -> Result<Result<StagedRequest, E>, OutboundLogError> {
         self.stage_under(request_key, StagedRequest::id, build, |batch, _| {
-            for submission in submissions {
+            for (submission, requested) in submissions {
                 let asked = self.clock(org, *submission)?.map_or(0, |clock| clock.asked);
                 let clock = InquiryClock { since_ms: now_ms, asked: asked.saturating_add(1) };
                 batch.insert(clock_key(org, *submission), clock.to_bytes().as_slice());
+                batch.insert(requested_key(org, submission.claim_id), requested.to_be_bytes().as_slice());
             }
             Ok(())
         })
+    }
+
+    /// How many of a claim's user status requests the last 276 about it answered (0 if none).
+    pub fn requests_answered(&self, org: OrgId, claim: ClaimId) -> Result<u32, OutboundLogError> {
+        let key = requested_key(org, claim);
+        match self.db.get(&key).map_err(store("read"))? {
+            None => Ok(0),
+            Some(bytes) => bytes
+                .as_ref()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| OutboundLogError::Corrupt { key: format!("{key:?}"), detail: "not 4 bytes".into() }),
+        }
     }
 
     /// The next control number, what `build` makes of it stored under `key(control)`, and
@@ -339,9 +363,12 @@ mod tests {
             // A submission that left before clocks were kept starts its clock when first seen.
             assert_eq!(log.inquiry_clock(org, older, 2_000).unwrap(), InquiryClock { since_ms: 2_000, asked: 0 });
             assert_eq!(log.inquiry_clock(org, older, 3_000).unwrap().since_ms, 2_000);
-            let staged = log.stage_request(org, &[sent, older], 4_000, |control| Ok::<_, ()>(request(control)));
+            assert_eq!(log.requests_answered(org, sent.claim_id).unwrap(), 0);
+            let both = [(sent, 2), (older, 0)];
+            let staged = log.stage_request(org, &both, 4_000, |control| Ok::<_, ()>(request(control)));
             assert_eq!(staged.unwrap().unwrap().id(), "000000002", "one numbering for 837s and 276s");
-            assert_eq!(log.stage_request(org, &[sent], 4_500, |_| Err("no")).unwrap(), Err("no"));
+            assert_eq!(log.stage_request(org, &[(sent, 3)], 4_500, |_| Err("no")).unwrap(), Err("no"));
+            assert_eq!(log.requests_answered(org, sent.claim_id).unwrap(), 2, "a failed build records nothing");
         }
         let log = OutboundLog::open(dir.path()).unwrap();
         assert_eq!(log.staged_requests().unwrap(), vec![request(2)]);
@@ -350,7 +377,8 @@ mod tests {
         assert_eq!(log.inquiry_clock(org, older, 0).unwrap(), InquiryClock { since_ms: 4_000, asked: 1 });
         log.request_delivered(2).unwrap();
         assert!(log.staged_requests().unwrap().is_empty());
-        let third = log.stage_request(org, &[sent], 8_000, |control| Ok::<_, ()>(request(control))).unwrap();
+        let third = log.stage_request(org, &[(sent, 3)], 8_000, |control| Ok::<_, ()>(request(control))).unwrap();
+        assert_eq!(log.requests_answered(org, sent.claim_id).unwrap(), 3);
         assert_eq!(third.unwrap().control, 3);
         assert_eq!(log.inquiry_clock(org, sent, 0).unwrap(), InquiryClock { since_ms: 8_000, asked: 2 });
     }

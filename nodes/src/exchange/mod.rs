@@ -50,8 +50,10 @@ pub struct Exchange<C> {
     /// Ask the payer (276) about a claim sent this long ago with no final answer, and again
     /// after each such quiet interval; `None` never asks.
     pub status_after: Option<Duration>,
-    /// When the last pass looked for claims to ask about (`inquire` looks at most once per
-    /// hundredth of `status_after`: a claim is never asked about more than 1 % late).
+    /// How often `inquire` looks for claims to ask about: reading every claim with the payer
+    /// each pass would be waste, and neither a 30-day clock nor a user's "check status" needs it.
+    pub inquiry_every: Duration,
+    /// When it last looked.
     pub last_inquiry: std::sync::Mutex<Option<std::time::Instant>>,
 }
 

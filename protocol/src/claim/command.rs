@@ -40,6 +40,9 @@ pub enum ClaimCommand {
     /// A payer's answer to a status request (a 277 claim status, 2200D STC): recorded in the
     /// claim's history; the status itself moves only with a 277CA, an 835 or a user.
     RecordStatus { report: Box<PayerStatusReport> },
+    /// A biller asks for the payer's status now (the next 276 goes out at once) rather than
+    /// waiting for the clearinghouse link's schedule. Only for a claim the payer has.
+    RequestStatus,
 }
 
 impl ClaimCommand {
@@ -58,6 +61,7 @@ impl ClaimCommand {
             ClaimCommand::WriteOff { .. } => "write_off",
             ClaimCommand::Void { .. } => "void",
             ClaimCommand::RecordStatus { .. } => "record_status",
+            ClaimCommand::RequestStatus => "request_status",
         }
     }
 }

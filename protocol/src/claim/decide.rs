@@ -207,6 +207,13 @@ pub fn decide(
             non_empty("report.code", &report.code)?;
             vec![ClaimEvent::StatusReported { report: report.clone() }]
         }
+        ClaimCommand::RequestStatus => {
+            // Only the payer can say where a claim it has stands: sent, no final answer yet.
+            if !matches!(status, ClaimStatus::Submitted | ClaimStatus::Accepted) {
+                return Err(invalid());
+            }
+            vec![ClaimEvent::StatusRequested]
+        }
     };
     debug_assert!(transitions_ok(state, &events), "decide produced a transition the table forbids");
     Ok(events)

@@ -60,6 +60,8 @@ pub enum ClaimEvent {
     StatusReported {
         report: Box<PayerStatusReport>,
     },
+    /// Someone asked for the payer's status now: the next 276 goes out for this claim.
+    StatusRequested,
 }
 
 impl ClaimEvent {
@@ -80,6 +82,7 @@ impl ClaimEvent {
             ClaimEvent::WrittenOff { .. } => "ClaimWrittenOff",
             ClaimEvent::Voided { .. } => "ClaimVoided",
             ClaimEvent::StatusReported { .. } => "ClaimStatusReported",
+            ClaimEvent::StatusRequested => "ClaimStatusRequested",
         }
     }
 }

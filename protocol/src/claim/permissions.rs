@@ -26,9 +26,11 @@ pub enum Permission {
 impl Permission {
     pub fn of(command: &ClaimCommand) -> Permission {
         match command {
-            ClaimCommand::Create { .. } | ClaimCommand::AmendCoding { .. } | ClaimCommand::Scrub { .. } => {
-                Permission::WriteClaim
-            }
+            // Asking where a claim stands is a biller's routine follow-up, like editing it.
+            ClaimCommand::Create { .. }
+            | ClaimCommand::AmendCoding { .. }
+            | ClaimCommand::Scrub { .. }
+            | ClaimCommand::RequestStatus => Permission::WriteClaim,
             ClaimCommand::SignOff => Permission::SignOff,
             ClaimCommand::Submit { .. } => Permission::Submit,
             ClaimCommand::Appeal { .. } => Permission::Appeal,

@@ -32,6 +32,10 @@ pub struct ClaimState {
     pub version: u64,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<UserId>,
+    /// Status requests made by users (`StatusRequested`): the exchange sends a 276 whenever
+    /// this is ahead of what it last sent for.
+    #[serde(default)]
+    pub status_requests: u32,
 }
 
 impl ClaimState {
@@ -140,6 +144,7 @@ impl ClaimState {
                     self.payer_claim_control_number = report.payer_claim_control_number.clone();
                 }
             }
+            ClaimEvent::StatusRequested => self.status_requests += 1,
         }
     }
 

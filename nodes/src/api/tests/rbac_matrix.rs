@@ -29,6 +29,7 @@ const OPERATIONS: &[(Entity, Action, Needs)] = &[
     (Entity::Claim, Action::Submit, Needs::ReadyToSubmit),
     (Entity::Claim, Action::Void, Needs::Draft),
     (Entity::Claim, Action::WriteOff, Needs::Denied),
+    (Entity::Claim, Action::RequestStatus, Needs::Submitted),
     (Entity::ClaimLine, Action::Read, Needs::Draft),
     (Entity::ClaimLine, Action::EditLines, Needs::Draft),
     (Entity::Payment, Action::Read, Needs::Nothing),
@@ -81,6 +82,7 @@ async fn perform(
         (Entity::Claim, Action::WriteOff) => {
             (Method::POST, format!("/api/v1/claims/{id}/write-off"), Some(json!({"reason": "small balance"})))
         }
+        (Entity::Claim, Action::RequestStatus) => (Method::POST, format!("/api/v1/claims/{id}/status-request"), None),
         (Entity::ClaimLine, Action::Read) => (Method::GET, format!("/api/v1/claims/{id}/lines"), None),
         (Entity::ClaimLine, Action::EditLines) => {
             let encounter = crate::api::sample::encounter(org, patient);
