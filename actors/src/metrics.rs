@@ -15,6 +15,8 @@ pub struct BackboneMetrics {
     /// `kind`.
     pub live_actors: IntGaugeVec,
     pub passivated_actors: IntGauge,
+    /// Live actors holding their state encoded.
+    pub hibernated_actors: IntGauge,
     pub restarts: IntCounter,
     /// `consumer`, `shard`.
     pub consumer_lag: IntGaugeVec,
@@ -48,6 +50,10 @@ impl BackboneMetrics {
             )?,
             live_actors: IntGaugeVec::new(Opts::new("practice_actors_live", "Live entity actors"), &["kind"])?,
             passivated_actors: IntGauge::new("practice_actors_passivated", "Entities passivated and not yet back")?,
+            hibernated_actors: IntGauge::new(
+                "practice_actors_hibernated",
+                "Live entity actors holding their state encoded until their next message",
+            )?,
             restarts: IntCounter::new("practice_actor_restarts_total", "Entity actors restarted after a failure")?,
             consumer_lag: IntGaugeVec::new(
                 Opts::new("practice_consumer_lag_events", "Events a module consumer is behind, per shard"),
@@ -64,6 +70,7 @@ impl BackboneMetrics {
         registry.register(Box::new(metrics.command_latency.clone()))?;
         registry.register(Box::new(metrics.live_actors.clone()))?;
         registry.register(Box::new(metrics.passivated_actors.clone()))?;
+        registry.register(Box::new(metrics.hibernated_actors.clone()))?;
         registry.register(Box::new(metrics.restarts.clone()))?;
         registry.register(Box::new(metrics.consumer_lag.clone()))?;
         registry.register(Box::new(metrics.module_events.clone()))?;

@@ -191,6 +191,7 @@ async fn idle_claims_hibernate_and_wake_exactly() {
     }
     let stats = test.node.stats().await;
     assert_eq!((stats.live, stats.passivated), (claims as usize, 0), "hibernated actors stay live");
+    assert_eq!(test.node.runtime().metrics.hibernated_actors.get(), claims as i64, "the gauge counts them");
     // Inspecting reads the encoded state without waking it.
     assert_eq!(test.node.inspect(entity).await.unwrap(), awake);
 
@@ -211,5 +212,6 @@ async fn idle_claims_hibernate_and_wake_exactly() {
     let before = test.node.inspect(other).await.unwrap();
     assert_eq!(test.node.passivate_all().await as u64, claims);
     assert_eq!(test.node.inspect(other).await.unwrap(), before);
+    assert_eq!(test.node.runtime().metrics.hibernated_actors.get(), 0, "none live, none hibernated");
     test.node.shutdown().await;
 }

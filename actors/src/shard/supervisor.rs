@@ -106,6 +106,8 @@ impl Actor for ShardSupervisor {
             timer.abort();
         }
         state.runtime.metrics.passivated_actors.sub(state.passivated.len() as i64);
+        let hibernated = state.children.values().filter(|child| child.hibernated).count();
+        state.runtime.metrics.hibernated_actors.sub(hibernated as i64);
         Ok(())
     }
 
@@ -191,8 +193,10 @@ impl Actor for ShardSupervisor {
 /// Drop a stopped actor from the books; its entity if it was the current actor for it.
 fn forget(state: &mut ShardState, actor: ActorId) -> Option<EntityRef> {
     let entity = state.by_actor.remove(&actor)?;
-    if state.children.get(&entity).is_some_and(|child| child.actor.get_id() == actor) {
-        state.children.remove(&entity);
+    if state.children.get(&entity).is_some_and(|child| child.actor.get_id() == actor)
+        && state.children.remove(&entity).is_some_and(|child| child.hibernated)
+    {
+        state.runtime.metrics.hibernated_actors.dec();
     }
     Some(entity)
 }
@@ -230,7 +234,9 @@ async fn route(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: 
         let actor = match state.children.get_mut(&entity) {
             Some(child) => {
                 child.last_used = Instant::now();
-                child.hibernated = false;
+                if std::mem::take(&mut child.hibernated) {
+                    state.runtime.metrics.hibernated_actors.dec();
+                }
                 child.actor.clone()
             }
             None => match spawn_child(myself, state, entity).await {
@@ -308,6 +314,7 @@ fn hibernate(state: &mut ShardState, after: Duration) {
         if !child.hibernated && child.last_used.elapsed() >= after && child.actor.cast(EntityMessage::Hibernate).is_ok()
         {
             child.hibernated = true;
+            state.runtime.metrics.hibernated_actors.inc();
         }
     }
 }
@@ -321,6 +328,9 @@ fn passivate(state: &mut ShardState, select: impl Fn(&Child) -> bool, wait: bool
     let mut done = Vec::new();
     for entity in &chosen {
         let Some(child) = state.children.remove(entity) else { continue };
+        if child.hibernated {
+            state.runtime.metrics.hibernated_actors.dec();
+        }
         let port = if wait {
             let (sender, receiver) = ractor::concurrency::oneshot();
             done.push(receiver);
