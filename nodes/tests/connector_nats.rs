@@ -208,6 +208,40 @@ async fn the_bridge_moves_folders_to_subjects_and_back() {
     assert_eq!(bridge.pass(10).await.unwrap(), Default::default(), "a second pass finds nothing");
 }
 
+/// A bridge consumer left by a build that only sent 837s (filtered on `out.<org>.837`) is
+/// widened when the bridge opens, so status requests reach the folder too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_consumer_from_before_276s_is_widened() {
+    use practice_nodes::connector::bridge::Bridge;
+    use practice_nodes::connector::file_drop::FileDrop;
+    let Some(server) = server() else { return };
+    let org = OrgId(Uuid::new_v4());
+    let dir = tempfile::tempdir().unwrap();
+    let drop_box = FileDrop::open(dir.path().join("out"), dir.path().join("in"), Duration::ZERO).unwrap();
+    let (client, connector) = open(&server, org, Duration::from_secs(30)).await;
+    let stream = async_nats::jetstream::new(client.clone()).get_stream(OUTBOUND_STREAM).await.unwrap();
+    let name = format!("bridge_{}", org.0.simple());
+    stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some(name.clone()),
+            filter_subject: format!("out.{}.837", org.0.simple()),
+            ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let request = OutboundBatch {
+        id: "000000011".into(),
+        kind: InboundKind::StatusRequest276,
+        bytes: interchange("ST*276*0001*005010X212", "old consumer"),
+    };
+    connector.send(&request).await.unwrap();
+
+    let bridge = Bridge::open(drop_box.clone(), client, org, &JetStreamSettings::default()).await.unwrap();
+    assert_eq!(bridge.pass(10).await.unwrap().written, 1);
+    assert_eq!(std::fs::read(drop_box.outbox().join("000000011.276.x12")).unwrap(), request.bytes);
+}
+
 #[test]
 fn the_bridge_cli_runs_one_pass() {
     let Some(server) = server() else { return };

@@ -113,17 +113,15 @@ impl Transport {
         ensure_streams(&context, &JetStreamSettings::default()).await?;
         let stream = context.get_stream(OUTBOUND_STREAM).await.context("opening OUTBOUND")?;
         let name = format!("sim_{}", org.0.simple());
+        // Create or update: a consumer made before 276s went out filtered on `out.<org>.837`.
         let batches = stream
-            .get_or_create_consumer(
-                &name,
-                async_nats::jetstream::consumer::pull::Config {
-                    durable_name: Some(name.clone()),
-                    filter_subject: outbound_subject(org, "*"),
-                    ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(60),
-                    ..Default::default()
-                },
-            )
+            .create_consumer(async_nats::jetstream::consumer::pull::Config {
+                durable_name: Some(name.clone()),
+                filter_subject: outbound_subject(org, "*"),
+                ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(60),
+                ..Default::default()
+            })
             .await
             .context("creating the simulator's consumer")?;
         Ok(Transport::Nats { client, org, batches: Box::new(batches) })

@@ -52,17 +52,16 @@ impl Bridge {
             .await
             .map_err(|error| ConnectorError::Nats { action: "opening OUTBOUND", detail: error.to_string() })?;
         let name = format!("bridge_{}", org.0.simple());
+        // Create or update: a consumer made before 276s went out filtered on `out.<org>.837`
+        // only, and would never see a status request.
         let outbound = stream
-            .get_or_create_consumer(
-                &name,
-                consumer::pull::Config {
-                    durable_name: Some(name.clone()),
-                    filter_subject: outbound_subject(org, "*"),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(60),
-                    ..Default::default()
-                },
-            )
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(name.clone()),
+                filter_subject: outbound_subject(org, "*"),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(60),
+                ..Default::default()
+            })
             .await
             .map_err(|error| ConnectorError::Nats {
                 action: "creating the bridge consumer",
