@@ -4,6 +4,7 @@
 //! the simulator's ground truth. A node killed with SIGKILL mid-run and restarted sends nothing
 //! twice and loses nothing; a claim a 999 rejected goes out again when it is resubmitted. The
 //! same runs over the NATS connector (`out.<org>.837`, `in.<org>.<txn>`) on a real nats-server.
+//! Quiet claims are asked about with 276s, on a schedule and when a biller asks, over both.
 
 mod common;
 mod http_process;
@@ -383,10 +384,21 @@ fn quiet_payers_are_asked_with_276s_and_the_277s_are_kept() {
 /// cannot be asked about.
 #[test]
 fn a_biller_asks_for_a_claims_status_and_gets_the_payers_answer() {
+    ask_for_status(None);
+}
+
+/// The same over NATS: the 276 leaves on `out.<org>.276`, the 277 comes back on `in.<org>.277`.
+#[test]
+fn a_status_request_travels_over_nats_too() {
+    let Some(server) = common::start_server() else { return };
+    ask_for_status(Some(&server.url()));
+}
+
+fn ask_for_status(nats: Option<&str>) {
     let folders = Folders::new();
-    let (node, address) = folders.node(None, &["--status-after-ms", "0"]);
+    let (node, address) = folders.node(nats, &["--status-after-ms", "0"]);
     // Slow days: the claims stay with the payer long enough to be asked about.
-    let mut sim = folders.sim(None, &["--day-ms", "1000"]);
+    let mut sim = folders.sim(nats, &["--day-ms", "1000"]);
     let office = Office::new(address);
     let asked = office.submitted(0, "87726");
     let quiet = office.submitted(1, "87726");
