@@ -4,7 +4,8 @@
 //! the simulator's ground truth. A node killed with SIGKILL mid-run and restarted sends nothing
 //! twice and loses nothing; a claim a 999 rejected goes out again when it is resubmitted. The
 //! same runs over the NATS connector (`out.<org>.837`, `in.<org>.<txn>`) on a real nats-server.
-//! Quiet claims are asked about with 276s, on a schedule and when a biller asks, over both.
+//! Quiet claims are asked about with 276s: on a schedule (file drop), and when a biller asks
+//! (both connectors).
 
 mod common;
 mod http_process;
