@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use practice_nodes::connector::file_drop::FileDrop;
 use practice_nodes::connector::nats::{ensure_streams, publish_file, HEADER_BATCH, OUTBOUND_STREAM};
-use practice_nodes::connector::{sniff, Clearinghouse, InboundKind, Settlement};
+use practice_nodes::connector::{sniff, Clearinghouse, InboundKind, Settlement, SniffError};
 use practice_nodes::jetstream::JetStreamSettings;
 use practice_nodes::sim::profile::demo_payers;
 use practice_nodes::sim::service::{write_atomic, Answer, SimService, Taken};
@@ -134,13 +134,7 @@ impl Transport {
                 let items = drop.receive(100).await?;
                 let count = items.len();
                 for item in items {
-                    let settlement = match &item.kind {
-                        Ok(InboundKind::Claim837P | InboundKind::Claim837I | InboundKind::StatusRequest276) => {
-                            settlement(service.receive(&item.name, &item.bytes)?)
-                        }
-                        Ok(other) => refuse(&item.name, format!("{other} is not a claim batch")),
-                        Err(error) => refuse(&item.name, error.to_string()),
-                    };
+                    let settlement = take_one(service, &item.name, item.kind, &item.bytes)?;
                     drop.settle(item.receipt, settlement).await?;
                 }
                 Ok(count)
@@ -161,13 +155,7 @@ impl Transport {
                         |name: &str| message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string());
                     let sequence = message.info().map(|info| info.stream_sequence).unwrap_or_default();
                     let name = header(HEADER_BATCH).unwrap_or_else(|| format!("seq{sequence}"));
-                    let settled = match sniff(&message.payload) {
-                        Ok(InboundKind::Claim837P | InboundKind::Claim837I | InboundKind::StatusRequest276) => {
-                            settlement(service.receive(&name, &message.payload)?)
-                        }
-                        Ok(other) => refuse(&name, format!("{other} is not a claim batch")),
-                        Err(error) => refuse(&name, error.to_string()),
-                    };
+                    let settled = take_one(service, &name, sniff(&message.payload), &message.payload)?;
                     let result = match settled {
                         Settlement::Rejected(_) => message.ack_with(async_nats::jetstream::AckKind::Term).await,
                         _ => message.double_ack().await,
@@ -196,6 +184,21 @@ impl Transport {
         }
         Ok(answers.len())
     }
+}
+
+/// One item from the practice: what it sends (837s, 276s) goes to the service; anything else
+/// is set aside.
+fn take_one(
+    service: &mut SimService,
+    name: &str,
+    kind: Result<InboundKind, SniffError>,
+    bytes: &[u8],
+) -> anyhow::Result<Settlement> {
+    Ok(match kind {
+        Ok(kind) if kind.is_outbound() => settlement(service.receive(name, bytes)?),
+        Ok(other) => refuse(name, format!("{other} is not a claim batch")),
+        Err(error) => refuse(name, error.to_string()),
+    })
 }
 
 fn settlement(taken: Taken) -> Settlement {

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Write `raw` into the inbox as `name`, then read it back: what is ingested is the file.
-fn through_inbox(inbox: &Path, name: &str, raw: &[u8]) -> anyhow::Result<Vec<u8>> {
+pub(super) fn through_inbox(inbox: &Path, name: &str, raw: &[u8]) -> anyhow::Result<Vec<u8>> {
     let path = inbox.join(name);
     std::fs::write(&path, raw).with_context(|| format!("cannot write {}", path.display()))?;
     std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
@@ -63,10 +63,20 @@ pub async fn ingest_277ca(
     let raw = render_277ca(simulator, acks, recipient, control)
         .map_err(|error| anyhow::anyhow!("simulator 277CA: {error}"))?;
     let raw = through_inbox(inbox, &format!("{today}-{control:09}.277ca.x12"), &raw)?;
+    ingest_about(node, org, claims, &raw).await.with_context(|| format!("277CA {control:09}"))
+}
+
+/// Ingest a file that names its claims by control number, looked up among `claims`.
+pub(super) async fn ingest_about(
+    node: &Node,
+    org: OrgId,
+    claims: impl IntoIterator<Item = Claim>,
+    raw: &[u8],
+) -> anyhow::Result<IngestReport> {
     let directory = MemoryDirectory::default();
     for claim in claims {
         directory.insert(claim);
     }
     let ingestor = Ingestor::new(node.clone(), Arc::new(directory), Currency::USD);
-    ingestor.ingest(org, &raw).await.with_context(|| format!("277CA {control:09}"))
+    Ok(ingestor.ingest(org, raw).await?)
 }

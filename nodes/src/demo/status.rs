@@ -4,21 +4,20 @@
 //! goes through the inbox and the `Ingestor` like every other answer: each status lands in the
 //! claim's history as `ClaimStatusReported` without moving it.
 
+use super::acks::{ingest_about, through_inbox};
 use anyhow::Context;
 use chrono::NaiveDate;
-use practice_actors::ingest::pipeline::{IngestReport, Ingestor, MemoryDirectory};
+use practice_actors::ingest::pipeline::IngestReport;
 use practice_actors::Node;
 use practice_nodes::connector::batch::{inquiry, write_status_request, Parties};
+use practice_nodes::sim::status::read_requests;
 use practice_nodes::sim::x12::{render_277, Recipient};
 use practice_nodes::sim::Simulator;
 use practice_protocol::domain::Claim;
 use practice_protocol::ids::{ClaimId, OrgId};
-use practice_protocol::x12::read::{read_document, TransactionBody};
 use practice_protocol::x12::write::StatusInquiry;
-use practice_protocol::Currency;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Days without an answer before a claim is asked about, and again after each such interval.
 pub const STATUS_AFTER_DAYS: i64 = 30;
@@ -87,26 +86,12 @@ pub async fn inquire(
     std::fs::write(&path, &request).with_context(|| format!("cannot write {}", path.display()))?;
     *control += 1;
     // The payer's side: read the request as sent, answer as of today.
-    let (document, _) = read_document(request.as_slice()).context("reading back our own 276")?;
-    let requests: Vec<_> = document
-        .transactions
-        .into_iter()
-        .filter_map(|transaction| match transaction.body {
-            TransactionBody::StatusRequest(request) => Some(*request),
-            _ => None,
-        })
-        .collect();
+    let requests = read_requests(&request).map_err(|error| anyhow::anyhow!("our own 276: {error}"))?;
     let answer = render_277(simulator, &requests, recipient, *control)
         .map_err(|error| anyhow::anyhow!("simulator 277: {error}"))?;
-    let path = inbox.join(format!("{today}-{:09}.277.x12", *control));
+    let raw = through_inbox(inbox, &format!("{today}-{:09}.277.x12", *control), &answer)?;
     *control += 1;
-    std::fs::write(&path, &answer).with_context(|| format!("cannot write {}", path.display()))?;
-    let raw = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let directory = MemoryDirectory::default();
-    for claim in &due {
-        directory.insert((*claim).clone());
-    }
-    let ingestor = Ingestor::new(node.clone(), Arc::new(directory), Currency::USD);
-    let report = ingestor.ingest(org, &raw).await.with_context(|| format!("277 of {today}"))?;
+    let named = due.iter().map(|claim| (*claim).clone());
+    let report = ingest_about(node, org, named, &raw).await.with_context(|| format!("277 of {today}"))?;
     Ok(Some(Inquiry { claims: due.len() as u64, report }))
 }

@@ -52,14 +52,14 @@ impl<C: Clearinghouse> Exchange<C> {
         for status in [ClaimStatus::Submitted, ClaimStatus::Accepted] {
             let filter = ClaimFilter { status: Some(status), ..ClaimFilter::default() };
             for snapshot in self.service.list(self.org, filter).await.map_err(ExchangeError::Claims)? {
-                let Some(claim) = snapshot.state.claim.as_ref() else { continue };
-                let submission = Submission { claim_id: claim.id, number: snapshot.state.submissions };
+                let Some(submission) = Submission::current(&snapshot.state) else { continue };
                 // Only what left can be asked about; a submission still waiting to go is not late.
                 if !self.log.is_sent(self.org, submission)? {
                     continue;
                 }
                 // Asked for by a user since the last 276, or quiet for the configured interval.
-                let requested = snapshot.state.status_requests > self.log.requests_answered(self.org, claim.id)?;
+                let requested =
+                    snapshot.state.status_requests > self.log.requests_answered(self.org, submission.claim_id)?;
                 let clock = self.log.inquiry_clock(self.org, submission, now_ms)?;
                 let quiet = after_ms.is_some_and(|after_ms| now_ms.saturating_sub(clock.since_ms) >= after_ms);
                 if requested || quiet {

@@ -17,6 +17,7 @@
 //! (`ClaimState::status_requests`) the last 276 answered for.
 
 use practice_actors::ingest::registry::SentBatch;
+use practice_protocol::claim::ClaimState;
 use practice_protocol::codec::{decode, encode};
 use practice_protocol::ids::{ClaimId, OrgId};
 use serde::de::DeserializeOwned;
@@ -53,6 +54,13 @@ impl StagedBatch {
 pub struct Submission {
     pub claim_id: ClaimId,
     pub number: u32,
+}
+
+impl Submission {
+    /// The claim's current submission (`None` before it was created).
+    pub fn current(state: &ClaimState) -> Option<Submission> {
+        state.claim.as_ref().map(|claim| Submission { claim_id: claim.id, number: state.submissions })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -61,8 +61,8 @@ impl<C: Clearinghouse> Exchange<C> {
     ) -> Settlement {
         match kind {
             Err(error) => return Settlement::Rejected(format!("not an X12 interchange: {error}")),
-            Ok(InboundKind::Claim837P | InboundKind::Claim837I) => {
-                return Settlement::Rejected("an 837 is a claim we send, not an answer we receive".into())
+            Ok(kind) if kind.is_outbound() => {
+                return Settlement::Rejected(format!("{kind} is ours to send, not an answer we receive"))
             }
             Ok(_) => {}
         }

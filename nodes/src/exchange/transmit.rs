@@ -42,8 +42,9 @@ impl<C: Clearinghouse> Exchange<C> {
         for snapshot in submitted {
             // The claim as it goes out now: an appeal's replacement (frequency 7) already names
             // the payer's claim control number (the fold of `Appealed`).
-            let Some(claim) = snapshot.state.claim.clone() else { continue };
-            let submission = Submission { claim_id: claim.id, number: snapshot.state.submissions };
+            let (Some(submission), Some(claim)) = (Submission::current(&snapshot.state), snapshot.state.claim) else {
+                continue;
+            };
             if !self.log.is_sent(self.org, submission)? {
                 waiting.push((snapshot.created_at, submission, claim));
             }

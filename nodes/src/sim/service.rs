@@ -17,6 +17,7 @@
 use super::engine::{SimError, SimOutput, Simulator};
 use super::from837::claims_from_837;
 use super::profile::PayerProfile;
+use super::status::read_requests;
 use super::truth::SubmissionTruth;
 use super::x12::{render_277, render_277ca, render_835, render_999, Recipient};
 use crate::connector::{content_id, sniff, InboundKind};
@@ -24,7 +25,6 @@ use chrono::NaiveDate;
 use practice_actors::ingest::sent::sent_batches;
 use practice_protocol::domain::Claim;
 use practice_protocol::ids::{ClaimId, OrgId};
-use practice_protocol::x12::read::{read_document, TransactionBody};
 use practice_protocol::x12::read837::read_837;
 use practice_protocol::x12::write::{acknowledge, ReceivedGroup, SetStatus};
 use practice_protocol::x12::Severity;
@@ -321,23 +321,8 @@ impl SimService {
     /// readers refuse is answered with nothing (a clearinghouse would send a rejecting 999 —
     /// not modelled for 276s, whose 999s the practice has no batch to match against).
     fn answer_request(&mut self, batch_id: String, bytes: &[u8]) -> Taken {
-        let requests = match read_document(bytes) {
-            Ok((document, diagnostics)) => match diagnostics.iter().find(|d| d.severity == Severity::Error) {
-                Some(diagnostic) => Err(format!("276 error at segment {}", diagnostic.position.segment)),
-                None => Ok(document
-                    .transactions
-                    .into_iter()
-                    .filter_map(|transaction| match transaction.body {
-                        TransactionBody::StatusRequest(request) => Some(*request),
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>()),
-            },
-            Err(error) => Err(format!("276 unreadable: {error}")),
-        };
-        let requests = match requests {
-            Ok(requests) if !requests.is_empty() => requests,
-            Ok(_) => return Taken::Request { batch_id, claims: 0, refused: Some("no 276 transaction set".into()) },
+        let requests = match read_requests(bytes) {
+            Ok(requests) => requests,
             Err(reason) => return Taken::Request { batch_id, claims: 0, refused: Some(reason) },
         };
         let claims = requests.iter().map(|request| request.inquiries.len()).sum();

@@ -13,8 +13,9 @@ use practice_protocol::codes::Npi;
 use practice_protocol::domain::PersonName;
 use practice_protocol::x12::read::remit::Name;
 use practice_protocol::x12::read::request::{ClaimInquiry, StatusRequest276};
-use practice_protocol::x12::read::Text;
+use practice_protocol::x12::read::{read_document, Text, TransactionBody};
 use practice_protocol::x12::write::{ClaimStatusAnswer, StatusCode, StatusResponse};
+use practice_protocol::x12::Severity;
 use practice_protocol::{Currency, Money};
 use rust_decimal::Decimal;
 
@@ -46,6 +47,26 @@ impl PayerStatus {
             payer_claim_control_number: None,
         }
     }
+}
+
+/// The 276 transaction sets of a received file; why not, when it has errors or none.
+pub fn read_requests(bytes: &[u8]) -> Result<Vec<StatusRequest276>, String> {
+    let (document, diagnostics) = read_document(bytes).map_err(|error| format!("276 unreadable: {error}"))?;
+    if let Some(diagnostic) = diagnostics.iter().find(|diagnostic| diagnostic.severity == Severity::Error) {
+        return Err(format!("276 error at segment {}", diagnostic.position.segment));
+    }
+    let requests: Vec<StatusRequest276> = document
+        .transactions
+        .into_iter()
+        .filter_map(|transaction| match transaction.body {
+            TransactionBody::StatusRequest(request) => Some(*request),
+            _ => None,
+        })
+        .collect();
+    if requests.is_empty() {
+        return Err("no 276 transaction set".into());
+    }
+    Ok(requests)
 }
 
 impl Simulator {
@@ -111,7 +132,6 @@ impl Simulator {
         reference: String,
         currency: Currency,
     ) -> Option<StatusResponse> {
-        let text = |value: Option<&Text>| value.map(|text| text.as_str().trim().to_string()).unwrap_or_default();
         let payer = request.payer.as_ref();
         let receiver = request.receiver.as_ref();
         let provider = request.provider.as_ref();
@@ -152,19 +172,10 @@ impl Simulator {
             .or_else(|| meta.map(|meta| meta.patient_name.clone()))
             .unwrap_or_else(|| PersonName { last: "UNKNOWN".into(), first: String::new(), middle: None });
         ClaimStatusAnswer {
-            member_id: inquiry
-                .subscriber
-                .as_ref()
-                .and_then(|name| name.id.as_ref())
-                .map(|id| id.as_str().trim().to_string())
-                .unwrap_or_default(),
+            member_id: text(inquiry.subscriber.as_ref().and_then(|name| name.id.as_ref())),
             subscriber_name: subscriber,
             patient_name: inquiry.patient.as_ref().map(person),
-            trace_number: inquiry
-                .trace_number
-                .as_ref()
-                .map(|text| text.as_str().trim().to_string())
-                .unwrap_or(pcn.clone()),
+            trace_number: inquiry.trace_number.as_ref().map(trimmed).unwrap_or(pcn.clone()),
             status: StatusCode { category: status.category.into(), code: status.code, entity: status.entity },
             effective_date: status.effective,
             charge: Money::new(charge, currency),
@@ -185,7 +196,7 @@ fn control_number(inquiry: &ClaimInquiry) -> Option<String> {
         .trace_number
         .as_ref()
         .or(inquiry.patient_account_number.as_ref())
-        .map(|text| text.as_str().trim().to_string())
+        .map(trimmed)
         .filter(|text| !text.is_empty())
 }
 
@@ -198,12 +209,20 @@ fn rejected_category(category: &str) -> &'static str {
     }
 }
 
+fn trimmed(text: &Text) -> String {
+    text.as_str().trim().to_string()
+}
+
+/// An element's trimmed text, empty when absent.
+fn text(value: Option<&Text>) -> String {
+    value.map(trimmed).unwrap_or_default()
+}
+
 fn person(name: &Name) -> PersonName {
-    let text = |value: Option<&Text>| value.map(|text| text.as_str().trim().to_string()).unwrap_or_default();
     PersonName {
         last: text(name.last_or_organization.as_ref()),
         first: text(name.first.as_ref()),
-        middle: name.middle.as_ref().map(|middle| middle.as_str().trim().to_string()).filter(|m| !m.is_empty()),
+        middle: name.middle.as_ref().map(trimmed).filter(|middle| !middle.is_empty()),
     }
 }
 
