@@ -2,10 +2,13 @@
 //!
 //! ## Keyspaces (one sled tree, one-byte prefixes, keys big-endian, see `sled_keys`)
 //! - `e` events: org/kind/id/sequence → shard, shard position, payload.
-//! - `l` shard log: shard/position → event key (the order consumers read).
+//! - `l` shard log: shard/first position → the event keys of consecutive positions (the order
+//!   consumers read). A group commit writes one record per shard it touches, so an event costs
+//!   one insert plus its share of its shard's record. Stores written when every record held
+//!   one event read the same.
 //! - `p` epochs: shard → lease epoch. An entity's last sequence is its greatest event key and
-//!   a shard's last position its greatest log key (reverse range reads), so an append writes
-//!   two keys per event and nothing else.
+//!   a shard's last position is found from its greatest log record (reverse range reads), so
+//!   an append writes nothing else.
 //! - `s` snapshots: entity → sequence + state; `c` consumers: name/shard → position; `i`
 //!   inbound: org/message id → (); `m` meta (the shard count).
 //!
@@ -17,7 +20,7 @@
 
 use super::sled_keys::{
     consumer_key, decode_entity_key, decode_event_value, entity_key, event_key, inbound_key, prefixed, read_u64,
-    shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EVENTS, META, SHARD_LOG, SNAPSHOTS,
+    shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EVENTS, META, SHARD_LOG, SNAPSHOTS,
 };
 use super::sled_writer::{last_position, unavailable, writer_loop, Reply, WriteRequest};
 use super::{AppendBatch, BoxFuture, Epoch, Journal, JournalError, Snapshot, StoredEvent};
@@ -141,22 +144,41 @@ impl SledJournal {
     }
 
     fn read_shard_now(&self, shard: ShardId, after: u64, limit: usize) -> Result<Vec<StoredEvent>, JournalError> {
-        let start = prefixed(SHARD_LOG, &shard_log_key(shard, after.saturating_add(1)));
+        let wanted = after.saturating_add(1);
+        let lowest = prefixed(SHARD_LOG, &shard_log_key(shard, 0));
+        let start = prefixed(SHARD_LOG, &shard_log_key(shard, wanted));
         let end = prefixed(SHARD_LOG, &shard_log_key(shard, u64::MAX));
+        // The record holding `wanted` may begin before it; later records begin after it.
+        let holding = self.tree.range(lowest..=start.clone()).next_back();
+        let later = self.tree.range(start.clone()..=end).filter(|item| !matches!(item, Ok((key, _)) if *key == start));
         let mut events = Vec::new();
-        for item in self.tree.range(start..=end).take(limit) {
-            let (_, event_key_bytes) = item.map_err(unavailable)?;
-            let entity = decode_entity_key(&event_key_bytes)?;
-            let sequence = read_u64(&event_key_bytes[ENTITY_KEY_LEN..], "shard log entry")?;
-            let value = self
-                .tree
-                .get(prefixed(EVENTS, &event_key_bytes))
-                .map_err(unavailable)?
-                .ok_or_else(|| JournalError::Corrupt(format!("shard {shard} log names a missing event")))?;
-            let (stored_shard, position, payload) = decode_event_value(&value)?;
-            events.push(StoredEvent { entity, sequence, shard: stored_shard, position, payload });
+        for item in holding.into_iter().chain(later) {
+            let (key, record) = item.map_err(unavailable)?;
+            let first = shard_log_first(&key[1..])?;
+            for (offset, event_key_bytes) in shard_log_entries(&record)?.enumerate() {
+                if events.len() >= limit {
+                    return Ok(events);
+                }
+                if first + offset as u64 <= after {
+                    continue;
+                }
+                events.push(self.shard_event(shard, event_key_bytes)?);
+            }
         }
         Ok(events)
+    }
+
+    /// The event a shard log entry names.
+    fn shard_event(&self, shard: ShardId, event_key_bytes: &[u8]) -> Result<StoredEvent, JournalError> {
+        let entity = decode_entity_key(event_key_bytes)?;
+        let sequence = read_u64(&event_key_bytes[ENTITY_KEY_LEN..], "shard log entry")?;
+        let value = self
+            .tree
+            .get(prefixed(EVENTS, event_key_bytes))
+            .map_err(unavailable)?
+            .ok_or_else(|| JournalError::Corrupt(format!("shard {shard} log names a missing event")))?;
+        let (stored_shard, position, payload) = decode_event_value(&value)?;
+        Ok(StoredEvent { entity, sequence, shard: stored_shard, position, payload })
     }
 }
 

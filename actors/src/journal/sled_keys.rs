@@ -66,19 +66,40 @@ pub fn decode_entity_key(bytes: &[u8]) -> Result<EntityRef, JournalError> {
 }
 
 /// `events` tree: entity key + sequence.
-pub fn event_key(entity: &EntityRef, sequence: u64) -> [u8; ENTITY_KEY_LEN + 8] {
-    let mut key = [0u8; ENTITY_KEY_LEN + 8];
+pub fn event_key(entity: &EntityRef, sequence: u64) -> [u8; EVENT_KEY_LEN] {
+    let mut key = [0u8; EVENT_KEY_LEN];
     key[..ENTITY_KEY_LEN].copy_from_slice(&entity_key(entity));
     key[ENTITY_KEY_LEN..].copy_from_slice(&sequence.to_be_bytes());
     key
 }
 
-/// `shard_log` tree: shard + position → event key.
+/// An event key's length: entity key + sequence.
+pub const EVENT_KEY_LEN: usize = ENTITY_KEY_LEN + 8;
+
+/// `shard_log` tree: shard + the position of a record's first event → the event keys of
+/// consecutive positions from there, concatenated (a group commit writes one record per
+/// shard it touches, not one per event).
 pub fn shard_log_key(shard: ShardId, position: u64) -> [u8; 10] {
     let mut key = [0u8; 10];
     key[..2].copy_from_slice(&shard.0.to_be_bytes());
     key[2..].copy_from_slice(&position.to_be_bytes());
     key
+}
+
+/// A shard log record's position of its first event, from its key (after the prefix).
+pub fn shard_log_first(key: &[u8]) -> Result<u64, JournalError> {
+    read_u64(key.get(2..).unwrap_or_default(), "shard log key")
+}
+
+/// A shard log record's event keys, in position order.
+pub fn shard_log_entries(value: &[u8]) -> Result<std::slice::ChunksExact<'_, u8>, JournalError> {
+    if value.is_empty() || value.len() % EVENT_KEY_LEN != 0 {
+        return Err(JournalError::Corrupt(format!(
+            "shard log record of {} bytes, expected a multiple of {EVENT_KEY_LEN}",
+            value.len()
+        )));
+    }
+    Ok(value.chunks_exact(EVENT_KEY_LEN))
 }
 
 pub fn shard_key(shard: ShardId) -> [u8; 2] {
@@ -143,5 +164,10 @@ mod tests {
         bad[16] = 9;
         assert!(matches!(decode_entity_key(&bad), Err(JournalError::Corrupt(_))));
         assert!(decode_event_value(&[1, 2]).is_err());
+        let record = [event_key(&entity, 1), event_key(&entity, 2)].concat();
+        assert_eq!(shard_log_entries(&record).unwrap().count(), 2);
+        assert!(shard_log_entries(&record[..40]).is_err());
+        assert!(shard_log_entries(&[]).is_err());
+        assert_eq!(shard_log_first(&shard_log_key(ShardId(3), 77)).unwrap(), 77);
     }
 }

@@ -19,8 +19,8 @@
 //! acknowledged before it, so nobody acts on an acknowledgement that a crash could undo.
 
 use super::sled_keys::{
-    entity_key, event_key, event_value, prefixed, read_u64, shard_key, shard_log_key, CONSUMERS, ENTITY_KEY_LEN,
-    EPOCHS, EVENTS, INBOUND, SHARD_LOG, SNAPSHOTS,
+    entity_key, event_key, event_value, prefixed, read_u64, shard_key, shard_log_entries, shard_log_first,
+    shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, INBOUND, SHARD_LOG, SNAPSHOTS,
 };
 use super::{AppendBatch, Epoch, JournalError};
 use practice_protocol::envelope::EntityRef;
@@ -53,14 +53,15 @@ pub(super) fn unavailable(error: sled::Error) -> JournalError {
     JournalError::Unavailable(format!("sled: {error}"))
 }
 
-/// The last position in a shard's log (0 when empty): its greatest key.
+/// The last position in a shard's log (0 when empty): the last event of its greatest record.
 pub(super) fn last_position(db: &sled::Db, shard: ShardId) -> Result<u64, JournalError> {
     let start = prefixed(SHARD_LOG, &shard_log_key(shard, 0));
     let end = prefixed(SHARD_LOG, &shard_log_key(shard, u64::MAX));
     match db.range(start..=end).next_back() {
         Some(item) => {
-            let (key, _) = item.map_err(unavailable)?;
-            read_u64(&key[3..], "shard log key")
+            let (key, value) = item.map_err(unavailable)?;
+            let first = shard_log_first(&key[1..])?;
+            Ok(first + shard_log_entries(&value)?.len() as u64 - 1)
         }
         None => Ok(0),
     }
@@ -79,46 +80,105 @@ fn last_sequence(db: &sled::Db, entity: &EntityRef) -> Result<u64, JournalError>
     }
 }
 
+/// What the writer knows is stored, kept across groups. It is the only writer, so what it
+/// wrote stays true; a failed apply clears it (what reached sled is then unknown) and it is
+/// read back from sled on demand.
+#[derive(Default)]
+struct Known {
+    /// Last position per shard.
+    positions: HashMap<ShardId, u64>,
+    /// Lease epoch per shard.
+    epochs: HashMap<ShardId, u64>,
+    /// Last sequence of entities appended to lately; bounded by `KNOWN_HEADS`.
+    heads: HashMap<[u8; ENTITY_KEY_LEN], u64>,
+}
+
+/// Most entity heads the writer remembers: beyond it, it forgets them all and reads heads
+/// back from sled (a reverse range read) until they are remembered again.
+const KNOWN_HEADS: usize = 65_536;
+
+impl Known {
+    fn clear(&mut self) {
+        self.positions.clear();
+        self.epochs.clear();
+        self.heads.clear();
+    }
+
+    /// After the group's batch is applied: its moves become the writer's knowledge.
+    fn learn(&mut self, group: GroupMoves) {
+        self.positions.extend(group.positions);
+        self.epochs.extend(group.epochs);
+        if self.heads.len() + group.heads.len() > KNOWN_HEADS {
+            self.heads.clear();
+        }
+        self.heads.extend(group.heads);
+    }
+}
+
+/// What one group moves: read before `Known`, which only learns it once the batch is applied.
+#[derive(Default)]
+struct GroupMoves {
+    positions: HashMap<ShardId, u64>,
+    epochs: HashMap<ShardId, u64>,
+    heads: HashMap<[u8; ENTITY_KEY_LEN], u64>,
+}
+
 /// A group's pending writes over the stored keys: reads see the group's own earlier writes.
+/// Event writes go straight to the batch (nothing reads them back within a group: heads and
+/// positions answer for them), the shard log gathers one record per shard, and the few keys
+/// a later request may read (snapshots, inbound ids) are kept in `writes` too.
 struct Staged<'a> {
     db: &'a sled::Db,
+    known: &'a Known,
+    moves: GroupMoves,
+    batch: sled::Batch,
     writes: HashMap<Vec<u8>, Vec<u8>>,
-    order: Vec<Vec<u8>>,
-    /// Entities appended to in this group → their new last sequence.
-    heads: HashMap<[u8; ENTITY_KEY_LEN], u64>,
-    /// The writer's last position per shard (kept across groups; the writer is the only
-    /// one appending, so it stays true), with this group's moves applied.
-    positions: &'a mut HashMap<ShardId, u64>,
-    moved: HashMap<ShardId, u64>,
+    /// Per shard: the group's first position there and the event keys from it on.
+    logs: HashMap<ShardId, (u64, Vec<u8>)>,
 }
 
 impl<'a> Staged<'a> {
-    fn new(db: &'a sled::Db, positions: &'a mut HashMap<ShardId, u64>) -> Self {
-        Self { db, writes: HashMap::new(), order: Vec::new(), heads: HashMap::new(), positions, moved: HashMap::new() }
+    fn new(db: &'a sled::Db, known: &'a Known) -> Self {
+        Self {
+            db,
+            known,
+            moves: GroupMoves::default(),
+            batch: sled::Batch::default(),
+            writes: HashMap::new(),
+            logs: HashMap::new(),
+        }
+    }
+
+    /// The batch to apply, with the group's shard log records, and what it moves.
+    fn finish(mut self) -> (sled::Batch, GroupMoves) {
+        for (shard, (first, keys)) in self.logs {
+            self.batch.insert(prefixed(SHARD_LOG, &shard_log_key(shard, first)), keys);
+        }
+        (self.batch, self.moves)
     }
 
     fn head(&self, entity: &EntityRef, key: &[u8; ENTITY_KEY_LEN]) -> Result<u64, JournalError> {
-        match self.heads.get(key) {
+        match self.moves.heads.get(key).or_else(|| self.known.heads.get(key)) {
             Some(head) => Ok(*head),
             None => last_sequence(self.db, entity),
         }
     }
 
-    fn position(&mut self, shard: ShardId) -> Result<u64, JournalError> {
-        if let Some(position) = self.moved.get(&shard) {
-            return Ok(*position);
+    fn position(&self, shard: ShardId) -> Result<u64, JournalError> {
+        match self.moves.positions.get(&shard).or_else(|| self.known.positions.get(&shard)) {
+            Some(position) => Ok(*position),
+            None => last_position(self.db, shard),
         }
-        if let Some(position) = self.positions.get(&shard) {
-            return Ok(*position);
-        }
-        let position = last_position(self.db, shard)?;
-        self.positions.insert(shard, position);
-        Ok(position)
     }
 
-    /// After the batch is durable: the group's positions become the writer's.
-    fn commit_positions(moved: HashMap<ShardId, u64>, positions: &mut HashMap<ShardId, u64>) {
-        positions.extend(moved);
+    fn epoch(&self, shard: ShardId) -> Result<u64, JournalError> {
+        match self.moves.epochs.get(&shard).or_else(|| self.known.epochs.get(&shard)) {
+            Some(epoch) => Ok(*epoch),
+            None => match self.db.get(prefixed(EPOCHS, &shard_key(shard))).map_err(unavailable)? {
+                Some(value) => read_u64(&value, "epoch"),
+                None => Ok(0),
+            },
+        }
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
@@ -128,33 +188,16 @@ impl<'a> Staged<'a> {
         Ok(self.db.get(key).map_err(unavailable)?.map(|value| value.to_vec()))
     }
 
-    fn get_u64(&self, key: &[u8], what: &str) -> Result<u64, JournalError> {
-        match self.get(key)? {
-            Some(value) => read_u64(&value, what),
-            None => Ok(0),
-        }
+    /// A write a later request of the group may read back.
+    fn put_readable(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.batch.insert(key.as_slice(), value.as_slice());
+        self.writes.insert(key, value);
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        if self.writes.insert(key.clone(), value).is_none() {
-            self.order.push(key);
-        }
-    }
-
-    /// The atomic batch and the shard positions it moves.
-    fn into_batch(mut self) -> (sled::Batch, HashMap<ShardId, u64>) {
-        let mut batch = sled::Batch::default();
-        for key in self.order {
-            if let Some(value) = self.writes.remove(&key) {
-                batch.insert(key, value);
-            }
-        }
-        (batch, self.moved)
+        self.batch.insert(key, value);
     }
 }
-
-/// The writes one request would make, checked but not yet staged.
-type Writes = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// A group applied to sled but not yet flushed, with what each request will be told.
 struct AppliedGroup {
@@ -172,7 +215,7 @@ pub(super) fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiv
         if let Err(error) = &flusher {
             tracing::warn!(%error, "no journal flusher thread: the writer flushes each group itself");
         }
-        let mut positions: HashMap<ShardId, u64> = HashMap::new();
+        let mut known = Known::default();
         while let Ok(first) = receiver.recv() {
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
@@ -181,24 +224,18 @@ pub(super) fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiv
                     Err(_) => break,
                 }
             }
-            let mut staged = Staged::new(&db, &mut positions);
-            let mut results = Vec::with_capacity(group.len());
-            for request in &group {
-                let (applied, writes) = check_request(&mut staged, shard_count, request);
-                for (key, value) in writes {
-                    staged.put(key, value);
-                }
-                results.push(applied);
-            }
-            let (batch, moved) = staged.into_batch();
+            let mut staged = Staged::new(&db, &known);
+            let results: Vec<Applied> =
+                group.iter().map(|request| check_request(&mut staged, shard_count, request)).collect();
+            let (batch, moves) = staged.finish();
             let applied = db.apply_batch(batch).map_err(unavailable);
             if applied.is_ok() {
                 // Later groups are checked against this one, and answered after a flush that
                 // covers both (sled flushes in order).
-                Staged::commit_positions(moved, &mut positions);
+                known.learn(moves);
             } else {
-                // What reached sled is unknown: read the positions back from the log next time.
-                positions.clear();
+                // What reached sled is unknown: read everything back from sled next time.
+                known.clear();
             }
             let applied = AppliedGroup { group, results: applied.map(|()| results) };
             let unsent = match &flusher {
@@ -281,62 +318,62 @@ fn failure(request: WriteRequest, error: JournalError) -> Outcome {
     }
 }
 
-/// Check one request against the stored keys and the group's earlier writes. A refused
-/// request (or one whose check could not read) writes nothing.
-fn check_request(staged: &mut Staged<'_>, shard_count: u16, request: &WriteRequest) -> (Applied, Writes) {
+/// Check one request against the stored keys and the group's earlier writes, and stage its
+/// writes. A refused request (or one whose check could not read) stages nothing.
+fn check_request(staged: &mut Staged<'_>, shard_count: u16, request: &WriteRequest) -> Applied {
     match request {
-        WriteRequest::Fence(shard, _) => {
-            let key = prefixed(EPOCHS, &shard_key(*shard));
-            match staged.get_u64(&key, "epoch") {
-                Ok(current) => {
-                    let next = current + 1;
-                    (Applied::Epoch(Ok(Epoch(next))), vec![(key, next.to_be_bytes().to_vec())])
-                }
-                Err(error) => (Applied::Epoch(Err(error)), Vec::new()),
+        WriteRequest::Fence(shard, _) => match staged.epoch(*shard) {
+            Ok(current) => {
+                let next = current + 1;
+                staged.put(prefixed(EPOCHS, &shard_key(*shard)), next.to_be_bytes().to_vec());
+                staged.moves.epochs.insert(*shard, next);
+                Applied::Epoch(Ok(Epoch(next)))
             }
-        }
-        WriteRequest::Append(batch, _) => match check_append(staged, shard_count, batch) {
-            Ok(writes) => (Applied::Unit(Ok(())), writes),
-            Err(error) => (Applied::Unit(Err(error)), Vec::new()),
+            Err(error) => Applied::Epoch(Err(error)),
         },
+        WriteRequest::Append(batch, _) => Applied::Unit(stage_append(staged, shard_count, batch)),
         WriteRequest::Snapshot { entity, sequence, state, .. } => {
             let key = prefixed(SNAPSHOTS, &entity_key(entity));
             let current = match staged.get(&key) {
                 Ok(Some(value)) => read_u64(&value, "snapshot").unwrap_or(0),
                 Ok(None) => 0,
-                Err(error) => return (Applied::Unit(Err(error)), Vec::new()),
+                Err(error) => return Applied::Unit(Err(error)),
             };
             // A late, older snapshot never replaces a newer one.
-            if *sequence < current {
-                return (Applied::Unit(Ok(())), Vec::new());
+            if *sequence >= current {
+                let mut value = Vec::with_capacity(8 + state.len());
+                value.extend_from_slice(&sequence.to_be_bytes());
+                value.extend_from_slice(state);
+                staged.put_readable(key, value);
             }
-            let mut value = Vec::with_capacity(8 + state.len());
-            value.extend_from_slice(&sequence.to_be_bytes());
-            value.extend_from_slice(state);
-            (Applied::Unit(Ok(())), vec![(key, value)])
+            Applied::Unit(Ok(()))
         }
         WriteRequest::Position { key, position, .. } => {
-            (Applied::Unit(Ok(())), vec![(prefixed(CONSUMERS, key), position.to_be_bytes().to_vec())])
+            staged.put(prefixed(CONSUMERS, key), position.to_be_bytes().to_vec());
+            Applied::Unit(Ok(()))
         }
         WriteRequest::Inbound { key, .. } => {
             let key = prefixed(INBOUND, key);
             match staged.get(&key) {
-                Ok(Some(_)) => (Applied::Bool(Ok(false)), Vec::new()),
-                Ok(None) => (Applied::Bool(Ok(true)), vec![(key, Vec::new())]),
-                Err(error) => (Applied::Bool(Err(error)), Vec::new()),
+                Ok(Some(_)) => Applied::Bool(Ok(false)),
+                Ok(None) => {
+                    staged.put_readable(key, Vec::new());
+                    Applied::Bool(Ok(true))
+                }
+                Err(error) => Applied::Bool(Err(error)),
             }
         }
     }
 }
 
-fn check_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) -> Result<Writes, JournalError> {
+fn stage_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) -> Result<(), JournalError> {
     if batch.events.is_empty() {
         return Err(JournalError::InvalidAppend("empty batch".into()));
     }
     if batch.shard.0 >= shard_count {
         return Err(JournalError::InvalidAppend(format!("no shard {} of {shard_count}", batch.shard)));
     }
-    let current = Epoch(staged.get_u64(&prefixed(EPOCHS, &shard_key(batch.shard)), "epoch")?);
+    let current = Epoch(staged.epoch(batch.shard)?);
     if batch.epoch != current {
         return Err(JournalError::Fenced { shard: batch.shard, held: batch.epoch, current });
     }
@@ -364,14 +401,15 @@ fn check_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) 
         }
     }
     let mut position = staged.position(batch.shard)?;
-    let mut writes = Vec::with_capacity(batch.events.len() * 2);
     for event in &batch.events {
         position += 1;
         let key = event_key(&event.entity, event.sequence);
-        writes.push((prefixed(EVENTS, &key), event_value(batch.shard, position, &event.payload)));
-        writes.push((prefixed(SHARD_LOG, &shard_log_key(batch.shard, position)), key.to_vec()));
+        staged.put(prefixed(EVENTS, &key), event_value(batch.shard, position, &event.payload));
+        // Positions stay dense in a shard, so the group's record there holds consecutive ones.
+        let (_, log) = staged.logs.entry(batch.shard).or_insert_with(|| (position, Vec::new()));
+        log.extend_from_slice(&key);
     }
-    staged.moved.insert(batch.shard, position);
-    staged.heads.extend(heads);
-    Ok(writes)
+    staged.moves.positions.insert(batch.shard, position);
+    staged.moves.heads.extend(heads);
+    Ok(())
 }

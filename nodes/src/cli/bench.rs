@@ -1,5 +1,6 @@
 //! `practice bench backbone`: figures, never assertions. In one run, on this machine:
-//! raw sled inserts without and with a flush per write (the references), then end-to-end
+//! raw sled inserts without and with a flush per write (the references), appends through the
+//! embedded journal alone (durable by group commit, no actors), then end-to-end
 //! commands/s through the embedded node (command in → events durable by group commit →
 //! reply) with p50/p99, the same at half that rate, and RSS per live and per passivated claim
 //! actor.
@@ -12,7 +13,12 @@ use super::load::drive;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use practice_actors::synthetic::{claim_journey, load_org};
+use practice_actors::journal::{AppendBatch, Journal, JournalError, PendingEvent, SledJournal};
 use practice_actors::Node;
+use practice_protocol::envelope::{EntityKind, EntityRef};
+use practice_protocol::ids::OrgId;
+use practice_protocol::shard::{shard_of, ShardId};
+use uuid::Uuid;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,6 +47,9 @@ pub struct BackboneArgs {
     /// Raw sled inserts with a flush after each.
     #[arg(long, default_value_t = 2_000)]
     pub flushed_inserts: u64,
+    /// Single-event appends straight through the embedded journal (no actors).
+    #[arg(long, default_value_t = 200_000)]
+    pub journal_appends: u64,
     /// Claim actors created for the RSS figures.
     #[arg(long, default_value_t = 50_000)]
     pub actors: u64,
@@ -84,6 +93,15 @@ async fn backbone(args: &BackboneArgs, scratch: &Path) -> anyhow::Result<()> {
     println!("raw sled inserts, no flush per write      {lazy:>10.0} /s  ({} x 200 B)", args.raw_inserts);
     let durable = raw_sled(&scratch.join("raw-durable"), args.flushed_inserts, true)?;
     println!("raw sled inserts, flush per write         {durable:>10.0} /s  ({} x 200 B)", args.flushed_inserts);
+
+    let journal = open_journal(&scratch.join("appends"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+    let appends = journal_appends(journal.clone(), args.journal_appends, args.concurrency).await?;
+    journal.close();
+    println!(
+        "journal appends (durable, {} in flight)     {appends:>10.0} /s  ({} x 1 event of 200 B, no actors)",
+        args.concurrency, args.journal_appends
+    );
+    println!("  = {:.0}% of raw sled without flush", 100.0 * appends / lazy);
 
     let journal = open_journal(&scratch.join("e2e"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
     let node = start_node(journal.clone(), &prometheus::Registry::new()).await?;
@@ -136,6 +154,38 @@ async fn backbone(args: &BackboneArgs, scratch: &Path) -> anyhow::Result<()> {
     node.shutdown().await;
     journal.close();
     Ok(())
+}
+
+/// Appends through the `Journal` trait alone, each acknowledged only once durable: one
+/// single-event batch per append, `concurrency` entities appending at once, each its own next
+/// sequence, spread over every shard.
+async fn journal_appends(journal: Arc<SledJournal>, appends: u64, concurrency: usize) -> anyhow::Result<f64> {
+    let shards = journal.shard_count();
+    let mut epochs = Vec::with_capacity(usize::from(shards));
+    for shard in 0..shards {
+        epochs.push(journal.fence(ShardId(shard)).await?);
+    }
+    let epochs = Arc::new(epochs);
+    let writers = concurrency.max(1) as u64;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..writers {
+        let (journal, epochs) = (journal.clone(), epochs.clone());
+        let count = appends / writers + u64::from(writer < appends % writers);
+        tasks.push(tokio::spawn(async move {
+            let entity = EntityRef { org: OrgId(Uuid::from_u128(1)), kind: EntityKind::Claim, id: Uuid::from_u128(u128::from(writer) + 1) };
+            let shard = shard_of(&entity, journal.shard_count());
+            for sequence in 1..=count {
+                let event = PendingEvent { entity, sequence, message_id: String::new(), payload: vec![7u8; 200] };
+                journal.append(AppendBatch { shard, epoch: epochs[usize::from(shard.0)], events: vec![event] }).await?;
+            }
+            Ok::<(), JournalError>(())
+        }));
+    }
+    for task in tasks {
+        task.await.context("an appender panicked")??;
+    }
+    Ok(appends as f64 / started.elapsed().as_secs_f64().max(f64::EPSILON))
 }
 
 /// Start claim journeys at a fixed rate of commands (open loop); returns the latencies and
