@@ -12,18 +12,18 @@ use super::embedded::{open_journal, rss_kib, start_node, Latencies};
 use super::load::drive;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use practice_actors::synthetic::{claim_journey, load_org};
 use practice_actors::journal::{AppendBatch, Journal, JournalError, PendingEvent, SledJournal};
+use practice_actors::synthetic::{claim_journey, load_org};
 use practice_actors::Node;
 use practice_protocol::envelope::{EntityKind, EntityRef};
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::{shard_of, ShardId};
-use uuid::Uuid;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
+use uuid::Uuid;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchTarget {
@@ -173,7 +173,11 @@ async fn journal_appends(journal: Arc<SledJournal>, appends: u64, concurrency: u
         let (journal, epochs) = (journal.clone(), epochs.clone());
         let count = appends / writers + u64::from(writer < appends % writers);
         tasks.push(tokio::spawn(async move {
-            let entity = EntityRef { org: OrgId(Uuid::from_u128(1)), kind: EntityKind::Claim, id: Uuid::from_u128(u128::from(writer) + 1) };
+            let entity = EntityRef {
+                org: OrgId(Uuid::from_u128(1)),
+                kind: EntityKind::Claim,
+                id: Uuid::from_u128(u128::from(writer) + 1),
+            };
             let shard = shard_of(&entity, journal.shard_count());
             for sequence in 1..=count {
                 let event = PendingEvent { entity, sequence, message_id: String::new(), payload: vec![7u8; 200] };
