@@ -304,22 +304,34 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
             tally.status_recorded += asked.report.events_appended as u64;
         }
         // Primaries settled today with a next coverage: their secondary claims go out (COB).
+        let mut nexts = Vec::new();
         for claim_id in settled {
-            let Some(claim) = by_id.get(&claim_id).cloned() else { continue };
+            let Some(claim) = by_id.get(&claim_id) else { continue };
             if secondaries.contains_key(&claim_id) {
                 continue;
             }
             let postings = postings_by_claim.get(&claim_id).map(Vec::as_slice).unwrap_or_default();
-            let Ok(Some(next)) = next_payer_claim(&claim, postings) else { continue };
+            let Ok(Some(next)) = next_payer_claim(claim, postings) else { continue };
             secondaries.insert(claim_id, next.id);
-            if draft(node, &cast, &next, today).await? {
+            nexts.push(next);
+        }
+        // Drafted concurrently, kept in order: what goes out next does not depend on timing.
+        let drafted = stream::iter(&nexts)
+            .map(|next| draft(node, &cast, next, today))
+            .buffered(config.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        for (next, drafted) in nexts.into_iter().zip(drafted) {
+            if drafted? {
                 tally.secondary_claims += 1;
                 to_submit.push(next.id);
             }
             by_id.insert(next.id, next);
         }
         // Work the denials that arrived today: appeal what documentation fixes, write off the rest.
-        let denied = work_denials(node, &cast, &newly_denied, &mut by_id, &mut tally, &resubmissions).await?;
+        let denied =
+            work_denials(node, &cast, &newly_denied, &mut by_id, &mut tally, &resubmissions, config.concurrency)
+                .await?;
         for claim_id in denied {
             *resubmissions.entry(claim_id).or_insert(0) += 1;
             to_submit.push(claim_id);
@@ -342,17 +354,28 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     debug_assert_eq!(events_before, tally.events_posted);
 
     // 4. Read every claim's state back and summarize.
-    let mut states = Vec::with_capacity(by_id.len());
-    for claim_id in by_id.keys() {
-        let inspection = node
-            .inspect(claim_ref(org, *claim_id))
-            .await
-            .map_err(|error| anyhow::anyhow!("inspect {claim_id}: {error}"))?;
-        let state: ClaimState =
-            practice_protocol::codec::decode(&inspection.state).context("claim state does not decode")?;
-        states.push(state);
-        progress("summarize", states.len() as u64, by_id.len() as u64);
-    }
+    let read = std::sync::atomic::AtomicU64::new(0);
+    let total_claims = by_id.len() as u64;
+    let states = stream::iter(by_id.keys())
+        .map(|claim_id| {
+            let read = &read;
+            async move {
+                let inspection = node
+                    .inspect(claim_ref(org, *claim_id))
+                    .await
+                    .map_err(|error| anyhow::anyhow!("inspect {claim_id}: {error}"))?;
+                let state: ClaimState =
+                    practice_protocol::codec::decode(&inspection.state).context("claim state does not decode")?;
+                let done = read.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress("summarize", done, total_claims);
+                anyhow::Ok(state)
+            }
+        })
+        .buffered(config.concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<ClaimState>>>()?;
     // Suspense and PLB figures come from the journal: the practice's own fold of its events.
     let inspection = node
         .inspect(PolicyBook::practice_ref(org))
@@ -524,7 +547,19 @@ struct Posted {
     accepted: Vec<(ClaimId, RemittancePosting)>,
 }
 
-/// Denied claims not yet worked: appeal (with records) or write off, per the CARC.
+/// What working one denial did.
+enum Worked {
+    /// Not Denied (any more): nothing to do.
+    Skipped,
+    /// Appealed: the replacement claim refers to this payer claim number.
+    Appealed(Option<String>),
+    WrittenOff,
+    /// The command was refused; logged by the node.
+    Refused,
+}
+
+/// Denied claims not yet worked: appeal (with records) or write off, per the CARC. Claims are
+/// worked concurrently; their results are applied in the order they were denied.
 async fn work_denials(
     node: &Node,
     cast: &Cast,
@@ -532,55 +567,64 @@ async fn work_denials(
     by_id: &mut HashMap<ClaimId, Claim>,
     tally: &mut Tally,
     resubmissions: &BTreeMap<ClaimId, u32>,
+    concurrency: usize,
 ) -> anyhow::Result<Vec<ClaimId>> {
+    let worked = stream::iter(denied)
+        .map(|&claim_id| work_denial(node, cast, claim_id, submission_of(resubmissions, claim_id)))
+        .buffered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
     let mut appealed = Vec::new();
-    for &claim_id in denied {
-        let inspection =
-            node.inspect(claim_ref(cast.org, claim_id)).await.map_err(|error| anyhow::anyhow!("inspect: {error}"))?;
-        let state: ClaimState = practice_protocol::codec::decode(&inspection.state).context("claim state")?;
-        if state.status != Some(ClaimStatus::Denied) {
-            continue;
-        }
-        let carc = state
-            .denials
-            .last()
-            .map(|notice| notice.code.rsplit('-').next().unwrap_or("").to_string())
-            .unwrap_or_default();
-        let submission = submission_of(resubmissions, claim_id);
-        if APPEALABLE.contains(&carc.as_str()) && !appealed_before(&state) {
-            let id = command_id(&[b"appeal", claim_id.0.as_bytes(), &submission.to_be_bytes()]);
-            let note = format!("appeal of CARC {carc}: documentation attached");
-            let command = ClaimCommand::Appeal { corrected_lines: None, payer_claim_control_number: None, note };
-            if rejection(&send(node, claim_id, cast.org, &cast.manager, id, command).await?).is_none() {
+    for (&claim_id, worked) in denied.iter().zip(worked) {
+        match worked? {
+            Worked::Appealed(payer_claim_control_number) => {
                 tally.appeals += 1;
                 if let Some(claim) = by_id.get_mut(&claim_id) {
                     // What the replacement claim carries: frequency 7 and the payer's number.
                     claim.frequency = practice_protocol::domain::ClaimFrequency::Replacement;
                     claim.original_reference =
-                        state.payer_claim_control_number.clone().or(Some(claim.patient_control_number.clone()));
+                        payer_claim_control_number.or(Some(claim.patient_control_number.clone()));
                 }
                 appealed.push(claim_id);
             }
-        } else {
-            let id = command_id(&[b"write-off", claim_id.0.as_bytes()]);
-            let reason = format!("CARC {carc}: not appealable");
-            let mut outcome =
-                send(node, claim_id, cast.org, &cast.manager, id, ClaimCommand::WriteOff { reason: reason.clone() })
-                    .await?;
-            if matches!(
-                rejection(&outcome),
-                Some(EntityRejection::Claim(practice_protocol::claim::Rejection::NeedsApproval { .. }))
-            ) {
-                // Above the manager's threshold: the practice admin approves.
-                let id = command_id(&[b"write-off-approved", claim_id.0.as_bytes()]);
-                outcome = send(node, claim_id, cast.org, &cast.admin, id, ClaimCommand::WriteOff { reason }).await?;
-            }
-            if rejection(&outcome).is_none() {
-                tally.write_offs += 1;
-            }
+            Worked::WrittenOff => tally.write_offs += 1,
+            Worked::Skipped | Worked::Refused => {}
         }
     }
     Ok(appealed)
+}
+
+async fn work_denial(node: &Node, cast: &Cast, claim_id: ClaimId, submission: u32) -> anyhow::Result<Worked> {
+    let inspection =
+        node.inspect(claim_ref(cast.org, claim_id)).await.map_err(|error| anyhow::anyhow!("inspect: {error}"))?;
+    let state: ClaimState = practice_protocol::codec::decode(&inspection.state).context("claim state")?;
+    if state.status != Some(ClaimStatus::Denied) {
+        return Ok(Worked::Skipped);
+    }
+    let carc =
+        state.denials.last().map(|notice| notice.code.rsplit('-').next().unwrap_or("").to_string()).unwrap_or_default();
+    if APPEALABLE.contains(&carc.as_str()) && !appealed_before(&state) {
+        let id = command_id(&[b"appeal", claim_id.0.as_bytes(), &submission.to_be_bytes()]);
+        let note = format!("appeal of CARC {carc}: documentation attached");
+        let command = ClaimCommand::Appeal { corrected_lines: None, payer_claim_control_number: None, note };
+        return Ok(match rejection(&send(node, claim_id, cast.org, &cast.manager, id, command).await?) {
+            None => Worked::Appealed(state.payer_claim_control_number),
+            Some(_) => Worked::Refused,
+        });
+    }
+    let id = command_id(&[b"write-off", claim_id.0.as_bytes()]);
+    let reason = format!("CARC {carc}: not appealable");
+    let mut outcome =
+        send(node, claim_id, cast.org, &cast.manager, id, ClaimCommand::WriteOff { reason: reason.clone() }).await?;
+    if matches!(
+        rejection(&outcome),
+        Some(EntityRejection::Claim(practice_protocol::claim::Rejection::NeedsApproval { .. }))
+    ) {
+        // Above the manager's threshold: the practice admin approves.
+        let id = command_id(&[b"write-off-approved", claim_id.0.as_bytes()]);
+        outcome = send(node, claim_id, cast.org, &cast.admin, id, ClaimCommand::WriteOff { reason }).await?;
+    }
+    Ok(if rejection(&outcome).is_none() { Worked::WrittenOff } else { Worked::Refused })
 }
 
 /// One appeal per claim: a second denial of the same claim is written off.
