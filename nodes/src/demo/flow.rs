@@ -15,6 +15,7 @@ use practice_actors::ingest::inbound::InboundSuspense;
 use practice_actors::ingest::ledger::{self, provider_records, suspense_records, RefusedPosting};
 use practice_actors::ingest::pipeline::{Ingestor, MemoryDirectory};
 use practice_actors::ingest::registry::{BatchRegistry, SledBatchRegistry};
+use practice_actors::ingest::remit::Remittance;
 use practice_actors::ingest::x12_835::from_x12;
 use practice_actors::runtime::PolicyBook;
 use practice_actors::sentry::scrub::scrub;
@@ -32,7 +33,7 @@ use practice_protocol::shard::claim_ref;
 use practice_protocol::x12::read::{read_document, TransactionBody};
 use practice_protocol::x12::Severity;
 use practice_protocol::Currency;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -136,6 +137,8 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let mut simulator = Simulator::new(config.seed, today, profiles);
     let mut tally = Tally::default();
     let mut by_id: HashMap<ClaimId, Claim> = claims.iter().map(|claim| (claim.id, claim.clone())).collect();
+    let mut by_pcn = ByControlNumber::default();
+    claims.iter().for_each(|claim| by_pcn.add(claim));
     let mut submitted_at: HashMap<ClaimId, Instant> = HashMap::new();
     let mut settled_after: Vec<Duration> = Vec::new();
     let total = claims.len() as u64;
@@ -213,8 +216,6 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         let mut newly_denied = Vec::new();
         let outputs = simulator.advance_to(today).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
         let mut settled = Vec::new();
-        // One index per simulated day: the claims only change between days.
-        let index = ClaimIndex::new(by_id.values());
         // The clearinghouse's answers as files: each batch's 999, then one 277CA for the day's
         // claim acknowledgments, then the 835s (the simulator's own order within a day).
         let mut acks_277 = Vec::new();
@@ -278,7 +279,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                     let path = inbox.join(format!("{today}-{control:09}.835.x12"));
                     control += 1;
                     std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-                    for outcome in read_835_file(&path, &index, &mut tally)? {
+                    for outcome in read_835_file(&path, (&by_pcn, &by_id), &mut tally)? {
                         let posted = post(node, &cast, &outcome, &mut tally, &submitted_at, &mut settled_after).await?;
                         for claim_id in posted.denied.iter().chain(posted.accepted.iter().map(|(id, _)| id)) {
                             awaiting.answered(claim_id);
@@ -326,6 +327,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                 tally.secondary_claims += 1;
                 to_submit.push(next.id);
             }
+            by_pcn.add(&next);
             by_id.insert(next.id, next);
         }
         // Work the denials that arrived today: appeal what documentation fixes, write off the rest.
@@ -342,11 +344,9 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
 
     // 3. Every 835 again: nothing may post twice (G3).
     let events_before = tally.events_posted;
-    let claims_known: Vec<&Claim> = by_id.values().collect();
-    let index = ClaimIndex::new(claims_known);
     for path in &inbound_835 {
         let mut replay = Tally::default();
-        for outcome in read_835_file(path, &index, &mut replay)? {
+        for outcome in read_835_file(path, (&by_pcn, &by_id), &mut replay)? {
             let _ = post(node, &cast, &outcome, &mut replay, &HashMap::new(), &mut Vec::new()).await?;
         }
         tally.reingested_events += replay.events_posted;
@@ -647,7 +647,11 @@ async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveDate) -> any
 
 /// Read one inbound 835 file with the X12 reader and match each remittance to our claims. A
 /// file with errors is counted and left in the inbox for a person: nothing of it posts.
-fn read_835_file(path: &std::path::Path, index: &ClaimIndex<'_>, tally: &mut Tally) -> anyhow::Result<Vec<EraOutcome>> {
+fn read_835_file(
+    path: &std::path::Path,
+    (by_pcn, by_id): (&ByControlNumber, &HashMap<ClaimId, Claim>),
+    tally: &mut Tally,
+) -> anyhow::Result<Vec<EraOutcome>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (document, diagnostics) =
         read_document(&bytes[..]).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
@@ -660,10 +664,33 @@ fn read_835_file(path: &std::path::Path, index: &ClaimIndex<'_>, tally: &mut Tal
         if let TransactionBody::Remittance(remittance) = &transaction.body {
             let remit =
                 from_x12(remittance, Currency::USD).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
-            outcomes.push(match_remittance(&remit, index));
+            outcomes.push(match_remittance(&remit, &by_pcn.index(&remit, by_id)));
         }
     }
     Ok(outcomes)
+}
+
+/// Our claims' ids by patient control number, kept as claims are added. A remittance is
+/// matched against the claims its CLP01s name, every claim sharing one included: what an index
+/// of all claims would find for it, without indexing every claim again each simulated day.
+#[derive(Default)]
+struct ByControlNumber(HashMap<String, Vec<ClaimId>>);
+
+impl ByControlNumber {
+    fn add(&mut self, claim: &Claim) {
+        self.0.entry(claim.patient_control_number.clone()).or_default().push(claim.id);
+    }
+
+    fn index<'a>(&self, remit: &Remittance, by_id: &'a HashMap<ClaimId, Claim>) -> ClaimIndex<'a> {
+        let mut named = HashSet::new();
+        let ids = remit
+            .claims
+            .iter()
+            .filter_map(|payment| self.0.get(payment.patient_control_number.trim()))
+            .flatten()
+            .filter(|id| named.insert(**id));
+        ClaimIndex::new(ids.filter_map(|id| by_id.get(id)))
+    }
 }
 
 /// About a third of the Medicare patients also have Medicaid: their claims cross over to it
