@@ -124,14 +124,14 @@ pub trait Journal: Send + Sync + 'static {
 
     fn store_position(&self, consumer: &str, shard: ShardId, position: u64) -> BoxFuture<'_, Result<(), JournalError>>;
 
-    /// Record an inbound message id (file hash, ERA trace) for a tenant. `Ok(true)` the first
-    /// time, `Ok(false)` on every redelivery, however late (G3).
     /// The last position written in `shard` (0 when empty), or `None` when the backend
     /// cannot say cheaply. Used for consumer lag only.
     fn shard_head(&self, _shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
         Box::pin(async { Ok(None) })
     }
 
+    /// Record an inbound message id (file hash, ERA trace) for a tenant. `Ok(true)` the first
+    /// time, `Ok(false)` on every redelivery, however late (G3).
     fn remember_inbound(
         &self,
         org: practice_protocol::ids::OrgId,

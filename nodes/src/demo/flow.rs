@@ -194,6 +194,9 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let mut days = 0;
     loop {
         if !to_submit.is_empty() {
+            // Claims come back from concurrent work in completion order; sorted, the same run
+            // writes the same 837s (which claims share a batch, and so its HL loops).
+            to_submit.sort_unstable();
             submit(node, &cast, &to_submit, config, &mut submitted_at, &resubmissions).await?;
             awaiting.sent(to_submit.iter().copied(), today);
             let outbound: Vec<Claim> = to_submit.iter().filter_map(|id| by_id.get(id).cloned()).collect();
