@@ -34,6 +34,11 @@ pub struct NodeConfig {
     pub consumer_poll: Duration,
     /// Events a consumer reads per shard per poll.
     pub consumer_batch: usize,
+    /// At most this many live entity actors per node (`None`: no bound but `idle_after`).
+    /// Each shard keeps at most its share (this over the shard count, rounded up); spawning
+    /// past it passivates the shard's least recently used tenth. Idle-time passivation alone
+    /// lets memory follow the rate at which new entities arrive.
+    pub max_live_actors: Option<usize>,
 }
 
 impl Default for NodeConfig {
@@ -47,6 +52,7 @@ impl Default for NodeConfig {
             restart_window: Duration::from_secs(10),
             consumer_poll: Duration::from_millis(200),
             consumer_batch: 512,
+            max_live_actors: None,
         }
     }
 }

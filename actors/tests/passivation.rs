@@ -215,3 +215,38 @@ async fn idle_claims_hibernate_and_wake_exactly() {
     assert_eq!(test.node.runtime().metrics.hibernated_actors.get(), 0, "none live, none hibernated");
     test.node.shutdown().await;
 }
+
+/// A node bounded to 640 live actors (10 per shard) holds no more than that however fast
+/// claims arrive: the least recently used go first, every claim is either live or
+/// passivated, and an evicted claim comes back exactly and continues in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_bound_passivates_the_least_recently_used() {
+    let claims: u64 = 5_000;
+    let config = NodeConfig {
+        idle_after: std::time::Duration::from_secs(3600),
+        max_live_actors: Some(640),
+        ..NodeConfig::default()
+    };
+    let test = start(64, config).await;
+    let org = load_org(45);
+    let first = claim_journey(org, 0);
+    create_for(&test.node, org, 0, 1).await;
+    let before = test.node.inspect(first[0].entity).await.unwrap();
+    create_for(&test.node, org, 1, claims).await;
+
+    let stats = test.node.stats().await;
+    assert!(stats.live <= 640, "the bound did not hold: {stats:?}");
+    assert!(stats.live >= 64 * 8, "far more was passivated than the bound asks: {stats:?}");
+    assert_eq!(stats.live + stats.passivated, claims as usize, "{stats:?}");
+    assert_gauge_agrees(&test.node).await;
+
+    // The first claim was the least recently used of its shard long ago: passivated, it
+    // rehydrates the same and takes its next command at the next sequence.
+    assert_eq!(test.node.inspect(first[0].entity).await.unwrap(), before);
+    match test.node.send(first[1].clone()).await.unwrap() {
+        Outcome::Accepted { version, events_appended, .. } => assert_eq!((version, events_appended), (2, 1)),
+        other => panic!("sign-off after eviction: {other:?}"),
+    }
+    assert!(test.node.stats().await.live <= 640);
+    test.node.shutdown().await;
+}

@@ -239,13 +239,16 @@ async fn route(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: 
                 }
                 child.actor.clone()
             }
-            None => match spawn_child(myself, state, entity).await {
-                Ok(actor) => actor,
-                Err(error) => {
-                    refuse(message, error);
-                    return;
+            None => {
+                make_room(state);
+                match spawn_child(myself, state, entity).await {
+                    Ok(actor) => actor,
+                    Err(error) => {
+                        refuse(message, error);
+                        return;
+                    }
                 }
-            },
+            }
         };
         match actor.cast(message) {
             Ok(()) => return,
@@ -319,14 +322,47 @@ fn hibernate(state: &mut ShardState, after: Duration) {
     }
 }
 
+/// This shard's share of the node's live-actor bound, if there is one.
+fn live_limit(state: &ShardState) -> Option<usize> {
+    let max = state.runtime.config.max_live_actors.filter(|max| *max > 0)?;
+    Some(max.div_ceil(usize::from(state.runtime.journal.shard_count().max(1))).max(1))
+}
+
+/// Before a spawn: at the shard's live bound, passivate its least recently used tenth (at
+/// least one), so the bound holds and the O(live) choice is made once per tenth of spawns.
+fn make_room(state: &mut ShardState) {
+    let Some(limit) = live_limit(state) else { return };
+    if state.children.len() < limit {
+        return;
+    }
+    let keep = limit.saturating_sub(limit / 10 + 1);
+    let by_age = state.children.iter().map(|(entity, child)| (child.last_used, *entity)).collect();
+    let chosen = oldest(by_age, state.children.len().saturating_sub(keep));
+    tracing::debug!(shard = state.shard.0, evicted = chosen.len(), limit, "live-actor bound reached");
+    passivate_these(state, &chosen, false);
+}
+
+/// The `count` entities used longest ago (in no particular order), in O(n).
+fn oldest(mut by_age: Vec<(Instant, EntityRef)>, count: usize) -> Vec<EntityRef> {
+    if count < by_age.len() {
+        by_age.select_nth_unstable_by_key(count, |(last_used, _)| *last_used);
+        by_age.truncate(count);
+    }
+    by_age.into_iter().map(|(_, entity)| entity).collect()
+}
+
 /// Ask the matching children to snapshot and stop; they leave the books now, so the next
 /// message for one of them spawns a fresh actor that rehydrates. With `wait`, returns a
 /// receiver per child that hears when its snapshot is durable.
 fn passivate(state: &mut ShardState, select: impl Fn(&Child) -> bool, wait: bool) -> Vec<Done> {
     let chosen: Vec<EntityRef> =
         state.children.iter().filter(|(_, child)| select(child)).map(|(entity, _)| *entity).collect();
+    passivate_these(state, &chosen, wait)
+}
+
+fn passivate_these(state: &mut ShardState, chosen: &[EntityRef], wait: bool) -> Vec<Done> {
     let mut done = Vec::new();
-    for entity in &chosen {
+    for entity in chosen {
         let Some(child) = state.children.remove(entity) else { continue };
         if child.hibernated {
             state.runtime.metrics.hibernated_actors.dec();
@@ -343,4 +379,29 @@ fn passivate(state: &mut ShardState, select: impl Fn(&Child) -> bool, wait: bool
         }
     }
     done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use practice_protocol::ids::OrgId;
+    use uuid::Uuid;
+
+    #[test]
+    fn the_least_recently_used_are_chosen() {
+        let start = Instant::now();
+        let entity =
+            |id: u128| EntityRef { org: OrgId(Uuid::from_u128(1)), kind: EntityKind::Claim, id: Uuid::from_u128(id) };
+        // Used at start + id ms, listed out of order.
+        let by_age: Vec<(Instant, EntityRef)> = [5u128, 2, 9, 0, 7, 3, 8, 1, 6, 4]
+            .iter()
+            .map(|id| (start + Duration::from_millis(*id as u64), entity(*id)))
+            .collect();
+        let mut chosen = oldest(by_age.clone(), 3);
+        chosen.sort_by_key(|entity| entity.id);
+        assert_eq!(chosen, vec![entity(0), entity(1), entity(2)]);
+        assert_eq!(oldest(by_age.clone(), 10).len(), 10);
+        assert_eq!(oldest(by_age.clone(), 20).len(), 10);
+        assert!(oldest(by_age, 0).is_empty());
+    }
 }

@@ -40,6 +40,11 @@ pub struct MemoryArgs {
     /// An actor idle this long keeps its state encoded until its next message.
     #[arg(long, default_value_t = 1_000)]
     pub hibernate_after_ms: u64,
+    /// At most this many live claim actors (the node's `max_live_actors`; 0: no bound but
+    /// the idle time). Without a bound, how many are live during bulk creation follows the
+    /// creation rate times `--idle-after-ms`.
+    #[arg(long, default_value_t = 0)]
+    pub max_live: usize,
     /// Commands in flight at once.
     #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
@@ -126,7 +131,9 @@ async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
     let idle_after = Duration::from_millis(args.idle_after_ms.max(100));
     let hibernate_after = Duration::from_millis(args.hibernate_after_ms);
     let check = (idle_after / 4).min(hibernate_after.max(Duration::from_millis(100)));
-    let config = NodeConfig { idle_after, passivation_check: check, hibernate_after, ..NodeConfig::default() };
+    let max_live_actors = Some(args.max_live).filter(|max| *max > 0);
+    let config =
+        NodeConfig { idle_after, passivation_check: check, hibernate_after, max_live_actors, ..NodeConfig::default() };
     let metrics = BackboneMetrics::register(&prometheus::Registry::new()).context("cannot register metrics")?;
     let dyn_journal: Arc<dyn Journal> = journal.clone();
     let node = Node::start_embedded(dyn_journal, metrics, config).await.context("cannot start the node")?;
@@ -134,12 +141,13 @@ async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
     let active = args.claims * args.active_percent / 100;
     println!(
         "bench memory (embedded sled journal, 64 shards; debug={}): {} claims, {active} active ({}%), hibernate after {} ms, \
-         passivate after {} ms",
+         passivate after {} ms, live bound {}",
         cfg!(debug_assertions),
         args.claims,
         args.active_percent,
         hibernate_after.as_millis(),
-        idle_after.as_millis()
+        idle_after.as_millis(),
+        max_live_actors.map_or("none".to_string(), |max| max.to_string())
     );
     let baseline = rss_kib();
     let started = Instant::now();

@@ -30,9 +30,17 @@ pub fn open_journal(data_dir: &Path, shards: u16) -> anyhow::Result<Arc<SledJour
 }
 
 pub async fn start_node(journal: Arc<SledJournal>, registry: &prometheus::Registry) -> anyhow::Result<Node> {
+    start_node_with(journal, registry, NodeConfig::default()).await
+}
+
+pub async fn start_node_with(
+    journal: Arc<SledJournal>,
+    registry: &prometheus::Registry,
+    config: NodeConfig,
+) -> anyhow::Result<Node> {
     let metrics = BackboneMetrics::register(registry).context("cannot register metrics")?;
     let journal: Arc<dyn Journal> = journal;
-    Node::start_embedded(journal, metrics, NodeConfig::default()).await.context("cannot start the node")
+    Node::start_embedded(journal, metrics, config).await.context("cannot start the node")
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -4,13 +4,14 @@
 //! and dashboard; with a connector (`--org` and `--outbox`/`--inbox` or `--connector-nats`) it
 //! sends submitted claims to the clearinghouse and posts its answers (`crate::exchange`).
 
-use super::embedded::{open_journal, runtime, start_node};
+use super::embedded::{open_journal, runtime, start_node_with};
 use crate::api::node::NodeClaimService;
 use crate::api::service::ClaimService;
 use anyhow::Context;
 use clap::Args;
 use practice_actors::ingest::registry::{BatchRegistry, SledBatchRegistry};
 use practice_actors::module::{EventTally, ModuleKind};
+use practice_actors::NodeConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,10 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
     #[arg(long)]
     pub metrics_addr: Option<SocketAddr>,
+    /// Hold at most this many entity actors in memory: past it, each shard passivates its
+    /// least recently used (default: no bound but the idle time).
+    #[arg(long)]
+    pub max_live_actors: Option<usize>,
     #[command(flatten)]
     pub http: super::http::HttpArgs,
     #[command(flatten)]
@@ -40,7 +45,8 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
 async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let journal = open_journal(&args.data_dir, args.shards)?;
     let registry = prometheus::Registry::new();
-    let node = start_node(journal.clone(), &registry).await?;
+    let config = NodeConfig { max_live_actors: args.max_live_actors, ..NodeConfig::default() };
+    let node = start_node_with(journal.clone(), &registry, config).await?;
     for module in ModuleKind::ALL {
         node.start_module(Box::new(EventTally::new(module)), None).await?;
     }
