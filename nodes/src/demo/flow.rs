@@ -234,11 +234,10 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                             .await?;
                     control += 1;
                     tally.syntax_rejections += report.returned_to_draft.len() as u64;
-                    for (claim_id, _) in report.returned_to_draft {
+                    let returned: Vec<ClaimId> = report.returned_to_draft.into_iter().map(|(id, _)| id).collect();
+                    for (claim_id, scrubbed) in rescrub_all(node, &cast, returned, &resubmissions, config).await? {
                         awaiting.answered(&claim_id);
-                        if rescrub(node, &cast, claim_id, &resubmissions).await?
-                            && resubmit_again(&mut resubmissions, claim_id)
-                        {
+                        if scrubbed && resubmit_again(&mut resubmissions, claim_id) {
                             to_submit.push(claim_id);
                         }
                     }
@@ -263,11 +262,11 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
             for refused in &report.refused {
                 tracing::debug!(claim = %refused.claim_id, reason = %refused.reason, "277CA command refused");
             }
-            for (claim_id, _) in report.returned_to_draft {
+            let returned: Vec<ClaimId> = report.returned_to_draft.into_iter().map(|(id, _)| id).collect();
+            for (claim_id, scrubbed) in rescrub_all(node, &cast, returned, &resubmissions, config).await? {
                 awaiting.answered(&claim_id);
                 tally.front_end_rejections += 1;
-                if rescrub(node, &cast, claim_id, &resubmissions).await? && resubmit_again(&mut resubmissions, claim_id)
-                {
+                if scrubbed && resubmit_again(&mut resubmissions, claim_id) {
                     to_submit.push(claim_id);
                 }
             }
@@ -442,6 +441,23 @@ fn resubmit_again(resubmissions: &mut BTreeMap<ClaimId, u32>, claim_id: ClaimId)
     let count = resubmissions.entry(claim_id).or_insert(0);
     *count += 1;
     *count <= 2
+}
+
+/// Claims a 999 or 277CA returned to Draft, scrubbed again concurrently; in their order, each
+/// with whether it is ready to resubmit.
+async fn rescrub_all(
+    node: &Node,
+    cast: &Cast,
+    claims: Vec<ClaimId>,
+    resubmissions: &BTreeMap<ClaimId, u32>,
+    config: &DemoConfig,
+) -> anyhow::Result<Vec<(ClaimId, bool)>> {
+    let scrubbed = stream::iter(&claims)
+        .map(|claim_id| rescrub(node, cast, *claim_id, resubmissions))
+        .buffered(config.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    claims.into_iter().zip(scrubbed).map(|(claim_id, scrubbed)| Ok((claim_id, scrubbed?))).collect()
 }
 
 /// A claim a 999 or 277CA returned to Draft is fixed and scrubbed again: ready to resubmit.
