@@ -2,7 +2,9 @@
 //! actor through the node.
 
 use super::acks::{ingest_277ca, ingest_999};
+use super::denials::work_denials;
 use super::outbox::write_batches;
+use super::remits::{post, read_835_file, ByControlNumber};
 use super::status::{inquire, Awaiting};
 use super::summary::{DemoSummary, Tally};
 use anyhow::{bail, Context};
@@ -10,13 +12,8 @@ use chrono::NaiveDate;
 use futures::stream::{self, StreamExt};
 use practice_actors::billing::next_payer_claim;
 use practice_actors::entity::{EntityCommand, EntityRejection, Outcome, Summary};
-use practice_actors::ingest::era::{match_remittance, ClaimIndex, EraOutcome, EraPosting};
-use practice_actors::ingest::inbound::InboundSuspense;
-use practice_actors::ingest::ledger::{self, provider_records, suspense_records, RefusedPosting};
 use practice_actors::ingest::pipeline::{Ingestor, MemoryDirectory};
 use practice_actors::ingest::registry::{BatchRegistry, SledBatchRegistry};
-use practice_actors::ingest::remit::Remittance;
-use practice_actors::ingest::x12_835::from_x12;
 use practice_actors::runtime::PolicyBook;
 use practice_actors::sentry::scrub::scrub;
 use practice_actors::Node;
@@ -30,10 +27,8 @@ use practice_protocol::ids::{ClaimId, CommandId, OrgId, PayerId, UserId};
 use practice_protocol::practice::PracticeState;
 use practice_protocol::roles::{Actor, Role, SystemComponent};
 use practice_protocol::shard::claim_ref;
-use practice_protocol::x12::read::{read_document, TransactionBody};
-use practice_protocol::x12::Severity;
 use practice_protocol::Currency;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,18 +49,12 @@ pub struct DemoConfig {
 /// Progress callback: (stage, done, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
-/// Postings in flight at once while a day's 835s are worked.
-const POSTING_CONCURRENCY: usize = 256;
-
-/// CARCs a billing office appeals with documentation; other denials are written off.
-const APPEALABLE: [&str; 5] = ["197", "16", "50", "252", "11"];
-
-struct Cast {
-    org: OrgId,
-    manager: Actor,
-    admin: Actor,
-    clinician: Actor,
-    ingestion: Actor,
+pub(super) struct Cast {
+    pub(super) org: OrgId,
+    pub(super) manager: Actor,
+    pub(super) admin: Actor,
+    pub(super) clinician: Actor,
+    pub(super) ingestion: Actor,
 }
 
 impl Cast {
@@ -82,7 +71,7 @@ impl Cast {
 }
 
 /// One command with a stable id; the answer, or an error when no outcome came.
-async fn send(
+pub(super) async fn send(
     node: &Node,
     claim: ClaimId,
     org: OrgId,
@@ -112,7 +101,7 @@ async fn send(
     }
 }
 
-fn rejection(outcome: &Outcome) -> Option<&EntityRejection> {
+pub(super) fn rejection(outcome: &Outcome) -> Option<&EntityRejection> {
     match outcome {
         Outcome::Rejected { rejection, .. } => Some(rejection),
         Outcome::Accepted { .. } => None,
@@ -120,7 +109,7 @@ fn rejection(outcome: &Outcome) -> Option<&EntityRejection> {
 }
 
 /// A command id derived from what it is about, so the demo's own retries are idempotent.
-fn command_id(parts: &[&[u8]]) -> CommandId {
+pub(super) fn command_id(parts: &[&[u8]]) -> CommandId {
     CommandId::derived(parts)
 }
 
@@ -431,7 +420,7 @@ async fn submit(
     Ok(())
 }
 
-fn submission_of(resubmissions: &BTreeMap<ClaimId, u32>, claim_id: ClaimId) -> u32 {
+pub(super) fn submission_of(resubmissions: &BTreeMap<ClaimId, u32>, claim_id: ClaimId) -> u32 {
     resubmissions.get(&claim_id).copied().unwrap_or(0)
 }
 
@@ -473,184 +462,6 @@ async fn rescrub(
     Ok(rejection(&outcome).is_none())
 }
 
-async fn post(
-    node: &Node,
-    cast: &Cast,
-    outcome: &EraOutcome,
-    tally: &mut Tally,
-    submitted_at: &HashMap<ClaimId, Instant>,
-    settled_after: &mut Vec<Duration>,
-) -> anyhow::Result<Posted> {
-    let mut posted = Posted::default();
-    let mut refused = Vec::new();
-    // Claims post concurrently; one claim's postings (a reversal, then its correction) in order.
-    let mut groups: Vec<Vec<&EraPosting>> = Vec::new();
-    let mut group_of: HashMap<ClaimId, usize> = HashMap::new();
-    for posting in &outcome.postings {
-        let index = *group_of.entry(posting.claim_id).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[index].push(posting);
-    }
-    // PLB entries and unmatched payments go to the practice while the claims post.
-    let suspense: Vec<InboundSuspense> = outcome.suspense.iter().cloned().map(InboundSuspense::Era).collect();
-    let mut records = provider_records(&outcome.provider_entries);
-    records.extend(suspense_records(&suspense, &[]));
-    let postings = stream::iter(groups)
-        .map(|group| async move {
-            let mut results = Vec::with_capacity(group.len());
-            for posting in group {
-                let command = ClaimCommand::PostRemittance { posting: Box::new(posting.posting.clone()) };
-                let result = send(node, posting.claim_id, cast.org, &cast.ingestion, posting.command_id, command).await;
-                results.push((posting, result));
-            }
-            results
-        })
-        .buffer_unordered(POSTING_CONCURRENCY)
-        .collect::<Vec<_>>();
-    let (results, recorded) = futures::future::join(postings, ledger::record(node, cast.org, records)).await;
-    let mut ledger_outcomes = vec![recorded.context("recording PLB entries and suspense")?];
-    for (posting, result) in results.into_iter().flatten() {
-        match result? {
-            Outcome::Accepted { events_appended, summary, .. } => {
-                tally.events_posted += events_appended as u64;
-                if events_appended > 0 {
-                    match summary {
-                        Summary::Claim { status: Some(ClaimStatus::Denied), .. } => {
-                            posted.denied.push(posting.claim_id)
-                        }
-                        Summary::Claim { status: Some(ClaimStatus::Paid | ClaimStatus::PartiallyPaid), .. } => {
-                            posted.accepted.push((posting.claim_id, posting.posting.clone()))
-                        }
-                        _ => {}
-                    }
-                }
-                if events_appended > 0 {
-                    tally.postings += 1;
-                    if let Some(at) = submitted_at.get(&posting.claim_id) {
-                        settled_after.push(at.elapsed());
-                    }
-                }
-            }
-            Outcome::Rejected { rejection, .. } => {
-                // Refused postings are suspense too: kept with their reason, never dropped.
-                tracing::warn!(claim = %posting.claim_id, %rejection, "posting refused; in suspense");
-                refused.push(RefusedPosting {
-                    claim_id: posting.claim_id,
-                    posting: posting.posting.clone(),
-                    reason: rejection.to_string(),
-                });
-            }
-        }
-    }
-    // Postings the claims refused are suspense too (rare: after the postings, in a stable order).
-    if !refused.is_empty() {
-        refused.sort_by_key(|refused| (refused.claim_id, refused.posting.payment_id));
-        let records = suspense_records(&[], &refused);
-        ledger_outcomes.push(ledger::record(node, cast.org, records).await.context("recording suspense")?);
-    }
-    for recorded in ledger_outcomes {
-        tally.events_posted += recorded.recorded as u64;
-        for reason in recorded.refused {
-            tracing::warn!(%reason, "the practice refused a PLB or suspense record");
-        }
-    }
-    Ok(posted)
-}
-
-/// What one remittance did: claims newly denied, and postings that settled a claim.
-#[derive(Default)]
-struct Posted {
-    denied: Vec<ClaimId>,
-    accepted: Vec<(ClaimId, RemittancePosting)>,
-}
-
-/// What working one denial did.
-enum Worked {
-    /// Not Denied (any more): nothing to do.
-    Skipped,
-    /// Appealed: the replacement claim refers to this payer claim number.
-    Appealed(Option<String>),
-    WrittenOff,
-    /// The command was refused; logged by the node.
-    Refused,
-}
-
-/// Denied claims not yet worked: appeal (with records) or write off, per the CARC. Claims are
-/// worked concurrently; their results are applied in the order they were denied.
-async fn work_denials(
-    node: &Node,
-    cast: &Cast,
-    denied: &[ClaimId],
-    by_id: &mut HashMap<ClaimId, Claim>,
-    tally: &mut Tally,
-    resubmissions: &BTreeMap<ClaimId, u32>,
-    concurrency: usize,
-) -> anyhow::Result<Vec<ClaimId>> {
-    let worked = stream::iter(denied)
-        .map(|&claim_id| work_denial(node, cast, claim_id, submission_of(resubmissions, claim_id)))
-        .buffered(concurrency)
-        .collect::<Vec<_>>()
-        .await;
-    let mut appealed = Vec::new();
-    for (&claim_id, worked) in denied.iter().zip(worked) {
-        match worked? {
-            Worked::Appealed(payer_claim_control_number) => {
-                tally.appeals += 1;
-                if let Some(claim) = by_id.get_mut(&claim_id) {
-                    // What the replacement claim carries: frequency 7 and the payer's number.
-                    claim.frequency = practice_protocol::domain::ClaimFrequency::Replacement;
-                    claim.original_reference =
-                        payer_claim_control_number.or(Some(claim.patient_control_number.clone()));
-                }
-                appealed.push(claim_id);
-            }
-            Worked::WrittenOff => tally.write_offs += 1,
-            Worked::Skipped | Worked::Refused => {}
-        }
-    }
-    Ok(appealed)
-}
-
-async fn work_denial(node: &Node, cast: &Cast, claim_id: ClaimId, submission: u32) -> anyhow::Result<Worked> {
-    let inspection =
-        node.inspect(claim_ref(cast.org, claim_id)).await.map_err(|error| anyhow::anyhow!("inspect: {error}"))?;
-    let state: ClaimState = practice_protocol::codec::decode(&inspection.state).context("claim state")?;
-    if state.status != Some(ClaimStatus::Denied) {
-        return Ok(Worked::Skipped);
-    }
-    let carc =
-        state.denials.last().map(|notice| notice.code.rsplit('-').next().unwrap_or("").to_string()).unwrap_or_default();
-    if APPEALABLE.contains(&carc.as_str()) && !appealed_before(&state) {
-        let id = command_id(&[b"appeal", claim_id.0.as_bytes(), &submission.to_be_bytes()]);
-        let note = format!("appeal of CARC {carc}: documentation attached");
-        let command = ClaimCommand::Appeal { corrected_lines: None, payer_claim_control_number: None, note };
-        return Ok(match rejection(&send(node, claim_id, cast.org, &cast.manager, id, command).await?) {
-            None => Worked::Appealed(state.payer_claim_control_number),
-            Some(_) => Worked::Refused,
-        });
-    }
-    let id = command_id(&[b"write-off", claim_id.0.as_bytes()]);
-    let reason = format!("CARC {carc}: not appealable");
-    let mut outcome =
-        send(node, claim_id, cast.org, &cast.manager, id, ClaimCommand::WriteOff { reason: reason.clone() }).await?;
-    if matches!(
-        rejection(&outcome),
-        Some(EntityRejection::Claim(practice_protocol::claim::Rejection::NeedsApproval { .. }))
-    ) {
-        // Above the manager's threshold: the practice admin approves.
-        let id = command_id(&[b"write-off-approved", claim_id.0.as_bytes()]);
-        outcome = send(node, claim_id, cast.org, &cast.admin, id, ClaimCommand::WriteOff { reason }).await?;
-    }
-    Ok(if rejection(&outcome).is_none() { Worked::WrittenOff } else { Worked::Refused })
-}
-
-/// One appeal per claim: a second denial of the same claim is written off.
-fn appealed_before(state: &ClaimState) -> bool {
-    state.denials.len() > 1
-}
-
 /// Create, clinician sign-off, scrub: true when the claim is Scrubbed and ready to submit.
 async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveDate) -> anyhow::Result<bool> {
     let id = claim.id.0;
@@ -662,54 +473,6 @@ async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveDate) -> any
     let scrub_id = command_id(&[b"scrub", id.as_bytes()]);
     let outcome = send(node, claim.id, cast.org, &cast.manager, scrub_id, ClaimCommand::Scrub { findings }).await?;
     Ok(matches!(outcome, Outcome::Accepted { summary: Summary::Claim { status: Some(ClaimStatus::Scrubbed), .. }, .. }))
-}
-
-/// Read one inbound 835 file with the X12 reader and match each remittance to our claims. A
-/// file with errors is counted and left in the inbox for a person: nothing of it posts.
-fn read_835_file(
-    path: &std::path::Path,
-    (by_pcn, by_id): (&ByControlNumber, &HashMap<ClaimId, Claim>),
-    tally: &mut Tally,
-) -> anyhow::Result<Vec<EraOutcome>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (document, diagnostics) =
-        read_document(&bytes[..]).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
-    if diagnostics.iter().any(|diagnostic| diagnostic.severity == Severity::Error) {
-        tally.inbound_rejected += 1;
-        return Ok(Vec::new());
-    }
-    let mut outcomes = Vec::new();
-    for transaction in &document.transactions {
-        if let TransactionBody::Remittance(remittance) = &transaction.body {
-            let remit =
-                from_x12(remittance, Currency::USD).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
-            outcomes.push(match_remittance(&remit, &by_pcn.index(&remit, by_id)));
-        }
-    }
-    Ok(outcomes)
-}
-
-/// Our claims' ids by patient control number, kept as claims are added. A remittance is
-/// matched against the claims its CLP01s name, every claim sharing one included: what an index
-/// of all claims would find for it, without indexing every claim again each simulated day.
-#[derive(Default)]
-struct ByControlNumber(HashMap<String, Vec<ClaimId>>);
-
-impl ByControlNumber {
-    fn add(&mut self, claim: &Claim) {
-        self.0.entry(claim.patient_control_number.clone()).or_default().push(claim.id);
-    }
-
-    fn index<'a>(&self, remit: &Remittance, by_id: &'a HashMap<ClaimId, Claim>) -> ClaimIndex<'a> {
-        let mut named = HashSet::new();
-        let ids = remit
-            .claims
-            .iter()
-            .filter_map(|payment| self.0.get(payment.patient_control_number.trim()))
-            .flatten()
-            .filter(|id| named.insert(**id));
-        ClaimIndex::new(ids.filter_map(|id| by_id.get(id)))
-    }
 }
 
 /// About a third of the Medicare patients also have Medicaid: their claims cross over to it

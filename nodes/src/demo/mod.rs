@@ -11,8 +11,10 @@
 //! simulator's ground truth to the cent.
 
 mod acks;
+mod denials;
 mod flow;
 mod outbox;
+mod remits;
 mod status;
 mod summary;
 
