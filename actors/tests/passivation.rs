@@ -250,3 +250,43 @@ async fn a_live_bound_passivates_the_least_recently_used() {
     assert!(test.node.stats().await.live <= 640);
     test.node.shutdown().await;
 }
+
+/// An entity is never given a second actor while its first is still passivating: with one
+/// live actor per shard, claims of a shard evict each other all the time, and each claim gets
+/// the same sign-off twice at once. Every command gets its outcome (no sequence conflict from
+/// two actors deciding on one history), and each claim is signed off exactly once (G1, G3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_for_a_passivating_claim_wait_for_its_next_actor() {
+    let claims: u64 = 600;
+    let config = NodeConfig {
+        idle_after: std::time::Duration::from_secs(3600),
+        max_live_actors: Some(64),
+        ..NodeConfig::default()
+    };
+    let test = start(64, config).await;
+    let org = load_org(46);
+    create_for(&test.node, org, 0, claims).await;
+    let mut tasks = Vec::new();
+    for index in 0..claims {
+        for _ in 0..2 {
+            let node = test.node.clone();
+            tasks.push(tokio::spawn(async move { node.send(claim_journey(org, index).remove(1)).await }));
+        }
+    }
+    let mut appended = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Outcome::Accepted { events_appended, .. }) => appended += events_appended,
+            other => panic!("a sign-off got {other:?}"),
+        }
+    }
+    assert_eq!(appended as u64, claims, "each claim signed off once");
+    for index in [0, claims / 2, claims - 1] {
+        let state: ClaimState =
+            codec::decode(&test.node.inspect(claim_journey(org, index)[0].entity).await.unwrap().state).unwrap();
+        assert!(state.signed_off);
+        assert_eq!(state.version, 2);
+    }
+    assert!(test.node.stats().await.live <= 64);
+    test.node.shutdown().await;
+}

@@ -47,6 +47,17 @@ pub struct ShardArguments {
 
 pub struct ShardSupervisor;
 
+/// An actor asked to passivate, not stopped yet.
+struct Stopping {
+    actor: ActorId,
+    since: Instant,
+    waiting: Vec<EntityMessage>,
+}
+
+/// A passivating actor not stopped after this long is given up on: what waited for it goes to
+/// a fresh actor (the callers' own timeouts are far shorter).
+const STOPPING_GIVE_UP: Duration = Duration::from_secs(30);
+
 struct Child {
     actor: ActorRef<EntityMessage>,
     last_used: Instant,
@@ -66,6 +77,10 @@ pub struct ShardState {
     /// fingerprint is a quarter of an `EntityRef`'s bytes; a collision (odds ~1e-8 at 1M)
     /// only miscounts the passivated gauge by one.
     passivated: HashSet<u64>,
+    /// Entities whose actor was asked to passivate and has not stopped yet: its id, and the
+    /// messages that came for the entity meanwhile. They go to a fresh actor once the old one
+    /// stopped, so an entity never has two actors (one still working its mailbox).
+    stopping: HashMap<EntityRef, Stopping>,
     restarts: u64,
     fenced: bool,
     timer: Option<JoinHandle<()>>,
@@ -95,6 +110,7 @@ impl Actor for ShardSupervisor {
             by_actor: HashMap::new(),
             failures: HashMap::new(),
             passivated: HashSet::new(),
+            stopping: HashMap::new(),
             restarts: 0,
             fenced: false,
             timer: Some(timer),
@@ -123,6 +139,7 @@ impl Actor for ShardSupervisor {
                 let idle_after = state.runtime.config.idle_after;
                 passivate(state, |child| child.last_used.elapsed() >= idle_after, false);
                 hibernate(state, state.runtime.config.hibernate_after);
+                give_up_stopping(&myself, state).await;
                 tidy(state);
             }
             ShardMessage::PassivateAll(reply) => {
@@ -162,6 +179,7 @@ impl Actor for ShardSupervisor {
                 } else if reason.as_deref() != Some(EXIT_PASSIVATED) {
                     tracing::debug!(shard = state.shard.0, kind = entity.kind.as_str(), "entity actor stopped");
                 }
+                release(&myself, state, entity, cell.get_id()).await;
             }
             SupervisionEvent::ActorFailed(cell, error) => {
                 let Some(entity) = forget(state, cell.get_id()) else { return Ok(()) };
@@ -183,6 +201,7 @@ impl Actor for ShardSupervisor {
                 } else {
                     tracing::error!(shard = state.shard.0, kind = entity.kind.as_str(), "restart intensity exceeded");
                 }
+                release(&myself, state, entity, cell.get_id()).await;
             }
             _ => {}
         }
@@ -199,6 +218,32 @@ fn forget(state: &mut ShardState, actor: ActorId) -> Option<EntityRef> {
         state.runtime.metrics.hibernated_actors.dec();
     }
     Some(entity)
+}
+
+/// Once a passivating actor stopped (or failed), the messages that waited for it go to the
+/// entity's next actor, in their order.
+async fn release(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: EntityRef, stopped: ActorId) {
+    if state.stopping.get(&entity).is_none_or(|stopping| stopping.actor != stopped) {
+        return;
+    }
+    let Some(stopping) = state.stopping.remove(&entity) else { return };
+    for message in stopping.waiting {
+        route(myself, state, entity, message).await;
+    }
+}
+
+/// On the passivation tick: passivating actors that never reported their stop are given up on.
+async fn give_up_stopping(myself: &ActorRef<ShardMessage>, state: &mut ShardState) {
+    let stale: Vec<(EntityRef, ActorId)> = state
+        .stopping
+        .iter()
+        .filter(|(_, stopping)| stopping.since.elapsed() > STOPPING_GIVE_UP)
+        .map(|(entity, stopping)| (*entity, stopping.actor))
+        .collect();
+    for (entity, actor) in stale {
+        tracing::warn!(shard = state.shard.0, kind = entity.kind.as_str(), "a passivating actor never stopped");
+        release(myself, state, entity, actor).await;
+    }
 }
 
 fn quarantine_left(state: &ShardState, entity: &EntityRef) -> Option<Duration> {
@@ -227,6 +272,10 @@ async fn route(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: 
             refuse(message, SendError::Quarantined { retry_after_ms: left.as_millis() as u64 });
             return;
         }
+    }
+    if let Some(stopping) = state.stopping.get_mut(&entity) {
+        stopping.waiting.push(message);
+        return;
     }
     let mut message = message;
     // Two tries: a child that died between its last message and this one is replaced.
@@ -374,8 +423,12 @@ fn passivate_these(state: &mut ShardState, chosen: &[EntityRef], wait: bool) -> 
         } else {
             None
         };
-        if child.actor.cast(EntityMessage::Passivate(port)).is_ok() && state.passivated.insert(fingerprint(entity)) {
-            state.runtime.metrics.passivated_actors.inc();
+        if child.actor.cast(EntityMessage::Passivate(port)).is_ok() {
+            let stopping = Stopping { actor: child.actor.get_id(), since: Instant::now(), waiting: Vec::new() };
+            state.stopping.insert(*entity, stopping);
+            if state.passivated.insert(fingerprint(entity)) {
+                state.runtime.metrics.passivated_actors.inc();
+            }
         }
     }
     done
