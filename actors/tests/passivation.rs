@@ -216,18 +216,19 @@ async fn idle_claims_hibernate_and_wake_exactly() {
     test.node.shutdown().await;
 }
 
+/// A 64-shard node holding at most `max_live` live actors, with no idle-time passivation.
+async fn start_bounded(max_live: usize) -> support::TestNode {
+    let idle_after = std::time::Duration::from_secs(3600);
+    start(64, NodeConfig { idle_after, max_live_actors: Some(max_live), ..NodeConfig::default() }).await
+}
+
 /// A node bounded to 640 live actors (10 per shard) holds no more than that however fast
 /// claims arrive: the least recently used go first, every claim is either live or
 /// passivated, and an evicted claim comes back exactly and continues in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_bound_passivates_the_least_recently_used() {
     let claims: u64 = 5_000;
-    let config = NodeConfig {
-        idle_after: std::time::Duration::from_secs(3600),
-        max_live_actors: Some(640),
-        ..NodeConfig::default()
-    };
-    let test = start(64, config).await;
+    let test = start_bounded(640).await;
     let org = load_org(45);
     let first = claim_journey(org, 0);
     create_for(&test.node, org, 0, 1).await;
@@ -258,12 +259,7 @@ async fn a_live_bound_passivates_the_least_recently_used() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_for_a_passivating_claim_wait_for_its_next_actor() {
     let claims: u64 = 600;
-    let config = NodeConfig {
-        idle_after: std::time::Duration::from_secs(3600),
-        max_live_actors: Some(64),
-        ..NodeConfig::default()
-    };
-    let test = start(64, config).await;
+    let test = start_bounded(64).await;
     let org = load_org(46);
     create_for(&test.node, org, 0, claims).await;
     let mut tasks = Vec::new();

@@ -27,6 +27,7 @@ use super::{AppendBatch, BoxFuture, Epoch, Journal, JournalError, Snapshot, Stor
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::ShardId;
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Mutex;
@@ -148,9 +149,9 @@ impl SledJournal {
         let lowest = prefixed(SHARD_LOG, &shard_log_key(shard, 0));
         let start = prefixed(SHARD_LOG, &shard_log_key(shard, wanted));
         let end = prefixed(SHARD_LOG, &shard_log_key(shard, u64::MAX));
-        // The record holding `wanted` may begin before it; later records begin after it.
+        // The record holding `wanted` may begin before it (or at it); later ones begin after it.
         let holding = self.tree.range(lowest..=start.clone()).next_back();
-        let later = self.tree.range(start.clone()..=end).filter(|item| !matches!(item, Ok((key, _)) if *key == start));
+        let later = self.tree.range((Bound::Excluded(start), Bound::Included(end)));
         let mut events = Vec::new();
         for item in holding.into_iter().chain(later) {
             let (key, record) = item.map_err(unavailable)?;

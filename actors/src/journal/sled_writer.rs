@@ -84,16 +84,18 @@ fn last_sequence(db: &sled::Db, entity: &EntityRef) -> Result<u64, JournalError>
     }
 }
 
-/// What the writer knows is stored, kept across groups. It is the only writer, so what it
-/// wrote stays true; a failed apply clears it (what reached sled is then unknown) and it is
-/// read back from sled on demand.
+/// Shard positions, shard epochs and entity heads as the writer has written them. The writer
+/// keeps one across groups (`known`): it is the only writer, so what it wrote stays true; a
+/// failed apply clears it (what reached sled is then unknown) and values are read back from
+/// sled on demand. A group keeps its own (`moves`), which `known` learns once the batch is
+/// applied.
 #[derive(Default)]
-struct Known {
+struct Facts {
     /// Last position per shard.
     positions: HashMap<ShardId, u64>,
     /// Lease epoch per shard.
     epochs: HashMap<ShardId, u64>,
-    /// Last sequence of entities appended to lately; bounded by `KNOWN_HEADS`.
+    /// Last sequence per entity; the writer's are bounded by `KNOWN_HEADS`.
     heads: HashMap<[u8; ENTITY_KEY_LEN], u64>,
 }
 
@@ -101,15 +103,15 @@ struct Known {
 /// back from sled (a reverse range read) until they are remembered again.
 const KNOWN_HEADS: usize = 65_536;
 
-impl Known {
+impl Facts {
     fn clear(&mut self) {
         self.positions.clear();
         self.epochs.clear();
         self.heads.clear();
     }
 
-    /// After the group's batch is applied: its moves become the writer's knowledge.
-    fn learn(&mut self, group: GroupMoves) {
+    /// After a group's batch is applied: its moves become the writer's knowledge.
+    fn learn(&mut self, group: Facts) {
         self.positions.extend(group.positions);
         self.epochs.extend(group.epochs);
         if self.heads.len() + group.heads.len() > KNOWN_HEADS {
@@ -119,22 +121,14 @@ impl Known {
     }
 }
 
-/// What one group moves: read before `Known`, which only learns it once the batch is applied.
-#[derive(Default)]
-struct GroupMoves {
-    positions: HashMap<ShardId, u64>,
-    epochs: HashMap<ShardId, u64>,
-    heads: HashMap<[u8; ENTITY_KEY_LEN], u64>,
-}
-
 /// A group's pending writes over the stored keys: reads see the group's own earlier writes.
 /// Event writes go straight to the batch (nothing reads them back within a group: heads and
 /// positions answer for them), the shard log gathers one record per shard, and the few keys
 /// a later request may read (snapshots, inbound ids) are kept in `writes` too.
 struct Staged<'a> {
     db: &'a sled::Db,
-    known: &'a Known,
-    moves: GroupMoves,
+    known: &'a Facts,
+    moves: Facts,
     batch: sled::Batch,
     writes: HashMap<Vec<u8>, Vec<u8>>,
     /// Per shard: the group's first position there and the event keys from it on.
@@ -142,11 +136,11 @@ struct Staged<'a> {
 }
 
 impl<'a> Staged<'a> {
-    fn new(db: &'a sled::Db, known: &'a Known) -> Self {
+    fn new(db: &'a sled::Db, known: &'a Facts) -> Self {
         Self {
             db,
             known,
-            moves: GroupMoves::default(),
+            moves: Facts::default(),
             batch: sled::Batch::default(),
             writes: HashMap::new(),
             logs: HashMap::new(),
@@ -154,30 +148,35 @@ impl<'a> Staged<'a> {
     }
 
     /// The batch to apply, with the group's shard log records, and what it moves.
-    fn finish(mut self) -> (sled::Batch, GroupMoves) {
+    fn finish(mut self) -> (sled::Batch, Facts) {
         for (shard, (first, keys)) in self.logs {
             self.batch.insert(prefixed(SHARD_LOG, &shard_log_key(shard, first)), keys);
         }
         (self.batch, self.moves)
     }
 
+    /// The group's own value, else the writer's; `None`: read it from sled.
+    fn recall(&self, pick: impl Fn(&Facts) -> Option<&u64>) -> Option<u64> {
+        pick(&self.moves).or_else(|| pick(self.known)).copied()
+    }
+
     fn head(&self, entity: &EntityRef, key: &[u8; ENTITY_KEY_LEN]) -> Result<u64, JournalError> {
-        match self.moves.heads.get(key).or_else(|| self.known.heads.get(key)) {
-            Some(head) => Ok(*head),
+        match self.recall(|facts| facts.heads.get(key)) {
+            Some(head) => Ok(head),
             None => last_sequence(self.db, entity),
         }
     }
 
     fn position(&self, shard: ShardId) -> Result<u64, JournalError> {
-        match self.moves.positions.get(&shard).or_else(|| self.known.positions.get(&shard)) {
-            Some(position) => Ok(*position),
+        match self.recall(|facts| facts.positions.get(&shard)) {
+            Some(position) => Ok(position),
             None => last_position(self.db, shard),
         }
     }
 
     fn epoch(&self, shard: ShardId) -> Result<u64, JournalError> {
-        match self.moves.epochs.get(&shard).or_else(|| self.known.epochs.get(&shard)) {
-            Some(epoch) => Ok(*epoch),
+        match self.recall(|facts| facts.epochs.get(&shard)) {
+            Some(epoch) => Ok(epoch),
             None => match self.db.get(prefixed(EPOCHS, &shard_key(shard))).map_err(unavailable)? {
                 Some(value) => read_u64(&value, "epoch"),
                 None => Ok(0),
@@ -204,7 +203,7 @@ impl<'a> Staged<'a> {
 }
 
 pub(super) fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiver<WriteRequest>) {
-    let mut known = Known::default();
+    let mut known = Facts::default();
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
