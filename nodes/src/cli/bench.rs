@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 #[derive(Subcommand, Debug)]
@@ -133,13 +132,13 @@ async fn backbone(args: &BackboneArgs, scratch: &Path) -> anyhow::Result<()> {
     let journal = open_journal(&scratch.join("rss"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
     let node = start_node(journal.clone(), &prometheus::Registry::new()).await?;
     let before = rss_kib();
-    create_only(&node, 3, 0, args.actors).await;
+    create_claims(&node, 0, args.actors).await;
     let live = rss_kib();
     let stats = node.stats().await;
     node.passivate_all().await;
     // glibc keeps freed memory for reuse, so a passivated claim's cost shows as how little a
     // second wave of live claims adds once the first wave is passivated.
-    create_only(&node, 3, args.actors, args.actors).await;
+    create_claims(&node, args.actors, args.actors).await;
     let second = rss_kib();
     node.passivate_all().await;
     let per_live = live.saturating_sub(before) as f64 / args.actors as f64;
@@ -225,20 +224,9 @@ async fn paced(node: &Node, seed: u64, claims: u64, commands_per_second: f64) ->
     (all, rate)
 }
 
-async fn create_only(node: &Node, seed: u64, from: u64, claims: u64) {
-    let org = load_org(seed);
-    let permits = Arc::new(Semaphore::new(512));
-    let mut tasks = Vec::new();
-    for index in from..from + claims {
-        let Ok(permit) = permits.clone().acquire_owned().await else { break };
-        let node = node.clone();
-        tasks.push(tokio::spawn(async move {
-            let create = claim_journey(org, index).remove(0);
-            let _ = node.send(create).await;
-            drop(permit);
-        }));
-    }
-    for task in tasks {
-        let _ = task.await;
-    }
+/// Create claims `from..from + count` (each its journey's first command), 512 at a time from a
+/// fixed pool of workers: holding a task per claim until the end would count 50,000 finished
+/// tasks' memory against the actors.
+async fn create_claims(node: &Node, from: u64, count: u64) {
+    super::bench_memory::run_commands(node, load_org(3), from, count, 512, 0).await;
 }
