@@ -19,6 +19,7 @@ pub mod practice;
 pub mod remit_ledger;
 pub mod roles;
 pub mod shard;
+pub mod statement_book;
 pub mod x12;
 
 pub use error::{ValidationError, ValidationKind};

@@ -5,10 +5,13 @@
 //! id is the organization id.
 
 use crate::claim::DecideContext;
+use crate::domain::{PatientStatement, PaymentPlan};
 use crate::envelope::EventEnvelope;
+use crate::ids::StatementId;
 use crate::ids::{ClaimId, CommandId, UserId};
 use crate::remit_ledger::{ProviderAdjustment, ProviderLedger, SuspenseEntry};
 use crate::roles::{Actor, Role, SystemComponent};
+use crate::statement_book::{PatientPayment, StatementBook, StatementRefusal};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -56,6 +59,19 @@ pub enum PracticeCommand {
         item: CommandId,
         resolution: SuspenseResolution,
     },
+    /// Bill a patient's responsibility on some claims (`statement_book`).
+    IssueStatement {
+        statement: Box<PatientStatement>,
+    },
+    /// Split a statement's balance into installments; replaces an earlier plan.
+    SetPaymentPlan {
+        plan: Box<PaymentPlan>,
+    },
+    /// A patient's payment on a statement: front desk, mail, or online through the processor.
+    RecordPatientPayment {
+        statement: StatementId,
+        payment: Box<PatientPayment>,
+    },
 }
 
 /// How a biller closed a suspense item.
@@ -88,6 +104,9 @@ impl PracticeCommand {
             PracticeCommand::RecordProviderAdjustment { .. } => "record_provider_adjustment",
             PracticeCommand::RecordSuspense { .. } => "record_suspense",
             PracticeCommand::ResolveSuspense { .. } => "resolve_suspense",
+            PracticeCommand::IssueStatement { .. } => "issue_statement",
+            PracticeCommand::SetPaymentPlan { .. } => "set_payment_plan",
+            PracticeCommand::RecordPatientPayment { .. } => "record_patient_payment",
         }
     }
 }
@@ -104,6 +123,9 @@ pub enum PracticeEvent {
     ProviderAdjustmentRecorded { entry: ProviderAdjustment },
     SuspenseRecorded { item: SuspenseEntry },
     SuspenseResolved { item: CommandId, resolution: SuspenseResolution },
+    StatementIssued { statement: PatientStatement },
+    PaymentPlanSet { plan: PaymentPlan, at: DateTime<Utc>, by: UserId },
+    PatientPaymentRecorded { statement: StatementId, payment: PatientPayment, by: UserId },
 }
 
 impl PracticeEvent {
@@ -118,6 +140,9 @@ impl PracticeEvent {
             PracticeEvent::ProviderAdjustmentRecorded { .. } => "PracticeProviderAdjustmentRecorded",
             PracticeEvent::SuspenseRecorded { .. } => "PracticeSuspenseRecorded",
             PracticeEvent::SuspenseResolved { .. } => "PracticeSuspenseResolved",
+            PracticeEvent::StatementIssued { .. } => "PracticeStatementIssued",
+            PracticeEvent::PaymentPlanSet { .. } => "PracticePaymentPlanSet",
+            PracticeEvent::PatientPaymentRecorded { .. } => "PracticePatientPaymentRecorded",
         }
     }
 }
@@ -135,6 +160,22 @@ pub enum PracticeRejection {
     Invalid(String),
     #[error("no open suspense item {item}")]
     UnknownSuspense { item: CommandId },
+    #[error("no statement {statement}")]
+    UnknownStatement { statement: StatementId },
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
+}
+
+impl From<StatementRefusal> for PracticeRejection {
+    fn from(refusal: StatementRefusal) -> Self {
+        match refusal {
+            StatementRefusal::Forbidden(what) => PracticeRejection::Forbidden { command: what.to_string() },
+            StatementRefusal::Unknown(statement) => PracticeRejection::UnknownStatement { statement },
+            StatementRefusal::Invalid { field, message } => {
+                PracticeRejection::InvalidField { field: field.to_string(), message }
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +192,8 @@ pub struct PracticeState {
     pub suspense: Vec<SuspenseEntry>,
     /// Closed ones, in the order they were closed.
     pub resolved_suspense: Vec<ResolvedSuspense>,
+    /// Patient statements, their plans and payments.
+    pub statements: StatementBook,
 }
 
 impl Default for PracticeState {
@@ -165,6 +208,7 @@ impl Default for PracticeState {
             provider_ledger: ProviderLedger::default(),
             suspense: Vec::new(),
             resolved_suspense: Vec::new(),
+            statements: StatementBook::default(),
         }
     }
 }
@@ -244,6 +288,24 @@ pub fn decide_practice(
             }
             return Ok(vec![PracticeEvent::SuspenseResolved { item: *item, resolution: resolution.clone() }]);
         }
+        PracticeCommand::IssueStatement { statement } => {
+            state.statements.check_issue(statement, actor)?;
+            return Ok(vec![PracticeEvent::StatementIssued { statement: statement.as_ref().clone() }]);
+        }
+        PracticeCommand::SetPaymentPlan { plan } => {
+            state.statements.check_plan(plan, actor)?;
+            let at = Utc::now();
+            return Ok(vec![PracticeEvent::PaymentPlanSet { plan: plan.as_ref().clone(), at, by: actor.user_id() }]);
+        }
+        PracticeCommand::RecordPatientPayment { statement, payment } => {
+            state.statements.check_payment(*statement, payment, actor)?;
+            let payment = payment.as_ref().clone();
+            return Ok(vec![PracticeEvent::PatientPaymentRecorded {
+                statement: *statement,
+                payment,
+                by: actor.user_id(),
+            }]);
+        }
         _ => {}
     }
     if !is_admin(actor) {
@@ -288,7 +350,10 @@ pub fn decide_practice(
         // Decided above: any biller or the ingestion actor may record them.
         PracticeCommand::RecordProviderAdjustment { .. }
         | PracticeCommand::RecordSuspense { .. }
-        | PracticeCommand::ResolveSuspense { .. } => Vec::new(),
+        | PracticeCommand::ResolveSuspense { .. }
+        | PracticeCommand::IssueStatement { .. }
+        | PracticeCommand::SetPaymentPlan { .. }
+        | PracticeCommand::RecordPatientPayment { .. } => Vec::new(),
     })
 }
 
@@ -323,6 +388,11 @@ impl PracticeState {
                         resolution: resolution.clone(),
                     });
                 }
+            }
+            PracticeEvent::StatementIssued { statement } => self.statements.issue(statement),
+            PracticeEvent::PaymentPlanSet { plan, at, by } => self.statements.set_plan(plan, *at, *by),
+            PracticeEvent::PatientPaymentRecorded { statement, payment, by } => {
+                self.statements.pay(*statement, payment, *by)
             }
         }
     }

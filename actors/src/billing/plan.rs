@@ -36,22 +36,7 @@ pub fn apply_payment(plan: &mut PaymentPlan, amount: Money) -> Result<Money, Bil
             message: format!("a plan payment must be greater than zero, found {}", amount.amount),
         });
     }
-    let mut left = amount.amount;
-    let mut order: Vec<usize> = (0..plan.installments.len()).collect();
-    order.sort_by_key(|index| (plan.installments[*index].due_date, *index));
-    for index in order {
-        if left <= Decimal::ZERO {
-            break;
-        }
-        let installment = &mut plan.installments[index];
-        let owed = installment.amount.amount - installment.paid.amount;
-        if owed <= Decimal::ZERO {
-            continue;
-        }
-        let applied = owed.min(left);
-        installment.paid.amount += applied;
-        left -= applied;
-    }
+    let left = plan.apply(amount.amount);
     Ok(Money::new(left, currency))
 }
 

@@ -4,7 +4,10 @@
 //! state machine, none is canned.
 
 use super::projection::ClaimProjection;
-use super::service::{ClaimChange, ClaimFilter, ClaimRecord, ClaimService, ClaimSnapshot, CommandError, ServiceError};
+use super::service::{
+    ClaimChange, ClaimFilter, ClaimRecord, ClaimService, ClaimSnapshot, CommandError, PracticeCommandError,
+    ServiceError,
+};
 use chrono::Utc;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -12,6 +15,7 @@ use futures::FutureExt;
 use practice_protocol::claim::{decide, ClaimCommand, ClaimEvent, ClaimState, DecideContext, Rejection};
 use practice_protocol::envelope::{CommandEnvelope, EntityKind, EventEnvelope};
 use practice_protocol::ids::{ClaimId, OrgId};
+use practice_protocol::practice::{decide_practice, PracticeCommand, PracticeRejection, PracticeState};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,6 +30,8 @@ pub struct LocalClaimService {
     /// Claims keyed by organization first, so no lookup can cross tenants (G8).
     store: Mutex<HashMap<OrgId, HashMap<ClaimId, Entry>>>,
     projection: ClaimProjection,
+    /// Each organization's practice entity, folded from its events the same way.
+    practices: Mutex<HashMap<OrgId, PracticeState>>,
     context: Box<dyn Fn() -> DecideContext + Send + Sync>,
     ready: AtomicBool,
 }
@@ -39,6 +45,7 @@ impl LocalClaimService {
         Arc::new(Self {
             store: Mutex::default(),
             projection: ClaimProjection::default(),
+            practices: Mutex::default(),
             context: Box::new(context),
             ready: AtomicBool::new(true),
         })
@@ -103,6 +110,44 @@ impl LocalClaimService {
 }
 
 impl ClaimService for LocalClaimService {
+    fn practice(&self, org: OrgId) -> BoxFuture<'_, Result<PracticeState, ServiceError>> {
+        let practices = self.practices.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let state = practices.get(&org).cloned().unwrap_or_default();
+        async move { Ok(state) }.boxed()
+    }
+
+    fn execute_practice(
+        &self,
+        envelope: CommandEnvelope<PracticeCommand>,
+    ) -> BoxFuture<'_, Result<(), PracticeCommandError>> {
+        let result = (|| {
+            if !self.ready.load(Ordering::SeqCst) {
+                return Err(ServiceError::Unavailable("the node is not ready".to_string()).into());
+            }
+            if envelope.entity.kind != EntityKind::Practice || envelope.entity.org != envelope.actor.org() {
+                return Err(PracticeRejection::Forbidden { command: envelope.command.name().to_string() }.into());
+            }
+            let mut practices = self.practices.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let state = practices.entry(envelope.entity.org).or_default();
+            let events = decide_practice(state, envelope.command_id, &envelope.command, &envelope.actor)?;
+            for event in events {
+                let sequence = state.version + 1;
+                let at = (self.context)().now;
+                let actor = envelope.actor.clone();
+                state.apply_envelope(&EventEnvelope::new(
+                    envelope.entity,
+                    sequence,
+                    at,
+                    actor,
+                    Some(envelope.command_id),
+                    event,
+                ));
+            }
+            Ok(())
+        })();
+        async move { result }.boxed()
+    }
+
     fn execute(
         &self,
         envelope: CommandEnvelope<ClaimCommand>,

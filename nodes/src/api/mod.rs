@@ -34,7 +34,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics::HttpMetrics;
 use service::ClaimService;
-use statements::{PaymentProcessor, StatementStore};
+use statements::PaymentProcessor;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use upload::Ingestion;
@@ -49,7 +49,6 @@ pub struct ApiContext {
     pub service: Arc<dyn ClaimService>,
     pub keys: TokenKey,
     pub connectors: ConnectorKeys,
-    pub statements: StatementStore,
     pub processor: Arc<dyn PaymentProcessor>,
     pub ingestion: Arc<dyn Ingestion>,
     pub metrics: HttpMetrics,

@@ -3,38 +3,31 @@
 //! optionally split into a monthly payment plan. Card data never reaches us: the online
 //! payment carries only the processor's one-time token.
 //!
-//! The store is in memory here; statements belong to the practice actor when that lands.
+//! Statements, plans and payments are the practice entity's (`statement_book`): each one is
+//! journaled before the answer, and the practice actor decides concurrent requests one at a
+//! time.
 
 use super::error::ApiError;
 use super::json::{reply, ApiJson, IdPath};
-use super::service::ClaimFilter;
+use super::service::{ClaimFilter, PracticeCommandError};
 use super::AppState;
 use crate::auth::rbac::{Action, Entity, Scope};
 use crate::auth::Caller;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use practice_actors::runtime::PolicyBook;
 use practice_protocol::domain::{AuditColumns, PatientStatement, PaymentMethod, PaymentPlan};
-use practice_protocol::ids::{ClaimId, OrgId, PatientId, PaymentPlanId, StatementId};
+use practice_protocol::envelope::CommandEnvelope;
+use practice_protocol::ids::{CommandId, OrgId, PatientId, PaymentPlanId, StatementId};
 use practice_protocol::money::{Currency, Money};
+use practice_protocol::practice::{PracticeCommand, PracticeRejection};
+use practice_protocol::statement_book::{PatientPayment, StatementAccount, StatementBook, StatementRefusal};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
-
-/// A payment on a statement.
-#[derive(Clone, Debug, Serialize)]
-pub struct PatientPayment {
-    pub amount: Money,
-    pub method: PaymentMethod,
-    /// The processor's receipt for online payments.
-    pub processor_reference: Option<String>,
-    pub at: DateTime<Utc>,
-    pub by: String,
-}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StatementView {
@@ -45,53 +38,16 @@ pub struct StatementView {
     pub payments: Vec<PatientPayment>,
 }
 
-struct StatementRecord {
-    statement: PatientStatement,
-    plan: Option<PaymentPlan>,
-    payments: Vec<PatientPayment>,
-}
-
-impl StatementRecord {
-    fn paid(&self) -> Decimal {
-        self.payments.iter().map(|payment| payment.amount.amount).sum()
-    }
-
-    fn view(&self) -> StatementView {
-        let currency = self.statement.total_due.currency;
-        let paid = self.paid();
+impl StatementView {
+    fn of(account: &StatementAccount) -> StatementView {
+        let currency = account.statement.total_due.currency;
         StatementView {
-            statement: self.statement.clone(),
-            paid: Money::new(paid, currency),
-            balance: Money::new(self.statement.total_due.amount - paid, currency),
-            plan: self.plan.clone(),
-            payments: self.payments.clone(),
+            statement: account.statement.clone(),
+            paid: Money::new(account.paid(), currency),
+            balance: Money::new(account.balance(), currency),
+            plan: account.plan.clone(),
+            payments: account.payments.clone(),
         }
-    }
-}
-
-#[derive(Default)]
-pub struct StatementStore {
-    orgs: Mutex<HashMap<OrgId, HashMap<StatementId, StatementRecord>>>,
-}
-
-impl StatementStore {
-    fn with<T>(&self, action: impl FnOnce(&mut HashMap<OrgId, HashMap<StatementId, StatementRecord>>) -> T) -> T {
-        let mut guard = self.orgs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        action(&mut guard)
-    }
-
-    fn billed_claims(&self, org: OrgId, patient: PatientId) -> BTreeSet<ClaimId> {
-        self.with(|orgs| {
-            orgs.get(&org)
-                .map(|statements| {
-                    statements
-                        .values()
-                        .filter(|record| record.statement.patient_id == patient)
-                        .flat_map(|record| record.statement.claims.iter().copied())
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
     }
 }
 
@@ -165,7 +121,7 @@ pub async fn generate(
 ) -> Result<Response, ApiError> {
     caller.require(Entity::Statement, Action::GenerateStatement)?;
     let org = caller.org();
-    let already = state.statements.billed_claims(org, request.patient_id);
+    let book = state.service.practice(org).await?.statements;
     let filter = ClaimFilter { patient: Some(request.patient_id), ..ClaimFilter::default() };
     let mut claims = Vec::new();
     let mut total = Decimal::ZERO;
@@ -174,7 +130,7 @@ pub async fn generate(
         let (Some(claim), Some(ledger)) = (snapshot.state.claim.as_ref(), snapshot.state.ledger.as_ref()) else {
             continue;
         };
-        if already.contains(&claim.id) || ledger.totals.patient_responsibility <= Decimal::ZERO {
+        if book.billed_on(claim.id).is_some() || ledger.totals.patient_responsibility <= Decimal::ZERO {
             continue;
         }
         currency = ledger.currency;
@@ -198,45 +154,67 @@ pub async fn generate(
         is_paid: false,
         audit: AuditColumns::created(caller.claims.user, now),
     };
-    let record = StatementRecord { statement, plan: None, payments: Vec::new() };
-    let view = record.view();
-    state.statements.with(|orgs| orgs.entry(org).or_default().insert(record.statement.id, record));
+    let id = statement.id;
+    let command = PracticeCommand::IssueStatement { statement: Box::new(statement) };
+    let view = run(&state, &caller, CommandId::new_v4(), command, id).await?;
     Ok(reply(StatusCode::CREATED, &view))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let scope = caller.read(Entity::Statement)?;
     let own = crate::auth::billing_scope(&caller, scope);
-    let views: Vec<StatementView> = state.statements.with(|orgs| {
-        orgs.get(&caller.org())
-            .map(|statements| {
-                statements
-                    .values()
-                    .filter(|record| own.is_none_or(|patient| record.statement.patient_id == patient))
-                    .map(StatementRecord::view)
-                    .collect()
-            })
-            .unwrap_or_default()
-    });
+    let book = state.service.practice(caller.org()).await?.statements;
+    let views: Vec<StatementView> = book
+        .accounts
+        .values()
+        .filter(|account| own.is_none_or(|patient| account.statement.patient_id == patient))
+        .map(StatementView::of)
+        .collect();
     Ok(reply(StatusCode::OK, &serde_json::json!({ "statements": views })))
 }
 
-/// Run `action` on a statement the caller may see; 404 otherwise (other org, not own).
-fn with_visible<T>(
+/// A statement the caller may see; 404 otherwise (other org, not their own).
+async fn visible(
     state: &AppState,
     caller: &Caller,
     scope: Scope,
     id: StatementId,
-    action: impl FnOnce(&mut StatementRecord) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    state.statements.with(|orgs| {
-        let record = orgs
-            .get_mut(&caller.org())
-            .and_then(|statements| statements.get_mut(&id))
-            .filter(|record| caller.sees_patient(scope, record.statement.patient_id))
-            .ok_or_else(|| ApiError::not_found("statement"))?;
-        action(record)
-    })
+) -> Result<StatementAccount, ApiError> {
+    let mut book = state.service.practice(caller.org()).await?.statements;
+    book.accounts
+        .remove(&id)
+        .filter(|account| caller.sees_patient(scope, account.statement.patient_id))
+        .ok_or_else(|| ApiError::not_found("statement"))
+}
+
+/// Run a statement command on the caller's practice entity, then read the statement back.
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    command_id: CommandId,
+    command: PracticeCommand,
+    statement: StatementId,
+) -> Result<StatementView, ApiError> {
+    let envelope = CommandEnvelope {
+        command_id,
+        entity: PolicyBook::practice_ref(caller.org()),
+        issued_at: Utc::now(),
+        actor: caller.actor.clone(),
+        command,
+    };
+    state.service.execute_practice(envelope).await.map_err(|error| match error {
+        PracticeCommandError::Rejected(PracticeRejection::Forbidden { command }) => {
+            ApiError::forbidden(format!("your role may not do this: {command}"))
+        }
+        PracticeCommandError::Rejected(PracticeRejection::UnknownStatement { .. }) => ApiError::not_found("statement"),
+        PracticeCommandError::Rejected(PracticeRejection::InvalidField { field, message }) => {
+            ApiError::unprocessable("validation_failed", message).at(&field)
+        }
+        PracticeCommandError::Rejected(other) => ApiError::unprocessable("validation_failed", other.to_string()),
+        PracticeCommandError::Service(service) => service.into(),
+    })?;
+    let account = visible(state, caller, Scope::All, statement).await?;
+    Ok(StatementView::of(&account))
 }
 
 pub async fn get_one(
@@ -245,29 +223,8 @@ pub async fn get_one(
     IdPath(id): IdPath<StatementId>,
 ) -> Result<Response, ApiError> {
     let scope = caller.read(Entity::Statement)?;
-    let view = with_visible(&state, &caller, scope, id, |record| Ok(record.view()))?;
-    Ok(reply(StatusCode::OK, &view))
-}
-
-fn check_amount(record: &StatementRecord, amount: Money) -> Result<(), ApiError> {
-    amount.non_negative("amount")?;
-    amount.in_currency(record.statement.total_due.currency, "amount")?;
-    if amount.amount.is_zero() {
-        return Err(ApiError::unprocessable("validation_failed", "amount must be greater than zero").at("amount"));
-    }
-    let balance = record.statement.total_due.amount - record.paid();
-    if amount.amount > balance {
-        return Err(ApiError::unprocessable("validation_failed", format!("amount exceeds the balance of {balance}"))
-            .at("amount"));
-    }
-    Ok(())
-}
-
-fn record_payment(record: &mut StatementRecord, caller: &Caller, payment: PatientPayment) -> StatementView {
-    record.payments.push(payment);
-    record.statement.is_paid = record.paid() >= record.statement.total_due.amount;
-    record.statement.audit.touch(caller.claims.user, Utc::now());
-    record.view()
+    let account = visible(&state, &caller, scope, id).await?;
+    Ok(reply(StatusCode::OK, &StatementView::of(&account)))
 }
 
 pub async fn collect(
@@ -282,17 +239,17 @@ pub async fn collect(
             ApiError::unprocessable("validation_failed", "front-desk payments are cash, card or check").at("method")
         );
     }
-    let view = with_visible(&state, &caller, Scope::All, id, |record| {
-        check_amount(record, request.amount)?;
-        let payment = PatientPayment {
-            amount: request.amount,
-            method: request.method,
-            processor_reference: None,
-            at: Utc::now(),
-            by: super::views::who(&caller.actor),
-        };
-        Ok(record_payment(record, &caller, payment))
-    })?;
+    request.amount.non_negative("amount")?;
+    visible(&state, &caller, Scope::All, id).await?;
+    let payment = PatientPayment {
+        amount: request.amount,
+        method: request.method,
+        processor_reference: None,
+        at: Utc::now(),
+        by: super::views::who(&caller.actor),
+    };
+    let command = PracticeCommand::RecordPatientPayment { statement: id, payment: Box::new(payment) };
+    let view = run(&state, &caller, CommandId::new_v4(), command, id).await?;
     Ok(reply(StatusCode::CREATED, &view))
 }
 
@@ -316,24 +273,35 @@ pub async fn pay_online(
         )
         .at("payment_token"));
     }
+    request.amount.non_negative("amount")?;
     let scope = caller.read(Entity::Statement)?;
-    with_visible(&state, &caller, scope, id, |record| check_amount(record, request.amount))?;
+    let account = visible(&state, &caller, scope, id).await?;
+    let mut payment = PatientPayment {
+        amount: request.amount,
+        method: PaymentMethod::Card,
+        processor_reference: Some(String::new()),
+        at: Utc::now(),
+        by: super::views::who(&caller.actor),
+    };
+    // Refuse before the card is charged what the practice would refuse after.
+    let book = StatementBook { accounts: [(id, account)].into() };
+    book.check_payment(id, &payment, &caller.actor).map_err(|refusal| match refusal {
+        StatementRefusal::Invalid { field, message } => ApiError::unprocessable("validation_failed", message).at(field),
+        StatementRefusal::Unknown(_) => ApiError::not_found("statement"),
+        StatementRefusal::Forbidden(what) => ApiError::forbidden(format!("your role may not do this: {what}")),
+    })?;
     let receipt = state
         .processor
         .charge(caller.org(), id, request.amount, &request.payment_token)
         .await
         .map_err(|why| ApiError::new(StatusCode::PAYMENT_REQUIRED, "payment_declined", why))?;
-    let view = with_visible(&state, &caller, scope, id, |record| {
-        // Re-check: another payment may have landed while the processor answered.
-        check_amount(record, request.amount)?;
-        let payment = PatientPayment {
-            amount: request.amount,
-            method: PaymentMethod::Card,
-            processor_reference: Some(receipt),
-            at: Utc::now(),
-            by: super::views::who(&caller.actor),
-        };
-        Ok(record_payment(record, &caller, payment))
+    // One receipt, one payment: a retry after a lost answer records nothing twice (G3).
+    let command_id = CommandId::derived(&[b"patient-payment", id.0.as_bytes(), receipt.as_bytes()]);
+    payment.processor_reference = Some(receipt.clone());
+    let command = PracticeCommand::RecordPatientPayment { statement: id, payment: Box::new(payment) };
+    let view = run(&state, &caller, command_id, command, id).await.inspect_err(|_| {
+        // The card was charged: the receipt is what reconciles it (no PHI in it).
+        tracing::error!(statement = %id, %receipt, "charged online but the payment was not recorded");
     })?;
     Ok(reply(StatusCode::CREATED, &view))
 }
@@ -349,13 +317,10 @@ pub async fn plan(
         return Err(ApiError::unprocessable("validation_failed", format!("at most {MAX_INSTALLMENTS} installments"))
             .at("installments"));
     }
-    let view = with_visible(&state, &caller, Scope::All, id, |record| {
-        let balance =
-            Money::new(record.statement.total_due.amount - record.paid(), record.statement.total_due.currency);
-        let plan = PaymentPlan::monthly(PaymentPlanId::new_v4(), id, balance, request.installments, request.first_due)?;
-        record.statement.payment_plan_id = Some(plan.id);
-        record.plan = Some(plan);
-        Ok(record.view())
-    })?;
+    let account = visible(&state, &caller, Scope::All, id).await?;
+    let balance = Money::new(account.balance(), account.statement.total_due.currency);
+    let plan = PaymentPlan::monthly(PaymentPlanId::new_v4(), id, balance, request.installments, request.first_due)?;
+    let command = PracticeCommand::SetPaymentPlan { plan: Box::new(plan) };
+    let view = run(&state, &caller, CommandId::new_v4(), command, id).await?;
     Ok(reply(StatusCode::CREATED, &view))
 }

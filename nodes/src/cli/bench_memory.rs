@@ -254,7 +254,14 @@ async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
 /// Send step `step` of the journeys of claims `from..from + count`, `concurrency` at a time
 /// (a fixed pool of workers, so a million claims cost no million tasks). Returns how many
 /// got no acceptance.
-pub(super) async fn run_commands(node: &Node, org: OrgId, from: u64, count: u64, concurrency: usize, step: usize) -> u64 {
+pub(super) async fn run_commands(
+    node: &Node,
+    org: OrgId,
+    from: u64,
+    count: u64,
+    concurrency: usize,
+    step: usize,
+) -> u64 {
     let next = Arc::new(AtomicU64::new(from));
     let failed = Arc::new(AtomicU64::new(0));
     let end = from + count;

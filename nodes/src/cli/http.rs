@@ -5,7 +5,7 @@
 use crate::api::ingest::PostingIngestion;
 use crate::api::metrics::HttpMetrics;
 use crate::api::service::ClaimService;
-use crate::api::statements::{StatementStore, TestProcessor};
+use crate::api::statements::TestProcessor;
 use crate::api::upload::{Ingestion, StoreOnlyIngestion};
 use crate::api::ApiContext;
 use crate::auth::connector::ConnectorKeys;
@@ -47,7 +47,6 @@ pub fn context_with(
         service,
         keys,
         connectors,
-        statements: StatementStore::default(),
         processor: Arc::new(TestProcessor),
         ingestion,
         metrics: HttpMetrics::new(),

@@ -76,11 +76,14 @@ impl PaymentPlan {
             .map(|index| {
                 let extra = if Decimal::from(index) < leftover { Decimal::ONE } else { Decimal::ZERO };
                 let due_date = first_due.checked_add_months(Months::new(index)).unwrap_or(first_due);
+                // In cents, written with two decimals ("10.00", not "10").
+                let mut amount = (base + extra) / Decimal::ONE_HUNDRED;
+                amount.rescale(2);
                 Installment {
                     id: InstallmentId::derived(&[id.0.as_bytes(), &index.to_be_bytes()]),
                     due_date,
-                    amount: Money::new((base + extra) / Decimal::ONE_HUNDRED, total.currency),
-                    paid: Money::zero(total.currency),
+                    amount: Money::new(amount, total.currency),
+                    paid: Money::new(Decimal::new(0, 2), total.currency),
                 }
             })
             .collect();
@@ -89,6 +92,24 @@ impl PaymentPlan {
 
     pub fn total(&self) -> Decimal {
         self.installments.iter().map(|installment| installment.amount.amount).sum()
+    }
+
+    /// Apply `amount` to the installments in due-date order; returns what is left over once
+    /// every installment is paid (a credit for the caller to hold or refund).
+    pub fn apply(&mut self, amount: Decimal) -> Decimal {
+        let mut left = amount;
+        let mut order: Vec<usize> = (0..self.installments.len()).collect();
+        order.sort_by_key(|index| (self.installments[*index].due_date, *index));
+        for index in order {
+            if left <= Decimal::ZERO {
+                break;
+            }
+            let installment = &mut self.installments[index];
+            let applied = (installment.amount.amount - installment.paid.amount).max(Decimal::ZERO).min(left);
+            installment.paid.amount += applied;
+            left -= applied;
+        }
+        left
     }
 
     /// Installments due on or before `today` and not fully paid.
@@ -114,6 +135,17 @@ mod tests {
         .unwrap();
         let amounts: Vec<Decimal> = plan.installments.iter().map(|i| i.amount.amount).collect();
         assert_eq!(amounts, [dec!(33.34), dec!(33.33), dec!(33.33)]);
+        let even = PaymentPlan::monthly(
+            PaymentPlanId::new_v4(),
+            StatementId::new_v4(),
+            Money::usd(dec!(30)),
+            3,
+            NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
+        )
+        .unwrap();
+        let written: Vec<String> = even.installments.iter().map(|i| i.amount.amount.to_string()).collect();
+        assert_eq!(written, ["10.00", "10.00", "10.00"]);
+        assert_eq!(even.installments[0].paid.amount.to_string(), "0.00");
         assert_eq!(plan.total(), dec!(100.00));
         // Month arithmetic clamps to the month's end.
         assert_eq!(plan.installments[1].due_date, NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());

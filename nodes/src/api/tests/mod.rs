@@ -17,7 +17,7 @@ use super::client::HttpClient;
 use super::local::LocalClaimService;
 use super::metrics::HttpMetrics;
 use super::service::ClaimService;
-use super::statements::{StatementStore, TestProcessor};
+use super::statements::TestProcessor;
 use super::upload::StoreOnlyIngestion;
 use super::{ApiContext, AppState};
 use crate::auth::connector::ConnectorKeys;
@@ -40,6 +40,8 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     journal_dir: Option<tempfile::TempDir>,
+    /// The node and journal behind a node-backed server, for `restart_node`.
+    backbone: Option<(practice_actors::Node, Arc<practice_actors::journal::SledJournal>)>,
     _dir: tempfile::TempDir,
 }
 
@@ -53,15 +55,28 @@ impl TestServer {
 
     /// A server over an embedded backbone node (sled journal in a temp dir, claim actors).
     pub async fn start_node() -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let journal = practice_actors::journal::SledJournal::open(&dir.path().join("journal"), 8).expect("journal");
+        Self::start_node_in(tempfile::tempdir().expect("temp dir")).await
+    }
+
+    async fn start_node_in(dir: tempfile::TempDir) -> TestServer {
+        // A journal just closed may be held a moment longer by tasks winding down.
+        let opening = std::time::Instant::now();
+        let journal = loop {
+            match practice_actors::journal::SledJournal::open(&dir.path().join("journal"), 8) {
+                Ok(journal) => break Arc::new(journal),
+                Err(error) => {
+                    assert!(opening.elapsed() < std::time::Duration::from_secs(10), "journal: {error}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        };
         let metrics =
             practice_actors::metrics::BackboneMetrics::register(&prometheus::Registry::new()).expect("metrics");
         let node =
-            practice_actors::Node::start_embedded(Arc::new(journal), metrics, practice_actors::NodeConfig::default())
+            practice_actors::Node::start_embedded(journal.clone(), metrics, practice_actors::NodeConfig::default())
                 .await
                 .expect("node");
-        let service = super::node::NodeClaimService::start(node);
+        let service = super::node::NodeClaimService::start(node.clone());
         let started = std::time::Instant::now();
         while !service.ready() {
             assert!(started.elapsed() < std::time::Duration::from_secs(10), "the projection never caught up");
@@ -69,7 +84,26 @@ impl TestServer {
         }
         let mut server = Self::start_with(service).await;
         server.journal_dir = Some(dir);
+        server.backbone = Some((node, journal));
         server
+    }
+
+    /// Stop the server and its node, then start both again on the same journal: what a
+    /// restart of the process keeps. Tokens stay valid (same key).
+    pub async fn restart_node(mut self) -> TestServer {
+        let dir = self.journal_dir.take().expect("a node-backed server");
+        let (node, journal) = self.backbone.take().expect("a node-backed server");
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        drop(self);
+        node.shutdown().await;
+        journal.close();
+        drop((node, journal));
+        Self::start_node_in(dir).await
     }
 
     /// A server over any claim service (the local one, or a backbone node).
@@ -82,7 +116,6 @@ impl TestServer {
             service,
             keys: TokenKey::new(&[42u8; 32]).expect("key"),
             connectors,
-            statements: StatementStore::default(),
             processor: Arc::new(TestProcessor),
             ingestion: Arc::new(StoreOnlyIngestion::new(dir.path().join("uploads"))),
             metrics: HttpMetrics::new(),
@@ -104,6 +137,7 @@ impl TestServer {
             stop: Some(stop),
             server: Some(server),
             journal_dir: None,
+            backbone: None,
             _dir: dir,
         }
     }

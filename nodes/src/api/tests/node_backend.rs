@@ -6,7 +6,7 @@ use crate::api::client::next_claim_event;
 use hyper::http::{Method, StatusCode};
 use practice_protocol::ids::{OrgId, PatientId};
 use practice_protocol::roles::Role;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,4 +51,95 @@ async fn a_claim_from_encounter_to_paid_through_the_claim_actors() {
     let stranger = server.token(OrgId::new_v4(), Role::PracticeAdmin);
     let hidden = server.call(Method::GET, &format!("/api/v1/claims/{claim}"), &stranger, None).await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_plans_and_patient_payments_are_journaled_and_survive_a_restart() {
+    let server = TestServer::start_node().await;
+    let (org, patient) = (OrgId::new_v4(), PatientId::new_v4());
+    let front_desk = server.token(org, Role::FrontDesk);
+    server.paid_with_patient_share(org, patient).await;
+    // Two statement runs at once for one patient: the practice actor bills each claim once.
+    let generate =
+        || server.call(Method::POST, "/api/v1/statements", &front_desk, Some(json!({"patient_id": patient})));
+    let (first, second) = tokio::join!(generate(), generate());
+    let mut statuses = [first.status, second.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::UNPROCESSABLE_ENTITY],
+        "{} / {}",
+        first.text(),
+        second.text()
+    );
+    let created = if first.status == StatusCode::CREATED { first } else { second };
+    let id = created.json()["statement"]["id"].as_str().unwrap().to_string();
+
+    let collected = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/statements/{id}/payments"),
+            &front_desk,
+            Some(json!({"amount": usd("5.00"), "method": "cash"})),
+        )
+        .await;
+    assert_eq!(collected.status, StatusCode::CREATED, "{}", collected.text());
+    assert_eq!(collected.json()["balance"], usd("30.00"));
+    let plan = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/statements/{id}/plan"),
+            &front_desk,
+            Some(json!({"installments": 3, "first_due": "2027-01-15"})),
+        )
+        .await;
+    assert_eq!(plan.status, StatusCode::CREATED, "{}", plan.text());
+    let patient_token = server.patient_token(org, patient);
+    let pay_path = format!("/api/v1/statements/{id}/pay");
+    let paid = server
+        .call(
+            Method::POST,
+            &pay_path,
+            &patient_token,
+            Some(json!({"amount": usd("12.00"), "payment_token": "tok_test_ok"})),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text());
+    // The payment lands on the oldest installments first.
+    let paid_on: Vec<Value> =
+        paid.json()["plan"]["installments"].as_array().unwrap().iter().map(|i| i["paid"]["amount"].clone()).collect();
+    assert_eq!(paid_on, [json!("10.00"), json!("2.00"), json!("0.00")]);
+    let too_much = server
+        .call(
+            Method::POST,
+            &pay_path,
+            &patient_token,
+            Some(json!({"amount": usd("18.01"), "payment_token": "tok_test_ok"})),
+        )
+        .await;
+    assert_eq!((too_much.status, too_much.code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
+    let before = server.call(Method::GET, &format!("/api/v1/statements/{id}"), &front_desk, None).await.json();
+    assert_eq!(before["balance"], usd("18.00"));
+    assert_eq!(before["payments"].as_array().unwrap().len(), 2);
+
+    // Everything above is in the journal: a restarted node answers the same.
+    let server = server.restart_node().await;
+    let after = server.call(Method::GET, &format!("/api/v1/statements/{id}"), &front_desk, None).await.json();
+    assert_eq!(after, before);
+    let again =
+        server.call(Method::POST, "/api/v1/statements", &front_desk, Some(json!({"patient_id": patient}))).await;
+    assert_eq!(again.code(), "nothing_due", "{}", again.text());
+    let rest = server
+        .call(
+            Method::POST,
+            &pay_path,
+            &patient_token,
+            Some(json!({"amount": usd("18.00"), "payment_token": "tok_test_ok2"})),
+        )
+        .await;
+    assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.text());
+    assert_eq!(
+        (rest.json()["statement"]["is_paid"].clone(), rest.json()["balance"].clone()),
+        (json!(true), usd("0.00"))
+    );
 }

@@ -7,7 +7,7 @@ use crate::api::ingest::PostingIngestion;
 use crate::api::metrics::HttpMetrics;
 use crate::api::node::NodeClaimService;
 use crate::api::service::ClaimService;
-use crate::api::statements::{StatementStore, TestProcessor};
+use crate::api::statements::TestProcessor;
 use crate::api::ApiContext;
 use crate::auth::connector::{sign, ConnectorKeys};
 use crate::auth::token::TokenKey;
@@ -50,7 +50,6 @@ pub(super) async fn posting_server() -> (TestServer, Arc<NodeClaimService>) {
         service: service.clone(),
         keys: TokenKey::new(&[42u8; 32]).expect("key"),
         connectors,
-        statements: StatementStore::default(),
         processor: Arc::new(TestProcessor),
         ingestion: Arc::new(ingestion),
         metrics: HttpMetrics::new(),
@@ -72,6 +71,7 @@ pub(super) async fn posting_server() -> (TestServer, Arc<NodeClaimService>) {
         stop: Some(stop),
         server: Some(server),
         journal_dir: None,
+        backbone: None,
         _dir: dir,
     };
     (server, service)
