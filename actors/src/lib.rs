@@ -21,7 +21,7 @@ pub mod synthetic;
 pub mod verify;
 
 pub use entity::{EntityCommand, Outcome, SendError};
-pub use node::{ClaimHandle, Node, NodeError, NodeStats};
+pub use node::{ClaimHandle, Forward, Node, NodeError, NodeStats};
 pub use runtime::NodeConfig;
 pub mod sentry;
 

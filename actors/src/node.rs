@@ -3,6 +3,7 @@
 //! and waits for the outcome with an explicit timeout.
 
 use crate::entity::{EntityCommand, EntityMessage, EntityRejection, Inspection, Outcome, SendError};
+use crate::journal::BoxFuture;
 use crate::journal::{Epoch, Journal, JournalError};
 use crate::metrics::BackboneMetrics;
 use crate::module::{ConsumerArguments, ModuleConsumer, ModuleEngine, ModuleMessage};
@@ -16,7 +17,7 @@ use practice_protocol::roles::Actor;
 use practice_protocol::shard::{claim_ref, shard_of, ShardId};
 use ractor::{Actor as _, ActorRef, RpcReplyPort};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,17 @@ struct NodeInner {
     runtime: Arc<Runtime>,
     shards: RwLock<BTreeMap<ShardId, ActorRef<ShardMessage>>>,
     modules: Mutex<Vec<ActorRef<ModuleMessage>>>,
+    forward: OnceLock<Arc<dyn Forward>>,
+}
+
+/// Where a node sends the commands of shards it does not own: on a cluster, their owner (over
+/// NATS). Without one, such a command is `SendError::NotOwner`.
+pub trait Forward: Send + Sync + 'static {
+    fn forward(
+        &self,
+        envelope: CommandEnvelope<EntityCommand>,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Outcome, SendError>>;
 }
 
 #[derive(Clone)]
@@ -59,6 +71,7 @@ impl Node {
                 runtime,
                 shards: RwLock::new(BTreeMap::new()),
                 modules: Mutex::new(Vec::new()),
+                forward: OnceLock::new(),
             }),
         }
     }
@@ -121,12 +134,38 @@ impl Node {
         shard_of(entity, self.inner.runtime.journal.shard_count())
     }
 
+    /// From now on, commands of shards this node does not own go to `forward`.
+    pub fn forward_to(&self, forward: Arc<dyn Forward>) {
+        let _ = self.inner.forward.set(forward);
+    }
+
+    /// Whether this node can take a command for any entity: it owns shards, or forwards.
+    pub fn takes_commands(&self) -> bool {
+        self.inner.forward.get().is_some() || !self.owned_shards().is_empty()
+    }
+
     /// Send a command and wait for its outcome up to the configured timeout.
     pub async fn send(&self, envelope: CommandEnvelope<EntityCommand>) -> Result<Outcome, SendError> {
         self.send_with_timeout(envelope, self.inner.runtime.config.command_timeout).await
     }
 
+    /// `send`, through the forwarder when the entity's shard is not this node's.
     pub async fn send_with_timeout(
+        &self,
+        envelope: CommandEnvelope<EntityCommand>,
+        timeout: Duration,
+    ) -> Result<Outcome, SendError> {
+        if let Some(forward) = self.inner.forward.get() {
+            if self.shard_actor(self.shard_of(&envelope.entity)).is_none() {
+                return forward.forward(envelope, timeout).await;
+            }
+        }
+        self.send_local(envelope, timeout).await
+    }
+
+    /// Deliver to this node's own shard only (what a shard's command intake does: a command
+    /// that reached the wrong node is refused, never sent on).
+    pub async fn send_local(
         &self,
         envelope: CommandEnvelope<EntityCommand>,
         timeout: Duration,

@@ -38,6 +38,7 @@ async fn start_node(cluster: &Cluster, id: &str) -> InProcessNode {
         lease_timeout: LEASE_TIMEOUT,
         replicas: 1,
         trust_fence_only: false,
+        max_live_actors: None,
     };
     let registry = Registry::new();
     let node = ClusterNode::start(settings, &registry).await.expect("cluster node starts");

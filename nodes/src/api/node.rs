@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long the projection waits when no shard had anything new.
+/// How long the projection waits when no shard had anything new (on the embedded journal,
+/// where a read is a local range scan).
 const IDLE_POLL: Duration = Duration::from_millis(100);
 const PAGE: usize = 1024;
 
@@ -48,9 +49,17 @@ impl NodeClaimService {
     /// Start following the journal from its beginning; ready once every shard was read to
     /// its end once.
     pub fn start(node: Node) -> Arc<Self> {
+        Self::start_polling(node, IDLE_POLL)
+    }
+
+    /// `start`, waiting `idle_poll` between passes that found nothing new. On JetStream every
+    /// pass reads each shard's subject from the server; a cluster node polls less often, and
+    /// its own commands reach its projection at once anyway (`execute`).
+    pub fn start_polling(node: Node, idle_poll: Duration) -> Arc<Self> {
         let projection = Arc::new(ClaimProjection::default());
         let caught_up = Arc::new(AtomicBool::new(false));
-        let follower = tokio::spawn(follow(node.journal().clone(), projection.clone(), caught_up.clone()));
+        let journal = node.journal().clone();
+        let follower = tokio::spawn(follow(journal, projection.clone(), caught_up.clone(), idle_poll));
         Arc::new(Self { node, projection, caught_up, follower })
     }
 
@@ -60,7 +69,12 @@ impl NodeClaimService {
     }
 }
 
-async fn follow(journal: Arc<dyn Journal>, projection: Arc<ClaimProjection>, caught_up: Arc<AtomicBool>) {
+async fn follow(
+    journal: Arc<dyn Journal>,
+    projection: Arc<ClaimProjection>,
+    caught_up: Arc<AtomicBool>,
+    idle_poll: Duration,
+) {
     let shards = journal.shard_count();
     let mut positions = vec![0u64; usize::from(shards)];
     loop {
@@ -92,7 +106,7 @@ async fn follow(journal: Arc<dyn Journal>, projection: Arc<ClaimProjection>, cau
         }
         if !full_page {
             caught_up.store(true, Ordering::SeqCst);
-            tokio::time::sleep(IDLE_POLL).await;
+            tokio::time::sleep(idle_poll).await;
         }
     }
 }
@@ -208,6 +222,6 @@ impl ClaimService for NodeClaimService {
     }
 
     fn ready(&self) -> bool {
-        self.caught_up.load(Ordering::SeqCst) && !self.node.owned_shards().is_empty()
+        self.caught_up.load(Ordering::SeqCst) && self.node.takes_commands()
     }
 }

@@ -1,10 +1,14 @@
 //! `practice node --nats URL --node-id ID [--shards 64]`: one node of a cluster. Without
 //! `--nats` the node runs embedded (see `node.rs`).
 
+use crate::api::node::NodeClaimService;
 use anyhow::Context;
 use clap::Args;
+use practice_actors::ingest::registry::BatchRegistry;
 use practice_nodes::cluster::node::{ClusterNode, NodeSettings};
+use practice_nodes::jetstream::registry::KvBatchRegistry;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The cluster options of `practice node`.
@@ -28,32 +32,73 @@ pub struct ClusterNodeArgs {
     pub trust_fence_only: bool,
 }
 
-pub fn run(
-    nats: String,
-    args: ClusterNodeArgs,
-    shards: u16,
-    metrics_addr: Option<std::net::SocketAddr>,
-) -> anyhow::Result<ExitCode> {
+pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs) -> anyhow::Result<ExitCode> {
     let node_id = args.node_id.context("--node-id is required with --nats")?;
+    // Said at once rather than ignored: these need what a cluster node does not have yet.
+    anyhow::ensure!(
+        !node_args.exchange.enabled(),
+        "the clearinghouse exchange (--outbox/--inbox, --connector-nats) runs on the embedded node only; \
+         run `practice connector bridge` and an embedded node for it"
+    );
+    if node_args.http.http.is_some() {
+        // Every node must check a token the same way, whichever node issued it.
+        anyhow::ensure!(
+            std::env::var_os(crate::auth::token::KEY_ENV).is_some(),
+            "--http on a cluster node needs {}: every node has to verify tokens with the same key",
+            crate::auth::token::KEY_ENV
+        );
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let settings = NodeSettings {
-            nats_url: nats,
+            nats_url: nats.clone(),
             node_id,
-            shard_count: shards,
+            shard_count: node_args.shards,
             lease_timeout: Duration::from_millis(args.lease_timeout_ms.max(200)),
             replicas: args.replicas,
             trust_fence_only: args.trust_fence_only,
+            max_live_actors: node_args.max_live_actors,
         };
         let registry = prometheus::Registry::new();
         let node = ClusterNode::start(settings, &registry).await.context("starting the node")?;
-        if let Some(address) = metrics_addr {
+        if let Some(address) = node_args.metrics_addr {
             super::node::serve_metrics(address, registry.clone()).await?;
         }
-        node.run(shutdown_signal()).await.context("running the node")?;
+        let api = match node_args.http.http {
+            Some(address) => {
+                Some(start_api(node.actors().clone(), &nats, address, &node_args, registry, args.replicas).await?)
+            }
+            None => None,
+        };
+        let ran = node.run(shutdown_signal()).await.context("running the node");
+        if let Some(api) = api {
+            api.stop().await;
+        }
+        ran?;
         Ok(ExitCode::SUCCESS)
     })
 }
+
+/// The HTTP API and dashboard over the cluster: claims are read from the JetStream journal
+/// (every shard, so lists are complete), and commands for another node's shards are forwarded
+/// to it (`NatsForward`); a 999 upload finds its claims through the batch registry in KV.
+async fn start_api(
+    actors: practice_actors::Node,
+    nats: &str,
+    address: std::net::SocketAddr,
+    node_args: &super::node::NodeArgs,
+    registry: prometheus::Registry,
+    replicas: usize,
+) -> anyhow::Result<super::http::HttpServer> {
+    let service = NodeClaimService::start_polling(actors.clone(), PROJECTION_POLL);
+    let client = practice_nodes::jetstream::connect(nats, "practice-node-registry").await?;
+    let batches: Arc<dyn BatchRegistry> =
+        Arc::new(KvBatchRegistry::open(client, replicas).await.context("opening the batch registry bucket")?);
+    super::http::start(actors, service, address, &node_args.data_dir, registry, batches).await
+}
+
+/// How often the API's projection reads the journal for what other nodes appended.
+const PROJECTION_POLL: Duration = Duration::from_secs(1);
 
 /// Ctrl-C or SIGTERM: give shards back and leave.
 async fn shutdown_signal() {

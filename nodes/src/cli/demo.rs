@@ -124,6 +124,7 @@ async fn start_cluster_node(
         lease_timeout: std::time::Duration::from_secs(5),
         replicas: 1,
         trust_fence_only: false,
+        max_live_actors: None,
     };
     let cluster = ClusterNode::start(settings, registry).await.context("cannot join the cluster")?;
     let node = cluster.actors().clone();

@@ -108,7 +108,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sim(args) => sim::run(args),
         Command::X12 { command } => x12::run(command),
         Command::Node(NodeCommand { embedded, cluster }) => match cluster.nats.clone() {
-            Some(nats) => cluster_node::run(nats, cluster, embedded.shards, embedded.metrics_addr),
+            Some(nats) => cluster_node::run(nats, cluster, embedded),
             None => node::run(embedded),
         },
         Command::Verify(VerifyCommand { embedded, cluster }) => match cluster.nats.clone() {

@@ -241,6 +241,7 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
         lease_timeout: Duration::from_secs(10),
         replicas: 1,
         trust_fence_only: false,
+        max_live_actors: None,
     };
     let node = ClusterNode::start(settings, &prometheus::Registry::new()).await.map_err(unavailable)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

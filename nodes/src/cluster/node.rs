@@ -46,6 +46,8 @@ pub struct NodeSettings {
     /// Testing only (see [`LeasedJournal`]): keep writing on an expired lease clock and keep
     /// a lost shard, so only the epoch fence stops this node.
     pub trust_fence_only: bool,
+    /// Hold at most this many entity actors in memory (`NodeConfig::max_live_actors`).
+    pub max_live_actors: Option<usize>,
 }
 
 struct Owned {
@@ -95,8 +97,17 @@ impl ClusterNode {
         .await?;
         let journal = Arc::new(LeasedJournal::new(jetstream, settings.trust_fence_only));
         let metrics = BackboneMetrics::register(registry).map_err(|error| ClusterError::Metrics(error.to_string()))?;
-        let config = NodeConfig { consumer_poll: CONSUMER_POLL, ..NodeConfig::default() };
+        let config = NodeConfig {
+            consumer_poll: CONSUMER_POLL,
+            max_live_actors: settings.max_live_actors,
+            ..NodeConfig::default()
+        };
         let actors = practice_actors::Node::new(journal.clone() as Arc<dyn Journal>, metrics, config);
+        // Local callers (the HTTP API, uploads) reach every shard: the others' through NATS.
+        actors.forward_to(Arc::new(super::wire::NatsForward {
+            client: client.clone(),
+            shard_count: settings.shard_count,
+        }));
         let modules = ModuleSet::start_tallies(&actors)
             .await
             .map_err(|error| JournalError::Unavailable(format!("starting the module consumers: {error}")))?;

@@ -46,7 +46,7 @@ pub async fn route_shard(
         tokio::spawn(async move {
             let reply = match practice_protocol::codec::decode::<WireCommand>(&message.payload) {
                 Err(error) => CommandReply::Refused { reason: format!("command does not decode: {error}") },
-                Ok(envelope) => match actors.send(envelope).await {
+                Ok(envelope) => match actors.send_local(envelope, actors.runtime().config.command_timeout).await {
                     Ok(outcome) => CommandReply::Done(outcome),
                     Err(SendError::Fenced { .. }) => {
                         // Say nothing: the caller's retry reaches the new owner.

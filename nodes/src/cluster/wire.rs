@@ -65,3 +65,29 @@ pub async fn send_command(
         backoff = (backoff * 2).min(Duration::from_millis(500));
     }
 }
+
+/// A cluster node's way to the owners of the shards it does not hold: the command goes out as
+/// a request on its shard's subject, retried while the shard changes hands (G3 makes that safe).
+pub struct NatsForward {
+    pub client: async_nats::Client,
+    pub shard_count: u16,
+}
+
+impl practice_actors::Forward for NatsForward {
+    fn forward(
+        &self,
+        envelope: WireCommand,
+        timeout: Duration,
+    ) -> practice_actors::journal::BoxFuture<'_, Result<Outcome, practice_actors::SendError>> {
+        use practice_actors::SendError as Local;
+        Box::pin(async move {
+            match send_command(&self.client, self.shard_count, &envelope, timeout).await {
+                Ok(CommandReply::Done(outcome)) => Ok(outcome),
+                Ok(CommandReply::Refused { reason }) => Err(Local::Codec(reason)),
+                Ok(CommandReply::Unavailable { reason }) => Err(Local::Unavailable(reason)),
+                Err(SendError::Timeout(waited)) => Err(Local::Timeout(waited)),
+                Err(error @ (SendError::Encode(_) | SendError::Decode(_))) => Err(Local::Codec(error.to_string())),
+            }
+        })
+    }
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 pub const ORG: &str = "6a1b2c3d-0000-4000-8000-0000000000a1";
 pub const USER: &str = "6a1b2c3d-0000-4000-8000-0000000000a2";
-const KEY: &str = "an-api-process-test-key-of-at-least-32-bytes";
+pub const KEY: &str = "an-api-process-test-key-of-at-least-32-bytes";
 
 pub fn practice() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_practice"));
