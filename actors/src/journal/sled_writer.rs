@@ -95,27 +95,40 @@ struct Facts {
     positions: HashMap<ShardId, u64>,
     /// Lease epoch per shard.
     epochs: HashMap<ShardId, u64>,
-    /// Last sequence per entity; the writer's are bounded by `KNOWN_HEADS`.
+    /// Last sequence per entity, recently written; the writer's are bounded by
+    /// `HEAD_GENERATION`.
     heads: HashMap<[u8; ENTITY_KEY_LEN], u64>,
+    /// The generation of heads before `heads` (the writer's only).
+    older_heads: HashMap<[u8; ENTITY_KEY_LEN], u64>,
 }
 
-/// Most entity heads the writer remembers: beyond it, it forgets them all and reads heads
-/// back from sled (a reverse range read) until they are remembered again.
-const KNOWN_HEADS: usize = 65_536;
+/// Entity heads per generation the writer remembers. When the current generation is full it
+/// becomes the older one and the one before is forgotten, so the writer always knows the
+/// heads of at least the last `HEAD_GENERATION` entities it wrote (at most twice that, ~15 MB).
+/// A head it forgot is read back from sled (a reverse range read, from disk once sled's cache
+/// no longer holds the page): with 100,000 claims in flight in the demo, forgetting them all
+/// at once at 65,536 made those reads a quarter of the writer's time.
+const HEAD_GENERATION: usize = 131_072;
 
 impl Facts {
     fn clear(&mut self) {
         self.positions.clear();
         self.epochs.clear();
         self.heads.clear();
+        self.older_heads.clear();
     }
 
-    /// After a group's batch is applied: its moves become the writer's knowledge.
-    fn learn(&mut self, group: Facts) {
+    fn head(&self, key: &[u8; ENTITY_KEY_LEN]) -> Option<&u64> {
+        self.heads.get(key).or_else(|| self.older_heads.get(key))
+    }
+
+    /// After a group's batch is applied: its moves become the writer's knowledge, heads in
+    /// generations of `generation`.
+    fn learn(&mut self, group: Facts, generation: usize) {
         self.positions.extend(group.positions);
         self.epochs.extend(group.epochs);
-        if self.heads.len() + group.heads.len() > KNOWN_HEADS {
-            self.heads.clear();
+        if self.heads.len() + group.heads.len() > generation {
+            self.older_heads = std::mem::take(&mut self.heads);
         }
         self.heads.extend(group.heads);
     }
@@ -161,7 +174,7 @@ impl<'a> Staged<'a> {
     }
 
     fn head(&self, entity: &EntityRef, key: &[u8; ENTITY_KEY_LEN]) -> Result<u64, JournalError> {
-        match self.recall(|facts| facts.heads.get(key)) {
+        match self.recall(|facts| facts.head(key)) {
             Some(head) => Ok(head),
             None => last_sequence(self.db, entity),
         }
@@ -218,7 +231,7 @@ pub(super) fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiv
         let (batch, moves) = staged.finish();
         let applied = db.apply_batch(batch).map_err(unavailable);
         if applied.is_ok() {
-            known.learn(moves);
+            known.learn(moves, HEAD_GENERATION);
         } else {
             // What reached sled is unknown: read everything back from sled next time.
             known.clear();
@@ -367,4 +380,30 @@ fn stage_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) 
     staged.moves.positions.insert(batch.shard, position);
     staged.moves.heads.extend(heads);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group_writing(entities: std::ops::Range<u8>) -> Facts {
+        let mut group = Facts::default();
+        group.heads.extend(entities.map(|entity| ([entity; ENTITY_KEY_LEN], u64::from(entity))));
+        group
+    }
+
+    #[test]
+    fn the_writer_remembers_at_least_the_last_generation_of_heads() {
+        let mut known = Facts::default();
+        known.learn(group_writing(0..3), 4);
+        known.learn(group_writing(3..6), 4);
+        // 0..3 became the older generation: still known.
+        assert!((0..6).all(|entity| known.head(&[entity; ENTITY_KEY_LEN]) == Some(&u64::from(entity))));
+        known.learn(group_writing(6..9), 4);
+        // 3..6 is now the older one; 0..3 is forgotten (read back from sled when needed).
+        assert_eq!(known.head(&[0; ENTITY_KEY_LEN]), None);
+        assert!((3..9).all(|entity| known.head(&[entity; ENTITY_KEY_LEN]).is_some()));
+        known.clear();
+        assert_eq!(known.head(&[8; ENTITY_KEY_LEN]), None);
+    }
 }

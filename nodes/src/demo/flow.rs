@@ -260,30 +260,28 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                 }
             }
         }
-        for output in remits {
-            match output {
-                SimOutput::Remit { .. } => {
-                    // The payer's 835 as a real file in the inbox, read back by our X12 reader.
-                    tally.remittances += 1;
-                    let bytes = render_835(&simulator, &output, &recipient, control)
-                        .map_err(|error| anyhow::anyhow!("simulator 835: {error}"))?;
-                    let path = inbox.join(format!("{today}-{control:09}.835.x12"));
-                    control += 1;
-                    std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-                    for outcome in read_835_file(&path, (&by_pcn, &by_id), &mut tally)? {
-                        let posted = post(node, &cast, &outcome, &mut tally, &submitted_at, &mut settled_after).await?;
-                        for claim_id in posted.denied.iter().chain(posted.accepted.iter().map(|(id, _)| id)) {
-                            awaiting.answered(claim_id);
-                        }
-                        newly_denied.extend(posted.denied);
-                        for (claim_id, posting) in posted.accepted {
-                            postings_by_claim.entry(claim_id).or_default().push(posting);
-                            settled.push(claim_id);
-                        }
-                    }
-                    inbound_835.push(path);
-                }
-                SimOutput::Ack999 { .. } | SimOutput::Ack277 { .. } => {}
+        // The day's 835s as real files in the inbox, read back by our X12 reader, then posted
+        // together.
+        let mut outcomes = Vec::new();
+        for output in &remits {
+            tally.remittances += 1;
+            let bytes = render_835(&simulator, output, &recipient, control)
+                .map_err(|error| anyhow::anyhow!("simulator 835: {error}"))?;
+            let path = inbox.join(format!("{today}-{control:09}.835.x12"));
+            control += 1;
+            std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+            outcomes.extend(read_835_file(&path, (&by_pcn, &by_id), &mut tally)?);
+            inbound_835.push(path);
+        }
+        if !outcomes.is_empty() {
+            let posted = post(node, &cast, &outcomes, &mut tally, &submitted_at, &mut settled_after).await?;
+            for claim_id in posted.denied.iter().chain(posted.accepted.iter().map(|(id, _)| id)) {
+                awaiting.answered(claim_id);
+            }
+            newly_denied.extend(posted.denied);
+            for (claim_id, posting) in posted.accepted {
+                postings_by_claim.entry(claim_id).or_default().push(posting);
+                settled.push(claim_id);
             }
         }
         // Claims the payers have been quiet on are asked about (276 → 277).
@@ -335,13 +333,13 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
 
     // 3. Every 835 again: nothing may post twice (G3).
     let events_before = tally.events_posted;
+    let mut replay = Tally::default();
+    let mut outcomes = Vec::new();
     for path in &inbound_835 {
-        let mut replay = Tally::default();
-        for outcome in read_835_file(path, (&by_pcn, &by_id), &mut replay)? {
-            let _ = post(node, &cast, &outcome, &mut replay, &HashMap::new(), &mut Vec::new()).await?;
-        }
-        tally.reingested_events += replay.events_posted;
+        outcomes.extend(read_835_file(path, (&by_pcn, &by_id), &mut replay)?);
     }
+    let _ = post(node, &cast, &outcomes, &mut replay, &HashMap::new(), &mut Vec::new()).await?;
+    tally.reingested_events += replay.events_posted;
     debug_assert_eq!(events_before, tally.events_posted);
 
     // 4. Read every claim's state back and summarize.

@@ -25,11 +25,13 @@ use std::time::{Duration, Instant};
 /// Postings in flight at once while a day's 835s are worked.
 const POSTING_CONCURRENCY: usize = 256;
 
-/// Post one remittance's claim payments and its PLB entries and unmatched payments.
+/// Post remittances' claim payments and their PLB entries and unmatched payments: a day's
+/// 835s together, so the claims of every file post concurrently (a file holds a few dozen),
+/// each claim's postings in file order and the practice's records in file order.
 pub(super) async fn post(
     node: &Node,
     cast: &Cast,
-    outcome: &EraOutcome,
+    outcomes: &[EraOutcome],
     tally: &mut Tally,
     submitted_at: &HashMap<ClaimId, Instant>,
     settled_after: &mut Vec<Duration>,
@@ -39,7 +41,7 @@ pub(super) async fn post(
     // Claims post concurrently; one claim's postings (a reversal, then its correction) in order.
     let mut groups: Vec<Vec<&EraPosting>> = Vec::new();
     let mut group_of: HashMap<ClaimId, usize> = HashMap::new();
-    for posting in &outcome.postings {
+    for posting in outcomes.iter().flat_map(|outcome| &outcome.postings) {
         let index = *group_of.entry(posting.claim_id).or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1
@@ -47,9 +49,12 @@ pub(super) async fn post(
         groups[index].push(posting);
     }
     // PLB entries and unmatched payments go to the practice while the claims post.
-    let suspense: Vec<InboundSuspense> = outcome.suspense.iter().cloned().map(InboundSuspense::Era).collect();
-    let mut records = provider_records(&outcome.provider_entries);
-    records.extend(suspense_records(&suspense, &[]));
+    let mut records = Vec::new();
+    for outcome in outcomes {
+        let suspense: Vec<InboundSuspense> = outcome.suspense.iter().cloned().map(InboundSuspense::Era).collect();
+        records.extend(provider_records(&outcome.provider_entries));
+        records.extend(suspense_records(&suspense, &[]));
+    }
     let postings = stream::iter(groups)
         .map(|group| async move {
             let mut results = Vec::with_capacity(group.len());
