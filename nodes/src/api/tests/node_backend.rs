@@ -2,7 +2,7 @@
 //! `NodeClaimService`, through the same HTTP tests as the local service.
 
 use super::{usd, TestServer};
-use crate::api::client::next_claim_event;
+use crate::api::client::{next_claim_event, Reply};
 use hyper::http::{Method, StatusCode};
 use practice_protocol::ids::{OrgId, PatientId};
 use practice_protocol::roles::Role;
@@ -96,27 +96,13 @@ async fn statements_plans_and_patient_payments_are_journaled_and_survive_a_resta
     assert_eq!(plan.status, StatusCode::CREATED, "{}", plan.text());
     let patient_token = server.patient_token(org, patient);
     let pay_path = format!("/api/v1/statements/{id}/pay");
-    let paid = server
-        .call(
-            Method::POST,
-            &pay_path,
-            &patient_token,
-            Some(json!({"amount": usd("12.00"), "payment_token": "tok_test_ok"})),
-        )
-        .await;
+    let paid = pay_online(&server, &pay_path, &patient_token, "12.00", "tok_test_ok").await;
     assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text());
     // The payment lands on the oldest installments first.
     let paid_on: Vec<Value> =
         paid.json()["plan"]["installments"].as_array().unwrap().iter().map(|i| i["paid"]["amount"].clone()).collect();
     assert_eq!(paid_on, [json!("10.00"), json!("2.00"), json!("0.00")]);
-    let too_much = server
-        .call(
-            Method::POST,
-            &pay_path,
-            &patient_token,
-            Some(json!({"amount": usd("18.01"), "payment_token": "tok_test_ok"})),
-        )
-        .await;
+    let too_much = pay_online(&server, &pay_path, &patient_token, "18.01", "tok_test_ok").await;
     assert_eq!((too_much.status, too_much.code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
     let before = server.call(Method::GET, &format!("/api/v1/statements/{id}"), &front_desk, None).await.json();
     assert_eq!(before["balance"], usd("18.00"));
@@ -129,17 +115,16 @@ async fn statements_plans_and_patient_payments_are_journaled_and_survive_a_resta
     let again =
         server.call(Method::POST, "/api/v1/statements", &front_desk, Some(json!({"patient_id": patient}))).await;
     assert_eq!(again.code(), "nothing_due", "{}", again.text());
-    let rest = server
-        .call(
-            Method::POST,
-            &pay_path,
-            &patient_token,
-            Some(json!({"amount": usd("18.00"), "payment_token": "tok_test_ok2"})),
-        )
-        .await;
+    let rest = pay_online(&server, &pay_path, &patient_token, "18.00", "tok_test_ok2").await;
     assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.text());
     assert_eq!(
         (rest.json()["statement"]["is_paid"].clone(), rest.json()["balance"].clone()),
         (json!(true), usd("0.00"))
     );
+}
+
+/// A patient's online payment of `amount` with the processor's `payment_token`.
+async fn pay_online(server: &TestServer, path: &str, token: &str, amount: &str, payment_token: &str) -> Reply {
+    let body = json!({"amount": usd(amount), "payment_token": payment_token});
+    server.call(Method::POST, path, token, Some(body)).await
 }
