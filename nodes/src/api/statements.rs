@@ -19,6 +19,7 @@ use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use practice_actors::billing::{plan_status, PlanStatus};
 use practice_actors::runtime::PolicyBook;
 use practice_protocol::domain::{AuditColumns, PatientStatement, PaymentMethod, PaymentPlan};
 use practice_protocol::envelope::CommandEnvelope;
@@ -35,17 +36,24 @@ pub struct StatementView {
     pub paid: Money,
     pub balance: Money,
     pub plan: Option<PaymentPlan>,
+    /// Where the plan stands today: paid, overdue installments, next due, default.
+    pub plan_status: Option<PlanStatus>,
     pub payments: Vec<PatientPayment>,
 }
+
+/// Installments overdue at once that put a plan in default.
+pub const MISSED_FOR_DEFAULT: usize = 2;
 
 impl StatementView {
     fn of(account: &StatementAccount) -> StatementView {
         let currency = account.statement.total_due.currency;
+        let today = Utc::now().date_naive();
         StatementView {
             statement: account.statement.clone(),
             paid: Money::new(account.paid(), currency),
             balance: Money::new(account.balance(), currency),
             plan: account.plan.clone(),
+            plan_status: account.plan.as_ref().map(|plan| plan_status(plan, today, MISSED_FOR_DEFAULT)),
             payments: account.payments.clone(),
         }
     }

@@ -75,6 +75,9 @@ async fn statements_plans_and_patient_payments_are_journaled_and_survive_a_resta
     let created = if first.status == StatusCode::CREATED { first } else { second };
     let id = created.json()["statement"]["id"].as_str().unwrap().to_string();
 
+    // Due dates from today, so the plan's standing reads the same whenever the test runs.
+    let first_due = chrono::Utc::now().date_naive() + chrono::Duration::days(40);
+    let second_due = first_due.checked_add_months(chrono::Months::new(1)).unwrap();
     let collected = server
         .call(
             Method::POST,
@@ -90,7 +93,7 @@ async fn statements_plans_and_patient_payments_are_journaled_and_survive_a_resta
             Method::POST,
             &format!("/api/v1/statements/{id}/plan"),
             &front_desk,
-            Some(json!({"installments": 3, "first_due": "2027-01-15"})),
+            Some(json!({"installments": 3, "first_due": first_due})),
         )
         .await;
     assert_eq!(plan.status, StatusCode::CREATED, "{}", plan.text());
@@ -102,6 +105,10 @@ async fn statements_plans_and_patient_payments_are_journaled_and_survive_a_resta
     let paid_on: Vec<Value> =
         paid.json()["plan"]["installments"].as_array().unwrap().iter().map(|i| i["paid"]["amount"].clone()).collect();
     assert_eq!(paid_on, [json!("10.00"), json!("2.00"), json!("0.00")]);
+    let standing = &paid.json()["plan_status"];
+    assert_eq!((&standing["paid"], &standing["remaining"]), (&usd("12.00"), &usd("18.00")));
+    assert_eq!(standing["next_due"], json!([second_due, usd("8.00")]), "{standing}");
+    assert_eq!((&standing["overdue_amount"], &standing["in_default"]), (&usd("0.00"), &json!(false)));
     let too_much = pay_online(&server, &pay_path, &patient_token, "18.01", "tok_test_ok").await;
     assert_eq!((too_much.status, too_much.code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
     let before = server.call(Method::GET, &format!("/api/v1/statements/{id}"), &front_desk, None).await.json();
