@@ -3,8 +3,7 @@
 //! and waits for the outcome with an explicit timeout.
 
 use crate::entity::{EntityCommand, EntityMessage, EntityRejection, Inspection, Outcome, SendError};
-use crate::journal::BoxFuture;
-use crate::journal::{Epoch, Journal, JournalError};
+use crate::journal::{BoxFuture, Epoch, Journal, JournalError};
 use crate::metrics::BackboneMetrics;
 use crate::module::{ConsumerArguments, ModuleConsumer, ModuleEngine, ModuleMessage};
 use crate::runtime::{NodeConfig, PolicyBook, Runtime};
