@@ -138,11 +138,6 @@ impl Node {
         let _ = self.inner.forward.set(forward);
     }
 
-    /// Whether this node can take a command for any entity: it owns shards, or forwards.
-    pub fn takes_commands(&self) -> bool {
-        self.inner.forward.get().is_some() || !self.owned_shards().is_empty()
-    }
-
     /// Send a command and wait for its outcome up to the configured timeout.
     pub async fn send(&self, envelope: CommandEnvelope<EntityCommand>) -> Result<Outcome, SendError> {
         self.send_with_timeout(envelope, self.inner.runtime.config.command_timeout).await

@@ -222,6 +222,7 @@ impl ClaimService for NodeClaimService {
     }
 
     fn ready(&self) -> bool {
-        self.caught_up.load(Ordering::SeqCst) && self.node.takes_commands()
+        // Owning a shard, not only forwarding: a cluster node is ready once it has joined.
+        self.caught_up.load(Ordering::SeqCst) && !self.node.owned_shards().is_empty()
     }
 }
