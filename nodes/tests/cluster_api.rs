@@ -110,4 +110,12 @@ fn every_cluster_node_serves_the_api_and_forwards_commands_to_the_owner() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("embedded node only"), "{refused:?}");
+    // An API whose tokens another node could not check is refused too.
+    let keyless = practice()
+        .args(["node", "--nats", &cluster.server.url(), "--node-id", "d", "--http", "127.0.0.1:0"])
+        .env_remove("PRACTICE_TOKEN_KEY")
+        .output()
+        .unwrap();
+    assert!(!keyless.status.success());
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("PRACTICE_TOKEN_KEY"), "{keyless:?}");
 }
