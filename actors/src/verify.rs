@@ -3,11 +3,14 @@
 //! - G1: in each shard's order, every entity's sequences run 1, 2, 3… with no gap, and the
 //!   entity's own read gives the same history.
 //! - G3: a command's events are one contiguous run (a command applied twice would show its id
-//!   again later), and no remittance is posted twice.
+//!   again later), no remittance is posted twice, and no processor receipt is recorded twice
+//!   on a practice's statements.
 //! - G4: the fold of the events equals every snapshot at its sequence, and the live state
 //!   when a node is given.
 //! - G7: for every claim, charge = paid + contractual + patient responsibility + other
-//!   adjustments + written off + open balance (`ClaimLedger::conservation_holds`).
+//!   adjustments + written off + open balance (`ClaimLedger::conservation_holds`); for every
+//!   practice, no statement is paid past its total or billed a claim another one bills, and
+//!   what its plan's installments hold is no more than was paid (`StatementBook::problems`).
 //!
 //! Memory is per entity: the shard scan keeps one counter per entity, then each entity is
 //! folded and dropped.

@@ -168,6 +168,44 @@ impl StatementBook {
         Ok(())
     }
 
+    /// What should never be true of the book, each said in words: patient money that does not
+    /// add up (`practice verify` reports them as G7), and a processor receipt recorded twice
+    /// (G3).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        let mut receipts = std::collections::HashSet::new();
+        let mut billed: BTreeMap<ClaimId, StatementId> = BTreeMap::new();
+        for (id, account) in &self.accounts {
+            let (paid, total) = (account.paid(), account.statement.total_due.amount);
+            if paid > total || account.payments.iter().any(|payment| payment.amount.amount <= Decimal::ZERO) {
+                problems.push(("G7", format!("statement {id}: payments of {paid} against {total} due")));
+            }
+            if account.statement.is_paid != (paid >= total) {
+                problems.push((
+                    "G7",
+                    format!("statement {id}: is_paid {} with {paid} of {total}", account.statement.is_paid),
+                ));
+            }
+            if let Some(plan) = &account.plan {
+                let on_plan: Decimal = plan.installments.iter().map(|installment| installment.paid.amount).sum();
+                if on_plan > paid || on_plan > plan.total() {
+                    problems.push(("G7", format!("statement {id}: {on_plan} on installments, {paid} paid")));
+                }
+            }
+            for claim in &account.statement.claims {
+                if let Some(other) = billed.insert(*claim, *id) {
+                    problems.push(("G7", format!("claim {claim} billed on statements {other} and {id}")));
+                }
+            }
+            for receipt in account.payments.iter().filter_map(|payment| payment.processor_reference.as_ref()) {
+                if !receipts.insert(receipt) {
+                    problems.push(("G3", format!("statement {id}: processor receipt {receipt} recorded twice")));
+                }
+            }
+        }
+        problems
+    }
+
     pub fn issue(&mut self, statement: &PatientStatement) {
         let account = StatementAccount { statement: statement.clone(), plan: None, payments: Vec::new() };
         self.accounts.insert(statement.id, account);
@@ -302,5 +340,13 @@ mod tests {
         book.pay(id, &payment(dec!(14.00), PaymentMethod::Check, false), UserId(Uuid::nil()));
         assert!(book.accounts[&id].statement.is_paid);
         assert!(book.check_plan(&plan, &desk).is_err(), "nothing left to plan");
+        assert!(book.problems().is_empty(), "{:?}", book.problems());
+        // What verify would catch: the same receipt twice, money past the total, a claim twice.
+        let mut broken = book.clone();
+        broken.pay(id, &payment(dec!(1.00), PaymentMethod::Card, true), UserId(Uuid::nil()));
+        let second = statement(11, patient, &[100], dec!(5.00));
+        broken.issue(&second);
+        let found: Vec<&str> = broken.problems().iter().map(|(guarantee, _)| *guarantee).collect();
+        assert_eq!(found, ["G7", "G3", "G7"], "{:?}", broken.problems());
     }
 }

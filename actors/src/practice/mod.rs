@@ -62,6 +62,13 @@ impl Entity for PracticeEntity {
         }
     }
 
+    fn invariant_violations(
+        state: &PracticeState,
+        _events: &[EventEnvelope<PracticeEvent>],
+    ) -> Vec<(&'static str, String)> {
+        state.statements.problems()
+    }
+
     fn after_apply(entity: EntityRef, state: &PracticeState, runtime: &Runtime) {
         runtime.policies.update(entity.org, state);
     }

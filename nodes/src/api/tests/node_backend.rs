@@ -128,6 +128,11 @@ async fn statements_plans_and_patient_payments_are_journaled_and_survive_a_resta
         (rest.json()["statement"]["is_paid"].clone(), rest.json()["balance"].clone()),
         (json!(true), usd("0.00"))
     );
+    // Replayed from the journal, the practice's statement book holds together (G7, G3).
+    let (node, journal) = server.backbone.as_ref().expect("a node-backed server");
+    let report = practice_actors::verify::verify(journal.as_ref(), Some(node)).await.expect("verify");
+    assert!(report.ok(), "{report}");
+    assert_eq!(report.entities.get("practice"), Some(&1));
 }
 
 /// A patient's online payment of `amount` with the processor's `payment_token`.
