@@ -74,15 +74,15 @@ pub fn may_bill_patients(actor: &Actor) -> bool {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementBook {
     pub accounts: BTreeMap<StatementId, StatementAccount>,
+    /// The statement each billed claim is on: checking a new statement costs a lookup per
+    /// claim, not a pass over every statement the practice ever sent.
+    pub billed: BTreeMap<ClaimId, StatementId>,
 }
 
 impl StatementBook {
     /// The statement a claim is already billed on, if any.
     pub fn billed_on(&self, claim: ClaimId) -> Option<StatementId> {
-        self.accounts
-            .values()
-            .find(|account| account.statement.claims.contains(&claim))
-            .map(|account| account.statement.id)
+        self.billed.get(&claim).copied()
     }
 
     pub fn check_issue(&self, statement: &PatientStatement, actor: &Actor) -> Result<(), StatementRefusal> {
@@ -193,8 +193,14 @@ impl StatementBook {
                 }
             }
             for claim in &account.statement.claims {
-                if let Some(other) = billed.insert(*claim, *id) {
-                    problems.push(("G7", format!("claim {claim} billed on statements {other} and {id}")));
+                // The first statement keeps the claim, as `issue` indexes it.
+                match billed.entry(*claim) {
+                    std::collections::btree_map::Entry::Occupied(other) => {
+                        problems.push(("G7", format!("claim {claim} billed on statements {} and {id}", other.get())))
+                    }
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(*id);
+                    }
                 }
             }
             for receipt in account.payments.iter().filter_map(|payment| payment.processor_reference.as_ref()) {
@@ -203,12 +209,18 @@ impl StatementBook {
                 }
             }
         }
+        if billed != self.billed {
+            problems.push(("G7", "the index of billed claims disagrees with the statements".to_string()));
+        }
         problems
     }
 
     pub fn issue(&mut self, statement: &PatientStatement) {
         let account = StatementAccount { statement: statement.clone(), plan: None, payments: Vec::new() };
         self.accounts.insert(statement.id, account);
+        for claim in &statement.claims {
+            self.billed.entry(*claim).or_insert(statement.id);
+        }
     }
 
     pub fn set_plan(&mut self, plan: &PaymentPlan, at: DateTime<Utc>, by: crate::ids::UserId) {

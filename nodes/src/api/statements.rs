@@ -292,7 +292,7 @@ pub async fn pay_online(
         by: super::views::who(&caller.actor),
     };
     // Refuse before the card is charged what the practice would refuse after.
-    let book = StatementBook { accounts: [(id, account)].into() };
+    let book = StatementBook { accounts: [(id, account)].into(), ..StatementBook::default() };
     book.check_payment(id, &payment, &caller.actor).map_err(|refusal| match refusal {
         StatementRefusal::Invalid { field, message } => ApiError::unprocessable("validation_failed", message).at(field),
         StatementRefusal::Unknown(_) => ApiError::not_found("statement"),
