@@ -133,6 +133,11 @@ impl Node {
         shard_of(entity, self.inner.runtime.journal.shard_count())
     }
 
+    /// Whether `entity`'s shard is one of this node's.
+    pub fn owns(&self, entity: &EntityRef) -> bool {
+        self.shard_actor(self.shard_of(entity)).is_some()
+    }
+
     /// From now on, commands of shards this node does not own go to `forward`.
     pub fn forward_to(&self, forward: Arc<dyn Forward>) {
         let _ = self.inner.forward.set(forward);
@@ -150,7 +155,7 @@ impl Node {
         timeout: Duration,
     ) -> Result<Outcome, SendError> {
         if let Some(forward) = self.inner.forward.get() {
-            if self.shard_actor(self.shard_of(&envelope.entity)).is_none() {
+            if !self.owns(&envelope.entity) {
                 return forward.forward(envelope, timeout).await;
             }
         }

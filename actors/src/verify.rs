@@ -196,7 +196,7 @@ async fn verify_entity<E: Entity>(
         }
     }
     if let Some(node) = node {
-        if node.owned_shards().contains(&node.shard_of(&entity)) {
+        if node.owns(&entity) {
             match node.inspect(entity).await {
                 Ok(inspection) => {
                     report.live_compared += 1;

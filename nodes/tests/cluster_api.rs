@@ -7,7 +7,7 @@ mod common;
 mod http_process;
 
 use common::Cluster;
-use http_process::{http, practice, token, ORG};
+use http_process::{http, practice, printed_address, token, ORG};
 use practice_protocol::ids::{ClaimId, OrgId};
 use practice_protocol::shard::{claim_ref, shard_of};
 use std::collections::BTreeMap;
@@ -18,8 +18,8 @@ fn api_address(cluster: &mut Cluster, id: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let log = cluster.node(id).log();
-        if let Some(line) = log.lines().find(|line| line.contains("http api and dashboard on http://")) {
-            return line.split("http://").nth(1).unwrap().trim().to_string();
+        if let Some(address) = printed_address(&log) {
+            return address;
         }
         assert!(Instant::now() < deadline, "node {id} never served its API:\n{log}");
         std::thread::sleep(Duration::from_millis(50));

@@ -4,9 +4,9 @@
 //! manifest's grace period. A flag the manifest uses cannot drift from the binary.
 
 mod common;
+mod http_process;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use http_process::{http, printed_address};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,14 +23,9 @@ fn field<'a>(key: &str) -> &'a str {
         .trim()
 }
 
+/// The probes and `/metrics` take no token.
 fn get(address: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, response.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
+    http(address, "GET", path, "", None)
 }
 
 #[test]
@@ -68,8 +63,8 @@ fn the_manifests_command_line_runs_a_node_that_serves_its_probes_and_stops_on_si
     let started = Instant::now();
     let address = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text.lines().find(|line| line.contains("http api and dashboard on http://")) {
-            break line.split("http://").nth(1).unwrap().trim().to_string();
+        if let Some(address) = printed_address(&text) {
+            break address;
         }
         assert!(child.try_wait().unwrap().is_none(), "the node exited:\n{text}");
         assert!(started.elapsed() < Duration::from_secs(30), "no API address:\n{text}");

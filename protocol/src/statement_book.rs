@@ -41,6 +41,38 @@ impl StatementAccount {
     pub fn balance(&self) -> Decimal {
         self.statement.total_due.amount - self.paid()
     }
+
+    /// Whether `actor` may record `payment` on this statement now.
+    pub fn check_payment(&self, payment: &PatientPayment, actor: &Actor) -> Result<(), StatementRefusal> {
+        match actor {
+            // A patient pays their own statements, online only.
+            Actor::Patient { patient, .. } => {
+                if *patient != self.statement.patient_id {
+                    return Err(StatementRefusal::Unknown(self.statement.id));
+                }
+                if payment.processor_reference.is_none() || payment.method != PaymentMethod::Card {
+                    return Err(StatementRefusal::Forbidden("a patient payment other than online by card"));
+                }
+            }
+            _ if !may_bill_patients(actor) => return Err(StatementRefusal::Forbidden("taking a patient payment")),
+            _ => {}
+        }
+        if !matches!(payment.method, PaymentMethod::Cash | PaymentMethod::Card | PaymentMethod::Check) {
+            return Err(invalid("method", "patient payments are cash, card or check"));
+        }
+        let currency = self.statement.total_due.currency;
+        if payment.amount.currency != currency {
+            return Err(invalid("amount", format!("the statement is in {currency:?}")));
+        }
+        if payment.amount.amount <= Decimal::ZERO {
+            return Err(invalid("amount", "amount must be greater than zero"));
+        }
+        let balance = self.balance();
+        if payment.amount.amount > balance {
+            return Err(invalid("amount", format!("amount exceeds the balance of {balance}")));
+        }
+        Ok(())
+    }
 }
 
 /// Why a statement command was refused.
@@ -137,35 +169,7 @@ impl StatementBook {
         payment: &PatientPayment,
         actor: &Actor,
     ) -> Result<(), StatementRefusal> {
-        let account = self.accounts.get(&statement).ok_or(StatementRefusal::Unknown(statement))?;
-        match actor {
-            // A patient pays their own statements, online only.
-            Actor::Patient { patient, .. } => {
-                if *patient != account.statement.patient_id {
-                    return Err(StatementRefusal::Unknown(statement));
-                }
-                if payment.processor_reference.is_none() || payment.method != PaymentMethod::Card {
-                    return Err(StatementRefusal::Forbidden("a patient payment other than online by card"));
-                }
-            }
-            _ if !may_bill_patients(actor) => return Err(StatementRefusal::Forbidden("taking a patient payment")),
-            _ => {}
-        }
-        if !matches!(payment.method, PaymentMethod::Cash | PaymentMethod::Card | PaymentMethod::Check) {
-            return Err(invalid("method", "patient payments are cash, card or check"));
-        }
-        let currency = account.statement.total_due.currency;
-        if payment.amount.currency != currency {
-            return Err(invalid("amount", format!("the statement is in {currency:?}")));
-        }
-        if payment.amount.amount <= Decimal::ZERO {
-            return Err(invalid("amount", "amount must be greater than zero"));
-        }
-        let balance = account.balance();
-        if payment.amount.amount > balance {
-            return Err(invalid("amount", format!("amount exceeds the balance of {balance}")));
-        }
-        Ok(())
+        self.accounts.get(&statement).ok_or(StatementRefusal::Unknown(statement))?.check_payment(payment, actor)
     }
 
     /// What should never be true of the book, each said in words: patient money that does not

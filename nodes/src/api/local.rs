@@ -103,6 +103,31 @@ impl LocalClaimService {
         Ok(appended)
     }
 
+    fn execute_practice_now(&self, envelope: CommandEnvelope<PracticeCommand>) -> Result<(), PracticeCommandError> {
+        if !self.ready.load(Ordering::SeqCst) {
+            return Err(ServiceError::Unavailable("the node is not ready".to_string()).into());
+        }
+        if envelope.entity.kind != EntityKind::Practice || envelope.entity.org != envelope.actor.org() {
+            return Err(PracticeRejection::Forbidden { command: envelope.command.name().to_string() }.into());
+        }
+        let now = (self.context)().now;
+        let mut practices = self.practices.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let state = practices.entry(envelope.entity.org).or_default();
+        for event in decide_practice(state, envelope.command_id, &envelope.command, &envelope.actor)? {
+            let sequence = state.version + 1;
+            let actor = envelope.actor.clone();
+            state.apply_envelope(&EventEnvelope::new(
+                envelope.entity,
+                sequence,
+                now,
+                actor,
+                Some(envelope.command_id),
+                event,
+            ));
+        }
+        Ok(())
+    }
+
     #[cfg(test)]
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::SeqCst);
@@ -120,31 +145,7 @@ impl ClaimService for LocalClaimService {
         &self,
         envelope: CommandEnvelope<PracticeCommand>,
     ) -> BoxFuture<'_, Result<(), PracticeCommandError>> {
-        let result = (|| {
-            if !self.ready.load(Ordering::SeqCst) {
-                return Err(ServiceError::Unavailable("the node is not ready".to_string()).into());
-            }
-            if envelope.entity.kind != EntityKind::Practice || envelope.entity.org != envelope.actor.org() {
-                return Err(PracticeRejection::Forbidden { command: envelope.command.name().to_string() }.into());
-            }
-            let mut practices = self.practices.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let state = practices.entry(envelope.entity.org).or_default();
-            let events = decide_practice(state, envelope.command_id, &envelope.command, &envelope.actor)?;
-            for event in events {
-                let sequence = state.version + 1;
-                let at = (self.context)().now;
-                let actor = envelope.actor.clone();
-                state.apply_envelope(&EventEnvelope::new(
-                    envelope.entity,
-                    sequence,
-                    at,
-                    actor,
-                    Some(envelope.command_id),
-                    event,
-                ));
-            }
-            Ok(())
-        })();
+        let result = self.execute_practice_now(envelope);
         async move { result }.boxed()
     }
 

@@ -132,6 +132,13 @@ impl ClaimService for NodeClaimService {
     fn practice(&self, org: OrgId) -> BoxFuture<'_, Result<PracticeState, ServiceError>> {
         async move {
             let entity = PolicyBook::practice_ref(org);
+            // The live actor's state (one message) when the shard is this node's; another
+            // node's practice is replayed from the journal.
+            if self.node.owns(&entity) {
+                let inspection = self.node.inspect(entity).await.map_err(send_error)?;
+                return practice_protocol::codec::decode(&inspection.state)
+                    .map_err(|error| ServiceError::Internal(format!("practice state does not decode: {error}")));
+            }
             Ok(rehydrate::<PracticeEntity>(self.node.journal().as_ref(), entity).await.map_err(send_error)?.state)
         }
         .boxed()

@@ -26,7 +26,7 @@ use practice_protocol::envelope::CommandEnvelope;
 use practice_protocol::ids::{CommandId, OrgId, PatientId, PaymentPlanId, StatementId};
 use practice_protocol::money::{Currency, Money};
 use practice_protocol::practice::{PracticeCommand, PracticeRejection};
-use practice_protocol::statement_book::{PatientPayment, StatementAccount, StatementBook, StatementRefusal};
+use practice_protocol::statement_book::{PatientPayment, StatementAccount};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -211,18 +211,25 @@ async fn run(
         command,
     };
     state.service.execute_practice(envelope).await.map_err(|error| match error {
-        PracticeCommandError::Rejected(PracticeRejection::Forbidden { command }) => {
-            ApiError::forbidden(format!("your role may not do this: {command}"))
-        }
-        PracticeCommandError::Rejected(PracticeRejection::UnknownStatement { .. }) => ApiError::not_found("statement"),
-        PracticeCommandError::Rejected(PracticeRejection::InvalidField { field, message }) => {
-            ApiError::unprocessable("validation_failed", message).at(&field)
-        }
-        PracticeCommandError::Rejected(other) => ApiError::unprocessable("validation_failed", other.to_string()),
+        PracticeCommandError::Rejected(rejection) => refused(rejection),
         PracticeCommandError::Service(service) => service.into(),
     })?;
     let account = visible(state, caller, Scope::All, statement).await?;
     Ok(StatementView::of(&account))
+}
+
+/// The API's answer to a statement command the practice refused.
+fn refused(rejection: PracticeRejection) -> ApiError {
+    match rejection {
+        PracticeRejection::Forbidden { command } => {
+            ApiError::forbidden(format!("your role may not do this: {command}"))
+        }
+        PracticeRejection::UnknownStatement { .. } => ApiError::not_found("statement"),
+        PracticeRejection::InvalidField { field, message } => {
+            ApiError::unprocessable("validation_failed", message).at(&field)
+        }
+        other => ApiError::unprocessable("validation_failed", other.to_string()),
+    }
 }
 
 pub async fn get_one(
@@ -248,7 +255,7 @@ pub async fn collect(
         );
     }
     request.amount.non_negative("amount")?;
-    visible(&state, &caller, Scope::All, id).await?;
+    // An unknown statement (or another organization's) is the practice's `UnknownStatement`: 404.
     let payment = PatientPayment {
         amount: request.amount,
         method: request.method,
@@ -284,6 +291,7 @@ pub async fn pay_online(
     request.amount.non_negative("amount")?;
     let scope = caller.read(Entity::Statement)?;
     let account = visible(&state, &caller, scope, id).await?;
+    // The receipt is filled in once the card is charged; the check only needs it present.
     let mut payment = PatientPayment {
         amount: request.amount,
         method: PaymentMethod::Card,
@@ -292,12 +300,7 @@ pub async fn pay_online(
         by: super::views::who(&caller.actor),
     };
     // Refuse before the card is charged what the practice would refuse after.
-    let book = StatementBook { accounts: [(id, account)].into(), ..StatementBook::default() };
-    book.check_payment(id, &payment, &caller.actor).map_err(|refusal| match refusal {
-        StatementRefusal::Invalid { field, message } => ApiError::unprocessable("validation_failed", message).at(field),
-        StatementRefusal::Unknown(_) => ApiError::not_found("statement"),
-        StatementRefusal::Forbidden(what) => ApiError::forbidden(format!("your role may not do this: {what}")),
-    })?;
+    account.check_payment(&payment, &caller.actor).map_err(|refusal| refused(refusal.into()))?;
     let receipt = state
         .processor
         .charge(caller.org(), id, request.amount, &request.payment_token)

@@ -51,7 +51,7 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let settings = NodeSettings {
-            nats_url: nats.clone(),
+            nats_url: nats,
             node_id,
             shard_count: node_args.shards,
             lease_timeout: Duration::from_millis(args.lease_timeout_ms.max(200)),
@@ -65,9 +65,7 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
             super::node::serve_metrics(address, registry.clone()).await?;
         }
         let api = match node_args.http.http {
-            Some(address) => {
-                Some(start_api(node.actors().clone(), &nats, address, &node_args, registry, args.replicas).await?)
-            }
+            Some(address) => Some(start_api(&node, address, &node_args, registry, args.replicas).await?),
             None => None,
         };
         let ran = node.run(shutdown_signal()).await.context("running the node");
@@ -83,17 +81,17 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
 /// (every shard, so lists are complete), and commands for another node's shards are forwarded
 /// to it (`NatsForward`); a 999 upload finds its claims through the batch registry in KV.
 async fn start_api(
-    actors: practice_actors::Node,
-    nats: &str,
+    node: &ClusterNode,
     address: std::net::SocketAddr,
     node_args: &super::node::NodeArgs,
     registry: prometheus::Registry,
     replicas: usize,
 ) -> anyhow::Result<super::http::HttpServer> {
+    let actors = node.actors().clone();
     let service = NodeClaimService::start_polling(actors.clone(), PROJECTION_POLL);
-    let client = practice_nodes::jetstream::connect(nats, "practice-node-registry").await?;
-    let batches: Arc<dyn BatchRegistry> =
-        Arc::new(KvBatchRegistry::open(client, replicas).await.context("opening the batch registry bucket")?);
+    let batches: Arc<dyn BatchRegistry> = Arc::new(
+        KvBatchRegistry::open(node.client().clone(), replicas).await.context("opening the batch registry bucket")?,
+    );
     super::http::start(actors, service, address, &node_args.data_dir, registry, batches).await
 }
 

@@ -133,6 +133,11 @@ impl ClusterNode {
         &self.actors
     }
 
+    /// The node's NATS connection, for what else it keeps in JetStream (the batch registry).
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
     /// Run until `shutdown` resolves; then give every shard back and leave.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), ClusterError> {
         tokio::pin!(shutdown);

@@ -20,6 +20,14 @@ pub fn practice() -> Command {
     command
 }
 
+/// The API address a node printed, if the text holds that line yet.
+pub fn printed_address(text: &str) -> Option<String> {
+    text.lines()
+        .find(|line| line.contains("http api and dashboard on http://"))
+        .and_then(|line| line.split("http://").nth(1))
+        .map(|address| address.trim().to_string())
+}
+
 /// Start a node with `--http 127.0.0.1:0` and `extra` arguments; its process and the address
 /// it printed. Its stderr is copied to `log` when given (else dropped).
 pub fn start_node(data: &Path, extra: &[&str], log: Option<&Path>) -> (Child, String) {
@@ -39,8 +47,8 @@ pub fn start_node(data: &Path, extra: &[&str], log: Option<&Path>) -> (Child, St
         if let Some(file) = copy.as_mut() {
             writeln!(file, "{line}").unwrap();
         }
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.trim().to_string();
+        if let Some(address) = printed_address(&line) {
+            break address;
         }
     };
     // Keep draining stderr so the node never blocks on a full pipe.
