@@ -50,7 +50,7 @@ pub fn modifier(code: &str) -> Modifier {
 pub fn payer(id: &str, filing_indicator: &str) -> Payer {
     Payer {
         payer_id: PayerId::parse(id).expect("fixture payer id"),
-        name: format!("Payer {id}"),
+        name: format!("Payer {id}").into(),
         address: None,
         filing_indicator: filing_indicator.into(),
     }

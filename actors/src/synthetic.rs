@@ -65,7 +65,7 @@ fn parse<T, E: std::fmt::Debug>(result: Result<T, E>) -> T {
 pub fn sample_claim(org: OrgId, claim: ClaimId, index: u64) -> Claim {
     let charge = Money::usd(Decimal::from(100 + index % 50));
     let npi = parse(npi_with_check_digit("123456789").ok_or("npi"));
-    let person = PersonName { last: "Patient".into(), first: format!("Synthetic{index}"), middle: None };
+    let person = PersonName { last: "Patient".into(), first: format!("Synthetic{index}").into(), middle: None };
     let birth_date = parse(NaiveDate::from_ymd_opt(1980, 1, 1).ok_or("date"));
     Claim {
         id: claim,
@@ -106,7 +106,7 @@ pub fn sample_claim(org: OrgId, claim: ClaimId, index: u64) -> Claim {
                 filing_indicator: "CI".into(),
             },
             subscriber: Subscriber {
-                member_id: format!("M{index:09}"),
+                member_id: format!("M{index:09}").into(),
                 name: person,
                 birth_date,
                 sex: Sex::Unknown,
@@ -116,7 +116,7 @@ pub fn sample_claim(org: OrgId, claim: ClaimId, index: u64) -> Claim {
             relationship: Relationship::SelfInsured,
         }],
         responsibility: CoverageOrder::Primary,
-        patient_control_number: format!("PCN{index}"),
+        patient_control_number: format!("PCN{index}").into(),
         frequency: ClaimFrequency::Original,
         original_reference: None,
         place_of_service: parse(PlaceOfService::parse("11")),

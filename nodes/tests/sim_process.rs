@@ -58,7 +58,7 @@ fn cents(amount: Decimal) -> Decimal {
 fn secondary_of(primary: &Claim) -> Claim {
     let mut claim = primary.clone();
     claim.id = ClaimId::derived(&[b"sim-process-secondary", primary.id.0.as_bytes()]);
-    claim.patient_control_number = patient_control_number(&claim.id);
+    claim.patient_control_number = patient_control_number(&claim.id).into();
     for line in &mut claim.lines {
         line.id = ClaimLineId::derived(&[claim.id.0.as_bytes(), &line.line_number.to_be_bytes()]);
     }
@@ -301,7 +301,7 @@ fn check_against_truth(dir: &Path, files: &[Vec<u8>], batches: &Batches) {
             (own - prior.paid.amount).max(Decimal::ZERO).min(share)
         })
         .sum();
-    let pcn = &secondary.patient_control_number;
+    let pcn = secondary.patient_control_number.as_str();
     assert_eq!(decimal(&claims[pcn]["paid"]), expected, "the COB rule");
     assert_eq!(back.paid[pcn], expected);
     assert_eq!(back.oa23[pcn], prior.paid.amount, "OA-23 carries Medicare's payment");

@@ -3,6 +3,7 @@
 //! code set is the scrubber's question, not the type's.
 
 use crate::{ValidationError, ValidationKind};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -10,8 +11,9 @@ macro_rules! string_code {
     ($(#[$doc:meta])* $name:ident, $field:literal, $validate:path) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        // Codes are a few characters: kept inline (`CompactString`), not in a heap allocation each.
+        #[serde(try_from = "String")]
+        pub struct $name(CompactString);
 
         impl $name {
             /// Parse and validate; the error names the field.
@@ -33,7 +35,7 @@ macro_rules! string_code {
 
         impl From<$name> for String {
             fn from(value: $name) -> Self {
-                value.0
+                value.0.into_string()
             }
         }
 
@@ -73,7 +75,7 @@ string_code!(
     PlaceOfService, "place_of_service", validate_place_of_service
 );
 
-fn validate_npi(value: &str) -> Result<String, ValidationKind> {
+fn validate_npi(value: &str) -> Result<CompactString, ValidationKind> {
     let digits = value.as_bytes();
     if digits.len() != 10 || !digits.iter().all(u8::is_ascii_digit) {
         return Err(ValidationKind::malformed("ten digits", value));
@@ -81,7 +83,7 @@ fn validate_npi(value: &str) -> Result<String, ValidationKind> {
     if !npi_check_digit_ok(digits) {
         return Err(ValidationKind::CheckDigit { found: value.to_string() });
     }
-    Ok(value.to_string())
+    Ok(value.into())
 }
 
 /// Luhn over "80840" + the ten NPI digits; the constant 24 stands for the prefix's contribution.
@@ -109,15 +111,15 @@ pub fn npi_with_check_digit(stem: &str) -> Option<Npi> {
     (0..=9).find_map(|digit| Npi::parse(&format!("{stem}{digit}")).ok())
 }
 
-fn validate_tax_id(value: &str) -> Result<String, ValidationKind> {
-    let digits: String = value.chars().filter(|c| *c != '-').collect();
+fn validate_tax_id(value: &str) -> Result<CompactString, ValidationKind> {
+    let digits: CompactString = value.chars().filter(|c| *c != '-').collect();
     if digits.len() != 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ValidationKind::malformed("nine digits (dashes allowed)", value));
     }
     Ok(digits)
 }
 
-fn validate_procedure(value: &str) -> Result<String, ValidationKind> {
+fn validate_procedure(value: &str) -> Result<CompactString, ValidationKind> {
     let bytes = value.as_bytes();
     let ok = bytes.len() == 5
         && (bytes.iter().all(u8::is_ascii_digit)
@@ -126,11 +128,11 @@ fn validate_procedure(value: &str) -> Result<String, ValidationKind> {
     if !ok {
         return Err(ValidationKind::malformed("a CPT code (99213, 0001F, 0042T) or HCPCS code (J1100)", value));
     }
-    Ok(value.to_string())
+    Ok(value.into())
 }
 
-fn validate_icd10(value: &str) -> Result<String, ValidationKind> {
-    let compact: String = value.chars().filter(|c| *c != '.').collect();
+fn validate_icd10(value: &str) -> Result<CompactString, ValidationKind> {
+    let compact: CompactString = value.chars().filter(|c| *c != '.').collect();
     let bytes = compact.as_bytes();
     let ok = (3..=7).contains(&bytes.len())
         && bytes[0].is_ascii_uppercase()
@@ -148,20 +150,20 @@ fn validate_icd10(value: &str) -> Result<String, ValidationKind> {
     Ok(compact)
 }
 
-fn validate_modifier(value: &str) -> Result<String, ValidationKind> {
+fn validate_modifier(value: &str) -> Result<CompactString, ValidationKind> {
     let bytes = value.as_bytes();
     if bytes.len() != 2 || !bytes.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
         return Err(ValidationKind::malformed("two capital letters or digits", value));
     }
-    Ok(value.to_string())
+    Ok(value.into())
 }
 
-fn validate_place_of_service(value: &str) -> Result<String, ValidationKind> {
+fn validate_place_of_service(value: &str) -> Result<CompactString, ValidationKind> {
     let bytes = value.as_bytes();
     if bytes.len() != 2 || !bytes.iter().all(u8::is_ascii_digit) || value == "00" {
         return Err(ValidationKind::malformed("a two-digit place of service code", value));
     }
-    Ok(value.to_string())
+    Ok(value.into())
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub fn payer(payer_id: &str, name: &str, filing_indicator: &str) -> Payer {
     Payer {
         payer_id: parse(PayerId::parse(payer_id)),
         name: name.into(),
-        address: Some(address("PO Box 1000", "Hartford", "CT", "06101")),
+        address: Some(Box::new(address("PO Box 1000", "Hartford", "CT", "06101"))),
         filing_indicator: filing_indicator.into(),
     }
 }
@@ -55,11 +55,11 @@ pub fn payer(payer_id: &str, name: &str, filing_indicator: &str) -> Payer {
 pub fn patient(n: u32) -> Patient {
     Patient {
         id: PatientId::derived(&[b"fixture-patient", &n.to_be_bytes()]),
-        name: PersonName { last: format!("Doe{n}"), first: "Jane".into(), middle: None },
+        name: PersonName { last: format!("Doe{n}").into(), first: "Jane".into(), middle: None },
         birth_date: parse(NaiveDate::from_ymd_opt(1970 + (n % 40) as i32, 1 + n % 12, 1 + n % 28).ok_or("date")),
         sex: if n % 2 == 0 { Sex::Female } else { Sex::Male },
         address: address("12 Elm St", "Springfield", "IL", "62704"),
-        account_number: Some(format!("ACCT{n:06}")),
+        account_number: Some(format!("ACCT{n:06}").into()),
     }
 }
 
@@ -120,7 +120,7 @@ pub fn professional_claim(org: OrgId, n: u32, lines: Vec<ClaimLine>) -> Claim {
         billing: billing_provider(),
         rendering: rendering_provider(),
         referring: None,
-        patient_control_number: encounter_patient_control_number(&id),
+        patient_control_number: encounter_patient_control_number(&id).into(),
         patient,
         coverages: vec![primary],
         responsibility: CoverageOrder::Primary,
@@ -156,7 +156,7 @@ pub fn institutional_claim(org: OrgId, n: u32) -> Claim {
         line.revenue_code = Some("0301".into());
     }
     let day = parse(NaiveDate::from_ymd_opt(2026, 10, 1).ok_or("date"));
-    claim.institutional = Some(InstitutionalInfo {
+    claim.institutional = Some(Box::new(InstitutionalInfo {
         facility_type: "13".into(),
         admission_type: "3".into(),
         admission_source: "1".into(),
@@ -164,6 +164,6 @@ pub fn institutional_claim(org: OrgId, n: u32) -> Claim {
         statement_from: day,
         statement_to: day,
         admission_date: None,
-    });
+    }));
     claim
 }

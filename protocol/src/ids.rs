@@ -99,8 +99,8 @@ pub(crate) fn derive_uuid(kind: &str, parts: &[&[u8]]) -> Uuid {
 
 /// A payer's identifier as the clearinghouse knows it (NM109 of loop 2010BB), up to 50 characters.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct PayerId(String);
+#[serde(try_from = "String")]
+pub struct PayerId(compact_str::CompactString);
 
 impl PayerId {
     pub fn parse(value: &str) -> Result<Self, crate::ValidationError> {
@@ -111,7 +111,7 @@ impl PayerId {
                 crate::ValidationKind::malformed("1 to 50 printable ASCII characters", value),
             ));
         }
-        Ok(Self(trimmed.to_string()))
+        Ok(Self(trimmed.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -128,7 +128,7 @@ impl TryFrom<String> for PayerId {
 
 impl From<PayerId> for String {
     fn from(value: PayerId) -> Self {
-        value.0
+        value.0.into_string()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod envelope;
 mod error;
 pub mod fixtures;
+pub mod id_set;
 pub mod ids;
 pub mod money;
 pub mod payer;

@@ -59,7 +59,7 @@ fn mismatched_currencies() {
 fn several_problems_are_all_reported() {
     let mut bad = claim();
     bad.diagnoses.clear();
-    bad.patient_control_number = String::new();
+    bad.patient_control_number = Default::default();
     bad.lines[0].charge = Money::usd(Decimal::new(-100, 2));
     let fields: Vec<String> = errors_of(&bad).into_iter().map(|(field, _)| field).collect();
     assert!(fields.contains(&"diagnoses".to_string()), "{fields:?}");

@@ -26,14 +26,14 @@ fn claim_with(
         (true, true) => support::institutional_secondary("prop"),
     };
     let billed = claim.coverages.iter().position(|c| c.order == claim.responsibility).unwrap();
-    claim.coverages[billed].subscriber.name.last = name.to_string();
+    claim.coverages[billed].subscriber.name.last = name.into();
     for coverage in &mut claim.coverages {
-        coverage.subscriber.address.line1 = street.to_string();
-        coverage.subscriber.member_id = member.to_string();
+        coverage.subscriber.address.line1 = street.into();
+        coverage.subscriber.member_id = member.into();
     }
     for prior in &mut claim.prior_adjudications {
-        prior.subscriber.address.line1 = street.to_string();
-        prior.subscriber.member_id = member.to_string();
+        prior.subscriber.address.line1 = street.into();
+        prior.subscriber.member_id = member.into();
     }
     for (line, (cents, units)) in claim.lines.iter_mut().zip(cents.iter().zip(units)) {
         line.charge.amount = Decimal::new(*cents, 2);

@@ -87,7 +87,7 @@ pub fn next_payer_claim(claim: &Claim, postings: &[RemittancePosting]) -> Result
     next.responsibility = next_order;
     next.frequency = ClaimFrequency::Original;
     next.original_reference = None;
-    next.patient_control_number = patient_control_number(&id);
+    next.patient_control_number = patient_control_number(&id).into();
     for line in &mut next.lines {
         line.id = ClaimLineId::derived(&[id.0.as_bytes(), &line.line_number.to_be_bytes()]);
     }

@@ -68,7 +68,7 @@ impl ClaimDirectory for MemoryDirectory {
         let claims = self.claims.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let found = claims
             .iter()
-            .filter(|claim| claim.org == org && wanted.contains(&claim.patient_control_number))
+            .filter(|claim| claim.org == org && wanted.contains(claim.patient_control_number.as_str()))
             .cloned()
             .collect();
         Box::pin(async move { Ok(found) })

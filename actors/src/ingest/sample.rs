@@ -107,7 +107,7 @@ pub fn payment(claim: &Claim, patient_control_number: &str) -> ClaimPayment {
         facility_code: Some("11".into()),
         frequency: Some("1".into()),
         patient_name: claim.patient.name.clone(),
-        member_id: claim.coverage().map(|coverage| coverage.subscriber.member_id.clone()).unwrap_or_default(),
+        member_id: claim.coverage().map(|coverage| coverage.subscriber.member_id.clone()).unwrap_or_default().into(),
         received_date: Some(date(2026, 11, 10)),
         adjustments: Vec::new(),
         services,
@@ -167,8 +167,8 @@ pub fn acknowledgment(entries: Vec<ClaimStatusEntry>) -> Result<Vec<u8>, X12Writ
 pub fn status_entry(claim: &Claim, accepted: bool) -> ClaimStatusEntry {
     ClaimStatusEntry {
         patient_name: claim.patient.name.clone(),
-        member_id: claim.coverage().map(|coverage| coverage.subscriber.member_id.clone()).unwrap_or_default(),
-        patient_control_number: claim.patient_control_number.clone(),
+        member_id: claim.coverage().map(|coverage| coverage.subscriber.member_id.clone()).unwrap_or_default().into(),
+        patient_control_number: claim.patient_control_number.to_string(),
         accepted,
         status: if accepted {
             StatusCode { category: "A2".into(), code: "20".into(), entity: None }

@@ -67,7 +67,7 @@ mod tests {
         let claim = office_visit_claim(OrgId::new_v4(), 1);
         let pcn = claim.patient_control_number.clone();
         let parsed = parse_inbound(&status_reply_277(&[&pcn, "NOTOURS000000000001"])).unwrap();
-        let mut named = vec!["NOTOURS000000000001".to_string(), pcn.clone()];
+        let mut named = vec!["NOTOURS000000000001".to_string(), pcn.to_string()];
         named.sort();
         assert_eq!(parsed.patient_control_numbers(), named, "the claims to look up");
         let index = ClaimIndex::new([&claim]);

@@ -13,16 +13,16 @@ use rust_decimal::Decimal;
 
 fn address() -> Address {
     Address {
-        line1: "100 Sample Street".to_string(),
+        line1: "100 Sample Street".into(),
         line2: None,
-        city: "Springfield".to_string(),
-        state: "IL".to_string(),
-        postal_code: "62701".to_string(),
+        city: "Springfield".into(),
+        state: "IL".into(),
+        postal_code: "62701".into(),
     }
 }
 
 fn name(last: &str, first: &str) -> PersonName {
-    PersonName { last: last.to_string(), first: first.to_string(), middle: None }
+    PersonName { last: last.into(), first: first.into(), middle: None }
 }
 
 /// An office visit (99213, $150.00) and a venipuncture (36415, $25.00) for `patient`.
@@ -56,12 +56,12 @@ pub fn encounter(org: OrgId, patient: PatientId) -> Encounter {
             order: CoverageOrder::Primary,
             payer: Payer {
                 payer_id: PayerId::parse("87726").unwrap_or_else(|_| unreachable_fixture("payer")),
-                name: "Sample Health Plan".to_string(),
+                name: "Sample Health Plan".into(),
                 address: None,
-                filing_indicator: "CI".to_string(),
+                filing_indicator: "CI".into(),
             },
             subscriber: Subscriber {
-                member_id: "SAMPLE0001".to_string(),
+                member_id: "SAMPLE0001".into(),
                 name: name("Sample", "Pat"),
                 birth_date,
                 sex: Sex::Female,
@@ -71,13 +71,13 @@ pub fn encounter(org: OrgId, patient: PatientId) -> Encounter {
             relationship: Relationship::SelfInsured,
         }],
         billing: BillingProvider {
-            name: "Sample Family Practice".to_string(),
+            name: "Sample Family Practice".into(),
             npi: npi("123456789"),
             tax_id: TaxId::parse("123456789").unwrap_or_else(|_| unreachable_fixture("tax id")),
             address: address(),
             taxonomy: None,
-            contact_name: "Billing Office".to_string(),
-            contact_phone: "5555550100".to_string(),
+            contact_name: "Billing Office".into(),
+            contact_phone: "5555550100".into(),
         },
         rendering: Provider {
             id: ProviderId::new_v4(),

@@ -71,7 +71,7 @@ impl ClaimView {
             encounter_id: claim.encounter_id,
             patient_id: claim.patient.id,
             payer_id: coverage.map(|coverage| coverage.payer.payer_id.to_string()),
-            payer_name: coverage.map(|coverage| coverage.payer.name.clone()),
+            payer_name: coverage.map(|coverage| coverage.payer.name.clone()).map(Into::into),
             money: ClaimMoney {
                 charge: money(ledger.map(|ledger| ledger.charge).unwrap_or_default()),
                 paid: money(totals.paid),

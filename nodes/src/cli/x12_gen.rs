@@ -86,10 +86,10 @@ pub fn run(args: &Gen837Args) -> anyhow::Result<ExitCode> {
             delimiters: Delimiters { newline: !args.no_newlines, ..Delimiters::default() },
         },
         submitter: Submitter {
-            name: first.billing.name.clone(),
+            name: first.billing.name.to_string(),
             id: args.sender_id.clone(),
-            contact_name: first.billing.contact_name.clone(),
-            contact_phone: first.billing.contact_phone.clone(),
+            contact_name: first.billing.contact_name.to_string(),
+            contact_phone: first.billing.contact_phone.to_string(),
         },
         receiver: Receiver { name: args.receiver_name.clone(), id: args.receiver_id.clone() },
         batch_reference: control_number.to_string(),

@@ -82,10 +82,10 @@ pub fn write_interchange(
     let submission = Submission837 {
         envelope: envelope(parties, day, control),
         submitter: Submitter {
-            name: first.billing.name.clone(),
+            name: first.billing.name.to_string(),
             id: parties.sender_id.clone(),
-            contact_name: first.billing.contact_name.clone(),
-            contact_phone: first.billing.contact_phone.clone(),
+            contact_name: first.billing.contact_name.to_string(),
+            contact_phone: first.billing.contact_phone.to_string(),
         },
         receiver: Receiver { name: parties.receiver_name.clone(), id: parties.receiver_id.clone() },
         batch_reference: control.to_string(),
@@ -96,7 +96,7 @@ pub fn write_interchange(
 /// A claim to ask about: TRN02 is its CLM01, which the payer's 277 echoes and the 277 reader
 /// finds the claim by; REF*1K once the payer has numbered it.
 pub fn inquiry(claim: &Claim, payer_claim_control_number: Option<String>) -> StatusInquiry<'_> {
-    StatusInquiry { claim, trace_number: claim.patient_control_number.clone(), payer_claim_control_number }
+    StatusInquiry { claim, trace_number: claim.patient_control_number.to_string(), payer_claim_control_number }
 }
 
 /// One 276 interchange asking about `inquiries` (one transaction set per payer and billing

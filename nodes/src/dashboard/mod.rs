@@ -101,7 +101,7 @@ fn refused(error: ApiError) -> Response {
 }
 
 fn control_number(claim: &ClaimView, state: &practice_protocol::claim::ClaimState) -> String {
-    state.claim.as_ref().map(|claim| claim.patient_control_number.clone()).unwrap_or_else(|| claim.id.to_string())
+    state.claim.as_ref().map(|claim| claim.patient_control_number.to_string()).unwrap_or_else(|| claim.id.to_string())
 }
 
 async fn board(

@@ -53,7 +53,7 @@ pub(super) async fn work_denials(
                     // What the replacement claim carries: frequency 7 and the payer's number.
                     claim.frequency = practice_protocol::domain::ClaimFrequency::Replacement;
                     claim.original_reference =
-                        payer_claim_control_number.or(Some(claim.patient_control_number.clone()));
+                        payer_claim_control_number.or(Some(claim.patient_control_number.to_string())).map(Into::into);
                 }
                 appealed.push(claim_id);
             }

@@ -491,7 +491,7 @@ fn add_medicaid_crossovers(claims: &mut [Claim]) -> anyhow::Result<()> {
         let mut secondary = primary;
         secondary.order = practice_protocol::domain::CoverageOrder::Secondary;
         secondary.payer = medicaid.clone();
-        secondary.subscriber.member_id = format!("MCD{}", &claim.patient.id.0.simple().to_string()[..9]);
+        secondary.subscriber.member_id = format!("MCD{}", &claim.patient.id.0.simple().to_string()[..9]).into();
         claim.coverages.push(secondary);
     }
     Ok(())

@@ -157,7 +157,7 @@ pub(super) struct ByControlNumber(HashMap<String, Vec<ClaimId>>);
 
 impl ByControlNumber {
     pub(super) fn add(&mut self, claim: &Claim) {
-        self.0.entry(claim.patient_control_number.clone()).or_default().push(claim.id);
+        self.0.entry(claim.patient_control_number.to_string()).or_default().push(claim.id);
     }
 
     fn index<'a>(&self, remit: &Remittance, by_id: &'a HashMap<ClaimId, Claim>) -> ClaimIndex<'a> {

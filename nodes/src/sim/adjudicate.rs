@@ -247,7 +247,7 @@ pub fn adjudicate(
     };
     Adjudication {
         claim_id: claim.id,
-        patient_control_number: claim.patient_control_number.clone(),
+        patient_control_number: claim.patient_control_number.to_string(),
         payer_claim_control_number,
         status_code: status_code.to_string(),
         denial: whole.or_else(|| lines.iter().find_map(|line| line.denial)),

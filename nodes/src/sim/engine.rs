@@ -179,7 +179,7 @@ impl Simulator {
         let ids: Vec<ClaimId> = claims.iter().map(|claim| claim.id).collect();
         self.schedule(ack_day, Scheduled::Ack999 { batch_id: batch_id.into(), accepted: !rejected, claims: ids });
         for claim in claims {
-            self.claim_meta.insert(claim.patient_control_number.clone(), self.meta(claim));
+            self.claim_meta.insert(claim.patient_control_number.to_string(), self.meta(claim));
             let submission = self.submissions.entry(claim.id).or_insert(0);
             *submission += 1;
             if rejected {
@@ -223,7 +223,7 @@ impl Simulator {
         }
         self.schedule(
             ack_day,
-            Scheduled::Ack277 { claim_id: claim.id, pcn: claim.patient_control_number.clone(), result },
+            Scheduled::Ack277 { claim_id: claim.id, pcn: claim.patient_control_number.to_string(), result },
         );
         let key: ServiceKey = (
             claim.patient.id,
@@ -308,12 +308,12 @@ impl Simulator {
         ClaimMeta {
             claim_id: claim.id,
             patient_name: claim.patient.name.clone(),
-            member_id: coverage.map(|c| c.subscriber.member_id.clone()).unwrap_or_default(),
-            filing_indicator: coverage.map(|c| c.payer.filing_indicator.clone()).unwrap_or_default(),
+            member_id: coverage.map(|c| c.subscriber.member_id.clone()).unwrap_or_default().into(),
+            filing_indicator: coverage.map(|c| c.payer.filing_indicator.clone()).unwrap_or_default().into(),
             charge: claim.total_charge(),
             service_from: dates.clone().min().unwrap_or(self.today),
             service_to: dates.max().unwrap_or(self.today),
-            billing_name: claim.billing.name.clone(),
+            billing_name: claim.billing.name.to_string(),
             billing_npi: claim.billing.npi.clone(),
             billing_tax_id: claim.billing.tax_id.clone(),
             received_on: self.today,
@@ -331,7 +331,10 @@ impl Simulator {
                 },
             );
         }
-        self.schedule(on, Scheduled::Ack277 { claim_id: claim.id, pcn: claim.patient_control_number.clone(), result });
+        self.schedule(
+            on,
+            Scheduled::Ack277 { claim_id: claim.id, pcn: claim.patient_control_number.to_string(), result },
+        );
     }
 
     fn schedule(&mut self, on: NaiveDate, item: Scheduled) {

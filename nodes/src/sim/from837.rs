@@ -58,14 +58,14 @@ fn claim_from_837(org: OrgId, source: &Claim837, at: &At) -> Result<Claim, From8
     let currency = Currency::USD;
     let billing_address = source.billing.address.clone().ok_or_else(|| at.missing("billing provider address"))?;
     let billing = BillingProvider {
-        name: source.billing.name.clone(),
+        name: source.billing.name.as_str().into(),
         npi: Npi::parse(&source.billing.npi).map_err(at.invalid("billing provider NPI"))?,
         tax_id: TaxId::parse(source.billing.tax_id.as_deref().ok_or_else(|| at.missing("billing provider tax id"))?)
             .map_err(at.invalid("billing provider tax id"))?,
         address: billing_address,
-        taxonomy: source.billing.taxonomy.clone(),
-        contact_name: source.contact_name.clone().unwrap_or_default(),
-        contact_phone: source.contact_phone.clone().unwrap_or_default(),
+        taxonomy: source.billing.taxonomy.as_deref().map(Into::into),
+        contact_name: source.contact_name.clone().unwrap_or_default().into(),
+        contact_phone: source.contact_phone.clone().unwrap_or_default().into(),
     };
     let patient_person = source.patient.as_ref().unwrap_or(&source.subscriber);
     let birth_date = patient_person.birth_date.ok_or_else(|| at.missing("patient birth date"))?;
@@ -84,7 +84,7 @@ fn claim_from_837(org: OrgId, source: &Claim837, at: &At) -> Result<Claim, From8
         birth_date,
         sex: patient_person.sex.unwrap_or(Sex::Unknown),
         address: patient_address.clone(),
-        account_number: source.account_number.clone(),
+        account_number: source.account_number.as_deref().map(Into::into),
     };
     let responsibility = source.responsibility.unwrap_or(CoverageOrder::Primary);
     let fallback = Fallback { birth_date, address: &patient_address };
@@ -115,12 +115,12 @@ fn claim_from_837(org: OrgId, source: &Claim837, at: &At) -> Result<Claim, From8
             id: ProviderId::derived(&[b"sim-provider", provider.npi.as_bytes()]),
             npi: Npi::parse(&provider.npi).map_err(at.invalid("rendering provider NPI"))?,
             name: provider.name.clone(),
-            taxonomy: provider.taxonomy.clone(),
+            taxonomy: provider.taxonomy.as_deref().map(Into::into),
         },
         None => Provider {
             id: ProviderId::derived(&[b"sim-provider", billing.npi.as_str().as_bytes()]),
             npi: billing.npi.clone(),
-            name: PersonName { last: billing.name.clone(), first: String::new(), middle: None },
+            name: PersonName { last: billing.name.clone(), first: Default::default(), middle: None },
             taxonomy: billing.taxonomy.clone(),
         },
     };
@@ -129,7 +129,7 @@ fn claim_from_837(org: OrgId, source: &Claim837, at: &At) -> Result<Claim, From8
             id: ProviderId::derived(&[b"sim-provider", provider.npi.as_bytes()]),
             npi: Npi::parse(&provider.npi).map_err(at.invalid("referring provider NPI"))?,
             name: provider.name.clone(),
-            taxonomy: provider.taxonomy.clone(),
+            taxonomy: provider.taxonomy.as_deref().map(Into::into),
         }),
         None => None,
     };
@@ -142,13 +142,13 @@ fn claim_from_837(org: OrgId, source: &Claim837, at: &At) -> Result<Claim, From8
         currency,
         billing,
         rendering,
-        referring,
+        referring: referring.map(Box::new),
         patient,
         coverages,
         responsibility,
-        patient_control_number: pcn.to_string(),
+        patient_control_number: pcn.into(),
         frequency: source.frequency.unwrap_or(ClaimFrequency::Original),
-        original_reference: source.original_reference.clone(),
+        original_reference: source.original_reference.as_deref().map(Into::into),
         place_of_service: PlaceOfService::parse(place).map_err(at.invalid("place of service (CLM05)"))?,
         diagnoses: source
             .diagnoses
@@ -156,8 +156,8 @@ fn claim_from_837(org: OrgId, source: &Claim837, at: &At) -> Result<Claim, From8
             .map(|code| Icd10::parse(code).map_err(at.invalid("diagnosis")))
             .collect::<Result<_, _>>()?,
         lines,
-        prior_authorization: source.prior_authorization.clone(),
-        institutional: source.institutional.clone(),
+        prior_authorization: source.prior_authorization.as_deref().map(Into::into),
+        institutional: source.institutional.clone().map(Box::new),
         prior_adjudications,
     };
     // What the domain refuses (a pointer out of range, a control number too long for CLP01...)
@@ -179,20 +179,20 @@ struct Fallback<'a> {
 fn payer(source: &Payer837, at: &At) -> Result<Payer, From837Error> {
     Ok(Payer {
         payer_id: PayerId::parse(&source.payer_id).map_err(at.invalid("payer id"))?,
-        name: source.name.clone(),
-        address: source.address.clone(),
-        filing_indicator: source.filing_indicator.clone().unwrap_or_default(),
+        name: source.name.as_str().into(),
+        address: source.address.clone().map(Box::new),
+        filing_indicator: source.filing_indicator.clone().unwrap_or_default().into(),
     })
 }
 
 fn subscriber(source: &Person837, member_id: String, group: Option<String>, fallback: &Fallback) -> Subscriber {
     Subscriber {
-        member_id,
+        member_id: member_id.into(),
         name: source.name.clone(),
         birth_date: source.birth_date.unwrap_or(fallback.birth_date),
         sex: source.sex.unwrap_or(Sex::Unknown),
         address: source.address.clone().unwrap_or_else(|| fallback.address.clone()),
-        group_number: group,
+        group_number: group.map(Into::into),
     }
 }
 
@@ -262,7 +262,7 @@ fn claim_line(line: &Line837, pcn: &str, at: &At, currency: Currency) -> Result<
             Some(place) => Some(PlaceOfService::parse(place).map_err(at.invalid("line place of service"))?),
             None => None,
         },
-        revenue_code: line.revenue_code.clone(),
+        revenue_code: line.revenue_code.as_deref().map(Into::into),
     })
 }
 

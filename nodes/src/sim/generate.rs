@@ -82,7 +82,7 @@ fn address() -> Address {
 }
 
 fn person(n: u64) -> PersonName {
-    PersonName { last: format!("Testpatient{n}"), first: "Sam".into(), middle: None }
+    PersonName { last: format!("Testpatient{n}").into(), first: "Sam".into(), middle: None }
 }
 
 /// How many claims `sample_claim` gives each synthetic patient.
@@ -122,7 +122,7 @@ pub fn sample_claim(shape: &ClaimShape, n: u64) -> Result<Claim, ValidationError
         })
         .collect::<Result<Vec<_>, ValidationError>>()?;
     let subscriber = Subscriber {
-        member_id: format!("M{:09}", patient % 1_000_000_000),
+        member_id: format!("M{:09}", patient % 1_000_000_000).into(),
         name: person(patient),
         birth_date: birth,
         sex: Sex::Unknown,
@@ -163,7 +163,7 @@ pub fn sample_claim(shape: &ClaimShape, n: u64) -> Result<Claim, ValidationError
             order: CoverageOrder::Primary,
             payer: Payer {
                 payer_id: PayerId::parse(shape.payer_id)?,
-                name: format!("Payer {}", shape.payer_id),
+                name: format!("Payer {}", shape.payer_id).into(),
                 address: None,
                 filing_indicator: shape.filing_indicator.into(),
             },
@@ -171,7 +171,7 @@ pub fn sample_claim(shape: &ClaimShape, n: u64) -> Result<Claim, ValidationError
             relationship: Relationship::SelfInsured,
         }],
         responsibility: CoverageOrder::Primary,
-        patient_control_number: format!("SIM{n:012}"),
+        patient_control_number: format!("SIM{n:012}").into(),
         frequency: ClaimFrequency::Original,
         original_reference: None,
         place_of_service: PlaceOfService::parse("11")?,
@@ -220,7 +220,7 @@ pub fn generate_claims(
                 line.charge.amount = super::profile::cents(line.charge.amount * jitter);
             }
             claim.coverages[0].payer.payer_id = payer.payer_id.clone();
-            claim.coverages[0].payer.name = payer.name.clone();
+            claim.coverages[0].payer.name = payer.name.as_str().into();
             claim.coverages[0].payer.filing_indicator = payer.kind.filing_indicator().into();
             Ok(claim)
         })

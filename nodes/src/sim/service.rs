@@ -303,7 +303,7 @@ impl SimService {
             match received {
                 Ok(claims) => {
                     for claim in &claims {
-                        self.pcns.insert(claim.id, claim.patient_control_number.clone());
+                        self.pcns.insert(claim.id, claim.patient_control_number.to_string());
                     }
                     taken_claims += claims.len();
                 }

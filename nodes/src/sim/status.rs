@@ -170,7 +170,7 @@ impl Simulator {
             .as_ref()
             .map(person)
             .or_else(|| meta.map(|meta| meta.patient_name.clone()))
-            .unwrap_or_else(|| PersonName { last: "UNKNOWN".into(), first: String::new(), middle: None });
+            .unwrap_or_else(|| PersonName { last: "UNKNOWN".into(), first: Default::default(), middle: None });
         ClaimStatusAnswer {
             member_id: text(inquiry.subscriber.as_ref().and_then(|name| name.id.as_ref())),
             subscriber_name: subscriber,
@@ -220,9 +220,9 @@ fn text(value: Option<&Text>) -> String {
 
 fn person(name: &Name) -> PersonName {
     PersonName {
-        last: text(name.last_or_organization.as_ref()),
-        first: text(name.first.as_ref()),
-        middle: name.middle.as_ref().map(trimmed).filter(|middle| !middle.is_empty()),
+        last: text(name.last_or_organization.as_ref()).into(),
+        first: text(name.first.as_ref()).into(),
+        middle: name.middle.as_ref().map(trimmed).filter(|middle| !middle.is_empty()).map(Into::into),
     }
 }
 

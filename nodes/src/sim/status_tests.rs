@@ -84,11 +84,11 @@ fn a_276_is_answered_with_each_claims_status_of_the_day() {
     let pending = statuses(&answer.bytes);
     assert_eq!(pending.len(), 4, "{pending:?}");
     for claim in sent {
-        let (category, code, paid, payer_ccn) = &pending[&claim.patient_control_number];
+        let (category, code, paid, payer_ccn) = &pending[claim.patient_control_number.as_str()];
         assert_eq!((category.as_str(), code.as_str(), *paid), ("P1", "20", None));
         assert!(payer_ccn.as_deref().is_some_and(|ccn| !ccn.is_empty()), "REF*1K names the payer's claim");
     }
-    let unknown = &pending[&never_sent.patient_control_number];
+    let unknown = &pending[never_sent.patient_control_number.as_str()];
     assert_eq!((unknown.0.as_str(), unknown.1.as_str()), ("A4", "35"));
     service.delivered(answers.last().unwrap()).unwrap();
     assert_eq!(service.receive("again.276.x12", &first).unwrap(), Taken::Duplicate { batch_id: "000000008".into() });
@@ -103,9 +103,9 @@ fn a_276_is_answered_with_each_claims_status_of_the_day() {
     let finalized = statuses(&answers[0].bytes);
     let truth = service.truth_json();
     for claim in sent {
-        let (category, code, paid, _) = &finalized[&claim.patient_control_number];
+        let (category, code, paid, _) = &finalized[claim.patient_control_number.as_str()];
         let expected: Decimal =
-            serde_json::from_value(truth["claims"][&claim.patient_control_number]["paid"].clone()).unwrap();
+            serde_json::from_value(truth["claims"][claim.patient_control_number.as_str()]["paid"].clone()).unwrap();
         assert_eq!(*paid, Some(expected), "STC05 is what the payer paid");
         let expected_status = if expected > Decimal::ZERO { ("F1", "65") } else { ("F2", "1") };
         assert_eq!((category.as_str(), code.as_str()), expected_status);

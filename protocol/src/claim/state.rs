@@ -6,11 +6,11 @@ use super::ledger::ClaimLedger;
 use super::status::ClaimStatus;
 use crate::domain::{Claim, ClaimFrequency};
 use crate::envelope::EventEnvelope;
+use crate::id_set::IdSet;
 use crate::ids::{CommandId, PaymentId, UserId};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimState {
@@ -25,9 +25,9 @@ pub struct ClaimState {
     pub submissions: u32,
     pub denials: Vec<DenialNotice>,
     /// Command ids already applied: a redelivered command has no second effect (G3).
-    pub applied_commands: BTreeSet<CommandId>,
+    pub applied_commands: IdSet<CommandId>,
     /// Remittances already posted, by their content-derived id.
-    pub applied_payments: BTreeSet<PaymentId>,
+    pub applied_payments: IdSet<PaymentId>,
     /// Number of events folded in: the next event's sequence is `version + 1`.
     pub version: u64,
     pub updated_at: Option<DateTime<Utc>>,
@@ -125,7 +125,7 @@ impl ClaimState {
                     if let Some(reference) =
                         payer_claim_control_number.clone().or_else(|| self.payer_claim_control_number.clone())
                     {
-                        claim.original_reference = Some(reference);
+                        claim.original_reference = Some(reference.into());
                         claim.frequency = ClaimFrequency::Replacement;
                     }
                 }

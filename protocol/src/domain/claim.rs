@@ -2,6 +2,7 @@
 //! claim state machine (`crate::claim`), derived from events.
 
 use super::party::{required, BillingProvider, Coverage, Patient, Provider};
+use super::Text;
 use crate::codes::{Icd10, Modifier, PlaceOfService, ProcedureCode};
 use crate::ids::{ClaimId, ClaimLineId, EncounterId, OrgId};
 use crate::money::{Currency, Money};
@@ -73,11 +74,11 @@ impl ClaimFrequency {
 #[serde(deny_unknown_fields)]
 pub struct InstitutionalInfo {
     /// Two digits: facility type code + bill classification (e.g. "13" hospital outpatient).
-    pub facility_type: String,
+    pub facility_type: Text,
     /// CL101 admission type, CL102 admission source, CL103 patient status.
-    pub admission_type: String,
-    pub admission_source: String,
-    pub patient_status: String,
+    pub admission_type: Text,
+    pub admission_source: Text,
+    pub patient_status: Text,
     pub statement_from: NaiveDate,
     pub statement_to: NaiveDate,
     #[serde(default)]
@@ -131,7 +132,7 @@ pub struct ClaimLine {
     pub place_of_service: Option<PlaceOfService>,
     /// Four-digit revenue code, required on 837I lines (SV201).
     #[serde(default)]
-    pub revenue_code: Option<String>,
+    pub revenue_code: Option<Text>,
 }
 
 impl ClaimLine {
@@ -198,25 +199,26 @@ pub struct Claim {
     pub currency: Currency,
     pub billing: BillingProvider,
     pub rendering: Provider,
+    /// Boxed, like the other parts most claims lack: a `None` costs a pointer, not the part.
     #[serde(default)]
-    pub referring: Option<Provider>,
+    pub referring: Option<Box<Provider>>,
     pub patient: Patient,
     /// Every coverage of the patient; `responsibility` says which one this claim bills.
     pub coverages: Vec<Coverage>,
     pub responsibility: CoverageOrder,
     /// The patient control number sent in CLM01 and echoed in the 835's CLP01.
-    pub patient_control_number: String,
+    pub patient_control_number: Text,
     pub frequency: ClaimFrequency,
     /// The payer's claim control number of the claim being replaced or voided (REF*F8).
     #[serde(default)]
-    pub original_reference: Option<String>,
+    pub original_reference: Option<Text>,
     pub place_of_service: PlaceOfService,
     pub diagnoses: Vec<Icd10>,
     pub lines: Vec<ClaimLine>,
     #[serde(default)]
-    pub prior_authorization: Option<String>,
+    pub prior_authorization: Option<Text>,
     #[serde(default)]
-    pub institutional: Option<InstitutionalInfo>,
+    pub institutional: Option<Box<InstitutionalInfo>>,
     /// Adjudications by the payers billed before this one (secondary and tertiary claims).
     #[serde(default)]
     pub prior_adjudications: Vec<PriorAdjudication>,
@@ -235,7 +237,7 @@ impl Claim {
         if self.patient_control_number.len() > 38 {
             check(Err(ValidationError::new(
                 "patient_control_number",
-                ValidationKind::malformed("at most 38 characters (CLM01)", &self.patient_control_number),
+                ValidationKind::malformed("at most 38 characters (CLM01)", self.patient_control_number.as_str()),
             )));
         }
         check(required("billing.name", &self.billing.name));

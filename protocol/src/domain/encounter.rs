@@ -68,7 +68,7 @@ impl Encounter {
                     charge: line.charge,
                     service_date: line.service_date.unwrap_or(self.service_date),
                     place_of_service: None,
-                    revenue_code: line.revenue_code.clone(),
+                    revenue_code: line.revenue_code.as_deref().map(Into::into),
                 }
             })
             .collect();
@@ -80,18 +80,18 @@ impl Encounter {
             currency,
             billing: self.billing.clone(),
             rendering: self.rendering.clone(),
-            referring: self.referring.clone(),
+            referring: self.referring.clone().map(Box::new),
             patient: self.patient.clone(),
             coverages: self.coverages.clone(),
             responsibility: CoverageOrder::Primary,
-            patient_control_number: patient_control_number(&claim_id),
+            patient_control_number: patient_control_number(&claim_id).into(),
             frequency: ClaimFrequency::Original,
             original_reference: None,
             place_of_service: self.place_of_service.clone(),
             diagnoses: self.diagnoses.clone(),
             lines,
-            prior_authorization: self.prior_authorization.clone(),
-            institutional: self.institutional.clone(),
+            prior_authorization: self.prior_authorization.as_deref().map(Into::into),
+            institutional: self.institutional.clone().map(Box::new),
             prior_adjudications: Vec::new(),
         };
         claim.validate()?;

@@ -1,6 +1,7 @@
 //! The parties a real 837 names: billing provider (loop 2010AA), rendering and referring
 //! providers (2310x), patient and subscriber (2010BA/2010CA), payer (2010BB).
 
+use super::Text;
 use crate::codes::{Npi, TaxId};
 use crate::ids::{PatientId, ProviderId};
 use crate::{ids::PayerId, ValidationError, ValidationKind};
@@ -10,23 +11,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonName {
-    pub last: String,
-    pub first: String,
+    pub last: Text,
+    pub first: Text,
     #[serde(default)]
-    pub middle: Option<String>,
+    pub middle: Option<Text>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
-    pub line1: String,
+    pub line1: Text,
     #[serde(default)]
-    pub line2: Option<String>,
-    pub city: String,
+    pub line2: Option<Text>,
+    pub city: Text,
     /// Two-letter state or province code.
-    pub state: String,
+    pub state: Text,
     /// Five or nine digits.
-    pub postal_code: String,
+    pub postal_code: Text,
 }
 
 impl Address {
@@ -36,14 +37,14 @@ impl Address {
         if self.state.len() != 2 || !self.state.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ValidationError::new(
                 "state",
-                ValidationKind::malformed("a two-letter state code", &self.state),
+                ValidationKind::malformed("a two-letter state code", self.state.as_str()),
             ));
         }
         let zip_ok = matches!(self.postal_code.len(), 5 | 9) && self.postal_code.bytes().all(|b| b.is_ascii_digit());
         if !zip_ok {
             return Err(ValidationError::new(
                 "postal_code",
-                ValidationKind::malformed("five or nine digits", &self.postal_code),
+                ValidationKind::malformed("five or nine digits", self.postal_code.as_str()),
             ));
         }
         Ok(())
@@ -97,16 +98,16 @@ impl Relationship {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingProvider {
-    pub name: String,
+    pub name: Text,
     pub npi: Npi,
     pub tax_id: TaxId,
     pub address: Address,
     /// Provider taxonomy code (PRV03), e.g. 207Q00000X.
     #[serde(default)]
-    pub taxonomy: Option<String>,
+    pub taxonomy: Option<Text>,
     /// Contact name and phone for PER in loop 1000A.
-    pub contact_name: String,
-    pub contact_phone: String,
+    pub contact_name: Text,
+    pub contact_phone: Text,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +117,7 @@ pub struct Provider {
     pub npi: Npi,
     pub name: PersonName,
     #[serde(default)]
-    pub taxonomy: Option<String>,
+    pub taxonomy: Option<Text>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,30 +130,30 @@ pub struct Patient {
     pub address: Address,
     /// The practice's account number for the patient, when it has one.
     #[serde(default)]
-    pub account_number: Option<String>,
+    pub account_number: Option<Text>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Subscriber {
-    pub member_id: String,
+    pub member_id: Text,
     pub name: PersonName,
     pub birth_date: NaiveDate,
     pub sex: Sex,
     pub address: Address,
     #[serde(default)]
-    pub group_number: Option<String>,
+    pub group_number: Option<Text>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Payer {
     pub payer_id: PayerId,
-    pub name: String,
+    pub name: Text,
     #[serde(default)]
-    pub address: Option<Address>,
+    pub address: Option<Box<Address>>,
     /// Claim filing indicator (SBR09): CI commercial, MB Medicare B, MC Medicaid, BL BCBS, HM HMO...
-    pub filing_indicator: String,
+    pub filing_indicator: Text,
 }
 
 /// One insurance coverage of the patient, in the order the payers are billed.

@@ -168,7 +168,7 @@ pub fn professional_primary(tag: &str) -> Claim {
             },
         ],
         responsibility: CoverageOrder::Primary,
-        patient_control_number: format!("PCN{}", tag.to_ascii_uppercase()),
+        patient_control_number: format!("PCN{}", tag.to_ascii_uppercase()).into(),
         frequency: ClaimFrequency::Original,
         original_reference: None,
         place_of_service: PlaceOfService::parse("11").unwrap(),
@@ -230,12 +230,12 @@ pub fn professional_dependent(tag: &str) -> Claim {
     claim.patient.account_number = None;
     claim.coverages.truncate(1);
     claim.coverages[0].relationship = Relationship::Child;
-    claim.referring = Some(Provider {
+    claim.referring = Some(Box::new(Provider {
         id: ProviderId::derived(&[b"referrer"]),
         npi: npi_with_check_digit("145678901").unwrap(),
         name: name("NGUYEN", "LINH"),
         taxonomy: None,
-    });
+    }));
     claim.lines.truncate(1);
     claim.prior_authorization = None;
     claim
@@ -254,7 +254,7 @@ pub fn institutional_primary(tag: &str) -> Claim {
     let mut claim = professional_primary(tag);
     claim.claim_type = ClaimType::Institutional;
     claim.place_of_service = PlaceOfService::parse("22").unwrap();
-    claim.institutional = Some(InstitutionalInfo {
+    claim.institutional = Some(Box::new(InstitutionalInfo {
         facility_type: "13".into(),
         admission_type: "1".into(),
         admission_source: "7".into(),
@@ -262,7 +262,7 @@ pub fn institutional_primary(tag: &str) -> Claim {
         statement_from: date("2026-11-02"),
         statement_to: date("2026-11-02"),
         admission_date: None,
-    });
+    }));
     claim.lines = vec![
         line(tag, 1, "99284", &[], "640.00", Some("0450")),
         line(tag, 2, "71046", &["26"], "210.00", Some("0320")),
@@ -321,7 +321,7 @@ pub fn remittance(claims: &[Claim]) -> practice_protocol::x12::write::Remittance
             services.push(ServicePayment {
                 procedure: line.procedure.clone(),
                 modifiers: line.modifiers.clone(),
-                revenue_code: line.revenue_code.clone(),
+                revenue_code: line.revenue_code.as_deref().map(Into::into),
                 original_procedure: None,
                 charge: line.charge,
                 paid: Money::usd(line_paid),
@@ -337,7 +337,7 @@ pub fn remittance(claims: &[Claim]) -> practice_protocol::x12::write::Remittance
             });
         }
         payments.push(ClaimPayment {
-            patient_control_number: claim.patient_control_number.clone(),
+            patient_control_number: claim.patient_control_number.to_string(),
             status: ClaimPaymentStatus::ProcessedAsPrimary,
             charge: claim.total_charge(),
             paid: Money::usd(paid),
@@ -347,7 +347,7 @@ pub fn remittance(claims: &[Claim]) -> practice_protocol::x12::write::Remittance
             facility_code: Some(claim.place_of_service.as_str().to_string()),
             frequency: Some("1".into()),
             patient_name: claim.patient.name.clone(),
-            member_id: claim.coverage().unwrap().subscriber.member_id.clone(),
+            member_id: claim.coverage().unwrap().subscriber.member_id.to_string(),
             received_date: Some(date("2026-11-05")),
             adjustments: Vec::new(),
             services,
@@ -406,8 +406,8 @@ pub fn claim_acknowledgment(claims: &[Claim]) -> practice_protocol::x12::write::
             let accepted = index + 1 < claims.len();
             ClaimStatusEntry {
                 patient_name: claim.patient.name.clone(),
-                member_id: claim.coverage().unwrap().subscriber.member_id.clone(),
-                patient_control_number: claim.patient_control_number.clone(),
+                member_id: claim.coverage().unwrap().subscriber.member_id.to_string(),
+                patient_control_number: claim.patient_control_number.to_string(),
                 accepted,
                 status: if accepted {
                     StatusCode { category: "A2".into(), code: "20".into(), entity: None }
@@ -457,7 +457,7 @@ pub fn status_answer(
     };
     ClaimStatusAnswer {
         subscriber_name: coverage.subscriber.name.clone(),
-        member_id: coverage.subscriber.member_id.clone(),
+        member_id: coverage.subscriber.member_id.to_string(),
         patient_name: (coverage.relationship != Relationship::SelfInsured).then(|| claim.patient.name.clone()),
         trace_number: trace.into(),
         status,
@@ -471,7 +471,7 @@ pub fn status_answer(
             number: "CHK0001234".into(),
         }),
         payer_claim_control_number: paid.map(|_| format!("PAYER{}", claim.patient_control_number)),
-        patient_control_number: claim.patient_control_number.clone(),
+        patient_control_number: claim.patient_control_number.to_string(),
         service_from: claim.lines.iter().map(|line| line.service_date).min().unwrap(),
         service_to: claim.lines.iter().map(|line| line.service_date).max().unwrap(),
     }

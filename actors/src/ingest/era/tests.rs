@@ -45,7 +45,7 @@ fn paid_claim(claim: &Claim, status: &str, sign: Decimal) -> RemitClaim {
         adjustments.into_iter().map(|a| Adjustment { amount: usd(a.amount.amount * sign), ..a }).collect()
     };
     RemitClaim {
-        patient_control_number: claim.patient_control_number.clone(),
+        patient_control_number: claim.patient_control_number.to_string(),
         status_code: status.into(),
         charge: usd(dec!(175) * sign),
         paid: usd(dec!(100) * sign),

@@ -191,7 +191,7 @@ async fn an_uploaded_999_finds_its_claims_through_the_batch_registry() {
         group_control_number: "31".into(),
         sets: vec![SentSet {
             control_number: "0001".into(),
-            claims: vec![SentClaim { claim_id, patient_control_number: claim.patient_control_number.clone() }],
+            claims: vec![SentClaim { claim_id, patient_control_number: claim.patient_control_number.to_string() }],
         }],
     };
     batches().record_sent(org, sent).await.unwrap();

@@ -142,34 +142,34 @@ impl Claim837 {
         let provider = |p: &crate::domain::Provider| Provider837 {
             name: p.name.clone(),
             npi: p.npi.as_str().to_string(),
-            taxonomy: p.taxonomy.clone(),
+            taxonomy: p.taxonomy.as_deref().map(Into::into),
         };
         Some(Claim837 {
             claim_type: claim.claim_type,
             billing: BillingProvider837 {
-                name: claim.billing.name.clone(),
+                name: claim.billing.name.to_string(),
                 npi: claim.billing.npi.as_str().to_string(),
                 tax_id: Some(claim.billing.tax_id.as_str().to_string()),
                 address: Some(claim.billing.address.clone()),
-                taxonomy: claim.billing.taxonomy.clone(),
+                taxonomy: claim.billing.taxonomy.as_deref().map(Into::into),
             },
-            contact_name: Some(claim.billing.contact_name.clone()),
-            contact_phone: Some(claim.billing.contact_phone.clone()),
+            contact_name: Some(claim.billing.contact_name.to_string()),
+            contact_phone: Some(claim.billing.contact_phone.to_string()),
             responsibility: Some(claim.responsibility),
             payer: Payer837 {
-                name: coverage.payer.name.clone(),
+                name: coverage.payer.name.to_string(),
                 payer_id: coverage.payer.payer_id.as_str().to_string(),
-                address: coverage.payer.address.clone(),
-                filing_indicator: Some(coverage.payer.filing_indicator.clone()),
+                address: coverage.payer.address.as_deref().cloned(),
+                filing_indicator: Some(coverage.payer.filing_indicator.to_string()),
             },
             subscriber: Person837 {
                 name: subscriber.name.clone(),
-                id: Some(subscriber.member_id.clone()),
+                id: Some(subscriber.member_id.to_string()),
                 address: is_self.then(|| subscriber.address.clone()),
                 birth_date: is_self.then_some(subscriber.birth_date),
                 sex: is_self.then_some(subscriber.sex),
             },
-            group_number: subscriber.group_number.clone(),
+            group_number: subscriber.group_number.as_deref().map(Into::into),
             relationship: coverage.relationship,
             patient: (!is_self).then(|| Person837 {
                 name: claim.patient.name.clone(),
@@ -178,42 +178,42 @@ impl Claim837 {
                 birth_date: Some(claim.patient.birth_date),
                 sex: Some(claim.patient.sex),
             }),
-            patient_control_number: claim.patient_control_number.clone(),
+            patient_control_number: claim.patient_control_number.to_string(),
             total_charge: claim.total_charge().amount,
             place_of_service: Some(match (&claim.institutional, institutional) {
-                (Some(facility), true) => facility.facility_type.clone(),
+                (Some(facility), true) => facility.facility_type.to_string(),
                 _ => claim.place_of_service.as_str().to_string(),
             }),
             frequency: Some(claim.frequency),
             original_reference: if claim.frequency == ClaimFrequency::Original {
                 None
             } else {
-                claim.original_reference.clone()
+                claim.original_reference.as_deref().map(Into::into)
             },
             prior_authorization: some_text(claim.prior_authorization.as_deref()),
             account_number: some_text(claim.patient.account_number.as_deref()),
             diagnoses: claim.diagnoses.iter().take(12).map(|code| code.as_str().to_string()).collect(),
             rendering: (institutional || claim.rendering.npi != claim.billing.npi).then(|| provider(&claim.rendering)),
-            referring: claim.referring.as_ref().map(provider),
-            institutional: if institutional { claim.institutional.clone() } else { None },
+            referring: claim.referring.as_deref().map(provider),
+            institutional: if institutional { claim.institutional.as_deref().cloned() } else { None },
             other_payers: priors
                 .iter()
                 .map(|prior| OtherPayer837 {
                     order: Some(prior.order),
                     relationship: Some(prior.relationship),
-                    group_number: prior.subscriber.group_number.clone(),
+                    group_number: prior.subscriber.group_number.as_deref().map(Into::into),
                     subscriber: Person837 {
                         name: prior.subscriber.name.clone(),
-                        id: Some(prior.subscriber.member_id.clone()),
+                        id: Some(prior.subscriber.member_id.to_string()),
                         address: Some(prior.subscriber.address.clone()),
                         birth_date: None,
                         sex: None,
                     },
                     payer: Payer837 {
-                        name: prior.payer.name.clone(),
+                        name: prior.payer.name.to_string(),
                         payer_id: prior.payer.payer_id.as_str().to_string(),
                         address: None,
-                        filing_indicator: Some(prior.payer.filing_indicator.clone()),
+                        filing_indicator: Some(prior.payer.filing_indicator.to_string()),
                     },
                     paid: Some(prior.paid.amount),
                     adjudicated_on: prior.lines.is_empty().then_some(prior.adjudicated_on),
@@ -239,7 +239,7 @@ impl Claim837 {
                             .map(|place| place.as_str().to_string())
                     },
                     diagnosis_pointers: if institutional { Vec::new() } else { line.diagnosis_pointers.clone() },
-                    revenue_code: if institutional { line.revenue_code.clone() } else { None },
+                    revenue_code: if institutional { line.revenue_code.as_deref().map(Into::into) } else { None },
                     line_control_number: Some(line.id.0.simple().to_string().to_ascii_uppercase()),
                     adjudications: priors
                         .iter()

@@ -110,7 +110,7 @@ pub(super) struct SetReader {
 
 fn empty_person() -> Person837 {
     Person837 {
-        name: PersonName { last: String::new(), first: String::new(), middle: None },
+        name: PersonName { last: Default::default(), first: Default::default(), middle: None },
         id: None,
         address: None,
         birth_date: None,
@@ -147,10 +147,10 @@ impl SetReader {
                 claim.institutional = facility.statement.map(|(from, to)| {
                     let (admission_type, admission_source, patient_status) = facility.codes.unwrap_or_default();
                     InstitutionalInfo {
-                        facility_type: claim.place_of_service.clone().unwrap_or_default(),
-                        admission_type,
-                        admission_source,
-                        patient_status,
+                        facility_type: claim.place_of_service.clone().unwrap_or_default().into(),
+                        admission_type: admission_type.into(),
+                        admission_source: admission_source.into(),
+                        patient_status: patient_status.into(),
                         statement_from: from,
                         statement_to: to,
                         admission_date: facility.admission,
@@ -236,9 +236,9 @@ impl SetReader {
 
     fn name(&mut self, segment: &Segment<'_>) {
         let person = || PersonName {
-            last: text(segment, 3).unwrap_or_default(),
-            first: text(segment, 4).unwrap_or_default(),
-            middle: text(segment, 5),
+            last: text(segment, 3).unwrap_or_default().into(),
+            first: text(segment, 4).unwrap_or_default().into(),
+            middle: text(segment, 5).map(Into::into),
         };
         let id = text(segment, 9);
         let in_claim = self.current.is_some();
@@ -320,19 +320,19 @@ impl SetReader {
     fn address(&mut self, segment: &Segment<'_>) {
         let Some(slot) = self.address_slot() else { return };
         let address = slot.get_or_insert_with(|| Address {
-            line1: String::new(),
+            line1: Default::default(),
             line2: None,
-            city: String::new(),
-            state: String::new(),
-            postal_code: String::new(),
+            city: Default::default(),
+            state: Default::default(),
+            postal_code: Default::default(),
         });
         if segment.is(b"N3") {
-            address.line1 = text(segment, 1).unwrap_or_default();
-            address.line2 = text(segment, 2);
+            address.line1 = text(segment, 1).unwrap_or_default().into();
+            address.line2 = text(segment, 2).map(Into::into);
         } else {
-            address.city = text(segment, 1).unwrap_or_default();
-            address.state = text(segment, 2).unwrap_or_default();
-            address.postal_code = text(segment, 3).unwrap_or_default();
+            address.city = text(segment, 1).unwrap_or_default().into();
+            address.state = text(segment, 2).unwrap_or_default().into();
+            address.postal_code = text(segment, 3).unwrap_or_default().into();
         }
     }
 

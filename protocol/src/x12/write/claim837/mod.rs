@@ -81,14 +81,14 @@ fn check_claim(index: usize, claim: &Claim, claim_type: ClaimType) -> Result<(),
     if claim.claim_type != claim_type {
         return Err(X12WriteError::WrongClaimType {
             index,
-            patient_control_number: claim.patient_control_number.clone(),
+            patient_control_number: claim.patient_control_number.to_string(),
             expected: if claim_type == ClaimType::Professional { "Professional" } else { "Institutional" },
             found: format!("{:?}", claim.claim_type),
         });
     }
     claim.validate().map_err(|errors| X12WriteError::InvalidClaim {
         index,
-        patient_control_number: claim.patient_control_number.clone(),
+        patient_control_number: claim.patient_control_number.to_string(),
         errors,
     })?;
     for (prior_index, prior) in claim.prior_adjudications.iter().enumerate() {
@@ -172,7 +172,7 @@ fn write_set(
                 let index = all_claims.iter().position(|candidate| std::ptr::eq(candidate, *claim)).unwrap_or(0);
                 writer.wrap_error(|source| X12WriteError::InClaim {
                     index,
-                    patient_control_number: claim.patient_control_number.clone(),
+                    patient_control_number: claim.patient_control_number.to_string(),
                     source: Box::new(source),
                 });
             }
