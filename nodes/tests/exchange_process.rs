@@ -436,3 +436,87 @@ fn ask_for_status(nats: Option<&str>) {
     sim.kill().unwrap();
     sim.wait().unwrap();
 }
+
+/// Payer routing: a routes file sends one payer's claims and status requests through a second
+/// clearinghouse (its own folders and its own `practice sim`), addressed to it in ISA08, while
+/// every other payer stays with the first. Each simulator sees only its payers' claims, answers
+/// them (999, 277CA, 277 to the 276s, 835), and the node posts both to the cent.
+#[test]
+fn a_payer_routed_to_another_clearinghouse_is_sent_and_answered_there() {
+    let folders = Folders::new();
+    let direct = Folders::new();
+    let routes = direct.truth.with_file_name("routes.json");
+    let routes_json = json!({ "receiver_id": "DIRECTCONNECT", "receiver_name": "DIRECT CONNECT", "payers": ["87726"] });
+    std::fs::write(&routes, routes_json.to_string()).unwrap();
+    let (outbox, inbox) = (direct.outbox.display().to_string(), direct.inbox.display().to_string());
+    let routing = ["--route-payers", routes.to_str().unwrap(), "--route-outbox", &outbox, "--route-inbox", &inbox];
+    let (node, address) = folders.node(None, &[&routing[..], &["--status-after-ms", "300"]].concat());
+    let mut sims = [folders.sim(None, &["--day-ms", "400"]), direct.sim(None, &["--day-ms", "400"])];
+    let office = Office::new(address);
+    let claims: Vec<(String, bool)> = (0..4)
+        .map(|index| {
+            let routed = index % 2 == 0;
+            (office.submitted(index, if routed { "87726" } else { "00430" }), routed)
+        })
+        .collect();
+
+    eventually(&folders, 90, "every claim answered by its own clearinghouse", || {
+        let (first, second) = (folders.truth(), direct.truth());
+        claims.iter().try_for_each(|(claim, routed)| {
+            let (mine, other) = if *routed { (&second, &first) } else { (&first, &second) };
+            if other.of(claim).is_some() {
+                return Err(format!("claim {claim} reached the wrong clearinghouse"));
+            }
+            if office.events(claim, "ClaimStatusReported").is_empty() {
+                return Err(format!("claim {claim} has no status reply yet"));
+            }
+            settled(&office, mine, claim, 1)
+        })
+    });
+    for (claim, routed) in &claims {
+        let truth = if *routed { direct.truth() } else { folders.truth() };
+        assert!(truth.of(claim).is_some(), "claim {claim} unknown to its clearinghouse");
+    }
+    // Every interchange names the clearinghouse it went to; 837s and 276s alike.
+    for (dir, receiver) in [(&folders.outbox, "SIMCLEARING    "), (&direct.outbox, "DIRECTCONNECT  ")] {
+        let taken = Folders::files(&dir.join("processed"));
+        for kind in [".837P.x12", ".276.x12"] {
+            assert!(taken.iter().any(|name| name.ends_with(kind)), "no {kind} among {taken:?}");
+        }
+        for name in taken {
+            let bytes = std::fs::read_to_string(dir.join("processed").join(&name)).unwrap();
+            assert!(bytes.contains(&format!("*ZZ*{receiver}*")), "{name} is not addressed to {receiver}");
+        }
+    }
+    for inbox in [&folders.inbox, &direct.inbox] {
+        assert_eq!(Folders::files(&inbox.join("rejected")), Vec::<String>::new());
+    }
+    let (status, suspense) = http(&office.address, "GET", "/api/v1/suspense", &office.admin, None);
+    assert_eq!(status, 200);
+    assert!(suspense.contains("\"suspense\":[]"), "{suspense}");
+    stop(node);
+    for sim in &mut sims {
+        sim.kill().unwrap();
+        sim.wait().unwrap();
+    }
+}
+
+/// A routes file that does not hold together stops the node at start, saying where.
+#[test]
+fn a_bad_routes_file_is_refused_at_start() {
+    let folders = Folders::new();
+    let routes = folders.truth.with_file_name("routes.json");
+    std::fs::write(&routes, r#"{"receiver_id": "DIRECT", "receiver_name": "DIRECT", "payers": ["87726", ""]}"#)
+        .unwrap();
+    let data = folders.data.display().to_string();
+    let (outbox, inbox) = (folders.outbox.display().to_string(), folders.inbox.display().to_string());
+    let output = http_process::practice()
+        .args(["node", "--data-dir", &data, "--org", ORG, "--outbox", &outbox, "--inbox", &inbox])
+        .args(["--route-payers", routes.to_str().unwrap(), "--route-outbox", &outbox, "--route-inbox", &inbox])
+        .args(["--http", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("routes.json: at payers[1]"), "{stderr}");
+}

@@ -1,7 +1,9 @@
 //! `practice node`'s clearinghouse link: `--org ORG` with `--outbox DIR --inbox DIR` (the
 //! file-drop connector) or `--connector-nats URL` (the NATS connector). Without them the node
 //! exchanges nothing and claims wait in Submitted for whatever sends them. `--status-after-ms`
-//! sets when a quiet payer is asked with a 276.
+//! sets when a quiet payer is asked with a 276. `--route-payers FILE` with `--route-outbox DIR
+//! --route-inbox DIR` or `--route-connector-nats URL` sends the payers the file lists through a
+//! second clearinghouse (`connector::route`).
 
 use crate::api::ingest::ServiceDirectory;
 use crate::api::service::ClaimService;
@@ -13,7 +15,9 @@ use practice_actors::ingest::registry::BatchRegistry;
 use practice_actors::Node;
 use practice_nodes::connector::batch::Parties;
 use practice_nodes::connector::file_drop::FileDrop;
+use practice_nodes::connector::link::Link;
 use practice_nodes::connector::nats::NatsConnector;
+use practice_nodes::connector::route::{PayerRoutes, Routed};
 use practice_nodes::connector::Clearinghouse;
 use practice_nodes::jetstream::JetStreamSettings;
 use practice_protocol::ids::OrgId;
@@ -59,11 +63,25 @@ pub struct ExchangeArgs {
     /// Default 30 days.
     #[arg(long, default_value_t = 30 * 24 * 3600 * 1000)]
     pub status_after_ms: u64,
+    /// Payer routing: a JSON file naming a second clearinghouse (`receiver_id`,
+    /// `receiver_name`) and the payers (`payers`) whose claims and status requests go through
+    /// it; every other payer goes through the link above.
+    #[arg(long, requires = "org")]
+    pub route_payers: Option<PathBuf>,
+    /// The second clearinghouse over file drop: its outbox folder.
+    #[arg(long, requires_all = ["route_inbox", "route_payers"], conflicts_with = "route_connector_nats")]
+    pub route_outbox: Option<PathBuf>,
+    /// The second clearinghouse over file drop: its inbox folder.
+    #[arg(long, requires = "route_outbox")]
+    pub route_inbox: Option<PathBuf>,
+    /// The second clearinghouse over NATS (another server than --connector-nats).
+    #[arg(long, requires = "route_payers")]
+    pub route_connector_nats: Option<String>,
 }
 
 impl ExchangeArgs {
     pub fn enabled(&self) -> bool {
-        self.outbox.is_some() || self.connector_nats.is_some()
+        self.outbox.is_some() || self.connector_nats.is_some() || self.route_payers.is_some()
     }
 
     /// Start the exchange when a connector is configured.
@@ -75,6 +93,20 @@ impl ExchangeArgs {
         data_dir: &Path,
     ) -> anyhow::Result<Option<ExchangeHandle>> {
         let Some(org) = self.org.filter(|_| self.enabled()) else { return Ok(None) };
+        let routes = match &self.route_payers {
+            Some(path) => {
+                anyhow::ensure!(
+                    self.route_outbox.is_some() || self.route_connector_nats.is_some(),
+                    "--route-payers needs the second clearinghouse's link: --route-outbox/--route-inbox or --route-connector-nats"
+                );
+                anyhow::ensure!(
+                    self.route_connector_nats.is_none() || self.route_connector_nats != self.connector_nats,
+                    "--route-connector-nats must be another server than --connector-nats (both would read the same answers)"
+                );
+                Some(Arc::new(PayerRoutes::load(path)?))
+            }
+            None => None,
+        };
         let log = OutboundLog::open(&data_dir.join("outbound")).context("opening the outbound log")?;
         let ingestor = ServiceDirectory::ingestor(node.clone(), service.clone(), registry.clone());
         let parties = Parties {
@@ -86,21 +118,39 @@ impl ExchangeArgs {
         };
         let status_after = (self.status_after_ms > 0).then(|| Duration::from_millis(self.status_after_ms));
         let interval = Duration::from_millis(self.exchange_interval_ms);
-        let common = Common { org, service, ingestor, registry, log, parties, status_after, interval };
-        if let (Some(outbox), Some(inbox)) = (&self.outbox, &self.inbox) {
+        let common = Common { org, service, ingestor, registry, log, parties, routes, status_after, interval };
+        let link = self.link(org, (&self.outbox, &self.inbox), &self.connector_nats, "the clearinghouse").await?;
+        let Some(routes) = common.routes.clone() else { return Ok(Some(common.spawn(link))) };
+        let routed = (&self.route_outbox, &self.route_inbox);
+        let second = self.link(org, routed, &self.route_connector_nats, &routes.receiver_name).await?;
+        eprintln!("practice node: {} payers routed to {}", routes.payers.len(), routes.receiver_name);
+        Ok(Some(common.spawn(Routed::new(link, second, routes))))
+    }
+
+    /// The file-drop link when its folders are given, else the NATS one.
+    async fn link(
+        &self,
+        org: OrgId,
+        folders: (&Option<PathBuf>, &Option<PathBuf>),
+        nats: &Option<String>,
+        whom: &str,
+    ) -> anyhow::Result<Link> {
+        if let (Some(outbox), Some(inbox)) = folders {
             let connector = FileDrop::open(outbox, inbox, Duration::from_millis(self.inbox_min_age_ms))
                 .context("opening the file-drop folders")?;
-            eprintln!("practice node: exchanging with the clearinghouse through {}", outbox.display());
-            return Ok(Some(common.spawn(connector)));
+            eprintln!("practice node: exchanging with {whom} through {}", outbox.display());
+            return Ok(Link::FileDrop(connector));
         }
-        let Some(url) = &self.connector_nats else { return Ok(None) };
+        let url = nats
+            .as_deref()
+            .context("payer routing needs the first clearinghouse's link too: --outbox/--inbox or --connector-nats")?;
         let client = practice_nodes::jetstream::connect(url, "practice-exchange").await?;
         // Unsettled answers come back after a minute: long enough for a large 835.
         let connector = NatsConnector::open(client, org, &JetStreamSettings::default(), Duration::from_secs(60))
             .await
             .context("opening the NATS connector")?;
-        eprintln!("practice node: exchanging with the clearinghouse over NATS at {url}");
-        Ok(Some(common.spawn(connector)))
+        eprintln!("practice node: exchanging with {whom} over NATS at {url}");
+        Ok(Link::Nats(Box::new(connector)))
     }
 }
 
@@ -112,6 +162,7 @@ struct Common {
     registry: Arc<dyn BatchRegistry>,
     log: OutboundLog,
     parties: Parties,
+    routes: Option<Arc<PayerRoutes>>,
     status_after: Option<Duration>,
     interval: Duration,
 }
@@ -126,6 +177,7 @@ impl Common {
             registry: self.registry,
             log: self.log,
             parties: self.parties,
+            routes: self.routes,
             status_after: self.status_after,
             // A hundredth of the quiet interval (a claim is asked about at most 1 % late), and
             // a user's request within ten passes.

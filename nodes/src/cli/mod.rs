@@ -42,7 +42,7 @@ pub enum Command {
     },
     /// Run a node: embedded journal and every shard, or with --nats one node of a cluster;
     /// until SIGINT/SIGTERM.
-    Node(NodeCommand),
+    Node(Box<NodeCommand>),
     /// Replay the whole journal and check G1, G3, G4 and G7; exit 1 on any violation.
     Verify(VerifyCommand),
     /// Drive synthetic claims through their journey (tests and benchmarks).
@@ -107,10 +107,13 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Sim(args) => sim::run(args),
         Command::X12 { command } => x12::run(command),
-        Command::Node(NodeCommand { embedded, cluster }) => match cluster.nats.clone() {
-            Some(nats) => cluster_node::run(nats, cluster, embedded),
-            None => node::run(embedded),
-        },
+        Command::Node(node) => {
+            let NodeCommand { embedded, cluster } = *node;
+            match cluster.nats.clone() {
+                Some(nats) => cluster_node::run(nats, cluster, embedded),
+                None => node::run(embedded),
+            }
+        }
         Command::Verify(VerifyCommand { embedded, cluster }) => match cluster.nats.clone() {
             Some(nats) => cluster_verify::run(nats, cluster),
             None => verify::run(embedded),

@@ -8,6 +8,9 @@
 //! - [`nats::NatsConnector`]: batches published to `out.<org>.837` on JetStream, answers consumed
 //!   from `in.<org>.<txn>` (the `INBOUND` stream) through a durable consumer.
 //!
+//! [`route::Routed`] puts two of them ([`link::Link`]) behind one: the payers a routes file names
+//! go through the second clearinghouse, every other payer through the first.
+//!
 //! Nothing inbound is lost: an item is only removed from its carrier when the caller
 //! [`settles`](Clearinghouse::settle) it, and input that is not X12 is still handed over (with
 //! its [`SniffError`]) so the caller can reject it with a reason.
@@ -15,7 +18,9 @@
 pub mod batch;
 pub mod bridge;
 pub mod file_drop;
+pub mod link;
 pub mod nats;
+pub mod route;
 pub mod sniff;
 
 pub use sniff::{sniff, InboundKind, SniffError};
@@ -56,6 +61,19 @@ pub struct Inbound<R> {
     pub receipt: R,
 }
 
+impl<R> Inbound<R> {
+    /// The same item under another receipt (a carrier wrapping another's).
+    pub fn map_receipt<S>(self, wrap: impl FnOnce(R) -> S) -> Inbound<S> {
+        Inbound {
+            name: self.name,
+            content_id: self.content_id,
+            kind: self.kind,
+            bytes: self.bytes,
+            receipt: wrap(self.receipt),
+        }
+    }
+}
+
 /// How the caller disposes of an inbound item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Settlement {
@@ -82,6 +100,8 @@ pub enum ConnectorError {
     TooLarge { what: String, size: usize, limit: usize },
     #[error("NATS {action}: {detail}")]
     Nats { action: &'static str, detail: String },
+    #[error("an inbound item was settled with a link that did not receive it")]
+    ForeignReceipt,
 }
 
 /// Carries 837 batches and 276 requests out and the clearinghouse's answers in.

@@ -67,8 +67,11 @@ impl<C: Clearinghouse> Exchange<C> {
                 }
             }
         }
-        due.sort_by_key(|(submission, snapshot)| (snapshot.created_at, submission.claim_id.0));
-        for chunk in due.chunks(MAX_INQUIRIES_PER_REQUEST) {
+        // One payer per 276, so each goes to the clearinghouse its payer is routed through.
+        due.sort_by_key(|(submission, snapshot)| (payer_of(snapshot), snapshot.created_at, submission.claim_id.0));
+        let by_payer = due.chunk_by(|(_, left), (_, right)| payer_of(left) == payer_of(right));
+        for chunk in by_payer.flat_map(|group| group.chunks(MAX_INQUIRIES_PER_REQUEST)) {
+            let parties = self.parties_for(&payer_of(&chunk[0].1));
             let submissions: Vec<(Submission, u32)> =
                 chunk.iter().map(|(submission, snapshot)| (*submission, snapshot.state.status_requests)).collect();
             let staged = self.log.stage_request(self.org, &submissions, now_ms, |control| {
@@ -79,7 +82,7 @@ impl<C: Clearinghouse> Exchange<C> {
                         Some(inquiry(claim, snapshot.state.payer_claim_control_number.clone()))
                     })
                     .collect();
-                let bytes = write_status_request(&self.parties, &inquiries, now.date_naive(), control)
+                let bytes = write_status_request(&parties, &inquiries, now.date_naive(), control)
                     .map_err(|error| error.to_string())?;
                 Ok::<_, String>(StagedRequest { org: self.org, control, bytes, claims: inquiries.len() })
             })?;
@@ -105,4 +108,10 @@ impl<C: Clearinghouse> Exchange<C> {
         self.log.request_delivered(staged.control)?;
         Ok(())
     }
+}
+
+/// The id of the payer a claim bills ("" when it has no coverage to bill).
+fn payer_of(snapshot: &ClaimSnapshot) -> String {
+    let coverage = snapshot.state.claim.as_ref().and_then(|claim| claim.coverage());
+    coverage.map(|coverage| coverage.payer.payer_id.to_string()).unwrap_or_default()
 }

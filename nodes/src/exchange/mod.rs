@@ -19,6 +19,7 @@ use log::{OutboundLog, OutboundLogError};
 use practice_actors::ingest::pipeline::Ingestor;
 use practice_actors::ingest::registry::{BatchRegistry, RegistryError};
 use practice_nodes::connector::batch::Parties;
+use practice_nodes::connector::route::PayerRoutes;
 use practice_nodes::connector::{Clearinghouse, ConnectorError};
 use practice_protocol::ids::OrgId;
 use receive::ReceiveReport;
@@ -47,6 +48,9 @@ pub struct Exchange<C> {
     pub registry: Arc<dyn BatchRegistry>,
     pub log: OutboundLog,
     pub parties: Parties,
+    /// Payers reached through another clearinghouse: their interchanges are addressed to it
+    /// (the connector, a [`Routed`](practice_nodes::connector::route::Routed), carries them there).
+    pub routes: Option<Arc<PayerRoutes>>,
     /// Ask the payer (276) about a claim sent this long ago with no final answer, and again
     /// after each such quiet interval; `None` never asks.
     pub status_after: Option<Duration>,
@@ -55,6 +59,20 @@ pub struct Exchange<C> {
     pub inquiry_every: Duration,
     /// When it last looked.
     pub last_inquiry: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl<C> Exchange<C> {
+    /// Who an interchange for `payer` is from and to.
+    fn parties_for(&self, payer: &str) -> Parties {
+        match &self.routes {
+            Some(routes) if routes.routes(payer) => Parties {
+                receiver_id: routes.receiver_id.clone(),
+                receiver_name: routes.receiver_name.clone(),
+                ..self.parties.clone()
+            },
+            _ => self.parties.clone(),
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch (0 before it).

@@ -58,9 +58,9 @@ impl<C: Clearinghouse> Exchange<C> {
             for chunk in claims.chunks(MAX_CLAIMS_PER_BATCH) {
                 let submissions: Vec<Submission> =
                     chunk.iter().map(|claim| Submission { claim_id: claim.id, number: numbers[&claim.id] }).collect();
-                let staged = self
-                    .log
-                    .stage(self.org, &submissions, now_ms, |control| self.build(chunk, institutional, day, control))?;
+                let staged = self.log.stage(self.org, &submissions, now_ms, |control| {
+                    self.build(&payer, chunk, institutional, day, control)
+                })?;
                 let staged = match staged {
                     Ok(staged) => staged,
                     Err(error) => {
@@ -80,14 +80,15 @@ impl<C: Clearinghouse> Exchange<C> {
 
     fn build(
         &self,
+        payer: &str,
         claims: &[Claim],
         institutional: bool,
         day: NaiveDate,
         control: u32,
     ) -> Result<StagedBatch, String> {
         let claim_type = if institutional { ClaimType::Institutional } else { ClaimType::Professional };
-        let bytes =
-            write_interchange(&self.parties, claim_type, claims, day, control).map_err(|error| error.to_string())?;
+        let bytes = write_interchange(&self.parties_for(payer), claim_type, claims, day, control)
+            .map_err(|error| error.to_string())?;
         let sent = sent_batches(&bytes, claims).map_err(|error| error.to_string())?;
         Ok(StagedBatch { org: self.org, control, institutional, bytes, sent })
     }
