@@ -12,7 +12,7 @@ pub mod sled;
 mod sled_keys;
 mod sled_writer;
 
-pub use self::sled::SledJournal;
+pub use self::sled::{SledJournal, DEFAULT_CACHE_BYTES};
 
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::ShardId;

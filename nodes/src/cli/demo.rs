@@ -1,7 +1,7 @@
 //! `practice demo`: the README's run command. Runs a practice's revenue cycle on the embedded
 //! journal with the simulator in process, prints a summary, optionally writes it as JSON.
 
-use super::embedded::{open_journal, runtime, start_node};
+use super::embedded::{open_journal_with_cache, runtime, start_node};
 use crate::demo::{self, DemoConfig};
 use anyhow::Context;
 use clap::Args;
@@ -34,6 +34,11 @@ pub struct DemoArgs {
     /// embedded journal.
     #[arg(long)]
     pub nats: Option<String>,
+    /// Sled's page cache for the embedded journal, in MiB. The demo is one large batch that
+    /// reads back what it wrote minutes before: 100,000 claims ran ~20 % faster with 512 MiB
+    /// than with a node's default of 64 (2,379–2,795 against 3,235–3,240 claims/s).
+    #[arg(long, default_value_t = 512)]
+    pub journal_cache_mib: u64,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -60,7 +65,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let registry = prometheus::Registry::new();
         let (node, cluster) = match &args.nats {
             None => {
-                let journal = open_journal(&data_dir, practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
+                let cache = args.journal_cache_mib.max(1) << 20;
+                let journal = open_journal_with_cache(&data_dir, practice_protocol::shard::DEFAULT_SHARD_COUNT, cache)?;
                 (start_node(journal, &registry).await?, None)
             }
             Some(url) => {

@@ -5,7 +5,7 @@
 #![allow(clippy::float_arithmetic)]
 
 use anyhow::Context;
-use practice_actors::journal::{Journal, SledJournal};
+use practice_actors::journal::{Journal, SledJournal, DEFAULT_CACHE_BYTES};
 use practice_actors::metrics::BackboneMetrics;
 use practice_actors::{Node, NodeConfig};
 use std::path::{Path, PathBuf};
@@ -17,14 +17,20 @@ pub fn journal_path(data_dir: &Path) -> PathBuf {
     data_dir.join("journal")
 }
 
-/// Open the journal, keeping the shard count it was created with (or `shards` when new).
+/// Open the journal, keeping the shard count it was created with (or `shards` when new), with
+/// sled's page cache at its default size (`DEFAULT_CACHE_BYTES`).
 pub fn open_journal(data_dir: &Path, shards: u16) -> anyhow::Result<Arc<SledJournal>> {
+    open_journal_with_cache(data_dir, shards, DEFAULT_CACHE_BYTES)
+}
+
+/// `open_journal` with sled's page cache bounded to `cache_bytes`.
+pub fn open_journal_with_cache(data_dir: &Path, shards: u16, cache_bytes: u64) -> anyhow::Result<Arc<SledJournal>> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
     let path = journal_path(data_dir);
     let shards = SledJournal::stored_shard_count(&path)
         .with_context(|| format!("cannot open the journal in {} (is a node running on it?)", path.display()))?
         .unwrap_or(shards);
-    let journal = SledJournal::open(&path, shards)
+    let journal = SledJournal::open_with_cache(&path, shards, cache_bytes)
         .with_context(|| format!("cannot open the journal in {} (is a node running on it?)", path.display()))?;
     Ok(Arc::new(journal))
 }

@@ -4,7 +4,7 @@
 //! and dashboard; with a connector (`--org` and `--outbox`/`--inbox` or `--connector-nats`) it
 //! sends submitted claims to the clearinghouse and posts its answers (`crate::exchange`).
 
-use super::embedded::{open_journal, runtime, start_node_with};
+use super::embedded::{open_journal_with_cache, runtime, start_node_with};
 use crate::api::node::NodeClaimService;
 use crate::api::service::ClaimService;
 use anyhow::Context;
@@ -32,6 +32,10 @@ pub struct NodeArgs {
     /// least recently used (default: no bound but the idle time).
     #[arg(long)]
     pub max_live_actors: Option<usize>,
+    /// Sled's page cache for the embedded journal, in MiB: memory spent to rehydrate claims
+    /// without reading the disk (1,000,000 claims, 5 % active, fit in 1 GiB with 64).
+    #[arg(long, default_value_t = 64)]
+    pub journal_cache_mib: u64,
     #[command(flatten)]
     pub http: super::http::HttpArgs,
     #[command(flatten)]
@@ -43,7 +47,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
-    let journal = open_journal(&args.data_dir, args.shards)?;
+    let journal = open_journal_with_cache(&args.data_dir, args.shards, args.journal_cache_mib.max(1) << 20)?;
     let registry = prometheus::Registry::new();
     let config = NodeConfig { max_live_actors: args.max_live_actors, ..NodeConfig::default() };
     let node = start_node_with(journal.clone(), &registry, config).await?;
