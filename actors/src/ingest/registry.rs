@@ -215,7 +215,8 @@ fn unavailable(error: sled::Error) -> RegistryError {
 
 impl SledBatchRegistry {
     pub fn open(dir: &Path) -> Result<Self, RegistryError> {
-        let db = sled::Config::new().path(dir).cache_capacity(8 << 20).open().map_err(unavailable)?;
+        let db = crate::journal::sled_open::open(&sled::Config::new().path(dir).cache_capacity(8 << 20))
+            .map_err(unavailable)?;
         Ok(SledBatchRegistry { db, write: Mutex::new(()) })
     }
 

@@ -10,6 +10,7 @@
 pub mod conformance;
 pub mod sled;
 mod sled_keys;
+pub mod sled_open;
 mod sled_writer;
 
 pub use self::sled::{SledJournal, DEFAULT_CACHE_BYTES};

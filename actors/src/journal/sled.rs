@@ -59,7 +59,8 @@ impl SledJournal {
         if shard_count == 0 {
             return Err(JournalError::InvalidAppend("shard count must be at least 1".into()));
         }
-        let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(unavailable)?;
+        let db =
+            super::sled_open::open(&sled::Config::new().path(dir).cache_capacity(cache_bytes)).map_err(unavailable)?;
         let meta_key = prefixed(META, b"shard_count");
         match db.get(&meta_key).map_err(unavailable)? {
             Some(stored) => {
@@ -95,7 +96,7 @@ impl SledJournal {
         if !dir.exists() {
             return Ok(None);
         }
-        let db = sled::Config::new().path(dir).open().map_err(unavailable)?;
+        let db = super::sled_open::open(&sled::Config::new().path(dir)).map_err(unavailable)?;
         let stored = db.get(prefixed(META, b"shard_count")).map_err(unavailable)?;
         Ok(stored.and_then(|bytes| bytes.as_ref().try_into().ok().map(u16::from_be_bytes)))
     }

@@ -159,7 +159,8 @@ impl StagedRequest {
 
 impl OutboundLog {
     pub fn open(dir: &Path) -> Result<Self, OutboundLogError> {
-        let db = sled::Config::new().path(dir).cache_capacity(8 << 20).open().map_err(store("open"))?;
+        let db = practice_actors::journal::sled_open::open(&sled::Config::new().path(dir).cache_capacity(8 << 20))
+            .map_err(store("open"))?;
         Ok(OutboundLog { db, write: Mutex::new(()) })
     }
 
