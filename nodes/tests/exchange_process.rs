@@ -443,6 +443,18 @@ fn ask_for_status(nats: Option<&str>) {
 /// them (999, 277CA, 277 to the 276s, 835), and the node posts both to the cent.
 #[test]
 fn a_payer_routed_to_another_clearinghouse_is_sent_and_answered_there() {
+    routed(None);
+}
+
+/// The same with the first clearinghouse over NATS and the routed one over file drop: answers
+/// from both kinds of link, each settled with its own.
+#[test]
+fn routing_joins_a_nats_link_and_a_file_drop_link() {
+    let Some(server) = common::start_server() else { return };
+    routed(Some(&server.url()));
+}
+
+fn routed(nats: Option<&str>) {
     let folders = Folders::new();
     let direct = Folders::new();
     let routes = direct.truth.with_file_name("routes.json");
@@ -450,8 +462,8 @@ fn a_payer_routed_to_another_clearinghouse_is_sent_and_answered_there() {
     std::fs::write(&routes, routes_json.to_string()).unwrap();
     let (outbox, inbox) = (direct.outbox.display().to_string(), direct.inbox.display().to_string());
     let routing = ["--route-payers", routes.to_str().unwrap(), "--route-outbox", &outbox, "--route-inbox", &inbox];
-    let (node, address) = folders.node(None, &[&routing[..], &["--status-after-ms", "300"]].concat());
-    let mut sims = [folders.sim(None, &["--day-ms", "400"]), direct.sim(None, &["--day-ms", "400"])];
+    let (node, address) = folders.node(nats, &[&routing[..], &["--status-after-ms", "300"]].concat());
+    let mut sims = [folders.sim(nats, &["--day-ms", "400"]), direct.sim(None, &["--day-ms", "400"])];
     let office = Office::new(address);
     let claims: Vec<(String, bool)> = (0..4)
         .map(|index| {
@@ -478,7 +490,13 @@ fn a_payer_routed_to_another_clearinghouse_is_sent_and_answered_there() {
         assert!(truth.of(claim).is_some(), "claim {claim} unknown to its clearinghouse");
     }
     // Every interchange names the clearinghouse it went to; 837s and 276s alike.
-    for (dir, receiver) in [(&folders.outbox, "SIMCLEARING    "), (&direct.outbox, "DIRECTCONNECT  ")] {
+    let mut outboxes = vec![(&direct.outbox, "DIRECTCONNECT  ")];
+    let mut inboxes = vec![&direct.inbox];
+    if nats.is_none() {
+        outboxes.push((&folders.outbox, "SIMCLEARING    "));
+        inboxes.push(&folders.inbox);
+    }
+    for (dir, receiver) in outboxes {
         let taken = Folders::files(&dir.join("processed"));
         for kind in [".837P.x12", ".276.x12"] {
             assert!(taken.iter().any(|name| name.ends_with(kind)), "no {kind} among {taken:?}");
@@ -488,7 +506,7 @@ fn a_payer_routed_to_another_clearinghouse_is_sent_and_answered_there() {
             assert!(bytes.contains(&format!("*ZZ*{receiver}*")), "{name} is not addressed to {receiver}");
         }
     }
-    for inbox in [&folders.inbox, &direct.inbox] {
+    for inbox in inboxes {
         assert_eq!(Folders::files(&inbox.join("rejected")), Vec::<String>::new());
     }
     let (status, suspense) = http(&office.address, "GET", "/api/v1/suspense", &office.admin, None);
