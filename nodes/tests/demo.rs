@@ -74,6 +74,12 @@ fn check(summary: &Value, encounters: u64) {
     assert!(summary["appeals"].as_u64().unwrap_or(0) > 0);
     assert!(summary["write_offs"].as_u64().unwrap_or(0) > 0);
     assert!(summary["statements"].as_u64().unwrap_or(0) > 0);
+    // A claim's own processing lies inside its wall-clock span from submission to payment.
+    let (processing, settle) = (summary["processing_p50_ms"].as_f64(), summary["settle_p50_ms"].as_f64());
+    assert!(
+        processing.zip(settle).is_some_and(|(processing, settle)| processing > 0.0 && processing <= settle),
+        "processing p50 {processing:?} against settle p50 {settle:?}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use super::acks::{ingest_277ca, ingest_999};
 use super::denials::work_denials;
+use super::latency::LatencyLog;
 use super::outbox::write_batches;
 use super::remits::{post, read_835_file, ByControlNumber};
 use super::status::{inquire, Awaiting};
@@ -128,8 +129,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let mut by_id: HashMap<ClaimId, Claim> = claims.iter().map(|claim| (claim.id, claim.clone())).collect();
     let mut by_pcn = ByControlNumber::default();
     claims.iter().for_each(|claim| by_pcn.add(claim));
-    let mut submitted_at: HashMap<ClaimId, Instant> = HashMap::new();
-    let mut settled_after: Vec<Duration> = Vec::new();
+    let mut latency = LatencyLog::default();
     let total = claims.len() as u64;
 
     // 1. Draft, sign-off, scrub.
@@ -186,7 +186,8 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
             // Claims come back from concurrent work in completion order; sorted, the same run
             // writes the same 837s (which claims share a batch, and so its HL loops).
             to_submit.sort_unstable();
-            submit(node, &cast, &to_submit, config, &mut submitted_at, &resubmissions).await?;
+            let started = Instant::now();
+            submit(node, &cast, &to_submit, config, &resubmissions).await?;
             awaiting.sent(to_submit.iter().copied(), today);
             let outbound: Vec<Claim> = to_submit.iter().filter_map(|id| by_id.get(id).cloned()).collect();
             for batch in write_batches(&outbox, outbound, today, &mut control)? {
@@ -198,6 +199,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                 tally.bytes_837 += batch.bytes as u64;
                 simulator.receive(&batch.id, &batch.claims).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
             }
+            latency.submitted(&to_submit, started);
             to_submit = Vec::new();
         }
         if simulator.is_idle() || days >= config.max_days {
@@ -263,6 +265,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         // The day's 835s as real files in the inbox, read back by our X12 reader, then posted
         // together.
         let mut outcomes = Vec::new();
+        let arrived = Instant::now();
         for output in &remits {
             tally.remittances += 1;
             let bytes = render_835(&simulator, output, &recipient, control)
@@ -274,7 +277,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
             inbound_835.push(path);
         }
         if !outcomes.is_empty() {
-            let posted = post(node, &cast, &outcomes, &mut tally, &submitted_at, &mut settled_after).await?;
+            let posted = post(node, &cast, &outcomes, &mut tally, (&mut latency, arrived)).await?;
             for claim_id in posted.denied.iter().chain(posted.accepted.iter().map(|(id, _)| id)) {
                 awaiting.answered(claim_id);
             }
@@ -338,7 +341,8 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     for path in &inbound_835 {
         outcomes.extend(read_835_file(path, (&by_pcn, &by_id), &mut replay)?);
     }
-    let _ = post(node, &cast, &outcomes, &mut replay, &HashMap::new(), &mut Vec::new()).await?;
+    // A replay posts nothing, so it has no latency to record.
+    let _ = post(node, &cast, &outcomes, &mut replay, (&mut LatencyLog::default(), Instant::now())).await?;
     tally.reingested_events += replay.events_posted;
     debug_assert_eq!(events_before, tally.events_posted);
 
@@ -373,7 +377,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let practice: PracticeState = practice_protocol::codec::decode(&inspection.state).context("practice state")?;
     let elapsed = started.elapsed();
     let truth = simulator.truth();
-    DemoSummary::build(&states, &practice, &tally, truth, today, elapsed, settled_after, &config.data_dir)
+    DemoSummary::build(&states, &practice, &tally, truth, today, elapsed, &latency, &config.data_dir)
 }
 
 async fn submit(
@@ -381,7 +385,6 @@ async fn submit(
     cast: &Cast,
     claims: &[ClaimId],
     config: &DemoConfig,
-    submitted_at: &mut HashMap<ClaimId, Instant>,
     resubmissions: &BTreeMap<ClaimId, u32>,
 ) -> anyhow::Result<()> {
     let outcomes = stream::iter(claims.iter().copied())
@@ -413,7 +416,6 @@ async fn submit(
                 tracing::warn!(%claim_id, %rejection, "submission refused");
             }
         }
-        submitted_at.entry(claim_id).or_insert_with(Instant::now);
     }
     Ok(())
 }

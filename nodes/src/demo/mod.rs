@@ -13,6 +13,7 @@
 mod acks;
 mod denials;
 mod flow;
+mod latency;
 mod outbox;
 mod remits;
 mod status;

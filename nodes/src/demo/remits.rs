@@ -3,6 +3,7 @@
 //! unmatched payments to the practice).
 
 use super::flow::{send, Cast};
+use super::latency::LatencyLog;
 use super::summary::Tally;
 use anyhow::Context;
 use futures::stream::{self, StreamExt};
@@ -20,7 +21,7 @@ use practice_protocol::x12::read::{read_document, TransactionBody};
 use practice_protocol::x12::Severity;
 use practice_protocol::Currency;
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Postings in flight at once while a day's 835s are worked.
 const POSTING_CONCURRENCY: usize = 256;
@@ -33,8 +34,7 @@ pub(super) async fn post(
     cast: &Cast,
     outcomes: &[EraOutcome],
     tally: &mut Tally,
-    submitted_at: &HashMap<ClaimId, Instant>,
-    settled_after: &mut Vec<Duration>,
+    (latency, arrived): (&mut LatencyLog, Instant),
 ) -> anyhow::Result<Posted> {
     let mut posted = Posted::default();
     let mut refused = Vec::new();
@@ -61,7 +61,7 @@ pub(super) async fn post(
             for posting in group {
                 let command = ClaimCommand::PostRemittance { posting: Box::new(posting.posting.clone()) };
                 let result = send(node, posting.claim_id, cast.org, &cast.ingestion, posting.command_id, command).await;
-                results.push((posting, result));
+                results.push((posting, result, Instant::now()));
             }
             results
         })
@@ -69,7 +69,7 @@ pub(super) async fn post(
         .collect::<Vec<_>>();
     let (results, recorded) = futures::future::join(postings, ledger::record(node, cast.org, records)).await;
     let mut ledger_outcomes = vec![recorded.context("recording PLB entries and suspense")?];
-    for (posting, result) in results.into_iter().flatten() {
+    for (posting, result, done) in results.into_iter().flatten() {
         match result? {
             Outcome::Accepted { events_appended, summary, .. } => {
                 tally.events_posted += events_appended as u64;
@@ -86,9 +86,7 @@ pub(super) async fn post(
                 }
                 if events_appended > 0 {
                     tally.postings += 1;
-                    if let Some(at) = submitted_at.get(&posting.claim_id) {
-                        settled_after.push(at.elapsed());
-                    }
+                    latency.posted(posting.claim_id, arrived, done);
                 }
             }
             Outcome::Rejected { rejection, .. } => {
