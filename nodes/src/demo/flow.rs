@@ -198,8 +198,8 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                 tally.files_837 += 1;
                 tally.bytes_837 += batch.bytes as u64;
                 simulator.receive(&batch.id, &batch.claims).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
+                latency.submitted(batch.claims.iter().map(|claim| claim.id), started);
             }
-            latency.submitted(&to_submit, started);
             to_submit = Vec::new();
         }
         if simulator.is_idle() || days >= config.max_days {

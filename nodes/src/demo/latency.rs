@@ -1,8 +1,9 @@
 //! A claim's latency from submission to posted payment, two ways. `settle` is wall clock: the
 //! simulated days between its 837 and its 835 take no time of their own, but the work of those
-//! days on every other claim does. `processing` is the claim's own path, the simulated clock
-//! and everything done meanwhile excluded: its submission (the submit command to its 837
-//! written) plus its posting (the day's 835s arriving to its payment posted).
+//! days on every other claim does. `processing` is the claim's own two legs, with the simulated
+//! days between them excluded: its submission (from the day's submission run starting to its
+//! 837 written; the run submits every claim of the day before it writes the batches) plus its
+//! posting (from the day's 835s arriving to its payment posted).
 
 use practice_protocol::ids::ClaimId;
 use std::collections::HashMap;
@@ -19,12 +20,12 @@ pub(crate) struct LatencyLog {
 }
 
 impl LatencyLog {
-    /// `claims` were submitted from `started` until their 837s were written, now.
-    pub fn submitted(&mut self, claims: &[ClaimId], started: Instant) {
+    /// `claims` were submitted from `started` until their 837 was written, now.
+    pub fn submitted(&mut self, claims: impl IntoIterator<Item = ClaimId>, started: Instant) {
         let leg = started.elapsed();
         for claim in claims {
-            self.submitted_at.entry(*claim).or_insert(started);
-            self.submission_leg.insert(*claim, leg);
+            self.submitted_at.entry(claim).or_insert(started);
+            self.submission_leg.insert(claim, leg);
         }
     }
 
@@ -48,7 +49,7 @@ mod tests {
         let mut log = LatencyLog::default();
         let claim = ClaimId(uuid::Uuid::from_u128(1));
         let started = Instant::now() - Duration::from_millis(30);
-        log.submitted(&[claim], started);
+        log.submitted([claim], started);
         // Days of other work later, its 835 arrives and posts 5 ms after.
         let arrived = Instant::now() + Duration::from_secs(10);
         log.posted(claim, arrived, arrived + Duration::from_millis(5));

@@ -108,8 +108,9 @@ pub struct DemoSummary {
     /// take no time, but the work done meanwhile on every other claim does.
     pub settle_p50_ms: f64,
     pub settle_p99_ms: f64,
-    /// The claim's own path, the simulated clock and all other work excluded: its submission
-    /// (command to 837 written) plus its posting (the 835 arriving to its payment posted).
+    /// The claim's own two legs, the simulated days between them excluded: its submission (the
+    /// day's submission run starting to its 837 written) plus its posting (the day's 835s
+    /// arriving to its payment posted).
     pub processing_p50_ms: f64,
     pub processing_p99_ms: f64,
     pub data_dir: String,
@@ -308,7 +309,7 @@ impl DemoSummary {
         );
         let _ = writeln!(
             out,
-            "a claim's own processing (simulated clock and other claims' work excluded): p50 {:.1} ms, p99 {:.1} ms",
+            "a claim's own legs (submission run to 837 written, 835 arriving to posted; the simulated days between excluded): p50 {:.1} ms, p99 {:.1} ms",
             self.processing_p50_ms, self.processing_p99_ms
         );
         let _ = writeln!(out, "Journal and 837 outbox in {}", self.data_dir);
