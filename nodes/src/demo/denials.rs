@@ -52,8 +52,11 @@ pub(super) async fn work_denials(
                 if let Some(claim) = by_id.get_mut(&claim_id) {
                     // What the replacement claim carries: frequency 7 and the payer's number.
                     claim.frequency = practice_protocol::domain::ClaimFrequency::Replacement;
-                    claim.original_reference =
-                        payer_claim_control_number.or(Some(claim.patient_control_number.to_string())).map(Into::into);
+                    claim.original_reference = Some(
+                        payer_claim_control_number
+                            .map(Into::into)
+                            .unwrap_or_else(|| claim.patient_control_number.clone()),
+                    );
                 }
                 appealed.push(claim_id);
             }
