@@ -64,7 +64,26 @@ impl<'de, T: Ord + Deserialize<'de>> Deserialize<'de> for IdSet<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::collections::BTreeSet;
+
+    proptest! {
+        /// Any run of inserts and lookups answers as a `BTreeSet` does, and encodes the same.
+        #[test]
+        fn answers_and_encodes_as_a_btree_set(ops in prop::collection::vec((any::<bool>(), 0u16..64), 0..200)) {
+            let (mut set, mut reference) = (IdSet::default(), BTreeSet::new());
+            for (insert, id) in ops {
+                if insert {
+                    prop_assert_eq!(set.insert(id), reference.insert(id));
+                } else {
+                    prop_assert_eq!(set.contains(&id), reference.contains(&id));
+                }
+            }
+            prop_assert_eq!(set.len(), reference.len());
+            prop_assert_eq!(crate::codec::encode(&set).unwrap(), crate::codec::encode(&reference).unwrap());
+            prop_assert_eq!(crate::codec::decode::<IdSet<u16>>(&crate::codec::encode(&reference).unwrap()).unwrap(), set);
+        }
+    }
 
     #[test]
     fn behaves_as_a_set_and_encodes_as_a_btree_set_does() {
