@@ -50,6 +50,8 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
+        // Listening before the node starts: a SIGTERM from then on hands the shards back.
+        let shutdown = super::signals::shutdown()?;
         let settings = NodeSettings {
             nats_url: nats,
             node_id,
@@ -68,7 +70,7 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
             Some(address) => Some(start_api(&node, address, &node_args, registry, args.replicas).await?),
             None => None,
         };
-        let ran = node.run(shutdown_signal()).await.context("running the node");
+        let ran = node.run(shutdown).await.context("running the node");
         if let Some(api) = api {
             api.stop().await;
         }
@@ -97,17 +99,3 @@ async fn start_api(
 
 /// How often the API's projection reads the journal for what other nodes appended.
 const PROJECTION_POLL: Duration = Duration::from_secs(1);
-
-/// Ctrl-C or SIGTERM: give shards back and leave.
-async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match terminate.as_mut() {
-                Some(signal) => { signal.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => {}
-    }
-}

@@ -54,7 +54,7 @@ pub fn run(command: ConnectorCommand) -> anyhow::Result<ExitCode> {
         let bridge = Bridge::open(drop_box, client, args.org, &JetStreamSettings::default())
             .await
             .context("opening the bridge")?;
-        let shutdown = shutdown_signal();
+        let shutdown = super::signals::shutdown()?;
         tokio::pin!(shutdown);
         loop {
             let report = bridge.pass(args.batch).await.context("bridge pass")?;
@@ -70,18 +70,4 @@ pub fn run(command: ConnectorCommand) -> anyhow::Result<ExitCode> {
             }
         }
     })
-}
-
-/// Ctrl-C or SIGTERM: stop between passes (an interrupted pass repeats harmlessly).
-async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match terminate.as_mut() {
-                Some(signal) => { signal.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => {}
-    }
 }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod load;
 pub mod logging;
 pub mod node;
+pub mod signals;
 pub mod sim;
 pub mod token;
 pub mod verify;

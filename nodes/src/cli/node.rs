@@ -80,9 +80,10 @@ async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
         Some(service) => args.exchange.start(&node, service.clone(), batches.clone(), &args.data_dir).await?,
         None => None,
     };
+    let shutdown = super::signals::shutdown()?;
     tracing::info!(shards = node.owned_shards().len(), "node ready");
     eprintln!("practice node: {} shards on {}; ready", node.owned_shards().len(), args.data_dir.display());
-    wait_for_signal().await?;
+    shutdown.await;
     eprintln!("practice node: shutting down");
     if let Some(exchange) = exchange {
         exchange.stop().await;
@@ -94,17 +95,6 @@ async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
     journal.close();
     eprintln!("practice node: stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
-    }
-    Ok(())
 }
 
 pub(super) async fn serve_metrics(address: SocketAddr, registry: prometheus::Registry) -> anyhow::Result<()> {

@@ -243,7 +243,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let transport = Transport::open(&args).await?;
-        let shutdown = shutdown_signal();
+        let shutdown = super::signals::shutdown()?;
         tokio::pin!(shutdown);
         let (began, first_day) = (Instant::now(), service.today());
         println!("simulator on {}: seed {}", first_day, args.seed);
@@ -303,18 +303,4 @@ fn service_advance(service: &mut SimService, day: NaiveDate) -> anyhow::Result<V
         println!("answered {} files up to {day}: {}", answers.len(), days.join(" "));
     }
     Ok(answers)
-}
-
-/// Ctrl-C or SIGTERM: stop between polls (an interrupted step repeats harmlessly).
-async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match terminate.as_mut() {
-                Some(signal) => { signal.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => {}
-    }
 }
