@@ -47,6 +47,9 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
+    // Listening from the start: a SIGTERM during start-up, or the moment the API address or
+    // "ready" is printed, ends in a graceful stop once the node is up.
+    let shutdown = super::signals::shutdown()?;
     let journal = open_journal_with_cache(&args.data_dir, args.shards, args.journal_cache_mib.max(1) << 20)?;
     let registry = prometheus::Registry::new();
     let config = NodeConfig { max_live_actors: args.max_live_actors, ..NodeConfig::default() };
@@ -80,7 +83,6 @@ async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
         Some(service) => args.exchange.start(&node, service.clone(), batches.clone(), &args.data_dir).await?,
         None => None,
     };
-    let shutdown = super::signals::shutdown()?;
     tracing::info!(shards = node.owned_shards().len(), "node ready");
     eprintln!("practice node: {} shards on {}; ready", node.owned_shards().len(), args.data_dir.display());
     shutdown.await;
