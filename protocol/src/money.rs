@@ -68,6 +68,16 @@ pub struct CurrencyMismatch {
     pub right: Currency,
 }
 
+/// Money as written: at least two decimals ("0.00", "10.00", not "0" or "10"); never rounds
+/// away precision ("12.345" stays).
+pub fn at_least_cents(amount: Decimal) -> Decimal {
+    let mut amount = amount;
+    if amount.scale() < 2 {
+        amount.rescale(2);
+    }
+    amount
+}
+
 impl Money {
     pub fn new(amount: Decimal, currency: Currency) -> Self {
         Self { amount, currency }

@@ -61,12 +61,7 @@ pub struct PlanStatus {
 pub fn plan_status(plan: &PaymentPlan, today: NaiveDate, missed_for_default: usize) -> PlanStatus {
     let currency = plan.installments.first().map(|installment| installment.amount.currency).unwrap_or(Currency::USD);
     // Whole cents as written (an empty sum is "0.00", not "0").
-    let money = |mut amount: Decimal| {
-        if amount.scale() < 2 {
-            amount.rescale(2);
-        }
-        Money::new(amount, currency)
-    };
+    let money = |amount: Decimal| Money::new(practice_protocol::money::at_least_cents(amount), currency);
     let total = plan.total();
     let paid: Decimal = plan.installments.iter().map(|installment| installment.paid.amount).sum();
     let mut overdue: Vec<_> = plan.overdue(today).collect();

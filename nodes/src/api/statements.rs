@@ -249,13 +249,9 @@ pub async fn collect(
     ApiJson(request): ApiJson<CollectRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Entity::Statement, Action::CollectPayment)?;
-    if !matches!(request.method, PaymentMethod::Cash | PaymentMethod::Card | PaymentMethod::Check) {
-        return Err(
-            ApiError::unprocessable("validation_failed", "front-desk payments are cash, card or check").at("method")
-        );
-    }
     request.amount.non_negative("amount")?;
-    // An unknown statement (or another organization's) is the practice's `UnknownStatement`: 404.
+    // The practice checks the rest (method, balance, roles: `StatementAccount::check_payment`);
+    // an unknown statement (or another organization's) is its `UnknownStatement`: 404.
     let payment = PatientPayment {
         amount: request.amount,
         method: request.method,

@@ -7,7 +7,7 @@ use practice_protocol::claim::{ClaimEvent, ClaimState, ClaimStatus, DenialNotice
 use practice_protocol::domain::{AppealStatus, ClaimLine, DenialCategory, PaymentMethod, RootCause};
 use practice_protocol::envelope::EventEnvelope;
 use practice_protocol::ids::{ClaimId, EncounterId, PatientId, PaymentId};
-use practice_protocol::money::Money;
+use practice_protocol::money::{at_least_cents, Money};
 use practice_protocol::roles::Actor;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -112,15 +112,6 @@ pub fn pill_of(status: ClaimStatus, last_event: Option<&str>) -> &'static str {
     } else {
         status.as_str()
     }
-}
-
-/// Show money with at least two decimals ("0.00", not "0"); never rounds away precision.
-pub fn at_least_cents(amount: Decimal) -> Decimal {
-    let mut amount = amount;
-    if amount.scale() < 2 {
-        amount.rescale(2);
-    }
-    amount
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -37,7 +37,7 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
     // Said at once rather than ignored: these need what a cluster node does not have yet.
     anyhow::ensure!(
         !node_args.exchange.enabled(),
-        "the clearinghouse exchange (--outbox/--inbox, --connector-nats) runs on the embedded node only; \
+        "the clearinghouse exchange (--outbox/--inbox, --connector-nats, --route-payers) runs on the embedded node only; \
          run `practice connector bridge` and an embedded node for it"
     );
     if node_args.http.http.is_some() {

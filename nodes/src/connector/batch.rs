@@ -33,11 +33,16 @@ impl Default for Parties {
     }
 }
 
+/// The id of the payer a claim bills ("" when it has no coverage to bill).
+pub fn payer_key(claim: &Claim) -> String {
+    claim.coverage().map(|coverage| coverage.payer.payer_id.to_string()).unwrap_or_default()
+}
+
 /// Claims grouped per (payer id, institutional), each group in the order given.
 pub fn by_payer_and_type(claims: Vec<Claim>) -> BTreeMap<(String, bool), Vec<Claim>> {
     let mut groups: BTreeMap<(String, bool), Vec<Claim>> = BTreeMap::new();
     for claim in claims {
-        let payer = claim.coverage().map(|coverage| coverage.payer.payer_id.to_string()).unwrap_or_default();
+        let payer = payer_key(&claim);
         let institutional = claim.claim_type == ClaimType::Institutional;
         groups.entry((payer, institutional)).or_default().push(claim);
     }

@@ -186,7 +186,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
             // Claims come back from concurrent work in completion order; sorted, the same run
             // writes the same 837s (which claims share a batch, and so its HL loops).
             to_submit.sort_unstable();
-            let started = Instant::now();
+            let submission_run = Instant::now();
             submit(node, &cast, &to_submit, config, &resubmissions).await?;
             awaiting.sent(to_submit.iter().copied(), today);
             let outbound: Vec<Claim> = to_submit.iter().filter_map(|id| by_id.get(id).cloned()).collect();
@@ -198,7 +198,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                 tally.files_837 += 1;
                 tally.bytes_837 += batch.bytes as u64;
                 simulator.receive(&batch.id, &batch.claims).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
-                latency.submitted(batch.claims.iter().map(|claim| claim.id), started);
+                latency.submitted(batch.claims.iter().map(|claim| claim.id), submission_run);
             }
             to_submit = Vec::new();
         }

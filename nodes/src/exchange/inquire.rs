@@ -11,7 +11,7 @@ use super::log::{StagedRequest, Submission};
 use super::{unix_ms, Exchange, ExchangeError};
 use crate::api::service::{ClaimFilter, ClaimSnapshot};
 use chrono::{DateTime, Utc};
-use practice_nodes::connector::batch::{inquiry, write_status_request};
+use practice_nodes::connector::batch::{inquiry, payer_key, write_status_request};
 use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch};
 use practice_protocol::claim::ClaimStatus;
 use practice_protocol::x12::write::StatusInquiry;
@@ -48,7 +48,9 @@ impl<C: Clearinghouse> Exchange<C> {
         }
         let now_ms = unix_ms(now);
         let after_ms = self.status_after.map(|after| u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
-        let mut due: Vec<(Submission, ClaimSnapshot)> = Vec::new();
+        // With the payer each claim bills: one payer per 276, so each 276 goes to the
+        // clearinghouse its payer is routed through.
+        let mut due: Vec<(String, Submission, ClaimSnapshot)> = Vec::new();
         for status in [ClaimStatus::Submitted, ClaimStatus::Accepted] {
             let filter = ClaimFilter { status: Some(status), ..ClaimFilter::default() };
             for snapshot in self.service.list(self.org, filter).await.map_err(ExchangeError::Claims)? {
@@ -63,21 +65,23 @@ impl<C: Clearinghouse> Exchange<C> {
                 let clock = self.log.inquiry_clock(self.org, submission, now_ms)?;
                 let quiet = after_ms.is_some_and(|after_ms| now_ms.saturating_sub(clock.since_ms) >= after_ms);
                 if requested || quiet {
-                    due.push((submission, snapshot));
+                    let payer = snapshot.state.claim.as_ref().map(payer_key).unwrap_or_default();
+                    due.push((payer, submission, snapshot));
                 }
             }
         }
-        // One payer per 276, so each goes to the clearinghouse its payer is routed through.
-        due.sort_by_key(|(submission, snapshot)| (payer_of(snapshot), snapshot.created_at, submission.claim_id.0));
-        let by_payer = due.chunk_by(|(_, left), (_, right)| payer_of(left) == payer_of(right));
+        due.sort_by(|(left, a, x), (right, b, y)| {
+            (left, x.created_at, a.claim_id.0).cmp(&(right, y.created_at, b.claim_id.0))
+        });
+        let by_payer = due.chunk_by(|(left, ..), (right, ..)| left == right);
         for chunk in by_payer.flat_map(|group| group.chunks(MAX_INQUIRIES_PER_REQUEST)) {
-            let parties = self.parties_for(&payer_of(&chunk[0].1));
+            let parties = self.parties_for(&chunk[0].0);
             let submissions: Vec<(Submission, u32)> =
-                chunk.iter().map(|(submission, snapshot)| (*submission, snapshot.state.status_requests)).collect();
+                chunk.iter().map(|(_, submission, snapshot)| (*submission, snapshot.state.status_requests)).collect();
             let staged = self.log.stage_request(self.org, &submissions, now_ms, |control| {
                 let inquiries: Vec<StatusInquiry<'_>> = chunk
                     .iter()
-                    .filter_map(|(_, snapshot)| {
+                    .filter_map(|(_, _, snapshot)| {
                         let claim = snapshot.state.claim.as_ref()?;
                         Some(inquiry(claim, snapshot.state.payer_claim_control_number.clone()))
                     })
@@ -108,10 +112,4 @@ impl<C: Clearinghouse> Exchange<C> {
         self.log.request_delivered(staged.control)?;
         Ok(())
     }
-}
-
-/// The id of the payer a claim bills ("" when it has no coverage to bill).
-fn payer_of(snapshot: &ClaimSnapshot) -> String {
-    let coverage = snapshot.state.claim.as_ref().and_then(|claim| claim.coverage());
-    coverage.map(|coverage| coverage.payer.payer_id.to_string()).unwrap_or_default()
 }

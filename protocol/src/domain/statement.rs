@@ -2,7 +2,7 @@
 
 use super::AuditColumns;
 use crate::ids::{ClaimId, InstallmentId, OrgId, PatientId, PaymentPlanId, StatementId};
-use crate::money::Money;
+use crate::money::{at_least_cents, Money};
 use crate::{ValidationError, ValidationKind};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -77,13 +77,12 @@ impl PaymentPlan {
                 let extra = if Decimal::from(index) < leftover { Decimal::ONE } else { Decimal::ZERO };
                 let due_date = first_due.checked_add_months(Months::new(index)).unwrap_or(first_due);
                 // In cents, written with two decimals ("10.00", not "10").
-                let mut amount = (base + extra) / Decimal::ONE_HUNDRED;
-                amount.rescale(2);
+                let amount = at_least_cents((base + extra) / Decimal::ONE_HUNDRED);
                 Installment {
                     id: InstallmentId::derived(&[id.0.as_bytes(), &index.to_be_bytes()]),
                     due_date,
                     amount: Money::new(amount, total.currency),
-                    paid: Money::new(Decimal::new(0, 2), total.currency),
+                    paid: Money::new(at_least_cents(Decimal::ZERO), total.currency),
                 }
             })
             .collect();
