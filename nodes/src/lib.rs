@@ -7,4 +7,5 @@
 pub mod cluster;
 pub mod connector;
 pub mod jetstream;
+pub mod outbound;
 pub mod sim;

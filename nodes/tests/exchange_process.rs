@@ -538,3 +538,127 @@ fn a_bad_routes_file_is_refused_at_start() {
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("routes.json: at payers[1]"), "{stderr}");
 }
+
+/// The exchange on a cluster: two `practice node --nats` processes are given the same
+/// clearinghouse folders; only the owner of the practice's shard sends and receives, the
+/// other stands by. The owner is killed with SIGKILL right after more claims were submitted
+/// (through the other node); the survivor takes the shard over, reads the outbound log from
+/// JetStream and sends what had not left — nothing twice — and the 999 of a batch the dead node
+/// sent finds its claims in the shared batch registry. Every claim ends posted to the cent of
+/// the simulator's truth, and the journal verifies.
+#[test]
+fn on_a_cluster_the_practice_shards_owner_exchanges_and_a_survivor_takes_over() {
+    on_a_cluster(false);
+}
+
+/// The same with every node given the NATS connector: one durable consumer per practice, which
+/// only the exchanging node pulls from.
+#[test]
+fn on_a_cluster_over_the_nats_connector_too() {
+    on_a_cluster(true);
+}
+
+fn on_a_cluster(over_nats: bool) {
+    let Some(mut cluster) = common::Cluster::start() else { return };
+    std::env::set_var("PRACTICE_TOKEN_KEY", http_process::KEY);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let folders = Folders::new();
+    let url = cluster.server.url();
+    let nats = over_nats.then_some(url.as_str());
+    let mut sim = folders.sim(nats, &[]);
+    let (outbox, inbox) = (folders.outbox.display().to_string(), folders.inbox.display().to_string());
+    for id in ["a", "b"] {
+        let data = folders.data.join(id).display().to_string();
+        let link = match nats {
+            Some(url) => vec!["--org", ORG, "--connector-nats", url],
+            None => vec!["--org", ORG, "--outbox", &outbox, "--inbox", &inbox],
+        };
+        let pace = ["--exchange-interval-ms", "100", "--inbox-min-age-ms", "0"];
+        let api = ["--http", "127.0.0.1:0", "--data-dir", &data];
+        cluster.start_node(id, &[&link[..], &pace[..], &api[..]].concat());
+    }
+    runtime.block_on(cluster.wait_balanced(&["a", "b"], Duration::from_secs(30)));
+    let addresses: BTreeMap<&str, String> =
+        ["a", "b"].into_iter().map(|id| (id, api_address(&mut cluster, id))).collect();
+    let admin = token("80");
+    for address in addresses.values() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while http(address, "GET", "/readyz", &admin, None).0 != 200 {
+            assert!(Instant::now() < deadline, "a node's API never became ready:\n{}", cluster.logs_of_all());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let in_the_logs = |cluster: &common::Cluster| cluster.logs_of_all();
+    let office = Office::new(addresses["a"].clone());
+    let payers = ["87726", "00430", REJECTED_PAYER];
+    let mut claims: Vec<String> = (0..6).map(|index| office.submitted(index, payers[index % 3])).collect();
+    let within = |seconds: u64, what: &str, cluster: &common::Cluster, done: &mut dyn FnMut() -> Result<(), String>| {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let Err(why) = done() else { return };
+            assert!(Instant::now() < deadline, "{what}: {why}\n{}", in_the_logs(cluster));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    within(90, "the first answers posted", &cluster, &mut || {
+        let truth = folders.truth();
+        claims.iter().try_for_each(|claim| settled(&office, &truth, claim, 1))
+    });
+
+    // Exactly one node exchanges: the practice shard's owner.
+    let leaders: Vec<&str> = ["a", "b"].into_iter().filter(|id| leads(&cluster.node(id).log())).collect();
+    assert_eq!(leaders.len(), 1, "{}", cluster.logs_of_all());
+    let (leader, survivor) = if leaders[0] == "a" { ("a", "b") } else { ("b", "a") };
+    let office = Office { address: addresses[survivor].clone(), ..office };
+    claims.extend((6..12).map(|index| office.submitted(index, payers[index % 3])));
+    cluster.node(leader).kill9().unwrap();
+    let rejected = claims[2].clone();
+    assert_eq!(office.claim(&rejected)["pill"], "Rejected");
+    office.resubmit(&rejected, 2);
+    within(120, "every answer posted by the survivor", &cluster, &mut || {
+        let truth = folders.truth();
+        claims.iter().try_for_each(|claim| {
+            let submissions = if *claim == rejected { 2 } else { 1 };
+            settled(&office, &truth, claim, submissions)
+        })
+    });
+    assert!(leads(&cluster.node(survivor).log()), "{}", cluster.logs_of_all());
+
+    // Nothing was sent twice, nothing lost, every answer taken, nothing in suspense.
+    let truth = folders.truth();
+    let total: usize = truth.claims.values().map(|claim| claim.submissions.len()).sum();
+    assert_eq!(total, claims.len() + 1, "the simulator received a submission twice");
+    let total_paid: Decimal = claims.iter().map(|claim| truth.paid(claim)).sum();
+    let posted: Decimal = claims.iter().map(|claim| money(&office.claim(claim)["money"]["paid"])).sum();
+    assert_eq!(posted, total_paid);
+    assert!(total_paid > Decimal::ZERO, "no claim was paid: the run proves little");
+    assert_eq!(Folders::files(&folders.inbox.join("rejected")), Vec::<String>::new());
+    let (status, suspense) = http(&office.address, "GET", "/api/v1/suspense", &office.admin, None);
+    assert_eq!(status, 200);
+    assert!(suspense.contains("\"suspense\":[]"), "{suspense}");
+    let report = runtime.block_on(cluster.verify());
+    assert!(report.violations.is_empty(), "{report:?}");
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
+
+/// Whether a node's log says it exchanges now (its last word on it).
+fn leads(log: &str) -> bool {
+    log.lines()
+        .rev()
+        .find(|line| line.contains("for organization"))
+        .is_some_and(|line| line.contains("sending and receiving"))
+}
+
+/// The address a cluster node printed once its API listened.
+fn api_address(cluster: &mut common::Cluster, id: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = cluster.node(id).log();
+        if let Some(address) = http_process::printed_address(&log) {
+            return address;
+        }
+        assert!(Instant::now() < deadline, "node {id} never served its API:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,6 +1,9 @@
 //! `practice node --nats URL --node-id ID [--shards 64]`: one node of a cluster. Without
-//! `--nats` the node runs embedded (see `node.rs`).
+//! `--nats` the node runs embedded (see `node.rs`). With `--http` it serves the API; with a
+//! clearinghouse link (`--org` and `--outbox/--inbox` or `--connector-nats`) every node may be
+//! given the same link, and the one owning the practice's shard exchanges.
 
+use super::exchange::ClusterLink;
 use crate::api::node::NodeClaimService;
 use anyhow::Context;
 use clap::Args;
@@ -34,12 +37,6 @@ pub struct ClusterNodeArgs {
 
 pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs) -> anyhow::Result<ExitCode> {
     let node_id = args.node_id.context("--node-id is required with --nats")?;
-    // Said at once rather than ignored: these need what a cluster node does not have yet.
-    anyhow::ensure!(
-        !node_args.exchange.enabled(),
-        "the clearinghouse exchange (--outbox/--inbox, --connector-nats, --route-payers) runs on the embedded node only; \
-         run `practice connector bridge` and an embedded node for it"
-    );
     if node_args.http.http.is_some() {
         // Every node must check a token the same way, whichever node issued it.
         anyhow::ensure!(
@@ -66,35 +63,44 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
         if let Some(address) = node_args.metrics_addr {
             super::node::serve_metrics(address, registry.clone()).await?;
         }
-        let api = match node_args.http.http {
-            Some(address) => Some(start_api(&node, address, &node_args, registry, args.replicas).await?),
-            None => None,
+        let wanted = node_args.http.http.is_some() || node_args.exchange.enabled();
+        let (api, exchange) = match wanted {
+            false => (None, None),
+            true => {
+                // Claims are read from the JetStream journal (every shard, so lists are
+                // complete); commands for other nodes' shards are forwarded (`NatsForward`);
+                // the batch registry is in KV, so a 999 finds its claims on any node.
+                let actors = node.actors().clone();
+                let service = NodeClaimService::start_polling(actors.clone(), PROJECTION_POLL);
+                let batches: Arc<dyn BatchRegistry> = Arc::new(
+                    KvBatchRegistry::open(node.client().clone(), args.replicas)
+                        .await
+                        .context("opening the batch registry bucket")?,
+                );
+                let link = ClusterLink { client: node.client().clone(), replicas: args.replicas };
+                let exchange = node_args
+                    .exchange
+                    .start(&actors, service.clone(), batches.clone(), &node_args.data_dir, Some(link))
+                    .await?;
+                let api = match node_args.http.http {
+                    Some(address) => Some(
+                        super::http::start(actors, service, address, &node_args.data_dir, registry, batches).await?,
+                    ),
+                    None => None,
+                };
+                (api, exchange)
+            }
         };
         let ran = node.run(shutdown).await.context("running the node");
+        if let Some(exchange) = exchange {
+            exchange.stop().await;
+        }
         if let Some(api) = api {
             api.stop().await;
         }
         ran?;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// The HTTP API and dashboard over the cluster: claims are read from the JetStream journal
-/// (every shard, so lists are complete), and commands for another node's shards are forwarded
-/// to it (`NatsForward`); a 999 upload finds its claims through the batch registry in KV.
-async fn start_api(
-    node: &ClusterNode,
-    address: std::net::SocketAddr,
-    node_args: &super::node::NodeArgs,
-    registry: prometheus::Registry,
-    replicas: usize,
-) -> anyhow::Result<super::http::HttpServer> {
-    let actors = node.actors().clone();
-    let service = NodeClaimService::start_polling(actors.clone(), PROJECTION_POLL);
-    let batches: Arc<dyn BatchRegistry> = Arc::new(
-        KvBatchRegistry::open(node.client().clone(), replicas).await.context("opening the batch registry bucket")?,
-    );
-    super::http::start(actors, service, address, &node_args.data_dir, registry, batches).await
 }
 
 /// How often the API's projection reads the journal for what other nodes appended.

@@ -7,11 +7,11 @@
 
 use crate::api::ingest::ServiceDirectory;
 use crate::api::service::ClaimService;
-use crate::exchange::log::OutboundLog;
-use crate::exchange::{Exchange, ExchangeHandle};
+use crate::exchange::{Exchange, ExchangeHandle, Leads};
 use anyhow::Context;
 use practice_actors::ingest::pipeline::Ingestor;
 use practice_actors::ingest::registry::BatchRegistry;
+use practice_actors::runtime::PolicyBook;
 use practice_actors::Node;
 use practice_nodes::connector::batch::Parties;
 use practice_nodes::connector::file_drop::FileDrop;
@@ -20,6 +20,9 @@ use practice_nodes::connector::nats::NatsConnector;
 use practice_nodes::connector::route::{PayerRoutes, Routed};
 use practice_nodes::connector::Clearinghouse;
 use practice_nodes::jetstream::JetStreamSettings;
+use practice_nodes::outbound::jetstream_log::JetStreamOutboundLog;
+use practice_nodes::outbound::sled_log::SledOutboundLog;
+use practice_nodes::outbound::OutboundLog;
 use practice_protocol::ids::OrgId;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,13 +87,16 @@ impl ExchangeArgs {
         self.outbox.is_some() || self.connector_nats.is_some() || self.route_payers.is_some()
     }
 
-    /// Start the exchange when a connector is configured.
+    /// Start the exchange when a connector is configured: on the embedded node with its
+    /// outbound log in `data_dir`; on a cluster node (`cluster`) with the practice's log in
+    /// JetStream, passing only while this node owns the practice's shard.
     pub async fn start(
         &self,
         node: &Node,
         service: Arc<dyn ClaimService>,
         registry: Arc<dyn BatchRegistry>,
         data_dir: &Path,
+        cluster: Option<ClusterLink>,
     ) -> anyhow::Result<Option<ExchangeHandle>> {
         let Some(org) = self.org.filter(|_| self.enabled()) else { return Ok(None) };
         let routes = match &self.route_payers {
@@ -107,7 +113,23 @@ impl ExchangeArgs {
             }
             None => None,
         };
-        let log = OutboundLog::open(&data_dir.join("outbound")).context("opening the outbound log")?;
+        let (log, leads) = match cluster {
+            None => {
+                let log = SledOutboundLog::open(&data_dir.join("outbound")).context("opening the outbound log")?;
+                (OutboundLog::Sled { org, log }, None)
+            }
+            Some(cluster) => {
+                let log = JetStreamOutboundLog::open(cluster.client, org, cluster.replicas)
+                    .await
+                    .context("opening the outbound log in JetStream")?;
+                // The owner of the practice's shard sends; the others stand by and take over
+                // with its shard. The log's compare-and-set keeps a stale owner from sending.
+                let practice = PolicyBook::practice_ref(org);
+                let actors = node.clone();
+                let leads: Leads = Arc::new(move || actors.owns(&practice));
+                (OutboundLog::JetStream(Box::new(log)), Some(leads))
+            }
+        };
         let ingestor = ServiceDirectory::ingestor(node.clone(), service.clone(), registry.clone());
         let parties = Parties {
             sender_id: self.sender_id.clone(),
@@ -118,7 +140,7 @@ impl ExchangeArgs {
         };
         let status_after = (self.status_after_ms > 0).then(|| Duration::from_millis(self.status_after_ms));
         let interval = Duration::from_millis(self.exchange_interval_ms);
-        let common = Common { org, service, ingestor, registry, log, parties, routes, status_after, interval };
+        let common = Common { org, service, ingestor, registry, log, parties, routes, status_after, interval, leads };
         let link = self.link(org, (&self.outbox, &self.inbox), &self.connector_nats, "the clearinghouse").await?;
         let Some(routes) = common.routes.clone() else { return Ok(Some(common.spawn(link))) };
         let routed = (&self.route_outbox, &self.route_inbox);
@@ -165,6 +187,13 @@ struct Common {
     routes: Option<Arc<PayerRoutes>>,
     status_after: Option<Duration>,
     interval: Duration,
+    leads: Option<Leads>,
+}
+
+/// What a cluster node's exchange keeps in JetStream.
+pub struct ClusterLink {
+    pub client: async_nats::Client,
+    pub replicas: usize,
 }
 
 impl Common {
@@ -183,6 +212,7 @@ impl Common {
             // a user's request within ten passes.
             inquiry_every: self.status_after.map_or(self.interval * 10, |after| (after / 100).min(self.interval * 10)),
             last_inquiry: Default::default(),
+            leads: self.leads,
         };
         exchange.spawn(self.interval)
     }

@@ -7,12 +7,12 @@
 //! outbound log before the connector gets the request, so a crash re-sends the same bytes
 //! (a no-op for both connectors) and never asks twice for one interval.
 
-use super::log::{StagedRequest, Submission};
 use super::{unix_ms, Exchange, ExchangeError};
 use crate::api::service::{ClaimFilter, ClaimSnapshot};
 use chrono::{DateTime, Utc};
 use practice_nodes::connector::batch::{inquiry, payer_key, write_status_request};
 use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch};
+use practice_nodes::outbound::{StagedRequest, Submission};
 use practice_protocol::claim::ClaimStatus;
 use practice_protocol::x12::write::StatusInquiry;
 
@@ -35,7 +35,7 @@ impl<C: Clearinghouse> Exchange<C> {
     /// `inquiry_every`).
     pub async fn inquire(&self, now: DateTime<Utc>) -> Result<InquiryReport, ExchangeError> {
         let mut report = InquiryReport::default();
-        for staged in self.log.staged_requests()? {
+        for staged in self.log.staged_requests().await? {
             self.hand_over_request(&staged).await?;
             report.resent += 1;
         }
@@ -56,13 +56,13 @@ impl<C: Clearinghouse> Exchange<C> {
             for snapshot in self.service.list(self.org, filter).await.map_err(ExchangeError::Claims)? {
                 let Some(submission) = Submission::current(&snapshot.state) else { continue };
                 // Only what left can be asked about; a submission still waiting to go is not late.
-                if !self.log.is_sent(self.org, submission)? {
+                if !self.log.is_sent(submission).await? {
                     continue;
                 }
                 // Asked for by a user since the last 276, or quiet for the configured interval.
                 let requested =
-                    snapshot.state.status_requests > self.log.requests_answered(self.org, submission.claim_id)?;
-                let clock = self.log.inquiry_clock(self.org, submission, now_ms)?;
+                    snapshot.state.status_requests > self.log.requests_answered(submission.claim_id).await?;
+                let clock = self.log.inquiry_clock(submission, now_ms).await?;
                 let quiet = after_ms.is_some_and(|after_ms| now_ms.saturating_sub(clock.since_ms) >= after_ms);
                 if requested || quiet {
                     let payer = snapshot.state.claim.as_ref().map(payer_key).unwrap_or_default();
@@ -78,7 +78,7 @@ impl<C: Clearinghouse> Exchange<C> {
             let parties = self.parties_for(&chunk[0].0);
             let submissions: Vec<(Submission, u32)> =
                 chunk.iter().map(|(_, submission, snapshot)| (*submission, snapshot.state.status_requests)).collect();
-            let staged = self.log.stage_request(self.org, &submissions, now_ms, |control| {
+            let staged = self.log.stage_request(&submissions, now_ms, |control| {
                 let inquiries: Vec<StatusInquiry<'_>> = chunk
                     .iter()
                     .filter_map(|(_, _, snapshot)| {
@@ -89,7 +89,8 @@ impl<C: Clearinghouse> Exchange<C> {
                 let bytes = write_status_request(&parties, &inquiries, now.date_naive(), control)
                     .map_err(|error| error.to_string())?;
                 Ok::<_, String>(StagedRequest { org: self.org, control, bytes, claims: inquiries.len() })
-            })?;
+            });
+            let staged = staged.await?;
             match staged {
                 Ok(staged) => {
                     self.hand_over_request(&staged).await?;
@@ -109,7 +110,7 @@ impl<C: Clearinghouse> Exchange<C> {
             OutboundBatch { id: staged.id(), kind: InboundKind::StatusRequest276, bytes: staged.bytes.clone().into() };
         let delivery = self.connector.send(&batch).await?;
         tracing::info!(request = %batch.id, claims = staged.claims, duplicate = delivery.duplicate, "276 sent");
-        self.log.request_delivered(staged.control)?;
+        self.log.request_delivered(staged.control).await?;
         Ok(())
     }
 }

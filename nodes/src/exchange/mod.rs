@@ -9,18 +9,17 @@
 //! registry, the connector and the ingestion pipeline's commands.
 
 pub mod inquire;
-pub mod log;
 pub mod receive;
 pub mod transmit;
 
 use crate::api::service::{ClaimService, ServiceError};
 use inquire::InquiryReport;
-use log::{OutboundLog, OutboundLogError};
 use practice_actors::ingest::pipeline::Ingestor;
 use practice_actors::ingest::registry::{BatchRegistry, RegistryError};
 use practice_nodes::connector::batch::Parties;
 use practice_nodes::connector::route::PayerRoutes;
 use practice_nodes::connector::{Clearinghouse, ConnectorError};
+use practice_nodes::outbound::{OutboundLog, OutboundLogError};
 use practice_protocol::ids::OrgId;
 use receive::ReceiveReport;
 use std::sync::Arc;
@@ -59,7 +58,13 @@ pub struct Exchange<C> {
     pub inquiry_every: Duration,
     /// When it last looked.
     pub last_inquiry: std::sync::Mutex<Option<std::time::Instant>>,
+    /// On a cluster, whether this node is the one that sends for the practice now (it owns the
+    /// practice entity's shard); `None` on the embedded node, which always is.
+    pub leads: Option<Leads>,
 }
+
+/// Whether this node should run the exchange's passes now.
+pub type Leads = Arc<dyn Fn() -> bool + Send + Sync>;
 
 impl<C> Exchange<C> {
     /// Who an interchange for `payer` is from and to.
@@ -92,6 +97,8 @@ impl<C: Clearinghouse + 'static> Exchange<C> {
     /// Send what is due, then take in what arrived.
     pub async fn pass(&self) -> Result<PassReport, ExchangeError> {
         let now = chrono::Utc::now();
+        // What another node sent for the practice before this one took over.
+        self.log.refresh().await?;
         let sent = self.transmit(now).await?;
         let asked = self.inquire(now).await?;
         let received = self.receive().await?;
@@ -107,7 +114,27 @@ impl<C: Clearinghouse + 'static> Exchange<C> {
                     return;
                 }
             }
+            let mut leading = None;
             loop {
+                let leads = self.leads.as_ref().is_none_or(|leads| leads());
+                if leading != Some(leads) {
+                    leading = Some(leads);
+                    if self.leads.is_some() {
+                        // Operators read which node talks to the clearinghouse from here.
+                        tracing::info!(org = %self.org, leads, "exchange leadership");
+                        eprintln!(
+                            "practice node: {} for organization {}",
+                            if leads { "sending and receiving" } else { "standing by (another node exchanges)" },
+                            self.org
+                        );
+                    }
+                }
+                if !leads {
+                    if wait(&mut stopped, interval).await {
+                        return;
+                    }
+                    continue;
+                }
                 let busy = match self.pass().await {
                     Ok(report) => {
                         if report != PassReport::default() {

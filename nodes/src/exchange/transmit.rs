@@ -3,13 +3,13 @@
 //! batch registry (for the 999s), then handed to the connector; staged batches left over by a
 //! crash go first on the next pass.
 
-use super::log::{StagedBatch, Submission};
 use super::{unix_ms, Exchange, ExchangeError};
 use crate::api::service::ClaimFilter;
 use chrono::{DateTime, NaiveDate, Utc};
 use practice_actors::ingest::sent::sent_batches;
 use practice_nodes::connector::batch::{by_payer_and_type, write_interchange};
 use practice_nodes::connector::{Clearinghouse, InboundKind, OutboundBatch};
+use practice_nodes::outbound::{StagedBatch, Submission};
 use practice_protocol::claim::ClaimStatus;
 use practice_protocol::domain::{Claim, ClaimType};
 use practice_protocol::ids::ClaimId;
@@ -32,7 +32,7 @@ impl<C: Clearinghouse> Exchange<C> {
     pub async fn transmit(&self, now: DateTime<Utc>) -> Result<TransmitReport, ExchangeError> {
         let (day, now_ms) = (now.date_naive(), unix_ms(now));
         let mut report = TransmitReport::default();
-        for staged in self.log.staged()? {
+        for staged in self.log.staged().await? {
             self.hand_over(&staged).await?;
             report.resent += 1;
         }
@@ -45,7 +45,7 @@ impl<C: Clearinghouse> Exchange<C> {
             let (Some(submission), Some(claim)) = (Submission::current(&snapshot.state), snapshot.state.claim) else {
                 continue;
             };
-            if !self.log.is_sent(self.org, submission)? {
+            if !self.log.is_sent(submission).await? {
                 waiting.push((snapshot.created_at, submission, claim));
             }
         }
@@ -58,9 +58,10 @@ impl<C: Clearinghouse> Exchange<C> {
             for chunk in claims.chunks(MAX_CLAIMS_PER_BATCH) {
                 let submissions: Vec<Submission> =
                     chunk.iter().map(|claim| Submission { claim_id: claim.id, number: numbers[&claim.id] }).collect();
-                let staged = self.log.stage(self.org, &submissions, now_ms, |control| {
-                    self.build(&payer, chunk, institutional, day, control)
-                })?;
+                let staged = self
+                    .log
+                    .stage(&submissions, now_ms, |control| self.build(&payer, chunk, institutional, day, control))
+                    .await?;
                 let staged = match staged {
                     Ok(staged) => staged,
                     Err(error) => {
@@ -108,7 +109,7 @@ impl<C: Clearinghouse> Exchange<C> {
             duplicate = delivery.duplicate,
             "837 batch sent"
         );
-        self.log.delivered(staged.control)?;
+        self.log.delivered(staged.control).await?;
         Ok(())
     }
 }

@@ -1,14 +1,7 @@
-//! The outbound log: which submissions have left (or are leaving) in which batch, so a claim is
-//! sent once per submission and nothing staged is lost in a crash.
-//!
-//! A small sled database of its own (`<data dir>/outbound`). A batch is *staged* — its bytes,
-//! its registry records and the mark of every submission in it, in one atomic batch, flushed —
-//! before it is recorded in the batch registry and handed to the connector; it is *delivered*
-//! (unstaged) after the connector took it. A restart hands every staged batch over again, which
-//! the registry and both connectors take as a no-op when it already arrived.
-//!
-//! 276 status requests are staged the same way, under their own prefix, with the inquiry clock
-//! of each submission they ask about.
+//! The outbound log in a sled database of its own (`<data dir>/outbound`), for the embedded
+//! node. A batch is *staged* — its bytes, its registry records and the mark of every submission
+//! in it, in one atomic batch, flushed — before it is recorded in the batch registry and handed
+//! to the connector; it is *delivered* (unstaged) after the connector took it.
 //!
 //! Keys: `n` → the next control number (u32 big-endian), shared by 837s and 276s; `s` + org +
 //! claim + submission number → the control number it left in; `p` + control number → the
@@ -16,66 +9,19 @@
 //! number → a staged status request; `u` + org + claim → the claim's user status requests
 //! (`ClaimState::status_requests`) the last 276 answered for.
 
-use practice_actors::ingest::registry::SentBatch;
-use practice_protocol::claim::ClaimState;
+use super::{next_after, InquiryClock, OutboundLogError, StagedBatch, StagedRequest, Submission};
 use practice_protocol::codec::{decode, encode};
 use practice_protocol::ids::{ClaimId, OrgId};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::Path;
 use std::sync::Mutex;
-
-/// Control numbers are 9 digits (ISA13); after 999,999,999 they wrap to 1, as X12 allows.
-const LAST_CONTROL: u32 = 999_999_999;
-
-/// One batch between staging and delivery.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StagedBatch {
-    pub org: OrgId,
-    /// ISA13 = GS06.
-    pub control: u32,
-    /// `837P` or `837I`.
-    pub institutional: bool,
-    pub bytes: Vec<u8>,
-    /// What the batch registry records of it.
-    pub sent: Vec<SentBatch>,
-}
-
-impl StagedBatch {
-    /// The connector's batch id: the control number, zero-padded like ISA13.
-    pub fn id(&self) -> String {
-        format!("{:09}", self.control)
-    }
-}
-
-/// One claim submission: the claim and its submission count (`ClaimState::submissions`), so a
-/// resubmission after a rejection or an appeal is a new key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Submission {
-    pub claim_id: ClaimId,
-    pub number: u32,
-}
-
-impl Submission {
-    /// The claim's current submission (`None` before it was created).
-    pub fn current(state: &ClaimState) -> Option<Submission> {
-        state.claim.as_ref().map(|claim| Submission { claim_id: claim.id, number: state.submissions })
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum OutboundLogError {
-    #[error("outbound log {action}: {source}")]
-    Store { action: &'static str, source: sled::Error },
-    #[error("outbound log entry {key} does not decode: {detail}")]
-    Corrupt { key: String, detail: String },
-}
 
 fn store(action: &'static str) -> impl FnOnce(sled::Error) -> OutboundLogError {
     move |source| OutboundLogError::Store { action, source }
 }
 
-pub struct OutboundLog {
+pub struct SledOutboundLog {
     db: sled::Db,
     /// Serializes control-number allocation with staging.
     write: Mutex<()>,
@@ -116,52 +62,25 @@ fn clock_key(org: OrgId, submission: Submission) -> Vec<u8> {
     key
 }
 
-/// When a submission last left or was asked about, and how often it was asked: a 276 is due
-/// once the payer has been quiet for the configured interval since `since_ms`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InquiryClock {
-    /// Unix milliseconds.
-    pub since_ms: u64,
-    pub asked: u32,
+/// An [`InquiryClock`] as stored: since (u64) then asked (u32), big-endian.
+fn clock_bytes(clock: InquiryClock) -> [u8; 12] {
+    let mut bytes = [0u8; 12];
+    bytes[..8].copy_from_slice(&clock.since_ms.to_be_bytes());
+    bytes[8..].copy_from_slice(&clock.asked.to_be_bytes());
+    bytes
 }
 
-impl InquiryClock {
-    fn to_bytes(self) -> [u8; 12] {
-        let mut bytes = [0u8; 12];
-        bytes[..8].copy_from_slice(&self.since_ms.to_be_bytes());
-        bytes[8..].copy_from_slice(&self.asked.to_be_bytes());
-        bytes
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Option<InquiryClock> {
-        let since: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
-        let asked: [u8; 4] = bytes.get(8..12)?.try_into().ok()?;
-        Some(InquiryClock { since_ms: u64::from_be_bytes(since), asked: u32::from_be_bytes(asked) })
-    }
+fn clock_from_bytes(bytes: &[u8]) -> Option<InquiryClock> {
+    let since: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    let asked: [u8; 4] = bytes.get(8..12)?.try_into().ok()?;
+    Some(InquiryClock { since_ms: u64::from_be_bytes(since), asked: u32::from_be_bytes(asked) })
 }
 
-/// One 276 interchange between staging and delivery.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StagedRequest {
-    pub org: OrgId,
-    /// ISA13 = GS06 = BHT03.
-    pub control: u32,
-    pub bytes: Vec<u8>,
-    /// How many claims it asks about (for the log line).
-    pub claims: usize,
-}
-
-impl StagedRequest {
-    pub fn id(&self) -> String {
-        format!("{:09}", self.control)
-    }
-}
-
-impl OutboundLog {
+impl SledOutboundLog {
     pub fn open(dir: &Path) -> Result<Self, OutboundLogError> {
         let db = practice_actors::journal::sled_open::open(&sled::Config::new().path(dir).cache_capacity(8 << 20))
             .map_err(store("open"))?;
-        Ok(OutboundLog { db, write: Mutex::new(()) })
+        Ok(SledOutboundLog { db, write: Mutex::new(()) })
     }
 
     /// Whether this submission already left (or is staged to).
@@ -183,7 +102,7 @@ impl OutboundLog {
             let clock = InquiryClock { since_ms: now_ms, asked: 0 };
             for submission in submissions {
                 batch.insert(mark_key(org, *submission), control.to_be_bytes().as_slice());
-                batch.insert(clock_key(org, *submission), clock.to_bytes().as_slice());
+                batch.insert(clock_key(org, *submission), clock_bytes(clock).as_slice());
             }
             Ok(())
         })
@@ -203,7 +122,7 @@ impl OutboundLog {
             for (submission, requested) in submissions {
                 let asked = self.clock(org, *submission)?.map_or(0, |clock| clock.asked);
                 let clock = InquiryClock { since_ms: now_ms, asked: asked.saturating_add(1) };
-                batch.insert(clock_key(org, *submission), clock.to_bytes().as_slice());
+                batch.insert(clock_key(org, *submission), clock_bytes(clock).as_slice());
                 batch.insert(requested_key(org, submission.claim_id), requested.to_be_bytes().as_slice());
             }
             Ok(())
@@ -240,7 +159,7 @@ impl OutboundLog {
         };
         let encoded = encode(&staged)
             .map_err(|error| OutboundLogError::Corrupt { key: id(&staged), detail: error.to_string() })?;
-        let next = if control >= LAST_CONTROL { 1 } else { control + 1 };
+        let next = next_after(control);
         let mut batch = sled::Batch::default();
         batch.insert(b"n".as_slice(), next.to_be_bytes().as_slice());
         batch.insert(key(control), encoded);
@@ -263,7 +182,7 @@ impl OutboundLog {
         }
         let clock = InquiryClock { since_ms: now_ms, asked: 0 };
         let _guard = self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.db.insert(clock_key(org, submission), clock.to_bytes().as_slice()).map_err(store("write"))?;
+        self.db.insert(clock_key(org, submission), clock_bytes(clock).as_slice()).map_err(store("write"))?;
         Ok(clock)
     }
 
@@ -271,7 +190,7 @@ impl OutboundLog {
         let key = clock_key(org, submission);
         match self.db.get(&key).map_err(store("read"))? {
             None => Ok(None),
-            Some(bytes) => InquiryClock::from_bytes(&bytes)
+            Some(bytes) => clock_from_bytes(&bytes)
                 .map(Some)
                 .ok_or_else(|| OutboundLogError::Corrupt { key: format!("{key:?}"), detail: "not 12 bytes".into() }),
         }
@@ -328,67 +247,15 @@ impl OutboundLog {
 mod tests {
     use super::*;
 
-    fn staged(org: OrgId, control: u32) -> StagedBatch {
-        StagedBatch { org, control, institutional: false, bytes: b"ISA*".to_vec(), sent: vec![] }
-    }
-
+    // What both stores do alike is `nodes/tests/outbound_log.rs`; this is the sled store's own.
     #[test]
-    fn staging_marks_allocates_and_survives_reopening() {
+    fn a_submission_sent_before_clocks_were_kept_starts_one_when_first_seen() {
         let dir = tempfile::tempdir().unwrap();
         let org = OrgId::new_v4();
-        let first = Submission { claim_id: ClaimId::new_v4(), number: 1 };
-        let again = Submission { number: 2, ..first };
-        {
-            let log = OutboundLog::open(dir.path()).unwrap();
-            assert!(!log.is_sent(org, first).unwrap());
-            let batch = log.stage(org, &[first], 5, |control| Ok::<_, ()>(staged(org, control))).unwrap().unwrap();
-            assert_eq!(batch.id(), "000000001");
-            // A build that fails stages nothing and uses no number.
-            assert_eq!(log.stage(org, &[again], 5, |_| Err("no")).unwrap(), Err("no"));
-            assert!(log.is_sent(org, first).unwrap());
-            assert!(!log.is_sent(org, again).unwrap());
-        }
-        let log = OutboundLog::open(dir.path()).unwrap();
-        assert_eq!(log.staged().unwrap(), vec![staged(org, 1)]);
-        let second = log.stage(org, &[again], 5, |control| Ok::<_, ()>(staged(org, control))).unwrap().unwrap();
-        assert_eq!(second.control, 2);
-        log.delivered(1).unwrap();
-        assert_eq!(log.staged().unwrap(), vec![staged(org, 2)]);
-        assert!(log.is_sent(org, first).unwrap(), "a delivered batch's marks stay");
-        assert!(!log.is_sent(OrgId::new_v4(), first).unwrap(), "marks are per organization");
-    }
-
-    #[test]
-    fn status_requests_share_the_numbers_and_restart_the_inquiry_clock() {
-        let dir = tempfile::tempdir().unwrap();
-        let org = OrgId::new_v4();
-        let sent = Submission { claim_id: ClaimId::new_v4(), number: 1 };
         let older = Submission { claim_id: ClaimId::new_v4(), number: 1 };
-        let request = |control| StagedRequest { org, control, bytes: b"ISA*276".to_vec(), claims: 2 };
-        {
-            let log = OutboundLog::open(dir.path()).unwrap();
-            log.stage(org, &[sent], 1_000, |control| Ok::<_, ()>(staged(org, control))).unwrap().unwrap();
-            assert_eq!(log.inquiry_clock(org, sent, 9_999).unwrap(), InquiryClock { since_ms: 1_000, asked: 0 });
-            // A submission that left before clocks were kept starts its clock when first seen.
-            assert_eq!(log.inquiry_clock(org, older, 2_000).unwrap(), InquiryClock { since_ms: 2_000, asked: 0 });
-            assert_eq!(log.inquiry_clock(org, older, 3_000).unwrap().since_ms, 2_000);
-            assert_eq!(log.requests_answered(org, sent.claim_id).unwrap(), 0);
-            let both = [(sent, 2), (older, 0)];
-            let staged = log.stage_request(org, &both, 4_000, |control| Ok::<_, ()>(request(control)));
-            assert_eq!(staged.unwrap().unwrap().id(), "000000002", "one numbering for 837s and 276s");
-            assert_eq!(log.stage_request(org, &[(sent, 3)], 4_500, |_| Err("no")).unwrap(), Err("no"));
-            assert_eq!(log.requests_answered(org, sent.claim_id).unwrap(), 2, "a failed build records nothing");
-        }
-        let log = OutboundLog::open(dir.path()).unwrap();
-        assert_eq!(log.staged_requests().unwrap(), vec![request(2)]);
-        assert_eq!(log.staged().unwrap(), vec![staged(org, 1)], "837s and 276s are staged apart");
-        assert_eq!(log.inquiry_clock(org, sent, 0).unwrap(), InquiryClock { since_ms: 4_000, asked: 1 });
-        assert_eq!(log.inquiry_clock(org, older, 0).unwrap(), InquiryClock { since_ms: 4_000, asked: 1 });
-        log.request_delivered(2).unwrap();
-        assert!(log.staged_requests().unwrap().is_empty());
-        let third = log.stage_request(org, &[(sent, 3)], 8_000, |control| Ok::<_, ()>(request(control))).unwrap();
-        assert_eq!(log.requests_answered(org, sent.claim_id).unwrap(), 3);
-        assert_eq!(third.unwrap().control, 3);
-        assert_eq!(log.inquiry_clock(org, sent, 0).unwrap(), InquiryClock { since_ms: 8_000, asked: 2 });
+        let log = SledOutboundLog::open(dir.path()).unwrap();
+        assert_eq!(log.inquiry_clock(org, older, 2_000).unwrap(), InquiryClock { since_ms: 2_000, asked: 0 });
+        assert_eq!(log.inquiry_clock(org, older, 3_000).unwrap().since_ms, 2_000);
+        assert!(!log.is_sent(OrgId::new_v4(), older).unwrap(), "marks are per organization");
     }
 }

@@ -1,0 +1,279 @@
+//! The outbound log of a cluster: one practice's entries on `outlog.<org>.log` in the `OUTLOG`
+//! stream, each staged batch's or request's bytes on `outlog.<org>.bytes.<uuid>` (purged once
+//! delivered). Every node that may send for the practice reads the same log.
+//!
+//! A staging is appended with `Nats-Expected-Last-Subject-Sequence` = the last entry this
+//! sender has read. If another sender appended meanwhile (a node that took the practice's
+//! shard over, or one that had been paused and does not know yet that it lost it), the server
+//! refuses the append: nothing is staged, this sender reads what the other wrote, and its next
+//! pass decides again from there. So no two batches ever hold one claim submission, and the
+//! control numbers never repeat — whatever the leases say.
+
+use super::state::{Entry, OutboundState, Staged};
+use super::{InquiryClock, OutboundLogError, StagedBatch, StagedRequest, Submission};
+use crate::jetstream::ack::{parse_ack, AckError, PublishAck};
+use crate::jetstream::plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE;
+use async_nats::jetstream::stream::{self, DirectGetErrorKind, Stream};
+use async_nats::{HeaderMap, Request};
+use bytes::Bytes;
+use practice_protocol::codec::{decode, encode};
+use practice_protocol::ids::{ClaimId, OrgId};
+use std::time::Duration;
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+pub const OUTLOG_STREAM: &str = "OUTLOG";
+
+pub struct JetStreamOutboundLog {
+    org: OrgId,
+    client: async_nats::Client,
+    stream: Stream,
+    timeout: Duration,
+    /// The log as read so far, and the stream sequence of the last entry read (0: none).
+    read: Mutex<(OutboundState, u64)>,
+}
+
+fn unavailable(what: &str, error: impl std::fmt::Display) -> OutboundLogError {
+    OutboundLogError::Unavailable(format!("{what}: {error}"))
+}
+
+impl JetStreamOutboundLog {
+    /// Open `org`'s log (creating the stream when missing, with `replicas` copies) and read it.
+    pub async fn open(client: async_nats::Client, org: OrgId, replicas: usize) -> Result<Self, OutboundLogError> {
+        let context = async_nats::jetstream::new(client.clone());
+        let stream = context
+            .get_or_create_stream(stream::Config {
+                name: OUTLOG_STREAM.into(),
+                subjects: vec!["outlog.>".into()],
+                storage: stream::StorageType::File,
+                num_replicas: replicas,
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(|error| unavailable("creating stream OUTLOG", error))?;
+        let log = JetStreamOutboundLog {
+            org,
+            client,
+            stream,
+            timeout: Duration::from_secs(10),
+            read: Mutex::new((OutboundState::default(), 0)),
+        };
+        log.refresh().await?;
+        Ok(log)
+    }
+
+    fn log_subject(&self) -> String {
+        format!("outlog.{}.log", self.org.0.simple())
+    }
+
+    fn bytes_subject(&self, bytes: Uuid) -> String {
+        format!("outlog.{}.bytes.{}", self.org.0.simple(), bytes.simple())
+    }
+
+    /// Read every entry appended after the last one read.
+    pub async fn refresh(&self) -> Result<(), OutboundLogError> {
+        let mut read = self.read.lock().await;
+        self.catch_up(&mut read).await
+    }
+
+    async fn catch_up(&self, read: &mut (OutboundState, u64)) -> Result<(), OutboundLogError> {
+        let subject = self.log_subject();
+        loop {
+            let message = match self.stream.direct_get_next_for_subject(subject.as_str(), Some(read.1 + 1)).await {
+                Ok(message) => message,
+                Err(error) if error.kind() == DirectGetErrorKind::NotFound => return Ok(()),
+                Err(error) => return Err(unavailable("reading the outbound log", error)),
+            };
+            let entry: Entry = decode(&message.payload).map_err(|error| OutboundLogError::Corrupt {
+                key: format!("{subject} @{}", message.sequence),
+                detail: error.to_string(),
+            })?;
+            read.0.apply(&entry);
+            read.1 = message.sequence;
+        }
+    }
+
+    /// Publish and wait for the server's verdict (outer error: no verdict came).
+    async fn publish(
+        &self,
+        subject: String,
+        headers: HeaderMap,
+        payload: Vec<u8>,
+    ) -> Result<Result<PublishAck, AckError>, OutboundLogError> {
+        let request = Request::new().headers(headers).payload(Bytes::from(payload)).timeout(Some(self.timeout));
+        let reply = self
+            .client
+            .send_request(subject, request)
+            .await
+            .map_err(|error| unavailable("publishing to the outbound log", error))?;
+        Ok(parse_ack(&reply.payload))
+    }
+
+    /// Store `bytes` apart, then append `entry` only if nobody appended since `read`; on
+    /// success the entry is applied to `read`.
+    async fn stage_entry(
+        &self,
+        read: &mut (OutboundState, u64),
+        bytes_id: Uuid,
+        bytes: Vec<u8>,
+        entry: Entry,
+    ) -> Result<(), OutboundLogError> {
+        let bytes_subject = self.bytes_subject(bytes_id);
+        self.publish(bytes_subject.clone(), HeaderMap::new(), bytes)
+            .await?
+            .map_err(|error| unavailable("storing a staged interchange", error))?;
+        let payload = encode(&entry)
+            .map_err(|error| OutboundLogError::Corrupt { key: "a new entry".into(), detail: error.to_string() })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, read.1.to_string().as_str());
+        match self.publish(self.log_subject(), headers, payload).await? {
+            Ok(ack) => {
+                read.0.apply(&entry);
+                read.1 = ack.sequence;
+                Ok(())
+            }
+            Err(AckError::Refused(refusal)) if refusal.is_wrong_last_sequence() => {
+                // The other sender's entries are the truth now; ours never happened.
+                let _ = self.stream.purge().filter(bytes_subject).await;
+                self.catch_up(read).await?;
+                Err(OutboundLogError::Contended)
+            }
+            Err(error) => Err(unavailable("appending to the outbound log", error)),
+        }
+    }
+
+    pub async fn is_sent(&self, submission: Submission) -> bool {
+        self.read.lock().await.0.is_sent(submission)
+    }
+
+    pub async fn requests_answered(&self, claim: ClaimId) -> u32 {
+        self.read.lock().await.0.requests_answered(claim)
+    }
+
+    /// The clock of a submission that left (every one has had a clock since it was staged);
+    /// one starting at `now_ms` for any other.
+    pub async fn inquiry_clock(&self, submission: Submission, now_ms: u64) -> Result<InquiryClock, OutboundLogError> {
+        let read = self.read.lock().await;
+        Ok(read.0.clock(submission).unwrap_or(InquiryClock { since_ms: now_ms, asked: 0 }))
+    }
+
+    pub async fn stage<E>(
+        &self,
+        submissions: &[Submission],
+        now_ms: u64,
+        build: impl FnOnce(u32) -> Result<StagedBatch, E>,
+    ) -> Result<Result<StagedBatch, E>, OutboundLogError> {
+        let mut read = self.read.lock().await;
+        let staged = match build(read.0.next_control()) {
+            Ok(staged) => staged,
+            Err(error) => return Ok(Err(error)),
+        };
+        let bytes = Uuid::new_v4();
+        let entry = Entry::Batch {
+            control: staged.control,
+            institutional: staged.institutional,
+            sent: staged.sent.clone(),
+            submissions: submissions.to_vec(),
+            at_ms: now_ms,
+            bytes,
+        };
+        self.stage_entry(&mut read, bytes, staged.bytes.clone(), entry).await?;
+        Ok(Ok(staged))
+    }
+
+    pub async fn stage_request<E>(
+        &self,
+        submissions: &[(Submission, u32)],
+        now_ms: u64,
+        build: impl FnOnce(u32) -> Result<StagedRequest, E>,
+    ) -> Result<Result<StagedRequest, E>, OutboundLogError> {
+        let mut read = self.read.lock().await;
+        let staged = match build(read.0.next_control()) {
+            Ok(staged) => staged,
+            Err(error) => return Ok(Err(error)),
+        };
+        let bytes = Uuid::new_v4();
+        let entry = Entry::Request {
+            control: staged.control,
+            claims: staged.claims,
+            submissions: submissions.to_vec(),
+            at_ms: now_ms,
+            bytes,
+        };
+        self.stage_entry(&mut read, bytes, staged.bytes.clone(), entry).await?;
+        Ok(Ok(staged))
+    }
+
+    /// The bytes stored for a staging.
+    async fn bytes_of(&self, bytes: Uuid) -> Result<Vec<u8>, OutboundLogError> {
+        let subject = self.bytes_subject(bytes);
+        match self.stream.direct_get_last_for_subject(subject.as_str()).await {
+            Ok(message) => Ok(message.payload.to_vec()),
+            Err(error) => Err(unavailable(&format!("reading {subject}"), error)),
+        }
+    }
+
+    pub async fn staged(&self) -> Result<Vec<StagedBatch>, OutboundLogError> {
+        let batches: Vec<(u32, bool, Vec<_>, Uuid)> = {
+            let read = self.read.lock().await;
+            read.0
+                .staged()
+                .filter_map(|(control, staged)| match staged {
+                    Staged::Batch { institutional, sent, bytes } => {
+                        Some((control, *institutional, sent.clone(), *bytes))
+                    }
+                    Staged::Request { .. } => None,
+                })
+                .collect()
+        };
+        let mut found = Vec::with_capacity(batches.len());
+        for (control, institutional, sent, bytes) in batches {
+            let bytes = self.bytes_of(bytes).await?;
+            found.push(StagedBatch { org: self.org, control, institutional, bytes, sent });
+        }
+        Ok(found)
+    }
+
+    pub async fn staged_requests(&self) -> Result<Vec<StagedRequest>, OutboundLogError> {
+        let requests: Vec<(u32, usize, Uuid)> = {
+            let read = self.read.lock().await;
+            read.0
+                .staged()
+                .filter_map(|(control, staged)| match staged {
+                    Staged::Request { claims, bytes } => Some((control, *claims, *bytes)),
+                    Staged::Batch { .. } => None,
+                })
+                .collect()
+        };
+        let mut found = Vec::with_capacity(requests.len());
+        for (control, claims, bytes) in requests {
+            let bytes = self.bytes_of(bytes).await?;
+            found.push(StagedRequest { org: self.org, control, bytes, claims });
+        }
+        Ok(found)
+    }
+
+    /// The connector took what is staged under `control`: say so in the log (unchecked: any
+    /// sender may record a delivery), then drop the bytes.
+    pub async fn delivered(&self, control: u32) -> Result<(), OutboundLogError> {
+        let mut read = self.read.lock().await;
+        let bytes = match read.0.staged_at(control) {
+            Some(Staged::Batch { bytes, .. } | Staged::Request { bytes, .. }) => *bytes,
+            None => return Ok(()),
+        };
+        let payload = encode(&Entry::Delivered { control })
+            .map_err(|error| OutboundLogError::Corrupt { key: "a new entry".into(), detail: error.to_string() })?;
+        self.publish(self.log_subject(), HeaderMap::new(), payload)
+            .await?
+            .map_err(|error| unavailable("appending to the outbound log", error))?;
+        // Our entry and whatever another sender appended before it, in order.
+        self.catch_up(&mut read).await?;
+        self.stream
+            .purge()
+            .filter(self.bytes_subject(bytes))
+            .await
+            .map_err(|error| unavailable("dropping a delivered interchange", error))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! The outbound log's two stores behave alike: the embedded node's sled database and a
+//! cluster's JetStream stream (on a real nats-server). Staging marks submissions and takes the
+//! next control number (837s and 276s share them), a failed build stores nothing, delivery
+//! forgets the bytes and keeps the marks, and everything survives reopening. On JetStream, a
+//! second sender that has not read the first's staging is refused and then knows it.
+
+mod common;
+
+use practice_nodes::outbound::jetstream_log::JetStreamOutboundLog;
+use practice_nodes::outbound::sled_log::SledOutboundLog;
+use practice_nodes::outbound::{InquiryClock, OutboundLog, OutboundLogError, StagedBatch, StagedRequest, Submission};
+use practice_protocol::ids::{ClaimId, OrgId};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+type Opened = Pin<Box<dyn Future<Output = OutboundLog>>>;
+
+fn staged(org: OrgId, control: u32) -> StagedBatch {
+    StagedBatch { org, control, institutional: false, bytes: format!("ISA*{control}").into_bytes(), sent: vec![] }
+}
+
+fn request(org: OrgId, control: u32) -> StagedRequest {
+    StagedRequest { org, control, bytes: b"ISA*276".to_vec(), claims: 2 }
+}
+
+fn submission(number: u32) -> Submission {
+    Submission { claim_id: ClaimId::new_v4(), number }
+}
+
+/// The shared scenario; `open` opens the same practice's log again each time it is called.
+async fn conforms(org: OrgId, open: impl Fn() -> Opened) {
+    let first = submission(1);
+    let again = Submission { number: 2, ..first };
+    let other = submission(1);
+    {
+        let log = open().await;
+        assert!(!log.is_sent(first).await.unwrap());
+        let batch = log.stage(&[first, other], 1_000, |control| Ok::<_, ()>(staged(org, control))).await.unwrap();
+        assert_eq!(batch.unwrap().id(), "000000001");
+        // A build that fails stages nothing and uses no number.
+        assert_eq!(log.stage(&[again], 1_000, |_| Err("no")).await.unwrap(), Err("no"));
+        assert!(log.is_sent(first).await.unwrap() && log.is_sent(other).await.unwrap());
+        assert!(!log.is_sent(again).await.unwrap(), "a resubmission is a new submission");
+        assert_eq!(log.inquiry_clock(first, 9_999).await.unwrap(), InquiryClock { since_ms: 1_000, asked: 0 });
+    }
+    let log = open().await;
+    assert_eq!(log.staged().await.unwrap(), vec![staged(org, 1)], "what was staged survives reopening");
+    let second = log.stage(&[again], 2_000, |control| Ok::<_, ()>(staged(org, control))).await.unwrap().unwrap();
+    assert_eq!(second.control, 2);
+    log.delivered(1).await.unwrap();
+    assert_eq!(log.staged().await.unwrap(), vec![staged(org, 2)]);
+    assert!(log.is_sent(first).await.unwrap(), "a delivered batch's marks stay");
+
+    // 276s: the same numbering, staged apart; the clocks restart with one more request.
+    assert_eq!(log.requests_answered(first.claim_id).await.unwrap(), 0);
+    let both = [(first, 2), (other, 0)];
+    let asked = log.stage_request(&both, 4_000, |control| Ok::<_, ()>(request(org, control)));
+    assert_eq!(asked.await.unwrap().unwrap().id(), "000000003", "one numbering for 837s and 276s");
+    assert_eq!(log.stage_request(&[(first, 3)], 4_500, |_| Err("no")).await.unwrap(), Err("no"));
+    assert_eq!(log.requests_answered(first.claim_id).await.unwrap(), 2, "a failed build records nothing");
+    drop(log);
+    let log = open().await;
+    assert_eq!(log.staged_requests().await.unwrap(), vec![request(org, 3)]);
+    assert_eq!(log.staged().await.unwrap(), vec![staged(org, 2)], "837s and 276s are staged apart");
+    assert_eq!(log.inquiry_clock(first, 0).await.unwrap(), InquiryClock { since_ms: 4_000, asked: 1 });
+    assert_eq!(log.inquiry_clock(other, 0).await.unwrap(), InquiryClock { since_ms: 4_000, asked: 1 });
+    log.request_delivered(3).await.unwrap();
+    log.delivered(2).await.unwrap();
+    assert!(log.staged_requests().await.unwrap().is_empty() && log.staged().await.unwrap().is_empty());
+    let third = log.stage_request(&[(first, 3)], 8_000, |control| Ok::<_, ()>(request(org, control))).await;
+    assert_eq!(third.unwrap().unwrap().control, 4);
+    assert_eq!(log.requests_answered(first.claim_id).await.unwrap(), 3);
+    assert_eq!(log.inquiry_clock(first, 0).await.unwrap(), InquiryClock { since_ms: 8_000, asked: 2 });
+}
+
+#[tokio::test]
+async fn the_sled_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("outbound");
+    let org = OrgId::new_v4();
+    conforms(org, move || {
+        let path = path.clone();
+        Box::pin(async move { OutboundLog::Sled { org, log: SledOutboundLog::open(&path).unwrap() } })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_jetstream_store_conforms() {
+    let Some(server) = common::start_server() else { return };
+    let client = practice_nodes::jetstream::connect(&server.url(), "test").await.unwrap();
+    let org = OrgId::new_v4();
+    conforms(org, move || {
+        let client = client.clone();
+        Box::pin(
+            async move { OutboundLog::JetStream(Box::new(JetStreamOutboundLog::open(client, org, 1).await.unwrap())) },
+        )
+    })
+    .await;
+}
+
+/// Two nodes both believing they send for one practice (a takeover while the old owner was
+/// paused): the one that has not read the other's staging is refused, stages nothing, and
+/// from then on knows what the other sent. Another practice's log is untouched by either.
+#[tokio::test]
+async fn a_sender_that_missed_the_others_staging_is_refused() {
+    let Some(server) = common::start_server() else { return };
+    let client = practice_nodes::jetstream::connect(&server.url(), "test").await.unwrap();
+    let org = OrgId::new_v4();
+    let open = |org| {
+        let client = client.clone();
+        async move { OutboundLog::JetStream(Box::new(JetStreamOutboundLog::open(client, org, 1).await.unwrap())) }
+    };
+    let (old, new) = (open(org).await, open(org).await);
+    let claim = submission(1);
+    let taken = new.stage(&[claim], 1, |control| Ok::<_, ()>(staged(org, control))).await.unwrap();
+    assert_eq!(taken.unwrap().control, 1);
+    // The old sender still thinks the claim is unsent and builds a batch with it: refused.
+    assert!(!old.is_sent(claim).await.unwrap());
+    let refused = old.stage(&[claim], 2, |control| Ok::<_, ()>(staged(org, control))).await;
+    assert!(matches!(refused, Err(OutboundLogError::Contended)), "{refused:?}");
+    assert!(old.is_sent(claim).await.unwrap(), "the refused sender read what the other staged");
+    assert_eq!(old.staged().await.unwrap(), vec![staged(org, 1)], "the other's bytes, not the refused ones");
+    // Both go on without repeating a control number; deliveries by either count for both.
+    let next = old.stage(&[submission(1)], 3, |control| Ok::<_, ()>(staged(org, control))).await.unwrap();
+    assert_eq!(next.unwrap().control, 2);
+    new.delivered(1).await.unwrap();
+    old.refresh().await.unwrap();
+    assert_eq!(old.staged().await.unwrap(), vec![staged(org, 2)]);
+    assert_eq!(new.staged().await.unwrap(), vec![staged(org, 2)]);
+    let elsewhere = open(OrgId::new_v4()).await;
+    assert!(elsewhere.staged().await.unwrap().is_empty() && !elsewhere.is_sent(claim).await.unwrap());
+    let first = elsewhere.stage(&[claim], 4, |control| Ok::<_, ()>(staged(org, control))).await.unwrap();
+    assert_eq!(first.unwrap().control, 1, "each practice numbers its own interchanges");
+}
