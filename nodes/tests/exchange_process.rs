@@ -548,17 +548,31 @@ fn a_bad_routes_file_is_refused_at_start() {
 /// the simulator's truth, and the journal verifies.
 #[test]
 fn on_a_cluster_the_practice_shards_owner_exchanges_and_a_survivor_takes_over() {
-    on_a_cluster(false);
+    on_a_cluster(false, Fault::Kill);
 }
 
 /// The same with every node given the NATS connector: one durable consumer per practice, which
 /// only the exchanging node pulls from.
 #[test]
 fn on_a_cluster_over_the_nats_connector_too() {
-    on_a_cluster(true);
+    on_a_cluster(true, Fault::Kill);
 }
 
-fn on_a_cluster(over_nats: bool) {
+/// The owner is paused (SIGSTOP) past its lease instead, so the survivor takes over while the
+/// old owner still believes it sends; resumed, the old owner finds out (its writes are refused
+/// or its shard is gone), and still nothing goes out twice. It may well get the shard back
+/// when it rejoins: at the end exactly one node exchanges.
+#[test]
+fn on_a_cluster_an_owner_paused_past_its_lease_sends_nothing_twice() {
+    on_a_cluster(false, Fault::Pause);
+}
+
+enum Fault {
+    Kill,
+    Pause,
+}
+
+fn on_a_cluster(over_nats: bool, fault: Fault) {
     let Some(mut cluster) = common::Cluster::start() else { return };
     std::env::set_var("PRACTICE_TOKEN_KEY", http_process::KEY);
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -611,7 +625,19 @@ fn on_a_cluster(over_nats: bool) {
     let (leader, survivor) = if leaders[0] == "a" { ("a", "b") } else { ("b", "a") };
     let office = Office { address: addresses[survivor].clone(), ..office };
     claims.extend((6..12).map(|index| office.submitted(index, payers[index % 3])));
-    cluster.node(leader).kill9().unwrap();
+    match fault {
+        Fault::Kill => cluster.node(leader).kill9().unwrap(),
+        Fault::Pause => {
+            cluster.node(leader).pause().unwrap();
+            within(30, "the survivor taking the exchange over", &cluster, &mut || match leads(
+                &cluster.nodes[survivor].log(),
+            ) {
+                true => Ok(()),
+                false => Err(format!("node {survivor} still stands by")),
+            });
+            cluster.node(leader).resume().unwrap();
+        }
+    }
     let rejected = claims[2].clone();
     assert_eq!(office.claim(&rejected)["pill"], "Rejected");
     office.resubmit(&rejected, 2);
@@ -622,7 +648,16 @@ fn on_a_cluster(over_nats: bool) {
             settled(&office, &truth, claim, submissions)
         })
     });
-    assert!(leads(&cluster.node(survivor).log()), "{}", cluster.logs_of_all());
+    within(30, "exactly one node exchanging", &cluster, &mut || {
+        let leading: Vec<&str> = ["a", "b"]
+            .into_iter()
+            .filter(|id| cluster.nodes[*id].pid().is_some() && leads(&cluster.nodes[*id].log()))
+            .collect();
+        match leading.len() {
+            1 => Ok(()),
+            _ => Err(format!("{leading:?} say they exchange")),
+        }
+    });
 
     // Nothing was sent twice, nothing lost, every answer taken, nothing in suspense.
     let truth = folders.truth();
