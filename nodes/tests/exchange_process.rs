@@ -697,3 +697,43 @@ fn api_address(cluster: &mut common::Cluster, id: &str) -> String {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A day's batch larger than the clearinghouse link takes (here a NATS server with a 4 KB
+/// `max_payload`) goes out as smaller batches, each within the limit, instead of being retried
+/// forever: ten claims submitted while the node had no link leave in halves once it has one,
+/// and all are answered and posted.
+#[test]
+fn a_batch_larger_than_the_link_takes_goes_out_in_smaller_ones() {
+    let Some(server) = common::start_server_with_max_payload("4KB") else { return };
+    let folders = Folders::new();
+    let (node, address) = start_node(&folders.data, &[], Some(&folders.node_log));
+    let office = Office::new(address);
+    let claims: Vec<String> = (0..10).map(|index| office.submitted(index, "87726")).collect();
+    stop(node);
+    let url = server.url();
+    let link = ["--connector-nats", &url, "--org", ORG, "--exchange-interval-ms", "100"];
+    let (node, address) = start_node(&folders.data, &link, Some(&folders.node_log));
+    let office = Office { address, ..office };
+    let mut sim = folders.sim(Some(&url), &[]);
+    eventually(&folders, 90, "every claim answered and posted", || {
+        let truth = folders.truth();
+        claims.iter().try_for_each(|claim| settled(&office, &truth, claim, 1))
+    });
+    // What the link carried: more than one 837, each within the limit, together more than it.
+    let sizes = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = practice_nodes::jetstream::connect(&url, "test").await.unwrap();
+        let stream = async_nats::jetstream::new(client).get_stream("OUTBOUND").await.unwrap();
+        let mut sizes = Vec::new();
+        let mut after = 0;
+        while let Ok(message) = stream.direct_get_next_for_subject("out.*.837", Some(after + 1)).await {
+            sizes.push(message.payload.len());
+            after = message.sequence;
+        }
+        sizes
+    });
+    assert!(sizes.len() >= 2 && sizes.iter().all(|size| *size <= 4096), "{sizes:?}");
+    assert!(sizes.iter().sum::<usize>() > 4096, "{sizes:?}: one batch would have fit");
+    stop(node);
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}

@@ -134,3 +134,23 @@ async fn a_sender_that_missed_the_others_staging_is_refused() {
     let first = elsewhere.stage(&[claim], 4, |control| Ok::<_, ()>(staged(org, control))).await.unwrap();
     assert_eq!(first.unwrap().control, 1, "each practice numbers its own interchanges");
 }
+
+/// An interchange larger than the server's largest message (1 MiB by default; a batch of
+/// institutional claims with many lines gets there) is stored in chunks and read back whole.
+#[tokio::test]
+async fn a_batch_larger_than_a_message_is_staged_in_chunks() {
+    let Some(server) = common::start_server() else { return };
+    let client = practice_nodes::jetstream::connect(&server.url(), "test").await.unwrap();
+    let limit = client.server_info().max_payload;
+    let org = OrgId::new_v4();
+    let big: Vec<u8> = (0..limit * 5 / 2).map(|index| b'A' + (index % 26) as u8).collect();
+    let batch = |control| StagedBatch { org, control, institutional: true, bytes: big.clone(), sent: vec![] };
+    {
+        let log = JetStreamOutboundLog::open(client.clone(), org, 1).await.unwrap();
+        log.stage(&[submission(1)], 1, |control| Ok::<_, ()>(batch(control))).await.unwrap().unwrap();
+    }
+    let log = JetStreamOutboundLog::open(client, org, 1).await.unwrap();
+    let staged = log.staged().await.unwrap();
+    assert_eq!(staged.len(), 1);
+    assert!(staged[0] == batch(1), "{} bytes back of {}", staged[0].bytes.len(), big.len());
+}

@@ -73,6 +73,16 @@ impl NatsServer {
     /// Like [`NatsServer::start`]; `sync_always: false` keeps the server's lazy default (for
     /// benchmarks that report both settings).
     pub fn start_with_sync(sync_always: bool) -> anyhow::Result<Self> {
+        Self::start_configured(sync_always, "8MB")
+    }
+
+    /// Like [`NatsServer::start`] with a `max_payload` of its own (e.g. `"4KB"`), for tests
+    /// of what happens near the largest message a server takes.
+    pub fn start_with_max_payload(max_payload: &str) -> anyhow::Result<Self> {
+        Self::start_configured(true, max_payload)
+    }
+
+    fn start_configured(sync_always: bool, max_payload: &str) -> anyhow::Result<Self> {
         let binary = find_nats_server()?;
         let store = tempfile::tempdir()?;
         let port = free_port()?;
@@ -82,7 +92,7 @@ impl NatsServer {
             &config,
             format!(
                 "listen: 127.0.0.1:{port}\n\
-                 max_payload: 8MB\n\
+                 max_payload: {max_payload}\n\
                  jetstream {{\n  store_dir: \"{}\"\n{}  max_file_store: 4GB\n}}\n",
                 jetstream_dir.display(),
                 if sync_always { "  sync_interval: always\n" } else { "" },

@@ -26,6 +26,13 @@ impl Clearinghouse for Link {
         }
     }
 
+    fn max_batch_bytes(&self) -> Option<usize> {
+        match self {
+            Link::FileDrop(link) => link.max_batch_bytes(),
+            Link::Nats(link) => link.max_batch_bytes(),
+        }
+    }
+
     async fn receive(&self, max: usize) -> Result<Vec<Inbound<LinkReceipt>>, ConnectorError> {
         Ok(match self {
             Link::FileDrop(link) => {

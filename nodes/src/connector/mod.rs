@@ -115,6 +115,12 @@ pub trait Clearinghouse: Send + Sync {
     /// Up to `max` waiting inbound items, oldest first; none is removed until settled.
     fn receive(&self, max: usize) -> impl Future<Output = Result<Vec<Inbound<Self::Receipt>>, ConnectorError>> + Send;
 
+    /// The largest interchange this carrier takes, if it has a limit (a NATS server's
+    /// `max_payload`): the exchange splits a batch that would be larger.
+    fn max_batch_bytes(&self) -> Option<usize> {
+        None
+    }
+
     /// Dispose of one received item.
     fn settle(
         &self,

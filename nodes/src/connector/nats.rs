@@ -110,6 +110,10 @@ impl NatsConnector {
 impl Clearinghouse for NatsConnector {
     type Receipt = NatsReceipt;
 
+    fn max_batch_bytes(&self) -> Option<usize> {
+        Some(self.context.client().server_info().max_payload.saturating_sub(HEADER_MARGIN))
+    }
+
     async fn send(&self, batch: &OutboundBatch) -> Result<Delivery, ConnectorError> {
         check_batch(batch)?;
         check_size(&self.context.client(), &format!("batch {}", batch.id), batch.bytes.len())?;
@@ -166,12 +170,14 @@ impl Clearinghouse for NatsConnector {
     }
 }
 
+/// Headers travel with a message's payload: the margin kept for them under `max_payload`.
+const HEADER_MARGIN: usize = 512;
+
 /// Refuse what the server would refuse, with a reason that names the limit (raise the
 /// server's `max_payload` for larger interchanges).
 fn check_size(client: &async_nats::Client, what: &str, size: usize) -> Result<(), ConnectorError> {
     let limit = client.server_info().max_payload;
-    // Headers travel too; keep a small margin for them.
-    if limit > 0 && size + 512 > limit {
+    if limit > 0 && size + HEADER_MARGIN > limit {
         return Err(ConnectorError::TooLarge { what: what.into(), size, limit });
     }
     Ok(())

@@ -116,6 +116,14 @@ impl Clearinghouse for Routed {
         }
     }
 
+    /// The smaller of the two links' limits: a batch is split before its link is chosen.
+    fn max_batch_bytes(&self) -> Option<usize> {
+        match (self.first.max_batch_bytes(), self.second.max_batch_bytes()) {
+            (Some(first), Some(second)) => Some(first.min(second)),
+            (first, second) => first.or(second),
+        }
+    }
+
     /// Half of `max` from the first link, the rest from the second: neither starves the other.
     async fn receive(&self, max: usize) -> Result<Vec<Inbound<RoutedReceipt>>, ConnectorError> {
         let first = self.first.receive(max.div_ceil(2)).await?;

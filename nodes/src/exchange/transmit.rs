@@ -19,6 +19,17 @@ use std::collections::HashMap;
 /// claim's 999 does not hold thousands.
 pub const MAX_CLAIMS_PER_BATCH: usize = 500;
 
+/// Why a batch was not built (nothing staged, no control number used).
+#[derive(Debug, thiserror::Error)]
+pub enum Unbuilt {
+    #[error("{0}")]
+    Refused(String),
+    /// One claim's interchange is larger than the carrier takes: it waits, Submitted, until the
+    /// carrier's limit is raised (a NATS server's `max_payload`).
+    #[error("a one-claim interchange of {0} bytes is larger than the clearinghouse link takes")]
+    TooLarge(usize),
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TransmitReport {
     pub batches: usize,
@@ -54,16 +65,27 @@ impl<C: Clearinghouse> Exchange<C> {
         let numbers: HashMap<ClaimId, u32> =
             waiting.iter().map(|(_, submission, _)| (submission.claim_id, submission.number)).collect();
         let claims = waiting.into_iter().map(|(_, _, claim)| claim).collect();
+        let limit = self.connector.max_batch_bytes();
         for ((payer, institutional), claims) in by_payer_and_type(claims) {
-            for chunk in claims.chunks(MAX_CLAIMS_PER_BATCH) {
+            // Oldest first; a batch larger than the carrier takes goes back as two halves.
+            let mut pending: Vec<&[Claim]> = claims.chunks(MAX_CLAIMS_PER_BATCH).rev().collect();
+            while let Some(chunk) = pending.pop() {
                 let submissions: Vec<Submission> =
                     chunk.iter().map(|claim| Submission { claim_id: claim.id, number: numbers[&claim.id] }).collect();
                 let staged = self
                     .log
-                    .stage(&submissions, now_ms, |control| self.build(&payer, chunk, institutional, day, control))
+                    .stage(&submissions, now_ms, |control| {
+                        self.build(&payer, chunk, institutional, day, control, limit)
+                    })
                     .await?;
                 let staged = match staged {
                     Ok(staged) => staged,
+                    Err(Unbuilt::TooLarge(bytes)) if chunk.len() > 1 => {
+                        tracing::info!(payer = %payer, claims = chunk.len(), bytes, "837 batch split in two: larger than the link takes");
+                        let (first, second) = chunk.split_at(chunk.len() / 2);
+                        pending.extend([second, first]);
+                        continue;
+                    }
                     Err(error) => {
                         // A claim the writer refuses stays Submitted and unsent; the others of
                         // its payer go on the next pass only if it is fixed, so say which.
@@ -86,11 +108,15 @@ impl<C: Clearinghouse> Exchange<C> {
         institutional: bool,
         day: NaiveDate,
         control: u32,
-    ) -> Result<StagedBatch, String> {
+        limit: Option<usize>,
+    ) -> Result<StagedBatch, Unbuilt> {
         let claim_type = if institutional { ClaimType::Institutional } else { ClaimType::Professional };
         let bytes = write_interchange(&self.parties_for(payer), claim_type, claims, day, control)
-            .map_err(|error| error.to_string())?;
-        let sent = sent_batches(&bytes, claims).map_err(|error| error.to_string())?;
+            .map_err(|error| Unbuilt::Refused(error.to_string()))?;
+        if limit.is_some_and(|limit| bytes.len() > limit) {
+            return Err(Unbuilt::TooLarge(bytes.len()));
+        }
+        let sent = sent_batches(&bytes, claims).map_err(|error| Unbuilt::Refused(error.to_string()))?;
         Ok(StagedBatch { org: self.org, control, institutional, bytes, sent })
     }
 

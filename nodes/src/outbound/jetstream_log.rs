@@ -9,7 +9,7 @@
 //! pass decides again from there. So no two batches ever hold one claim submission, and the
 //! control numbers never repeat — whatever the leases say.
 
-use super::state::{Entry, OutboundState, Staged};
+use super::state::{Bytes as Stored, Entry, OutboundState, Staged};
 use super::{InquiryClock, OutboundLogError, StagedBatch, StagedRequest, Submission};
 use crate::jetstream::ack::{parse_ack, AckError, PublishAck};
 use crate::jetstream::plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE;
@@ -71,6 +71,22 @@ impl JetStreamOutboundLog {
         format!("outlog.{}.bytes.{}", self.org.0.simple(), bytes.simple())
     }
 
+    /// Store `bytes` under a new key, in as many messages as the server's `max_payload` needs.
+    async fn store_bytes(&self, bytes: &[u8]) -> Result<Stored, OutboundLogError> {
+        let id = Uuid::new_v4();
+        // Headers travel too: keep a margin under the limit.
+        let limit = self.client.server_info().max_payload.saturating_sub(1024).max(1024);
+        let chunks: Vec<&[u8]> = if bytes.is_empty() { vec![&[]] } else { bytes.chunks(limit).collect() };
+        for chunk in &chunks {
+            self.publish(self.bytes_subject(id), HeaderMap::new(), chunk.to_vec())
+                .await?
+                .map_err(|error| unavailable("storing a staged interchange", error))?;
+        }
+        let chunks = u32::try_from(chunks.len())
+            .map_err(|_| OutboundLogError::Unavailable("an interchange of over 4 billion messages".into()))?;
+        Ok(Stored { id, chunks })
+    }
+
     /// Read every entry appended after the last one read.
     pub async fn refresh(&self) -> Result<(), OutboundLogError> {
         let mut read = self.read.lock().await;
@@ -110,19 +126,15 @@ impl JetStreamOutboundLog {
         Ok(parse_ack(&reply.payload))
     }
 
-    /// Store `bytes` apart, then append `entry` only if nobody appended since `read`; on
+    /// Append `entry` (its bytes stored already) only if nobody appended since `read`; on
     /// success the entry is applied to `read`.
     async fn stage_entry(
         &self,
         read: &mut (OutboundState, u64),
-        bytes_id: Uuid,
-        bytes: Vec<u8>,
+        bytes: Stored,
         entry: Entry,
     ) -> Result<(), OutboundLogError> {
-        let bytes_subject = self.bytes_subject(bytes_id);
-        self.publish(bytes_subject.clone(), HeaderMap::new(), bytes)
-            .await?
-            .map_err(|error| unavailable("storing a staged interchange", error))?;
+        let bytes_subject = self.bytes_subject(bytes.id);
         let payload = encode(&entry)
             .map_err(|error| OutboundLogError::Corrupt { key: "a new entry".into(), detail: error.to_string() })?;
         let mut headers = HeaderMap::new();
@@ -169,7 +181,7 @@ impl JetStreamOutboundLog {
             Ok(staged) => staged,
             Err(error) => return Ok(Err(error)),
         };
-        let bytes = Uuid::new_v4();
+        let bytes = self.store_bytes(&staged.bytes).await?;
         let entry = Entry::Batch {
             control: staged.control,
             institutional: staged.institutional,
@@ -178,7 +190,7 @@ impl JetStreamOutboundLog {
             at_ms: now_ms,
             bytes,
         };
-        self.stage_entry(&mut read, bytes, staged.bytes.clone(), entry).await?;
+        self.stage_entry(&mut read, bytes, entry).await?;
         Ok(Ok(staged))
     }
 
@@ -193,7 +205,7 @@ impl JetStreamOutboundLog {
             Ok(staged) => staged,
             Err(error) => return Ok(Err(error)),
         };
-        let bytes = Uuid::new_v4();
+        let bytes = self.store_bytes(&staged.bytes).await?;
         let entry = Entry::Request {
             control: staged.control,
             claims: staged.claims,
@@ -201,21 +213,31 @@ impl JetStreamOutboundLog {
             at_ms: now_ms,
             bytes,
         };
-        self.stage_entry(&mut read, bytes, staged.bytes.clone(), entry).await?;
+        self.stage_entry(&mut read, bytes, entry).await?;
         Ok(Ok(staged))
     }
 
-    /// The bytes stored for a staging.
-    async fn bytes_of(&self, bytes: Uuid) -> Result<Vec<u8>, OutboundLogError> {
-        let subject = self.bytes_subject(bytes);
-        match self.stream.direct_get_last_for_subject(subject.as_str()).await {
-            Ok(message) => Ok(message.payload.to_vec()),
-            Err(error) => Err(unavailable(&format!("reading {subject}"), error)),
+    /// The bytes stored for a staging, its chunks in order.
+    async fn bytes_of(&self, bytes: Stored) -> Result<Vec<u8>, OutboundLogError> {
+        let subject = self.bytes_subject(bytes.id);
+        let (mut found, mut after) = (Vec::new(), 0);
+        for chunk in 0..bytes.chunks {
+            let message = match self.stream.direct_get_next_for_subject(subject.as_str(), Some(after + 1)).await {
+                Ok(message) => message,
+                Err(error) if error.kind() == DirectGetErrorKind::NotFound => {
+                    let detail = format!("chunk {} of {} is missing", chunk + 1, bytes.chunks);
+                    return Err(OutboundLogError::Corrupt { key: subject, detail });
+                }
+                Err(error) => return Err(unavailable(&format!("reading {subject}"), error)),
+            };
+            found.extend_from_slice(&message.payload);
+            after = message.sequence;
         }
+        Ok(found)
     }
 
     pub async fn staged(&self) -> Result<Vec<StagedBatch>, OutboundLogError> {
-        let batches: Vec<(u32, bool, Vec<_>, Uuid)> = {
+        let batches: Vec<(u32, bool, Vec<_>, Stored)> = {
             let read = self.read.lock().await;
             read.0
                 .staged()
@@ -236,7 +258,7 @@ impl JetStreamOutboundLog {
     }
 
     pub async fn staged_requests(&self) -> Result<Vec<StagedRequest>, OutboundLogError> {
-        let requests: Vec<(u32, usize, Uuid)> = {
+        let requests: Vec<(u32, usize, Stored)> = {
             let read = self.read.lock().await;
             read.0
                 .staged()
@@ -271,7 +293,7 @@ impl JetStreamOutboundLog {
         self.catch_up(&mut read).await?;
         self.stream
             .purge()
-            .filter(self.bytes_subject(bytes))
+            .filter(self.bytes_subject(bytes.id))
             .await
             .map_err(|error| unavailable("dropping a delivered interchange", error))?;
         Ok(())

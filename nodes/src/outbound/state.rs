@@ -22,20 +22,28 @@ pub enum Entry {
         sent: Vec<SentBatch>,
         submissions: Vec<Submission>,
         at_ms: u64,
-        bytes: Uuid,
+        bytes: Bytes,
     },
     /// A 276 staged under `control`: each submission's clock restarts at `at_ms` with one more
     /// request, and the claim's user requests up to the count given are answered.
-    Request { control: u32, claims: usize, submissions: Vec<(Submission, u32)>, at_ms: u64, bytes: Uuid },
+    Request { control: u32, claims: usize, submissions: Vec<(Submission, u32)>, at_ms: u64, bytes: Bytes },
     /// The connector took what was staged under `control`.
     Delivered { control: u32 },
+}
+
+/// Where a staging's bytes are: `chunks` messages (a large interchange does not fit in one)
+/// under the key `id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bytes {
+    pub id: Uuid,
+    pub chunks: u32,
 }
 
 /// What is staged under a control number, but its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Staged {
-    Batch { institutional: bool, sent: Vec<SentBatch>, bytes: Uuid },
-    Request { claims: usize, bytes: Uuid },
+    Batch { institutional: bool, sent: Vec<SentBatch>, bytes: Bytes },
+    Request { claims: usize, bytes: Bytes },
 }
 
 /// A practice's outbound log folded.
@@ -115,7 +123,7 @@ mod tests {
         let mut state = OutboundState::default();
         assert_eq!(state.next_control(), 1);
         let (first, again) = (submission(1, 1), submission(1, 2));
-        let bytes = Uuid::from_u128(7);
+        let bytes = Bytes { id: Uuid::from_u128(7), chunks: 1 };
         state.apply(&Entry::Batch {
             control: 1,
             institutional: false,
@@ -138,7 +146,7 @@ mod tests {
     #[test]
     fn control_numbers_wrap_after_nine_digits() {
         let mut state = OutboundState::default();
-        let bytes = Uuid::nil();
+        let bytes = Bytes { id: Uuid::nil(), chunks: 1 };
         state.apply(&Entry::Request { control: 999_999_999, claims: 0, submissions: vec![], at_ms: 0, bytes });
         assert_eq!(state.next_control(), 1);
     }

@@ -24,7 +24,16 @@ pub struct Cluster {
 
 /// Start a server, or skip (return None) when none is installed, except under CI.
 pub fn start_server() -> Option<NatsServer> {
-    match NatsServer::start() {
+    start_server_with(NatsServer::start)
+}
+
+/// [`start_server`] with the largest message the server takes set to `max_payload`.
+pub fn start_server_with_max_payload(max_payload: &str) -> Option<NatsServer> {
+    start_server_with(|| NatsServer::start_with_max_payload(max_payload))
+}
+
+fn start_server_with(start: impl FnOnce() -> anyhow::Result<NatsServer>) -> Option<NatsServer> {
+    match start() {
         Ok(server) => Some(server),
         Err(error) if std::env::var_os("CI").is_none() => {
             eprintln!("skipping: {error:#}");
