@@ -189,6 +189,69 @@ impl Node {
         }
     }
 
+    /// Several commands for one entity: its actor decides them in order and appends all their
+    /// events in one journal write (the events, and so replay and idempotency, are those of
+    /// sending them one by one). One outcome per command, in order. On another node's shard
+    /// they go one by one through the forwarder.
+    pub async fn send_batch(
+        &self,
+        entity: EntityRef,
+        envelopes: Vec<CommandEnvelope<EntityCommand>>,
+    ) -> Vec<Result<Outcome, SendError>> {
+        let timeout = self.inner.runtime.config.command_timeout;
+        if self.inner.forward.get().is_some() && !self.owns(&entity) {
+            let mut outcomes = Vec::with_capacity(envelopes.len());
+            for envelope in envelopes {
+                outcomes.push(self.send_with_timeout(envelope, timeout).await);
+            }
+            return outcomes;
+        }
+        // What `send_local` refuses is answered here; the rest travel together.
+        let mut outcomes: Vec<Option<Result<Outcome, SendError>>> = Vec::with_capacity(envelopes.len());
+        let mut batch = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            outcomes.push(if envelope.entity != entity || envelope.command.kind() != entity.kind {
+                Some(Err(SendError::WrongKind { expected: entity.kind, found: envelope.command.kind() }))
+            } else if envelope.actor.org() != entity.org {
+                Some(Ok(Outcome::Rejected { entity, rejection: EntityRejection::WrongOrganization }))
+            } else {
+                batch.push(envelope);
+                None
+            });
+        }
+        let mut decided = match batch.is_empty() {
+            true => Vec::new(),
+            false => self.route_batch(entity, batch, timeout).await,
+        }
+        .into_iter();
+        outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or_else(|| decided.next().unwrap_or(Err(SendError::Dropped))))
+            .collect()
+    }
+
+    async fn route_batch(
+        &self,
+        entity: EntityRef,
+        envelopes: Vec<CommandEnvelope<EntityCommand>>,
+        timeout: Duration,
+    ) -> Vec<Result<Outcome, SendError>> {
+        let count = envelopes.len();
+        let every = |error: SendError| (0..count).map(|_| Err(error.clone())).collect();
+        let shard = self.shard_of(&entity);
+        let Some(actor) = self.shard_actor(shard) else { return every(SendError::NotOwner { shard }) };
+        let (sender, receiver) = ractor::concurrency::oneshot();
+        let message = EntityMessage::Commands { envelopes, reply: RpcReplyPort::from(sender) };
+        if actor.cast(ShardMessage::Route { entity, message }).is_err() {
+            return every(SendError::NotOwner { shard });
+        }
+        match tokio::time::timeout(timeout, receiver).await {
+            Err(_) => every(SendError::Timeout(timeout)),
+            Ok(Err(_)) => every(SendError::Dropped),
+            Ok(Ok(outcomes)) => outcomes,
+        }
+    }
+
     /// The live state of an entity (spawning it from the journal if needed).
     pub async fn inspect(&self, entity: EntityRef) -> Result<Inspection, SendError> {
         let shard = self.shard_of(&entity);

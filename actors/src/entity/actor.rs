@@ -14,6 +14,7 @@ use chrono::Utc;
 use practice_protocol::claim::DecideContext;
 use practice_protocol::codec;
 use practice_protocol::envelope::{CommandEnvelope, EntityRef, EventEnvelope};
+use practice_protocol::ids::CommandId;
 use practice_protocol::shard::ShardId;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::marker::PhantomData;
@@ -97,9 +98,7 @@ async fn handle_message<E: Entity>(
     // no state to keep.
     if !state.held.is_loaded() && !matches!(message, EntityMessage::Passivate(_) | EntityMessage::Hibernate) {
         if let Err(error) = load::<E>(state).await {
-            if let EntityMessage::Command { reply, .. } = message {
-                let _ = reply.send(Err(error));
-            }
+            message.refuse(error);
             myself.stop(Some(EXIT_NOT_LOADED.to_string()));
             return Ok(());
         }
@@ -109,23 +108,25 @@ async fn handle_message<E: Entity>(
             let started = Instant::now();
             let result = handle_command::<E>(state, *envelope).await;
             state.runtime.metrics.command_latency.observe(started.elapsed().as_secs_f64());
-            let failure = match &result {
-                Err(SendError::Journal(JournalError::Fenced { .. })) | Err(SendError::Fenced { .. }) => {
-                    Some(EXIT_FENCED)
-                }
-                // The journal's view and ours may differ now: rebuild from the journal.
-                Err(SendError::Journal(_)) | Err(SendError::Codec(_)) => Some("journal"),
-                _ => None,
-            };
+            let failure = result.as_ref().err().cloned();
             // The caller gets its answer first; a caller that gave up is not our failure.
-            let failure_text = result.as_ref().err().map(ToString::to_string);
             let _ = reply.send(result);
-            match failure {
-                Some(EXIT_FENCED) => myself.stop(Some(EXIT_FENCED.to_string())),
-                Some(_) => {
-                    return Err(failure_text.unwrap_or_else(|| "journal failure".to_string()).into());
+            if let Some(error) = failure {
+                fail_on(&myself, &error)?;
+            }
+        }
+        EntityMessage::Commands { envelopes, reply } => {
+            let (count, started) = (envelopes.len(), Instant::now());
+            let result = handle_commands::<E>(state, envelopes).await;
+            state.runtime.metrics.command_latency.observe(started.elapsed().as_secs_f64());
+            match result {
+                Ok(outcomes) => {
+                    let _ = reply.send(outcomes);
                 }
-                None => {}
+                Err(error) => {
+                    let _ = reply.send((0..count).map(|_| Err(error.clone())).collect());
+                    fail_on(&myself, &error)?;
+                }
             }
         }
         EntityMessage::Passivate(done) => {
@@ -148,6 +149,20 @@ async fn handle_message<E: Entity>(
         }
     }
     Ok(())
+}
+
+/// After a command failed: a fenced actor stops; one whose state may differ from the journal
+/// now (a failed append, an event that did not encode) fails, so its supervisor restarts it
+/// from the journal; any other error (refused before anything was decided) changes nothing.
+fn fail_on(myself: &ActorRef<EntityMessage>, error: &SendError) -> Result<(), ActorProcessingErr> {
+    match error {
+        SendError::Journal(JournalError::Fenced { .. }) | SendError::Fenced { .. } => {
+            myself.stop(Some(EXIT_FENCED.to_string()));
+            Ok(())
+        }
+        SendError::Journal(_) | SendError::Codec(_) => Err(error.to_string().into()),
+        _ => Ok(()),
+    }
 }
 
 /// Snapshot + journal tail into `state`.
@@ -188,17 +203,8 @@ async fn handle_command<E: Entity>(
             return Ok(Outcome::Rejected { entity, rejection });
         }
     };
-    let first_sequence = E::version(state) + 1;
-    let mut envelopes = Vec::with_capacity(events.len());
-    let mut pending = Vec::with_capacity(events.len());
-    for (offset, event) in events.into_iter().enumerate() {
-        let sequence = first_sequence + offset as u64;
-        let event_envelope =
-            EventEnvelope::new(entity, sequence, context.now, envelope.actor.clone(), Some(envelope.command_id), event);
-        let payload = codec::encode(&event_envelope).map_err(|error| SendError::Codec(error.to_string()))?;
-        pending.push(PendingEvent { entity, sequence, message_id: event_envelope.event_id.to_string(), payload });
-        envelopes.push(event_envelope);
-    }
+    let stamp = (&envelope.actor, envelope.command_id);
+    let (envelopes, pending) = enveloped::<E>(entity, E::version(state) + 1, &context, stamp, events)?;
     let appended = pending.len();
     if appended > 0 {
         let started = Instant::now();
@@ -217,4 +223,109 @@ async fn handle_command<E: Entity>(
     metrics.commands.with_label_values(&[kind, command_name, "accepted"]).inc();
     E::after_apply(entity, state, runtime);
     Ok(Outcome::Accepted { entity, version: E::version(state), events_appended: appended, summary: E::summary(state) })
+}
+
+/// A command's events as stored: numbered from `first_sequence`, stamped with the command's
+/// actor and id, and encoded for the journal.
+#[allow(clippy::type_complexity)]
+fn enveloped<E: Entity>(
+    entity: EntityRef,
+    first_sequence: u64,
+    context: &DecideContext,
+    (actor, command_id): (&practice_protocol::roles::Actor, CommandId),
+    events: Vec<E::Event>,
+) -> Result<(Vec<EventEnvelope<E::Event>>, Vec<PendingEvent>), SendError> {
+    let mut envelopes = Vec::with_capacity(events.len());
+    let mut pending = Vec::with_capacity(events.len());
+    for (offset, event) in events.into_iter().enumerate() {
+        let sequence = first_sequence + offset as u64;
+        let event_envelope = EventEnvelope::new(entity, sequence, context.now, actor.clone(), Some(command_id), event);
+        let payload = codec::encode(&event_envelope).map_err(|error| SendError::Codec(error.to_string()))?;
+        pending.push(PendingEvent { entity, sequence, message_id: event_envelope.event_id.to_string(), payload });
+        envelopes.push(event_envelope);
+    }
+    Ok((envelopes, pending))
+}
+
+/// Several commands in order, each decided against the state the ones before it left (their
+/// events applied at once), then every event appended in one journal write. The events are
+/// exactly those the commands would have made one by one, each stamped with its own command
+/// id (G3 holds per command). A failed append fails the actor as a single command's does —
+/// the state it applied ahead is dropped and rebuilt from the journal — and every command of
+/// the batch hears the error.
+async fn handle_commands<E: Entity>(
+    actor_state: &mut EntityActorState<E>,
+    commands: Vec<CommandEnvelope<EntityCommand>>,
+) -> Result<Vec<Result<Outcome, SendError>>, SendError> {
+    let EntityActorState { entity, shard, epoch, runtime, held } = actor_state;
+    let (entity, shard, epoch, runtime) = (*entity, *shard, *epoch, &**runtime);
+    let (metrics, kind) = (&runtime.metrics, E::KIND.as_str());
+    let state = held
+        .live()
+        .map_err(|error| SendError::Codec(error.to_string()))?
+        .ok_or_else(|| SendError::Unavailable("entity state not loaded".into()))?;
+    let context = if E::needs_policy() {
+        runtime.policies.context(runtime.journal.as_ref(), entity.org).await?
+    } else {
+        DecideContext::at(Utc::now())
+    };
+    let mut outcomes = Vec::with_capacity(commands.len());
+    let (mut pending, mut accepted, mut event_names) = (Vec::new(), Vec::new(), Vec::new());
+    for envelope in commands {
+        if envelope.entity != entity {
+            outcomes.push(Err(SendError::WrongKind { expected: entity.kind, found: envelope.entity.kind }));
+            continue;
+        }
+        let CommandEnvelope { command_id, entity: _, issued_at: _, actor, command } = envelope;
+        let command = match E::command(command) {
+            Ok(command) => command,
+            Err(other) => {
+                outcomes.push(Err(SendError::WrongKind { expected: E::KIND, found: other.kind() }));
+                continue;
+            }
+        };
+        let command_name = E::command_name(&command);
+        let events = match E::decide(state, command_id, &command, &actor, &context) {
+            Ok(events) => events,
+            Err(rejection) => {
+                metrics.commands.with_label_values(&[kind, command_name, "rejected"]).inc();
+                outcomes.push(Ok(Outcome::Rejected { entity, rejection }));
+                continue;
+            }
+        };
+        let (envelopes, events) =
+            enveloped::<E>(entity, E::version(state) + 1, &context, (&actor, command_id), events)?;
+        for event_envelope in &envelopes {
+            event_names.push(E::event_name(&event_envelope.event));
+            E::apply(state, event_envelope);
+        }
+        let appended = events.len();
+        pending.extend(events);
+        accepted.push(command_name);
+        outcomes.push(Ok(Outcome::Accepted {
+            entity,
+            version: E::version(state),
+            events_appended: appended,
+            summary: E::summary(state),
+        }));
+    }
+    if !pending.is_empty() {
+        let started = Instant::now();
+        let result = runtime.journal.append(AppendBatch { shard, epoch, events: pending }).await;
+        metrics.append_latency.observe(started.elapsed().as_secs_f64());
+        if let Err(error) = result {
+            for command_name in accepted {
+                metrics.commands.with_label_values(&[kind, command_name, "failed"]).inc();
+            }
+            return Err(SendError::Journal(error));
+        }
+    }
+    for event_name in event_names {
+        metrics.events.with_label_values(&[kind, event_name]).inc();
+    }
+    for command_name in accepted {
+        metrics.commands.with_label_values(&[kind, command_name, "accepted"]).inc();
+    }
+    E::after_apply(entity, state, runtime);
+    Ok(outcomes)
 }

@@ -108,6 +108,22 @@ pub enum SendError {
     Unavailable(String),
 }
 
+impl EntityMessage {
+    /// Answer a command (or each of several) with `error` instead of handling it; other
+    /// messages have nobody waiting.
+    pub fn refuse(self, error: SendError) {
+        match self {
+            EntityMessage::Command { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            EntityMessage::Commands { envelopes, reply } => {
+                let _ = reply.send(envelopes.iter().map(|_| Err(error.clone())).collect());
+            }
+            EntityMessage::Passivate(_) | EntityMessage::Hibernate | EntityMessage::Inspect(_) => {}
+        }
+    }
+}
+
 /// The in-memory state of a live entity, encoded: for `verify`, tests and the dashboard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inspection {
@@ -120,6 +136,12 @@ pub enum EntityMessage {
     Command {
         envelope: Box<CommandEnvelope<EntityCommand>>,
         reply: RpcReplyPort<Result<Outcome, SendError>>,
+    },
+    /// Several commands for this entity, decided in order, their events appended together
+    /// (one journal write instead of one per command); one outcome per command, in order.
+    Commands {
+        envelopes: Vec<CommandEnvelope<EntityCommand>>,
+        reply: RpcReplyPort<Vec<Result<Outcome, SendError>>>,
     },
     /// Snapshot, then stop: the shard supervisor found the actor idle. The port, when given,
     /// hears once the snapshot is durable.

@@ -17,13 +17,16 @@ use super::era::{ClaimIndex, ProviderLedgerEntry};
 use super::inbound::{parse_inbound, plan_inbound, InboundError, InboundSuspense, PlannedCommand, SetVerdict};
 use super::ledger::{provider_records, record, suspense_records, RefusedPosting};
 use super::registry::{control_key, BatchRegistry, RegistryError};
-use crate::entity::{Outcome, SendError};
+use crate::entity::{EntityCommand, Outcome, SendError};
 use crate::journal::{BoxFuture, JournalError};
 use crate::node::Node;
+use chrono::Utc;
 use practice_protocol::claim::{ClaimCommand, RejectionSource};
 use practice_protocol::domain::Claim;
+use practice_protocol::envelope::CommandEnvelope;
 use practice_protocol::ids::{ClaimId, OrgId};
 use practice_protocol::roles::{Actor, SystemComponent};
+use practice_protocol::shard::claim_ref;
 use practice_protocol::Currency;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -231,21 +234,27 @@ impl Ingestor {
         let actor = Actor::System { org, component: SystemComponent::Ingestion };
         let mut tasks = JoinSet::new();
         for (claim_id, commands) in by_claim {
-            let handle = self.node.claim(org, claim_id);
-            let actor = actor.clone();
+            let (node, actor) = (self.node.clone(), actor.clone());
             tasks.spawn(async move {
-                let mut outcomes = Vec::with_capacity(commands.len());
-                for planned in commands {
-                    let name = planned.command.name();
-                    let outcome = handle.send(actor.clone(), planned.command_id, planned.command.clone()).await;
-                    let failed = outcome.is_err();
-                    outcomes.push((claim_id, name, planned.command, outcome));
-                    if failed {
-                        // Later commands of this claim depend on this one: stop, redeliver.
-                        break;
-                    }
-                }
-                outcomes
+                // One claim's commands in file order, appended together: all or none of them
+                // (a failure is every command's, and the file is offered again).
+                let entity = claim_ref(org, claim_id);
+                let envelopes = commands
+                    .iter()
+                    .map(|planned| CommandEnvelope {
+                        command_id: planned.command_id,
+                        entity,
+                        issued_at: Utc::now(),
+                        actor: actor.clone(),
+                        command: EntityCommand::Claim(planned.command.clone()),
+                    })
+                    .collect();
+                let outcomes = node.send_batch(entity, envelopes).await;
+                commands
+                    .into_iter()
+                    .zip(outcomes)
+                    .map(|(planned, outcome)| (claim_id, planned.command.name(), planned.command, outcome))
+                    .collect::<Vec<_>>()
             });
         }
         let mut first_error = None;

@@ -257,9 +257,7 @@ fn quarantine_left(state: &ShardState, entity: &EntityRef) -> Option<Duration> {
 }
 
 fn refuse(message: EntityMessage, error: SendError) {
-    if let EntityMessage::Command { reply, .. } = message {
-        let _ = reply.send(Err(error));
-    }
+    message.refuse(error);
 }
 
 async fn route(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: EntityRef, message: EntityMessage) {
