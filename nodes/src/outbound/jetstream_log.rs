@@ -176,22 +176,19 @@ impl JetStreamOutboundLog {
         now_ms: u64,
         build: impl FnOnce(u32) -> Result<StagedBatch, E>,
     ) -> Result<Result<StagedBatch, E>, OutboundLogError> {
-        let mut read = self.read.lock().await;
-        let staged = match build(read.0.next_control()) {
-            Ok(staged) => staged,
-            Err(error) => return Ok(Err(error)),
-        };
-        let bytes = self.store_bytes(&staged.bytes).await?;
-        let entry = Entry::Batch {
-            control: staged.control,
-            institutional: staged.institutional,
-            sent: staged.sent.clone(),
-            submissions: submissions.to_vec(),
-            at_ms: now_ms,
-            bytes,
-        };
-        self.stage_entry(&mut read, bytes, entry).await?;
-        Ok(Ok(staged))
+        self.stage_built(
+            build,
+            |staged: &StagedBatch| &staged.bytes,
+            |staged, bytes| Entry::Batch {
+                control: staged.control,
+                institutional: staged.institutional,
+                sent: staged.sent.clone(),
+                submissions: submissions.to_vec(),
+                at_ms: now_ms,
+                bytes,
+            },
+        )
+        .await
     }
 
     pub async fn stage_request<E>(
@@ -200,20 +197,35 @@ impl JetStreamOutboundLog {
         now_ms: u64,
         build: impl FnOnce(u32) -> Result<StagedRequest, E>,
     ) -> Result<Result<StagedRequest, E>, OutboundLogError> {
+        self.stage_built(
+            build,
+            |staged: &StagedRequest| &staged.bytes,
+            |staged, bytes| Entry::Request {
+                control: staged.control,
+                claims: staged.claims,
+                submissions: submissions.to_vec(),
+                at_ms: now_ms,
+                bytes,
+            },
+        )
+        .await
+    }
+
+    /// Build under the next control number, store the bytes, append the entry `entry` makes
+    /// of it: all under the lock, so this sender's own stagings never race.
+    async fn stage_built<T, E>(
+        &self,
+        build: impl FnOnce(u32) -> Result<T, E>,
+        bytes_of: impl FnOnce(&T) -> &[u8],
+        entry: impl FnOnce(&T, Stored) -> Entry,
+    ) -> Result<Result<T, E>, OutboundLogError> {
         let mut read = self.read.lock().await;
         let staged = match build(read.0.next_control()) {
             Ok(staged) => staged,
             Err(error) => return Ok(Err(error)),
         };
-        let bytes = self.store_bytes(&staged.bytes).await?;
-        let entry = Entry::Request {
-            control: staged.control,
-            claims: staged.claims,
-            submissions: submissions.to_vec(),
-            at_ms: now_ms,
-            bytes,
-        };
-        self.stage_entry(&mut read, bytes, entry).await?;
+        let bytes = self.store_bytes(bytes_of(&staged)).await?;
+        self.stage_entry(&mut read, bytes, entry(&staged, bytes)).await?;
         Ok(Ok(staged))
     }
 
