@@ -184,8 +184,10 @@ pub struct LedgerOutcome {
     pub refused: Vec<String>,
 }
 
-/// Ledger records per batch to the practice actor: one journal write each.
-const LEDGER_BATCH: usize = 512;
+/// Ledger records per batch to the practice actor: one journal write each. On JetStream one
+/// entity's events of a write travel in one message, so a batch stays well under a server's
+/// 1 MiB default `max_payload` (a record's event is a few hundred bytes).
+const LEDGER_BATCH: usize = 256;
 
 /// Send every record to the organization's practice entity as the ingestion system actor.
 pub async fn record(node: &Node, org: OrgId, records: Vec<LedgerRecord>) -> Result<LedgerOutcome, SendError> {
