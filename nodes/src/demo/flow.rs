@@ -5,6 +5,7 @@ use super::acks::{ingest_277ca, ingest_999};
 use super::denials::work_denials;
 use super::latency::LatencyLog;
 use super::outbox::write_batches;
+use super::parallel::in_parallel;
 use super::remits::{post, read_835_file, ByControlNumber};
 use super::status::{inquire, Awaiting};
 use super::summary::{DemoSummary, Tally};
@@ -266,14 +267,22 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         // together.
         let mut outcomes = Vec::new();
         let arrived = Instant::now();
-        for output in &remits {
-            tally.remittances += 1;
-            let bytes = render_835(&simulator, output, &recipient, control)
+        let numbered: Vec<(&SimOutput, u32)> = remits.iter().zip(control..).collect();
+        control += remits.len() as u32;
+        let read = in_parallel(&numbered, |(output, control)| {
+            let bytes = render_835(&simulator, output, &recipient, *control)
                 .map_err(|error| anyhow::anyhow!("simulator 835: {error}"))?;
             let path = inbox.join(format!("{today}-{control:09}.835.x12"));
-            control += 1;
             std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-            outcomes.extend(read_835_file(&path, (&by_pcn, &by_id), &mut tally)?);
+            let read = read_835_file(&path, (&by_pcn, &by_id))?;
+            Ok((path, read))
+        })?;
+        for (path, read) in read {
+            tally.remittances += 1;
+            match read {
+                Some(read) => outcomes.extend(read),
+                None => tally.inbound_rejected += 1,
+            }
             inbound_835.push(path);
         }
         if !outcomes.is_empty() {
@@ -338,8 +347,11 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let events_before = tally.events_posted;
     let mut replay = Tally::default();
     let mut outcomes = Vec::new();
-    for path in &inbound_835 {
-        outcomes.extend(read_835_file(path, (&by_pcn, &by_id), &mut replay)?);
+    for read in in_parallel(&inbound_835, |path| read_835_file(path, (&by_pcn, &by_id)))? {
+        match read {
+            Some(read) => outcomes.extend(read),
+            None => replay.inbound_rejected += 1,
+        }
     }
     // A replay posts nothing, so it has no latency to record.
     let _ = post(node, &cast, &outcomes, &mut replay, (&mut LatencyLog::default(), Instant::now())).await?;

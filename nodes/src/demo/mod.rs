@@ -15,6 +15,7 @@ mod denials;
 mod flow;
 mod latency;
 mod outbox;
+mod parallel;
 mod remits;
 mod status;
 mod summary;

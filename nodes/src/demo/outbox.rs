@@ -4,6 +4,7 @@
 //! registry records: which claims went in which interchange, group and transaction set, for
 //! the 999s to come.
 
+use super::parallel::in_parallel;
 use anyhow::Context;
 use chrono::NaiveDate;
 use practice_actors::ingest::registry::SentBatch;
@@ -32,18 +33,24 @@ pub fn write_batches(
 ) -> anyhow::Result<Vec<Batch>> {
     std::fs::create_dir_all(outbox).with_context(|| format!("cannot create {}", outbox.display()))?;
     let parties = Parties::default();
-    let mut batches = Vec::new();
-    for ((payer, institutional), claims) in by_payer_and_type(claims) {
-        let control = *next_control;
-        *next_control += 1;
-        let claim_type = if institutional { ClaimType::Institutional } else { ClaimType::Professional };
-        let bytes = write_interchange(&parties, claim_type, &claims, day, control)
+    let groups: Vec<_> = by_payer_and_type(claims).into_iter().zip(*next_control..).collect();
+    *next_control += groups.len() as u32;
+    let written = in_parallel(&groups, |(((payer, institutional), claims), control)| {
+        let claim_type = if *institutional { ClaimType::Institutional } else { ClaimType::Professional };
+        let bytes = write_interchange(&parties, claim_type, claims, day, *control)
             .with_context(|| format!("cannot write the 837 for payer {payer}"))?;
-        let kind = if institutional { "837I" } else { "837P" };
+        let kind = if *institutional { "837I" } else { "837P" };
         let path = outbox.join(format!("{day}-{control:09}-{payer}.{kind}.x12"));
         std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        let sent = sent_batches(&bytes, &claims).with_context(|| format!("cannot read back {}", path.display()))?;
-        batches.push(Batch { id: format!("{control:09}"), path, bytes: bytes.len(), claims, sent });
-    }
-    Ok(batches)
+        let sent = sent_batches(&bytes, claims).with_context(|| format!("cannot read back {}", path.display()))?;
+        Ok((path, bytes.len(), sent))
+    })?;
+    let batches = groups.into_iter().zip(written).map(|((((_, _), claims), control), (path, bytes, sent))| Batch {
+        id: format!("{control:09}"),
+        path,
+        bytes,
+        claims,
+        sent,
+    });
+    Ok(batches.collect())
 }

@@ -123,18 +123,16 @@ pub(super) struct Posted {
 }
 
 /// Read one inbound 835 file with the X12 reader and match each remittance to our claims. A
-/// file with errors is counted and left in the inbox for a person: nothing of it posts.
+/// file with errors is left in the inbox for a person (`None`): nothing of it posts.
 pub(super) fn read_835_file(
     path: &std::path::Path,
     (by_pcn, by_id): (&ByControlNumber, &HashMap<ClaimId, Claim>),
-    tally: &mut Tally,
-) -> anyhow::Result<Vec<EraOutcome>> {
+) -> anyhow::Result<Option<Vec<EraOutcome>>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (document, diagnostics) =
         read_document(&bytes[..]).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
     if diagnostics.iter().any(|diagnostic| diagnostic.severity == Severity::Error) {
-        tally.inbound_rejected += 1;
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let mut outcomes = Vec::new();
     for transaction in &document.transactions {
@@ -144,7 +142,7 @@ pub(super) fn read_835_file(
             outcomes.push(match_remittance(&remit, &by_pcn.index(&remit, by_id)));
         }
     }
-    Ok(outcomes)
+    Ok(Some(outcomes))
 }
 
 /// Our claims' ids by patient control number, kept as claims are added. A remittance is
