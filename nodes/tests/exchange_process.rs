@@ -310,6 +310,12 @@ fn run(nats: Option<&str>) {
     let (status, suspense) = http(&office.address, "GET", "/api/v1/suspense", &office.admin, None);
     assert_eq!(status, 200);
     assert!(suspense.contains("\"suspense\":[]"), "{suspense}");
+    // What an operator sees: this node exchanges, its passes went through, batches left and
+    // answers came in.
+    assert_eq!(metric(&office.address, "practice_exchange_leading"), Some(1.0));
+    assert!(metric(&office.address, "practice_exchange_passes_total{outcome=\"ok\"}") > Some(0.0));
+    assert!(metric(&office.address, "practice_exchange_sent_total{what=\"837_batches\"}") > Some(0.0));
+    assert!(metric(&office.address, "practice_exchange_received_files_total{settlement=\"accepted\"}") > Some(0.0));
     // Every answer was taken: none rejected, none left waiting.
     if nats.is_none() {
         assert_eq!(Folders::files(&folders.inbox.join("rejected")), Vec::<String>::new());
@@ -648,7 +654,16 @@ fn on_a_cluster(over_nats: bool, fault: Fault) {
             settled(&office, &truth, claim, submissions)
         })
     });
-    within(30, "exactly one node exchanging", &cluster, &mut || {
+    within(30, "exactly one node exchanging, in its log and its metrics", &cluster, &mut || {
+        let by_metrics: Vec<&str> = ["a", "b"]
+            .into_iter()
+            .filter(|id| {
+                cluster.nodes[*id].pid().is_some() && metric(&addresses[id], "practice_exchange_leading") == Some(1.0)
+            })
+            .collect();
+        if by_metrics.len() != 1 {
+            return Err(format!("{by_metrics:?} say so in /metrics"));
+        }
         let leading: Vec<&str> = ["a", "b"]
             .into_iter()
             .filter(|id| cluster.nodes[*id].pid().is_some() && leads(&cluster.nodes[*id].log()))
@@ -736,4 +751,11 @@ fn a_batch_larger_than_the_link_takes_goes_out_in_smaller_ones() {
     stop(node);
     sim.kill().unwrap();
     sim.wait().unwrap();
+}
+
+/// A sample's value on a node's `/metrics` page (`name` with its labels, as printed).
+fn metric(address: &str, name: &str) -> Option<f64> {
+    let (status, page) = http(address, "GET", "/metrics", "", None);
+    assert_eq!(status, 200, "{page}");
+    page.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }

@@ -80,7 +80,7 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
                 let link = ClusterLink { client: node.client().clone(), replicas: args.replicas };
                 let exchange = node_args
                     .exchange
-                    .start(&actors, service.clone(), batches.clone(), &node_args.data_dir, Some(link))
+                    .start(&actors, service.clone(), batches.clone(), &node_args.data_dir, Some(link), &registry)
                     .await?;
                 let api = match node_args.http.http {
                     Some(address) => Some(

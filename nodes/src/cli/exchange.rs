@@ -7,6 +7,7 @@
 
 use crate::api::ingest::ServiceDirectory;
 use crate::api::service::ClaimService;
+use crate::exchange::metrics::ExchangeMetrics;
 use crate::exchange::{Exchange, ExchangeHandle, Leads};
 use anyhow::Context;
 use practice_actors::ingest::pipeline::Ingestor;
@@ -94,9 +95,10 @@ impl ExchangeArgs {
         &self,
         node: &Node,
         service: Arc<dyn ClaimService>,
-        registry: Arc<dyn BatchRegistry>,
+        batches: Arc<dyn BatchRegistry>,
         data_dir: &Path,
         cluster: Option<ClusterLink>,
+        metrics: &prometheus::Registry,
     ) -> anyhow::Result<Option<ExchangeHandle>> {
         let Some(org) = self.org.filter(|_| self.enabled()) else { return Ok(None) };
         let routes = match &self.route_payers {
@@ -130,7 +132,7 @@ impl ExchangeArgs {
                 (OutboundLog::JetStream(Box::new(log)), Some(leads))
             }
         };
-        let ingestor = ServiceDirectory::ingestor(node.clone(), service.clone(), registry.clone());
+        let ingestor = ServiceDirectory::ingestor(node.clone(), service.clone(), batches.clone());
         let parties = Parties {
             sender_id: self.sender_id.clone(),
             receiver_id: self.receiver_id.clone(),
@@ -140,7 +142,20 @@ impl ExchangeArgs {
         };
         let status_after = (self.status_after_ms > 0).then(|| Duration::from_millis(self.status_after_ms));
         let interval = Duration::from_millis(self.exchange_interval_ms);
-        let common = Common { org, service, ingestor, registry, log, parties, routes, status_after, interval, leads };
+        let metrics = ExchangeMetrics::register(metrics).context("registering the exchange's metrics")?;
+        let common = Common {
+            org,
+            service,
+            ingestor,
+            registry: batches,
+            log,
+            parties,
+            routes,
+            status_after,
+            interval,
+            leads,
+            metrics,
+        };
         let link = self.link(org, (&self.outbox, &self.inbox), &self.connector_nats, "the clearinghouse").await?;
         let Some(routes) = common.routes.clone() else { return Ok(Some(common.spawn(link))) };
         let routed = (&self.route_outbox, &self.route_inbox);
@@ -188,6 +203,7 @@ struct Common {
     status_after: Option<Duration>,
     interval: Duration,
     leads: Option<Leads>,
+    metrics: ExchangeMetrics,
 }
 
 /// What a cluster node's exchange keeps in JetStream.
@@ -213,6 +229,7 @@ impl Common {
             inquiry_every: self.status_after.map_or(self.interval * 10, |after| (after / 100).min(self.interval * 10)),
             last_inquiry: Default::default(),
             leads: self.leads,
+            metrics: self.metrics,
         };
         exchange.spawn(self.interval)
     }

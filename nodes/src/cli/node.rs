@@ -80,7 +80,9 @@ async fn run_embedded(args: NodeArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let exchange = match &service {
-        Some(service) => args.exchange.start(&node, service.clone(), batches.clone(), &args.data_dir, None).await?,
+        Some(service) => {
+            args.exchange.start(&node, service.clone(), batches.clone(), &args.data_dir, None, &registry).await?
+        }
         None => None,
     };
     tracing::info!(shards = node.owned_shards().len(), "node ready");

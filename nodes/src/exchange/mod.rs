@@ -9,6 +9,7 @@
 //! registry, the connector and the ingestion pipeline's commands.
 
 pub mod inquire;
+pub mod metrics;
 pub mod receive;
 pub mod transmit;
 
@@ -61,6 +62,7 @@ pub struct Exchange<C> {
     /// On a cluster, whether this node is the one that sends for the practice now (it owns the
     /// practice entity's shard); `None` on the embedded node, which always is.
     pub leads: Option<Leads>,
+    pub metrics: metrics::ExchangeMetrics,
 }
 
 /// Whether this node should run the exchange's passes now.
@@ -119,6 +121,7 @@ impl<C: Clearinghouse + 'static> Exchange<C> {
                 let leads = self.leads.as_ref().is_none_or(|leads| leads());
                 if leading != Some(leads) {
                     leading = Some(leads);
+                    self.metrics.leading.set(i64::from(leads));
                     if self.leads.is_some() {
                         // Operators read which node talks to the clearinghouse from here.
                         tracing::info!(org = %self.org, leads, "exchange leadership");
@@ -137,6 +140,7 @@ impl<C: Clearinghouse + 'static> Exchange<C> {
                 }
                 let busy = match self.pass().await {
                     Ok(report) => {
+                        self.metrics.passed(&report);
                         if report != PassReport::default() {
                             tracing::info!(
                                 batches = report.sent.batches,
@@ -151,6 +155,7 @@ impl<C: Clearinghouse + 'static> Exchange<C> {
                         report.received.files > report.received.retried
                     }
                     Err(error) => {
+                        self.metrics.failed();
                         tracing::warn!(%error, "exchange pass failed; retrying");
                         false
                     }
