@@ -153,6 +153,7 @@ impl Truth {
 
 struct Office {
     address: String,
+    org: &'static str,
     admin: String,
     clinician: String,
     manager: String,
@@ -160,7 +161,13 @@ struct Office {
 
 impl Office {
     fn new(address: String) -> Office {
-        Office { address, admin: token("80"), clinician: token("60"), manager: token("70") }
+        Office::of(address, ORG)
+    }
+
+    /// The office of the practice `org`.
+    fn of(address: String, org: &'static str) -> Office {
+        let token = |role| http_process::token_for(org, role);
+        Office { address, org, admin: token("80"), clinician: token("60"), manager: token("70") }
     }
 
     fn post(&self, token: &str, path: &str, body: Value) -> Value {
@@ -172,7 +179,7 @@ impl Office {
     /// A new encounter for `payer`, signed off, scrubbed and submitted; its claim id.
     fn submitted(&self, index: usize, payer: &str) -> String {
         let mut encounter: Value =
-            serde_json::from_str(&include_str!("fixtures/encounter.json").replace("ORG_ID", ORG)).unwrap();
+            serde_json::from_str(&include_str!("fixtures/encounter.json").replace("ORG_ID", self.org)).unwrap();
         encounter["id"] = json!(format!("0f711e8a-76d9-4e18-9af9-{index:012}"));
         encounter["coverages"][0]["payer"]["payer_id"] = json!(payer);
         // One visit a day: the same service twice on one day is a duplicate to a payer (CO-18).
@@ -312,10 +319,12 @@ fn run(nats: Option<&str>) {
     assert!(suspense.contains("\"suspense\":[]"), "{suspense}");
     // What an operator sees: this node exchanges, its passes went through, batches left and
     // answers came in.
-    assert_eq!(metric(&office.address, "practice_exchange_leading"), Some(1.0));
-    assert!(metric(&office.address, "practice_exchange_passes_total{outcome=\"ok\"}") > Some(0.0));
-    assert!(metric(&office.address, "practice_exchange_sent_total{what=\"837_batches\"}") > Some(0.0));
-    assert!(metric(&office.address, "practice_exchange_received_files_total{settlement=\"accepted\"}") > Some(0.0));
+    assert_eq!(metric(&office.address, &exchange_metric(ORG, "leading", "")), Some(1.0));
+    assert!(metric(&office.address, &exchange_metric(ORG, "passes_total", "outcome=\"ok\"")) > Some(0.0));
+    assert!(metric(&office.address, &exchange_metric(ORG, "sent_total", "what=\"837_batches\"")) > Some(0.0));
+    assert!(
+        metric(&office.address, &exchange_metric(ORG, "received_files_total", "settlement=\"accepted\"")) > Some(0.0)
+    );
     // Every answer was taken: none rejected, none left waiting.
     if nats.is_none() {
         assert_eq!(Folders::files(&folders.inbox.join("rejected")), Vec::<String>::new());
@@ -658,7 +667,8 @@ fn on_a_cluster(over_nats: bool, fault: Fault) {
         let by_metrics: Vec<&str> = ["a", "b"]
             .into_iter()
             .filter(|id| {
-                cluster.nodes[*id].pid().is_some() && metric(&addresses[id], "practice_exchange_leading") == Some(1.0)
+                cluster.nodes[*id].pid().is_some()
+                    && metric(&addresses[id], &exchange_metric(ORG, "leading", "")) == Some(1.0)
             })
             .collect();
         if by_metrics.len() != 1 {
@@ -758,4 +768,70 @@ fn metric(address: &str, name: &str) -> Option<f64> {
     let (status, page) = http(address, "GET", "/metrics", "", None);
     assert_eq!(status, 200, "{page}");
     page.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The name of an exchange metric of practice `org` as `/metrics` prints it, with `label`
+/// (`name="value"`) after the practice's when given.
+fn exchange_metric(org: &str, name: &str, label: &str) -> String {
+    let label = if label.is_empty() { String::new() } else { format!(",{label}") };
+    format!("practice_exchange_{name}{{org=\"{org}\"{label}}}")
+}
+
+/// A second practice on the same node.
+const ORG2: &str = "6a1b2c3d-0000-4000-8000-0000000000b2";
+
+/// Two practices on one node: `--org` twice over the NATS connector. Each practice has its own
+/// exchange, subjects (`out.<org>.837`, `in.<org>.<txn>`) and clearinghouse (a `practice sim`
+/// each); its claims reach only its own simulator and post to the cent of that one's truth;
+/// the node's metrics show it exchanging for both.
+#[test]
+fn one_node_exchanges_for_two_practices() {
+    let Some(server) = common::start_server() else { return };
+    let url = server.url();
+    let (first, second) = (Folders::new(), Folders::new());
+    let link = ["--connector-nats", &url, "--org", ORG, "--org", ORG2, "--exchange-interval-ms", "100"];
+    let (node, address) = start_node(&first.data, &link, Some(&first.node_log));
+    let second_sim = Command::new(env!("CARGO_BIN_EXE_practice"))
+        .args(["sim", "--seed", "12", "--min-age-ms", "0", "--poll-ms", "50", "--start", "2026-11-09"])
+        .args(["--nats", &url, "--org", ORG2])
+        .arg("--truth")
+        .arg(&second.truth)
+        .arg("--payers")
+        .arg(&second.payers)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut sims = [first.sim(Some(&url), &[]), second_sim];
+    let offices = [Office::of(address.clone(), ORG), Office::of(address, ORG2)];
+    let claims: Vec<Vec<String>> = offices
+        .iter()
+        .zip([0, 10])
+        .map(|(office, from)| {
+            (from..from + 3).map(|index| office.submitted(index, ["87726", "00430"][index % 2])).collect()
+        })
+        .collect();
+    eventually(&first, 90, "both practices' claims answered and posted", || {
+        for ((office, folders), claims) in offices.iter().zip([&first, &second]).zip(&claims) {
+            let truth = folders.truth();
+            claims.iter().try_for_each(|claim| settled(office, &truth, claim, 1))?;
+        }
+        Ok(())
+    });
+    for (folders, others) in [(&first, &claims[1]), (&second, &claims[0])] {
+        let truth = folders.truth();
+        assert!(
+            others.iter().all(|claim| truth.of(claim).is_none()),
+            "a claim reached the other practice's clearinghouse"
+        );
+    }
+    for org in [ORG, ORG2] {
+        assert_eq!(metric(&offices[0].address, &exchange_metric(org, "leading", "")), Some(1.0), "{org}");
+        assert!(metric(&offices[0].address, &exchange_metric(org, "sent_total", "what=\"claims\"")) >= Some(3.0));
+    }
+    stop(node);
+    for sim in &mut sims {
+        sim.kill().unwrap();
+        sim.wait().unwrap();
+    }
 }

@@ -81,7 +81,9 @@ async fn the_sled_store_conforms() {
     let org = OrgId::new_v4();
     conforms(org, move || {
         let path = path.clone();
-        Box::pin(async move { OutboundLog::Sled { org, log: SledOutboundLog::open(&path).unwrap() } })
+        Box::pin(
+            async move { OutboundLog::Sled { org, log: std::sync::Arc::new(SledOutboundLog::open(&path).unwrap()) } },
+        )
     })
     .await;
 }

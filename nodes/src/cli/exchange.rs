@@ -7,7 +7,7 @@
 
 use crate::api::ingest::ServiceDirectory;
 use crate::api::service::ClaimService;
-use crate::exchange::metrics::ExchangeMetrics;
+use crate::exchange::metrics::{ExchangeMetrics, PracticeMetrics};
 use crate::exchange::{Exchange, ExchangeHandle, Leads};
 use anyhow::Context;
 use practice_actors::ingest::pipeline::Ingestor;
@@ -32,9 +32,10 @@ use std::time::Duration;
 #[derive(clap::Args, Debug, Clone)]
 pub struct ExchangeArgs {
     /// The practice (organization id) whose submitted claims this node sends to its
-    /// clearinghouse and whose answers it posts.
-    #[arg(long)]
-    pub org: Option<OrgId>,
+    /// clearinghouse and whose answers it posts. Repeat it for several practices: each gets its
+    /// own exchange, and with file drop its own subfolder (named by its id) of each folder.
+    #[arg(long, value_delimiter = ',')]
+    pub org: Vec<OrgId>,
     /// File-drop connector: 837 batches are written to this folder.
     #[arg(long, requires_all = ["inbox", "org"], conflicts_with = "connector_nats")]
     pub outbox: Option<PathBuf>,
@@ -88,9 +89,9 @@ impl ExchangeArgs {
         self.outbox.is_some() || self.connector_nats.is_some() || self.route_payers.is_some()
     }
 
-    /// Start the exchange when a connector is configured: on the embedded node with its
-    /// outbound log in `data_dir`; on a cluster node (`cluster`) with the practice's log in
-    /// JetStream, passing only while this node owns the practice's shard.
+    /// Start an exchange per practice when a connector is configured: on the embedded node
+    /// with the outbound log in `data_dir`; on a cluster node (`cluster`) with each practice's
+    /// log in JetStream, passing only while this node owns that practice's shard.
     pub async fn start(
         &self,
         node: &Node,
@@ -99,8 +100,10 @@ impl ExchangeArgs {
         data_dir: &Path,
         cluster: Option<ClusterLink>,
         metrics: &prometheus::Registry,
-    ) -> anyhow::Result<Option<ExchangeHandle>> {
-        let Some(org) = self.org.filter(|_| self.enabled()) else { return Ok(None) };
+    ) -> anyhow::Result<Option<Exchanges>> {
+        if !self.enabled() || self.org.is_empty() {
+            return Ok(None);
+        }
         let routes = match &self.route_payers {
             Some(path) => {
                 anyhow::ensure!(
@@ -115,67 +118,82 @@ impl ExchangeArgs {
             }
             None => None,
         };
-        let (log, leads) = match cluster {
-            None => {
-                let log = SledOutboundLog::open(&data_dir.join("outbound")).context("opening the outbound log")?;
-                (OutboundLog::Sled { org, log }, None)
-            }
-            Some(cluster) => {
-                let log = JetStreamOutboundLog::open(cluster.client, org, cluster.replicas)
-                    .await
-                    .context("opening the outbound log in JetStream")?;
-                // The owner of the practice's shard sends; the others stand by and take over
-                // with its shard. The log's compare-and-set keeps a stale owner from sending.
-                let practice = PolicyBook::practice_ref(org);
-                let actors = node.clone();
-                let leads: Leads = Arc::new(move || actors.owns(&practice));
-                (OutboundLog::JetStream(Box::new(log)), Some(leads))
-            }
+        // One database for every practice of an embedded node (its keys name the practice).
+        let logs = match cluster {
+            None => Logs::Sled(Arc::new(
+                SledOutboundLog::open(&data_dir.join("outbound")).context("opening the outbound log")?,
+            )),
+            Some(cluster) => Logs::JetStream(cluster),
         };
-        let ingestor = ServiceDirectory::ingestor(node.clone(), service.clone(), batches.clone());
-        let parties = Parties {
-            sender_id: self.sender_id.clone(),
-            receiver_id: self.receiver_id.clone(),
-            receiver_name: self.receiver_name.clone(),
-            sender_name: self.sender_name.clone(),
-            ..Parties::default()
-        };
-        let status_after = (self.status_after_ms > 0).then(|| Duration::from_millis(self.status_after_ms));
-        let interval = Duration::from_millis(self.exchange_interval_ms);
         let metrics = ExchangeMetrics::register(metrics).context("registering the exchange's metrics")?;
-        let common = Common {
-            org,
-            service,
-            ingestor,
-            registry: batches,
-            log,
-            parties,
-            routes,
-            status_after,
-            interval,
-            leads,
-            metrics,
-        };
-        let link = self.link(org, (&self.outbox, &self.inbox), &self.connector_nats, "the clearinghouse").await?;
-        let Some(routes) = common.routes.clone() else { return Ok(Some(common.spawn(link))) };
-        let routed = (&self.route_outbox, &self.route_inbox);
-        let second = self.link(org, routed, &self.route_connector_nats, &routes.receiver_name).await?;
-        eprintln!("practice node: {} payers routed to {}", routes.payers.len(), routes.receiver_name);
-        Ok(Some(common.spawn(Routed::new(link, second, routes))))
+        let mut started = Vec::with_capacity(self.org.len());
+        for &org in &self.org {
+            let (log, leads) = match &logs {
+                Logs::Sled(sled) => (OutboundLog::Sled { org, log: sled.clone() }, None),
+                Logs::JetStream(cluster) => {
+                    let log = JetStreamOutboundLog::open(cluster.client.clone(), org, cluster.replicas)
+                        .await
+                        .context("opening the outbound log in JetStream")?;
+                    // The owner of the practice's shard sends; the others stand by and take
+                    // over with its shard. The log's compare-and-set keeps a stale owner from
+                    // sending.
+                    let practice = PolicyBook::practice_ref(org);
+                    let actors = node.clone();
+                    let leads: Leads = Arc::new(move || actors.owns(&practice));
+                    (OutboundLog::JetStream(Box::new(log)), Some(leads))
+                }
+            };
+            let common = Common {
+                org,
+                service: service.clone(),
+                ingestor: ServiceDirectory::ingestor(node.clone(), service.clone(), batches.clone()),
+                registry: batches.clone(),
+                log,
+                parties: Parties {
+                    sender_id: self.sender_id.clone(),
+                    receiver_id: self.receiver_id.clone(),
+                    receiver_name: self.receiver_name.clone(),
+                    sender_name: self.sender_name.clone(),
+                    ..Parties::default()
+                },
+                routes: routes.clone(),
+                status_after: (self.status_after_ms > 0).then(|| Duration::from_millis(self.status_after_ms)),
+                interval: Duration::from_millis(self.exchange_interval_ms),
+                leads,
+                metrics: metrics.of(org),
+            };
+            let folders = (self.folder(&self.outbox, org), self.folder(&self.inbox, org));
+            let link = self.link(org, folders, &self.connector_nats, "the clearinghouse").await?;
+            let Some(routes) = common.routes.clone() else {
+                started.push(common.spawn(link));
+                continue;
+            };
+            let routed = (self.folder(&self.route_outbox, org), self.folder(&self.route_inbox, org));
+            let second = self.link(org, routed, &self.route_connector_nats, &routes.receiver_name).await?;
+            eprintln!("practice node: {} payers routed to {}", routes.payers.len(), routes.receiver_name);
+            started.push(common.spawn(Routed::new(link, second, routes)));
+        }
+        Ok(Some(Exchanges(started)))
+    }
+
+    /// A file-drop folder as given for one practice, its subfolder `<org>` for several.
+    fn folder(&self, folder: &Option<PathBuf>, org: OrgId) -> Option<PathBuf> {
+        let folder = folder.as_ref()?;
+        Some(if self.org.len() > 1 { folder.join(org.to_string()) } else { folder.clone() })
     }
 
     /// The file-drop link when its folders are given, else the NATS one.
     async fn link(
         &self,
         org: OrgId,
-        folders: (&Option<PathBuf>, &Option<PathBuf>),
+        folders: (Option<PathBuf>, Option<PathBuf>),
         nats: &Option<String>,
         whom: &str,
     ) -> anyhow::Result<Link> {
         if let (Some(outbox), Some(inbox)) = folders {
-            let connector = FileDrop::open(outbox, inbox, Duration::from_millis(self.inbox_min_age_ms))
+            let connector = FileDrop::open(&outbox, &inbox, Duration::from_millis(self.inbox_min_age_ms))
                 .context("opening the file-drop folders")?;
-            eprintln!("practice node: exchanging with {whom} through {}", outbox.display());
+            eprintln!("practice node: exchanging for {org} with {whom} through {}", outbox.display());
             return Ok(Link::FileDrop(connector));
         }
         let url = nats
@@ -186,7 +204,7 @@ impl ExchangeArgs {
         let connector = NatsConnector::open(client, org, &JetStreamSettings::default(), Duration::from_secs(60))
             .await
             .context("opening the NATS connector")?;
-        eprintln!("practice node: exchanging with {whom} over NATS at {url}");
+        eprintln!("practice node: exchanging for {org} with {whom} over NATS at {url}");
         Ok(Link::Nats(Box::new(connector)))
     }
 }
@@ -203,7 +221,25 @@ struct Common {
     status_after: Option<Duration>,
     interval: Duration,
     leads: Option<Leads>,
-    metrics: ExchangeMetrics,
+    metrics: PracticeMetrics,
+}
+
+/// The node's running exchanges, one per practice.
+pub struct Exchanges(Vec<ExchangeHandle>);
+
+impl Exchanges {
+    /// Let every exchange finish its pass and stop.
+    pub async fn stop(self) {
+        for exchange in self.0 {
+            exchange.stop().await;
+        }
+    }
+}
+
+/// Where the practices' outbound logs are.
+enum Logs {
+    Sled(Arc<SledOutboundLog>),
+    JetStream(ClusterLink),
 }
 
 /// What a cluster node's exchange keeps in JetStream.
@@ -232,5 +268,35 @@ impl Common {
             metrics: self.metrics,
         };
         exchange.spawn(self.interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        exchange: ExchangeArgs,
+    }
+
+    const A: &str = "6a1b2c3d-0000-4000-8000-0000000000a1";
+    const B: &str = "6a1b2c3d-0000-4000-8000-0000000000b2";
+
+    #[test]
+    fn one_practice_uses_the_folders_as_given_several_a_subfolder_each() {
+        let one = Cli::parse_from(["x", "--org", A, "--outbox", "/out", "--inbox", "/in"]).exchange;
+        let a: OrgId = A.parse().unwrap();
+        assert_eq!(one.folder(&one.outbox, a), Some(PathBuf::from("/out")));
+        for several in [
+            Cli::parse_from(["x", "--org", A, "--org", B, "--outbox", "/out", "--inbox", "/in"]).exchange,
+            Cli::parse_from(["x", "--org", &format!("{A},{B}"), "--outbox", "/out", "--inbox", "/in"]).exchange,
+        ] {
+            assert_eq!(several.org.len(), 2);
+            assert_eq!(several.folder(&several.inbox, a), Some(PathBuf::from(format!("/in/{A}"))));
+            assert_eq!(several.folder(&several.route_outbox, a), None);
+        }
     }
 }

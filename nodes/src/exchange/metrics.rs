@@ -1,38 +1,52 @@
-//! What an operator watches of the clearinghouse link: whether this node is the one exchanging
-//! (on a cluster, exactly one node per practice), how its passes go, and what went out and
-//! came in. The counters move once per pass, from its report.
+//! What an operator watches of the clearinghouse link, per practice (`org` label): whether
+//! this node is the one exchanging (on a cluster, exactly one node per practice), how its
+//! passes go, and what went out and came in. The counters move once per pass, from its report.
 
 use super::PassReport;
-use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use practice_protocol::ids::OrgId;
+use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
 
+/// The node's exchange metrics; [`ExchangeMetrics::of`] binds them to one practice.
 #[derive(Clone)]
 pub struct ExchangeMetrics {
-    /// `practice_exchange_leading`: 1 while this node sends and receives for the practice.
-    pub leading: IntGauge,
-    /// `practice_exchange_passes_total{outcome}`: `ok` or `failed` (retried next pass).
-    pub passes: IntCounterVec,
-    /// `practice_exchange_sent_total{what}`: `837_batches`, `claims`, `276_requests`.
-    pub sent: IntCounterVec,
-    /// `practice_exchange_received_files_total{settlement}`: `accepted`, `rejected`, `retried`.
-    pub received: IntCounterVec,
-    /// `practice_exchange_suspense_total`: inbound items that matched no claim.
-    pub suspense: IntCounter,
+    /// `practice_exchange_leading{org}`: 1 while this node sends and receives for the practice.
+    leading: IntGaugeVec,
+    /// `practice_exchange_passes_total{org,outcome}`: `ok` or `failed` (retried next pass).
+    passes: IntCounterVec,
+    /// `practice_exchange_sent_total{org,what}`: `837_batches`, `claims`, `276_requests`.
+    sent: IntCounterVec,
+    /// `practice_exchange_received_files_total{org,settlement}`: `accepted`, `rejected`, `retried`.
+    received: IntCounterVec,
+    /// `practice_exchange_suspense_total{org}`: inbound items that matched no claim.
+    suspense: IntCounterVec,
+}
+
+/// The metrics of one practice's exchange.
+#[derive(Clone)]
+pub struct PracticeMetrics {
+    metrics: ExchangeMetrics,
+    org: String,
 }
 
 impl ExchangeMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let vec = |name: &str, help: &str, label: &str| IntCounterVec::new(Opts::new(name, help), &["org", label]);
         let metrics = ExchangeMetrics {
-            leading: IntGauge::new("practice_exchange_leading", "1 while this node exchanges for the practice")?,
-            passes: IntCounterVec::new(
-                Opts::new("practice_exchange_passes_total", "Exchange passes by outcome"),
-                &["outcome"],
+            leading: IntGaugeVec::new(
+                Opts::new("practice_exchange_leading", "1 while this node exchanges for the practice"),
+                &["org"],
             )?,
-            sent: IntCounterVec::new(Opts::new("practice_exchange_sent_total", "What the exchange sent"), &["what"])?,
-            received: IntCounterVec::new(
-                Opts::new("practice_exchange_received_files_total", "Inbound files by how they were settled"),
-                &["settlement"],
+            passes: vec("practice_exchange_passes_total", "Exchange passes by outcome", "outcome")?,
+            sent: vec("practice_exchange_sent_total", "What the exchange sent", "what")?,
+            received: vec(
+                "practice_exchange_received_files_total",
+                "Inbound files by how they were settled",
+                "settlement",
             )?,
-            suspense: IntCounter::new("practice_exchange_suspense_total", "Inbound items that matched no claim")?,
+            suspense: IntCounterVec::new(
+                Opts::new("practice_exchange_suspense_total", "Inbound items that matched no claim"),
+                &["org"],
+            )?,
         };
         registry.register(Box::new(metrics.leading.clone()))?;
         registry.register(Box::new(metrics.passes.clone()))?;
@@ -42,21 +56,32 @@ impl ExchangeMetrics {
         Ok(metrics)
     }
 
+    pub fn of(&self, org: OrgId) -> PracticeMetrics {
+        PracticeMetrics { metrics: self.clone(), org: org.to_string() }
+    }
+}
+
+impl PracticeMetrics {
+    pub fn leading(&self, leads: bool) {
+        self.metrics.leading.with_label_values(&[&self.org]).set(i64::from(leads));
+    }
+
     pub fn passed(&self, report: &PassReport) {
-        self.passes.with_label_values(&["ok"]).inc();
+        let (metrics, org) = (&self.metrics, self.org.as_str());
+        metrics.passes.with_label_values(&[org, "ok"]).inc();
         let count = |n: usize| n as u64;
-        self.sent.with_label_values(&["837_batches"]).inc_by(count(report.sent.batches));
-        self.sent.with_label_values(&["claims"]).inc_by(count(report.sent.claims));
-        self.sent.with_label_values(&["276_requests"]).inc_by(count(report.asked.requests));
+        metrics.sent.with_label_values(&[org, "837_batches"]).inc_by(count(report.sent.batches));
+        metrics.sent.with_label_values(&[org, "claims"]).inc_by(count(report.sent.claims));
+        metrics.sent.with_label_values(&[org, "276_requests"]).inc_by(count(report.asked.requests));
         let received = &report.received;
         let accepted = received.files.saturating_sub(received.rejected + received.retried);
-        self.received.with_label_values(&["accepted"]).inc_by(count(accepted));
-        self.received.with_label_values(&["rejected"]).inc_by(count(received.rejected));
-        self.received.with_label_values(&["retried"]).inc_by(count(received.retried));
-        self.suspense.inc_by(count(received.suspense));
+        metrics.received.with_label_values(&[org, "accepted"]).inc_by(count(accepted));
+        metrics.received.with_label_values(&[org, "rejected"]).inc_by(count(received.rejected));
+        metrics.received.with_label_values(&[org, "retried"]).inc_by(count(received.retried));
+        metrics.suspense.with_label_values(&[org]).inc_by(count(received.suspense));
     }
 
     pub fn failed(&self) {
-        self.passes.with_label_values(&["failed"]).inc();
+        self.metrics.passes.with_label_values(&[&self.org, "failed"]).inc();
     }
 }

@@ -62,7 +62,7 @@ pub struct Exchange<C> {
     /// On a cluster, whether this node is the one that sends for the practice now (it owns the
     /// practice entity's shard); `None` on the embedded node, which always is.
     pub leads: Option<Leads>,
-    pub metrics: metrics::ExchangeMetrics,
+    pub metrics: metrics::PracticeMetrics,
 }
 
 /// Whether this node should run the exchange's passes now.
@@ -121,7 +121,7 @@ impl<C: Clearinghouse + 'static> Exchange<C> {
                 let leads = self.leads.as_ref().is_none_or(|leads| leads());
                 if leading != Some(leads) {
                     leading = Some(leads);
-                    self.metrics.leading.set(i64::from(leads));
+                    self.metrics.leading(leads);
                     if self.leads.is_some() {
                         // Operators read which node talks to the clearinghouse from here.
                         tracing::info!(org = %self.org, leads, "exchange leadership");

@@ -115,7 +115,11 @@ pub enum OutboundLogError {
 
 /// One practice's outbound log, in either store.
 pub enum OutboundLog {
-    Sled { org: OrgId, log: SledOutboundLog },
+    /// One practice's view of the node's database (several practices may share it).
+    Sled {
+        org: OrgId,
+        log: std::sync::Arc<SledOutboundLog>,
+    },
     JetStream(Box<JetStreamOutboundLog>),
 }
 
@@ -187,7 +191,7 @@ impl OutboundLog {
     /// Every batch staged and not yet delivered, oldest first.
     pub async fn staged(&self) -> Result<Vec<StagedBatch>, OutboundLogError> {
         match self {
-            OutboundLog::Sled { log, .. } => log.staged(),
+            OutboundLog::Sled { org, log } => Ok(log.staged()?.into_iter().filter(|batch| batch.org == *org).collect()),
             OutboundLog::JetStream(log) => log.staged().await,
         }
     }
@@ -195,7 +199,9 @@ impl OutboundLog {
     /// Every status request staged and not yet delivered, oldest first.
     pub async fn staged_requests(&self) -> Result<Vec<StagedRequest>, OutboundLogError> {
         match self {
-            OutboundLog::Sled { log, .. } => log.staged_requests(),
+            OutboundLog::Sled { org, log } => {
+                Ok(log.staged_requests()?.into_iter().filter(|request| request.org == *org).collect())
+            }
             OutboundLog::JetStream(log) => log.staged_requests().await,
         }
     }

@@ -81,8 +81,13 @@ pub fn http(address: &str, method: &str, path: &str, token: &str, body: Option<&
 }
 
 pub fn token(role: &str) -> String {
+    token_for(ORG, role)
+}
+
+/// A token of `role` in the organization `org`.
+pub fn token_for(org: &str, role: &str) -> String {
     let output = practice()
-        .args(["token", "issue", "--org", ORG, "--user", USER, "--role", role, "--ttl", "10m"])
+        .args(["token", "issue", "--org", org, "--user", USER, "--role", role, "--ttl", "10m"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
