@@ -10,7 +10,7 @@
 mod common;
 mod http_process;
 
-use http_process::{http, start_node, stop, token, ORG};
+use http_process::{http, start_node, stop, token, Owned, ORG};
 use practice_nodes::sim::profile::demo_payers;
 use practice_nodes::sim::truth::SubmissionTruth;
 use practice_nodes::sim::Rate;
@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -73,7 +73,7 @@ impl Folders {
         }
     }
 
-    fn node(&self, nats: Option<&str>, extra: &[&str]) -> (Child, String) {
+    fn node(&self, nats: Option<&str>, extra: &[&str]) -> (Owned, String) {
         let mut args = self.link(nats);
         if nats.is_some() {
             // The node's own journal stays embedded; only the clearinghouse link is NATS.
@@ -87,8 +87,8 @@ impl Folders {
         start_node(&self.data, &args, Some(&self.node_log))
     }
 
-    fn sim(&self, nats: Option<&str>, extra: &[&str]) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_practice"))
+    fn sim(&self, nats: Option<&str>, extra: &[&str]) -> Owned {
+        let child = Command::new(env!("CARGO_BIN_EXE_practice"))
             .args(["sim", "--seed", "11", "--min-age-ms", "0", "--poll-ms", "50", "--start", "2026-11-09"])
             .args(self.link(nats))
             .args(extra)
@@ -99,7 +99,8 @@ impl Folders {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap()
+            .unwrap();
+        Owned(child)
     }
 
     fn truth(&self) -> Truth {
@@ -802,7 +803,7 @@ fn one_node_exchanges_for_two_practices() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut sims = [first.sim(Some(&url), &[]), second_sim];
+    let mut sims = [first.sim(Some(&url), &[]), Owned(second_sim)];
     let offices = [Office::of(address.clone(), ORG), Office::of(address, ORG2)];
     let claims: Vec<Vec<String>> = offices
         .iter()

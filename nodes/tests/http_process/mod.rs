@@ -30,7 +30,7 @@ pub fn printed_address(text: &str) -> Option<String> {
 
 /// Start a node with `--http 127.0.0.1:0` and `extra` arguments; its process and the address
 /// it printed. Its stderr is copied to `log` when given (else dropped).
-pub fn start_node(data: &Path, extra: &[&str], log: Option<&Path>) -> (Child, String) {
+pub fn start_node(data: &Path, extra: &[&str], log: Option<&Path>) -> (Owned, String) {
     let mut child = practice()
         .args(["node", "--shards", "4", "--http", "127.0.0.1:0", "--data-dir"])
         .arg(data)
@@ -59,7 +59,7 @@ pub fn start_node(data: &Path, extra: &[&str], log: Option<&Path>) -> (Child, St
             }
         }
     });
-    (child, address)
+    (Owned(child), address)
 }
 
 /// A minimal HTTP/1.1 exchange (Connection: close); status and body.
@@ -94,8 +94,33 @@ pub fn token_for(org: &str, role: &str) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
+/// A child process killed (and reaped) when dropped, so a failing test leaves none running.
+pub struct Owned(pub Child);
+
+impl std::ops::Deref for Owned {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Owned {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// SIGTERM, then wait (up to 20 s) for a clean exit.
-pub fn stop(mut child: Child) {
+pub fn stop(mut child: Owned) {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
