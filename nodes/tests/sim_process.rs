@@ -491,3 +491,29 @@ fn every_file_of_the_public_corpus_is_answered_or_set_aside_never_a_crash() {
     assert!(taken > 5, "the corpus holds 837s");
     read_back(&files.values().cloned().collect::<Vec<_>>());
 }
+
+/// SIGTERM stops the simulator at once even while its NATS server is gone and a pass is waiting
+/// on it: the signal is watched at every await of a pass, not only between passes (where it
+/// took until the waiting request timed out, over 3 s here, or for good when a wait had none).
+#[test]
+fn sigterm_stops_the_simulator_while_its_server_is_gone() {
+    let Some(mut server) = common::start_server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let org = OrgId::new_v4().to_string();
+    let args = sim_args(dir.path(), &["--nats", &server.url(), "--org", &org]);
+    let mut sim = Process::spawn("sim-nats", &practice(), &args, &dir.path().join("sim.log")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sim.log().contains("simulator on") {
+        assert!(Instant::now() < deadline, "the simulator never started:\n{}", sim.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.kill9().unwrap();
+    // Long enough for a pass to be waiting on the missing server.
+    std::thread::sleep(Duration::from_secs(2));
+    practice_tests::nats::signal(sim.pid().unwrap(), "TERM").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while sim.is_running() {
+        assert!(Instant::now() < deadline, "SIGTERM did not stop the simulator:\n{}", sim.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -243,8 +243,14 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let transport = Transport::open(&args).await?;
+        // Watched at every await of a pass, not only between passes: with the server gone a
+        // pass can wait on it for good, and SIGTERM must still stop the process.
         let shutdown = super::signals::shutdown()?;
-        tokio::pin!(shutdown);
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
         let (began, first_day) = (Instant::now(), service.today());
         println!("simulator on {}: seed {}", first_day, args.seed);
         let (mut stale, mut last_truth) = (true, Instant::now());
@@ -256,17 +262,30 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
                 }
                 None => service.today(),
             };
-            let mut moved = transport.advance(&mut service, day).await?;
-            let taken = transport.take(&mut service).await?;
-            let today = service.today();
-            moved += transport.advance(&mut service, today).await?;
-            let mut jumped = false;
-            if taken == 0 && args.day_ms.is_none() {
-                if let Some(next) = service.next_due() {
-                    moved += transport.advance(&mut service, next).await?;
-                    jumped = true;
+            let pass = async {
+                let mut moved = transport.advance(&mut service, day).await?;
+                let taken = transport.take(&mut service).await?;
+                let today = service.today();
+                moved += transport.advance(&mut service, today).await?;
+                let mut jumped = false;
+                if taken == 0 && args.day_ms.is_none() {
+                    if let Some(next) = service.next_due() {
+                        moved += transport.advance(&mut service, next).await?;
+                        jumped = true;
+                    }
                 }
-            }
+                anyhow::Ok((moved, taken, jumped))
+            };
+            let passed = tokio::select! {
+                passed = pass => Some(passed?),
+                _ = stopped.wait_for(|stopped| *stopped) => None,
+            };
+            let Some((moved, taken, jumped)) = passed else {
+                if let (true, Some(truth)) = (stale, &args.truth) {
+                    service.write_truth(truth)?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            };
             stale |= moved > 0 || taken > 0;
             let idle = taken == 0 && !jumped && service.is_idle();
             // The truth is rewritten at most once a second while busy, and whenever idle.
@@ -284,7 +303,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
             tokio::select! {
-                _ = &mut shutdown => {
+                _ = stopped.wait_for(|stopped| *stopped) => {
                     if let (true, Some(truth)) = (stale, &args.truth) {
                         service.write_truth(truth)?;
                     }
