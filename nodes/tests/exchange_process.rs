@@ -88,9 +88,18 @@ impl Folders {
     }
 
     fn sim(&self, nats: Option<&str>, extra: &[&str]) -> Owned {
+        self.sim_with(self.link(nats), extra)
+    }
+
+    /// The simulator answering practice `org` over NATS at `url`.
+    fn sim_of(&self, url: &str, org: &str) -> Owned {
+        self.sim_with(["--nats", url, "--org", org].map(String::from).to_vec(), &[])
+    }
+
+    fn sim_with(&self, link: Vec<String>, extra: &[&str]) -> Owned {
         let child = Command::new(env!("CARGO_BIN_EXE_practice"))
             .args(["sim", "--seed", "11", "--min-age-ms", "0", "--poll-ms", "50", "--start", "2026-11-09"])
-            .args(self.link(nats))
+            .args(link)
             .args(extra)
             .arg("--truth")
             .arg(&self.truth)
@@ -792,18 +801,7 @@ fn one_node_exchanges_for_two_practices() {
     let (first, second) = (Folders::new(), Folders::new());
     let link = ["--connector-nats", &url, "--org", ORG, "--org", ORG2, "--exchange-interval-ms", "100"];
     let (node, address) = start_node(&first.data, &link, Some(&first.node_log));
-    let second_sim = Command::new(env!("CARGO_BIN_EXE_practice"))
-        .args(["sim", "--seed", "12", "--min-age-ms", "0", "--poll-ms", "50", "--start", "2026-11-09"])
-        .args(["--nats", &url, "--org", ORG2])
-        .arg("--truth")
-        .arg(&second.truth)
-        .arg("--payers")
-        .arg(&second.payers)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut sims = [first.sim(Some(&url), &[]), Owned(second_sim)];
+    let mut sims = [first.sim_of(&url, ORG), second.sim_of(&url, ORG2)];
     let offices = [Office::of(address.clone(), ORG), Office::of(address, ORG2)];
     let claims: Vec<Vec<String>> = offices
         .iter()
