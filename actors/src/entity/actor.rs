@@ -1,6 +1,7 @@
-//! The generic entity actor: rehydrate on its first message, then for each command decide,
-//! append before replying, apply. One actor per entity and one message at a time gives G1; the
-//! command ids kept in the state give G3.
+//! The generic entity actor: rehydrate on its first message, then for each command (or each
+//! of a batch, in order) decide and apply, append before replying; a failed append fails the
+//! actor, which rebuilds from the journal. One actor per entity and one message at a time
+//! gives G1; the command ids kept in the state give G3.
 //!
 //! Rehydrating in the first message rather than in `pre_start` keeps the shard supervisor
 //! free: a spawn returns at once, so one entity's journal round trips (two on JetStream) never
@@ -106,7 +107,10 @@ async fn handle_message<E: Entity>(
     match message {
         EntityMessage::Command { envelope, reply } => {
             let started = Instant::now();
-            let result = handle_command::<E>(state, *envelope).await;
+            // A batch of one: the same decide, append and apply as several.
+            let result = handle_commands::<E>(state, vec![*envelope])
+                .await
+                .and_then(|mut outcomes| outcomes.pop().unwrap_or(Err(SendError::Dropped)));
             state.runtime.metrics.command_latency.observe(started.elapsed().as_secs_f64());
             let failure = result.as_ref().err().cloned();
             // The caller gets its answer first; a caller that gave up is not our failure.
@@ -171,58 +175,6 @@ async fn load<E: Entity>(state: &mut EntityActorState<E>) -> Result<(), SendErro
     E::after_apply(state.entity, &rehydrated.state, &state.runtime);
     state.held = Held::Live(Box::new(rehydrated.state));
     Ok(())
-}
-
-async fn handle_command<E: Entity>(
-    actor_state: &mut EntityActorState<E>,
-    envelope: CommandEnvelope<EntityCommand>,
-) -> Result<Outcome, SendError> {
-    let EntityActorState { entity, shard, epoch, runtime, held } = actor_state;
-    let (entity, shard, epoch, runtime) = (*entity, *shard, *epoch, &**runtime);
-    let metrics = &runtime.metrics;
-    let kind = E::KIND.as_str();
-    if envelope.entity != entity {
-        return Err(SendError::WrongKind { expected: entity.kind, found: envelope.entity.kind });
-    }
-    let state = held
-        .live()
-        .map_err(|error| SendError::Codec(error.to_string()))?
-        .ok_or_else(|| SendError::Unavailable("entity state not loaded".into()))?;
-    let command = E::command(envelope.command)
-        .map_err(|other| SendError::WrongKind { expected: E::KIND, found: other.kind() })?;
-    let command_name = E::command_name(&command);
-    let context = if E::needs_policy() {
-        runtime.policies.context(runtime.journal.as_ref(), entity.org).await?
-    } else {
-        DecideContext::at(Utc::now())
-    };
-    let events = match E::decide(state, envelope.command_id, &command, &envelope.actor, &context) {
-        Ok(events) => events,
-        Err(rejection) => {
-            metrics.commands.with_label_values(&[kind, command_name, "rejected"]).inc();
-            return Ok(Outcome::Rejected { entity, rejection });
-        }
-    };
-    let stamp = (&envelope.actor, envelope.command_id);
-    let (envelopes, pending) = enveloped::<E>(entity, E::version(state) + 1, &context, stamp, events)?;
-    let appended = pending.len();
-    if appended > 0 {
-        let started = Instant::now();
-        let batch = AppendBatch { shard, epoch, events: pending };
-        let result = runtime.journal.append(batch).await;
-        metrics.append_latency.observe(started.elapsed().as_secs_f64());
-        if let Err(error) = result {
-            metrics.commands.with_label_values(&[kind, command_name, "failed"]).inc();
-            return Err(SendError::Journal(error));
-        }
-        for event_envelope in &envelopes {
-            metrics.events.with_label_values(&[kind, E::event_name(&event_envelope.event)]).inc();
-            E::apply(state, event_envelope);
-        }
-    }
-    metrics.commands.with_label_values(&[kind, command_name, "accepted"]).inc();
-    E::after_apply(entity, state, runtime);
-    Ok(Outcome::Accepted { entity, version: E::version(state), events_appended: appended, summary: E::summary(state) })
 }
 
 /// A command's events as stored: numbered from `first_sequence`, stamped with the command's

@@ -196,18 +196,19 @@ pub async fn record(node: &Node, org: OrgId, records: Vec<LedgerRecord>) -> Resu
     let practice = PolicyBook::practice_ref(org);
     // One practice actor takes them all: sent together, they cost one journal write per
     // batch instead of one each (a day's 835s can carry thousands).
-    for records in records.chunks(LEDGER_BATCH) {
-        let envelopes = records
-            .iter()
-            .map(|record| CommandEnvelope {
-                command_id: record.command_id,
-                entity: practice,
-                issued_at: Utc::now(),
-                actor: actor.clone(),
-                command: EntityCommand::Practice(record.command.clone()),
-            })
-            .collect();
-        for result in node.send_batch(practice, envelopes).await {
+    let mut envelopes: Vec<_> = records
+        .into_iter()
+        .map(|record| CommandEnvelope {
+            command_id: record.command_id,
+            entity: practice,
+            issued_at: Utc::now(),
+            actor: actor.clone(),
+            command: EntityCommand::Practice(record.command),
+        })
+        .collect();
+    while !envelopes.is_empty() {
+        let rest = envelopes.split_off(envelopes.len().min(LEDGER_BATCH));
+        for result in node.send_batch(practice, std::mem::replace(&mut envelopes, rest)).await {
             match result? {
                 Outcome::Accepted { events_appended, .. } => outcome.recorded += usize::from(events_appended > 0),
                 Outcome::Rejected { rejection, .. } => outcome.refused.push(rejection.to_string()),

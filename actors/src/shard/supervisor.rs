@@ -256,18 +256,14 @@ fn quarantine_left(state: &ShardState, entity: &EntityRef) -> Option<Duration> {
     recent.first().map(|oldest| window.saturating_sub(oldest.elapsed()))
 }
 
-fn refuse(message: EntityMessage, error: SendError) {
-    message.refuse(error);
-}
-
 async fn route(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: EntityRef, message: EntityMessage) {
     if state.fenced {
-        refuse(message, SendError::Fenced { shard: state.shard, epoch: state.epoch });
+        message.refuse(SendError::Fenced { shard: state.shard, epoch: state.epoch });
         return;
     }
     if let Some(left) = quarantine_left(state, &entity) {
         if !state.children.contains_key(&entity) {
-            refuse(message, SendError::Quarantined { retry_after_ms: left.as_millis() as u64 });
+            message.refuse(SendError::Quarantined { retry_after_ms: left.as_millis() as u64 });
             return;
         }
     }
@@ -291,7 +287,7 @@ async fn route(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: 
                 match spawn_child(myself, state, entity).await {
                     Ok(actor) => actor,
                     Err(error) => {
-                        refuse(message, error);
+                        message.refuse(error);
                         return;
                     }
                 }
@@ -309,7 +305,7 @@ async fn route(myself: &ActorRef<ShardMessage>, state: &mut ShardState, entity: 
             }
         }
     }
-    refuse(message, SendError::Dropped);
+    message.refuse(SendError::Dropped);
 }
 
 async fn spawn_child(

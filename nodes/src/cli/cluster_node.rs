@@ -3,7 +3,7 @@
 //! clearinghouse link (`--org` and `--outbox/--inbox` or `--connector-nats`) every node may be
 //! given the same link, and the one owning the practice's shard exchanges.
 
-use super::exchange::ClusterLink;
+use super::exchange::{ClusterLink, Exchanges};
 use crate::api::node::NodeClaimService;
 use anyhow::Context;
 use clap::Args;
@@ -63,33 +63,9 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
         if let Some(address) = node_args.metrics_addr {
             super::node::serve_metrics(address, registry.clone()).await?;
         }
-        let wanted = node_args.http.http.is_some() || node_args.exchange.enabled();
-        let (api, exchange) = match wanted {
+        let (api, exchange) = match node_args.http.http.is_some() || node_args.exchange.enabled() {
+            true => serve(&node, &node_args, registry, args.replicas).await?,
             false => (None, None),
-            true => {
-                // Claims are read from the JetStream journal (every shard, so lists are
-                // complete); commands for other nodes' shards are forwarded (`NatsForward`);
-                // the batch registry is in KV, so a 999 finds its claims on any node.
-                let actors = node.actors().clone();
-                let service = NodeClaimService::start_polling(actors.clone(), PROJECTION_POLL);
-                let batches: Arc<dyn BatchRegistry> = Arc::new(
-                    KvBatchRegistry::open(node.client().clone(), args.replicas)
-                        .await
-                        .context("opening the batch registry bucket")?,
-                );
-                let link = ClusterLink { client: node.client().clone(), replicas: args.replicas };
-                let exchange = node_args
-                    .exchange
-                    .start(&actors, service.clone(), batches.clone(), &node_args.data_dir, Some(link), &registry)
-                    .await?;
-                let api = match node_args.http.http {
-                    Some(address) => Some(
-                        super::http::start(actors, service, address, &node_args.data_dir, registry, batches).await?,
-                    ),
-                    None => None,
-                };
-                (api, exchange)
-            }
         };
         let ran = node.run(shutdown).await.context("running the node");
         if let Some(exchange) = exchange {
@@ -101,6 +77,35 @@ pub fn run(nats: String, args: ClusterNodeArgs, node_args: super::node::NodeArgs
         ran?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The clearinghouse exchange and the HTTP API, whichever are asked for. Claims are read from
+/// the JetStream journal (every shard, so lists are complete); commands for other nodes'
+/// shards are forwarded (`NatsForward`); the batch registry is in KV, so a 999 finds its claims
+/// on any node.
+async fn serve(
+    node: &ClusterNode,
+    node_args: &super::node::NodeArgs,
+    registry: prometheus::Registry,
+    replicas: usize,
+) -> anyhow::Result<(Option<super::http::HttpServer>, Option<Exchanges>)> {
+    let actors = node.actors().clone();
+    let service = NodeClaimService::start_polling(actors.clone(), PROJECTION_POLL);
+    let batches: Arc<dyn BatchRegistry> = Arc::new(
+        KvBatchRegistry::open(node.client().clone(), replicas).await.context("opening the batch registry bucket")?,
+    );
+    let link = ClusterLink { client: node.client().clone(), replicas };
+    let exchange = node_args
+        .exchange
+        .start(&actors, service.clone(), batches.clone(), &node_args.data_dir, Some(link), &registry)
+        .await?;
+    let api = match node_args.http.http {
+        Some(address) => {
+            Some(super::http::start(actors, service, address, &node_args.data_dir, registry, batches).await?)
+        }
+        None => None,
+    };
+    Ok((api, exchange))
 }
 
 /// How often the API's projection reads the journal for what other nodes appended.

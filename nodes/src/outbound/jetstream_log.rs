@@ -13,6 +13,7 @@ use super::state::{Bytes as Stored, Entry, OutboundState, Staged};
 use super::{InquiryClock, OutboundLogError, StagedBatch, StagedRequest, Submission};
 use crate::jetstream::ack::{parse_ack, AckError, PublishAck};
 use crate::jetstream::plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE;
+use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::stream::{self, DirectGetErrorKind, Stream};
 use async_nats::{HeaderMap, Request};
 use bytes::Bytes;
@@ -93,14 +94,18 @@ impl JetStreamOutboundLog {
         self.catch_up(&mut read).await
     }
 
+    /// The first message on `subject` after stream sequence `after`, if any.
+    async fn next_on(&self, subject: &str, after: u64) -> Result<Option<StreamMessage>, OutboundLogError> {
+        match self.stream.direct_get_next_for_subject(subject, Some(after + 1)).await {
+            Ok(message) => Ok(Some(message)),
+            Err(error) if error.kind() == DirectGetErrorKind::NotFound => Ok(None),
+            Err(error) => Err(unavailable(&format!("reading {subject}"), error)),
+        }
+    }
+
     async fn catch_up(&self, read: &mut (OutboundState, u64)) -> Result<(), OutboundLogError> {
         let subject = self.log_subject();
-        loop {
-            let message = match self.stream.direct_get_next_for_subject(subject.as_str(), Some(read.1 + 1)).await {
-                Ok(message) => message,
-                Err(error) if error.kind() == DirectGetErrorKind::NotFound => return Ok(()),
-                Err(error) => return Err(unavailable("reading the outbound log", error)),
-            };
+        while let Some(message) = self.next_on(&subject, read.1).await? {
             let entry: Entry = decode(&message.payload).map_err(|error| OutboundLogError::Corrupt {
                 key: format!("{subject} @{}", message.sequence),
                 detail: error.to_string(),
@@ -108,6 +113,7 @@ impl JetStreamOutboundLog {
             read.0.apply(&entry);
             read.1 = message.sequence;
         }
+        Ok(())
     }
 
     /// Publish and wait for the server's verdict (outer error: no verdict came).
@@ -234,13 +240,9 @@ impl JetStreamOutboundLog {
         let subject = self.bytes_subject(bytes.id);
         let (mut found, mut after) = (Vec::new(), 0);
         for chunk in 0..bytes.chunks {
-            let message = match self.stream.direct_get_next_for_subject(subject.as_str(), Some(after + 1)).await {
-                Ok(message) => message,
-                Err(error) if error.kind() == DirectGetErrorKind::NotFound => {
-                    let detail = format!("chunk {} of {} is missing", chunk + 1, bytes.chunks);
-                    return Err(OutboundLogError::Corrupt { key: subject, detail });
-                }
-                Err(error) => return Err(unavailable(&format!("reading {subject}"), error)),
+            let Some(message) = self.next_on(&subject, after).await? else {
+                let detail = format!("chunk {} of {} is missing", chunk + 1, bytes.chunks);
+                return Err(OutboundLogError::Corrupt { key: subject, detail });
             };
             found.extend_from_slice(&message.payload);
             after = message.sequence;
