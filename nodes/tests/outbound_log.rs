@@ -2,12 +2,14 @@
 //! cluster's JetStream stream (on a real nats-server). Staging marks submissions and takes the
 //! next control number (837s and 276s share them), a failed build stores nothing, delivery
 //! forgets the bytes and keeps the marks, and everything survives reopening. On JetStream, a
-//! second sender that has not read the first's staging is refused and then knows it.
+//! second sender that has not read the first's staging is refused and then knows it, and
+//! checkpoints keep the log short without changing what any reader knows.
 
 mod common;
 
 use practice_nodes::outbound::jetstream_log::JetStreamOutboundLog;
 use practice_nodes::outbound::sled_log::SledOutboundLog;
+use practice_nodes::outbound::state::Entry;
 use practice_nodes::outbound::{InquiryClock, OutboundLog, OutboundLogError, StagedBatch, StagedRequest, Submission};
 use practice_protocol::ids::{ClaimId, OrgId};
 use std::future::Future;
@@ -100,6 +102,101 @@ async fn the_jetstream_store_conforms() {
         )
     })
     .await;
+}
+
+/// The same scenario with a checkpoint after every entry: each reopening starts from one.
+#[tokio::test]
+async fn the_jetstream_store_conforms_checkpointing_after_every_entry() {
+    let Some(server) = common::start_server() else { return };
+    let client = practice_nodes::jetstream::connect(&server.url(), "test").await.unwrap();
+    let org = OrgId::new_v4();
+    conforms(org, move || {
+        let client = client.clone();
+        Box::pin(async move {
+            OutboundLog::JetStream(Box::new(JetStreamOutboundLog::open_with(client, org, 1, 1).await.unwrap()))
+        })
+    })
+    .await;
+}
+
+/// Everything one reader knows of the practice's sending, for comparing two.
+async fn knowledge(
+    log: &JetStreamOutboundLog,
+    submissions: &[Submission],
+) -> (Vec<StagedBatch>, Vec<StagedRequest>, Vec<(bool, InquiryClock, u32)>) {
+    let mut marks = Vec::new();
+    for submission in submissions {
+        marks.push((
+            log.is_sent(*submission).await,
+            log.inquiry_clock(*submission, 0).await.unwrap(),
+            log.requests_answered(submission.claim_id).await,
+        ));
+    }
+    (log.staged().await.unwrap(), log.staged_requests().await.unwrap(), marks)
+}
+
+/// A practice that has sent for a long time: with a checkpoint every 5 entries, its log holds
+/// at most 5 entries after the latest checkpoint, the stream nothing else but that checkpoint's
+/// state and what is still staged; a new reader, one opened before it all began (whose next
+/// entries were purged) and the sender itself all know the same; a stale sender is still
+/// refused, and the numbering goes on.
+#[tokio::test]
+async fn checkpoints_bound_the_log_and_every_reader_knows_the_same() {
+    const EVERY: u64 = 5;
+    let Some(server) = common::start_server() else { return };
+    let client = practice_nodes::jetstream::connect(&server.url(), "test").await.unwrap();
+    let org = OrgId::new_v4();
+    let open = || JetStreamOutboundLog::open_with(client.clone(), org, 1, EVERY);
+    let (sender, early) = (open().await.unwrap(), open().await.unwrap());
+    let mut stale = None;
+    let mut submissions = Vec::new();
+    let mut last = 0;
+    for round in 0..12u32 {
+        let batch = [submission(1), submission(2)];
+        submissions.extend(batch);
+        let at = u64::from(round) * 1_000;
+        last = sender.stage(&batch, at, |control| Ok::<_, ()>(staged(org, control))).await.unwrap().unwrap().control;
+        if round % 3 == 0 {
+            let asking = [(batch[0], round + 1)];
+            let asked = sender.stage_request(&asking, at + 500, |control| Ok::<_, ()>(request(org, control)));
+            sender.delivered(asked.await.unwrap().unwrap().control).await.unwrap();
+        }
+        if round < 11 {
+            sender.delivered(last).await.unwrap();
+        }
+        if round == 5 {
+            stale = Some(open().await.unwrap());
+        }
+    }
+    assert_eq!(last, 16, "12 batches and 4 requests numbered in one sequence");
+
+    let context = async_nats::jetstream::new(client.clone());
+    let mut stream = context.get_stream("OUTLOG").await.unwrap();
+    let subject = format!("outlog.{}.log", org.0.simple());
+    let mut entries = Vec::new();
+    let mut after = 0;
+    while let Ok(message) = stream.direct_get_next_for_subject(subject.as_str(), Some(after + 1)).await {
+        entries.push(practice_protocol::codec::decode::<Entry>(&message.payload).unwrap());
+        after = message.sequence;
+    }
+    assert!(matches!(entries[0], Entry::Checkpoint { .. }), "the log starts at its latest checkpoint: {entries:?}");
+    assert!(entries.len() as u64 <= EVERY + 1, "{} entries kept", entries.len());
+    let stored = stream.info().await.unwrap().state.messages;
+    // The entries, the checkpoint's state, the one batch still staged.
+    assert!(stored <= entries.len() as u64 + 2, "{stored} messages in the stream for {} entries", entries.len());
+
+    let expected = knowledge(&sender, &submissions).await;
+    assert_eq!(expected.0, vec![staged(org, 16)]);
+    assert!(expected.2.iter().all(|(sent, _, _)| *sent));
+    assert_eq!(knowledge(&open().await.unwrap(), &submissions).await, expected, "a new reader");
+    early.refresh().await.unwrap();
+    assert_eq!(knowledge(&early, &submissions).await, expected, "a reader whose next entries were purged");
+    let stale = stale.unwrap();
+    let refused = stale.stage(&[submissions[0]], 99_000, |control| Ok::<_, ()>(staged(org, control))).await;
+    assert!(matches!(refused, Err(OutboundLogError::Contended)), "{refused:?}");
+    assert_eq!(knowledge(&stale, &submissions).await, expected, "a stale sender, once refused");
+    let next = stale.stage(&[submission(1)], 99_000, |control| Ok::<_, ()>(staged(org, control))).await;
+    assert_eq!(next.unwrap().unwrap().control, 17);
 }
 
 /// Two nodes both believing they send for one practice (a takeover while the old owner was

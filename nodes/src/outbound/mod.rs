@@ -92,7 +92,7 @@ impl Submission {
 
 /// When a submission last left or was asked about, and how often it was asked: a 276 is due
 /// once the payer has been quiet for the configured interval since `since_ms`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InquiryClock {
     /// Unix milliseconds.
     pub since_ms: u64,

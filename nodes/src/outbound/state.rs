@@ -29,6 +29,11 @@ pub enum Entry {
     Request { control: u32, claims: usize, submissions: Vec<(Submission, u32)>, at_ms: u64, bytes: Bytes },
     /// The connector took what was staged under `control`.
     Delivered { control: u32 },
+    /// The log folded up to here, stored under `bytes` (an encoded [`OutboundState`]): a
+    /// reader starts from the latest one instead of the first entry, and the entries before it
+    /// can go. Folding it changes nothing — it is what the entries before it add up to — so
+    /// the store, not [`OutboundState::apply`], loads it when it has not read those entries.
+    Checkpoint { bytes: Bytes },
 }
 
 /// Where a staging's bytes are: `chunks` messages (a large interchange does not fit in one)
@@ -40,14 +45,14 @@ pub struct Bytes {
 }
 
 /// What is staged under a control number, but its bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Staged {
     Batch { institutional: bool, sent: Vec<SentBatch>, bytes: Bytes },
     Request { claims: usize, bytes: Bytes },
 }
 
 /// A practice's outbound log folded.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboundState {
     /// The control number the next staging takes (1 before any).
     next_control: Option<u32>,
@@ -80,6 +85,7 @@ impl OutboundState {
             Entry::Delivered { control } => {
                 self.staged.remove(control);
             }
+            Entry::Checkpoint { .. } => {}
         }
     }
 
