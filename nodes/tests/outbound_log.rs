@@ -7,7 +7,7 @@
 
 mod common;
 
-use practice_nodes::outbound::jetstream_log::JetStreamOutboundLog;
+use practice_nodes::outbound::jetstream_log::{JetStreamOutboundLog, CHECKPOINT_EVERY};
 use practice_nodes::outbound::sled_log::SledOutboundLog;
 use practice_nodes::outbound::state::Entry;
 use practice_nodes::outbound::{InquiryClock, OutboundLog, OutboundLogError, StagedBatch, StagedRequest, Submission};
@@ -92,28 +92,24 @@ async fn the_sled_store_conforms() {
 
 #[tokio::test]
 async fn the_jetstream_store_conforms() {
-    let Some(server) = common::start_server() else { return };
-    let client = practice_nodes::jetstream::connect(&server.url(), "test").await.unwrap();
-    let org = OrgId::new_v4();
-    conforms(org, move || {
-        let client = client.clone();
-        Box::pin(
-            async move { OutboundLog::JetStream(Box::new(JetStreamOutboundLog::open(client, org, 1).await.unwrap())) },
-        )
-    })
-    .await;
+    jetstream_conforms(CHECKPOINT_EVERY).await;
 }
 
 /// The same scenario with a checkpoint after every entry: each reopening starts from one.
 #[tokio::test]
 async fn the_jetstream_store_conforms_checkpointing_after_every_entry() {
+    jetstream_conforms(1).await;
+}
+
+async fn jetstream_conforms(checkpoint_every: u64) {
     let Some(server) = common::start_server() else { return };
     let client = practice_nodes::jetstream::connect(&server.url(), "test").await.unwrap();
     let org = OrgId::new_v4();
     conforms(org, move || {
         let client = client.clone();
         Box::pin(async move {
-            OutboundLog::JetStream(Box::new(JetStreamOutboundLog::open_with(client, org, 1, 1).await.unwrap()))
+            let log = JetStreamOutboundLog::open_with(client, org, 1, checkpoint_every).await.unwrap();
+            OutboundLog::JetStream(Box::new(log))
         })
     })
     .await;
