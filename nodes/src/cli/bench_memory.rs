@@ -58,6 +58,9 @@ pub struct MemoryArgs {
 
 const SEED: u64 = 4;
 
+/// A little more than jemalloc's default 10 s decay: how long freed pages may stay resident.
+const DECAY: Duration = Duration::from_secs(11);
+
 pub fn run(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.claims > 0, "--claims must be at least 1");
     anyhow::ensure!(args.active_percent <= 100, "--active-percent is a percentage (0 to 100)");
@@ -100,7 +103,6 @@ async fn measure_hibernated(
     baseline: u64,
     active: u64,
 ) -> Result<f64, &'static str> {
-    const DECAY: Duration = Duration::from_secs(11);
     if active == 0 || idle_after < hibernate_after + check * 2 + DECAY {
         return Err("needs --idle-after-ms above --hibernate-after-ms + 12 s");
     }
@@ -267,7 +269,6 @@ async fn bench(args: &MemoryArgs, scratch: &Path) -> anyhow::Result<()> {
 /// created and not with the actors (sled's page cache filling up to its bound, the writer's
 /// entity heads); this does not, though the snapshots passivation writes are charged to it.
 async fn freed_by_passivating(node: &Node, live: usize) -> (f64, f64) {
-    const DECAY: Duration = Duration::from_secs(11);
     if live == 0 {
         return (0.0, 0.0);
     }
