@@ -1,7 +1,7 @@
 //! The journal conformance suite against the embedded sled journal.
 
 use practice_actors::journal::conformance::{run_all, run_check, BoxFuture, CreatedStore, JournalHarness, CHECKS};
-use practice_actors::journal::{Journal, JournalError, SledJournal};
+use practice_actors::journal::{FoldPolicy, Journal, JournalError, SledJournal, SledOptions};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tempfile::TempDir;
@@ -10,6 +10,13 @@ use tempfile::TempDir;
 #[derive(Default)]
 struct SledHarness {
     dirs: Mutex<Vec<TempDir>>,
+    options: SledOptions,
+}
+
+impl SledHarness {
+    fn with(options: SledOptions) -> Self {
+        Self { dirs: Mutex::default(), options }
+    }
 }
 
 impl JournalHarness for SledHarness {
@@ -17,7 +24,7 @@ impl JournalHarness for SledHarness {
         Box::pin(async move {
             let dir = tempfile::tempdir().map_err(|error| JournalError::Unavailable(error.to_string()))?;
             let path = dir.path().join("journal");
-            let journal = SledJournal::open(&path, shard_count)?;
+            let journal = SledJournal::open_with(&path, shard_count, self.options)?;
             if let Ok(mut dirs) = self.dirs.lock() {
                 dirs.push(dir);
             }
@@ -34,17 +41,40 @@ impl JournalHarness for SledHarness {
         Box::pin(async move {
             // The last reference: dropping it stops the writer and releases sled's lock.
             drop(journal);
-            let journal = SledJournal::open(&PathBuf::from(token), shard_count)?;
+            let journal = SledJournal::open_with(&PathBuf::from(token), shard_count, self.options)?;
             Ok(Arc::new(journal) as Arc<dyn Journal>)
         })
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sled_journal_passes_the_conformance_suite() {
-    let harness = SledHarness::default();
+async fn conforms(options: SledOptions) {
+    let harness = SledHarness::with(options);
     let failures = run_all(&harness).await;
     assert!(failures.is_empty(), "{}", failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+}
+
+/// The default: the suite's few groups all stay in the pending log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sled_journal_passes_the_conformance_suite() {
+    conforms(SledOptions::default()).await;
+}
+
+/// Every group folded at once: only per-shard records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sled_journal_folding_every_group_conforms() {
+    conforms(SledOptions { fold: FoldPolicy { groups: 1, entries: usize::MAX }, ..SledOptions::default() }).await;
+}
+
+/// Folds every few groups or entries, so reads span folded records and the pending tail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sled_journal_folding_every_few_groups_conforms() {
+    conforms(SledOptions { fold: FoldPolicy { groups: 3, entries: 4 }, ..SledOptions::default() }).await;
+}
+
+/// Closed without folding, as a crash leaves it: the reopened store reads its pending log back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sled_journal_reopened_with_a_pending_log_conforms() {
+    conforms(SledOptions { fold_on_close: false, ..SledOptions::default() }).await;
 }
 
 #[tokio::test]

@@ -11,9 +11,11 @@ pub mod conformance;
 pub mod sled;
 mod sled_keys;
 pub mod sled_open;
+mod sled_pending;
 mod sled_writer;
 
-pub use self::sled::{SledJournal, DEFAULT_CACHE_BYTES};
+pub use self::sled::{SledJournal, SledOptions, DEFAULT_CACHE_BYTES};
+pub use self::sled_pending::FoldPolicy;
 
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::ShardId;

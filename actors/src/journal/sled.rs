@@ -3,12 +3,14 @@
 //! ## Keyspaces (one sled tree, one-byte prefixes, keys big-endian, see `sled_keys`)
 //! - `e` events: org/kind/id/sequence → shard, shard position, payload.
 //! - `l` shard log: shard/first position → the event keys of consecutive positions (the order
-//!   consumers read). A group commit writes one record per shard it touches, so an event costs
-//!   one insert plus its share of its shard's record. Stores written when every record held
-//!   one event read the same.
+//!   consumers read). Records of any length read the same.
+//! - `g` pending shard log: group number → that group commit's shard log entries, per shard,
+//!   until the writer folds them into `l` records (see `sled_pending`). A group commit writes
+//!   one record whatever the shards it touches, so an event costs one insert plus its share of
+//!   a `g` record and of a fold. Readers find a shard's pending tail in memory.
 //! - `p` epochs: shard → lease epoch. An entity's last sequence is its greatest event key and
-//!   a shard's last position is found from its greatest log record (reverse range reads), so
-//!   an append writes nothing else.
+//!   a shard's last position is its last pending entry or the end of its greatest log record
+//!   (reverse range reads), so an append writes nothing else.
 //! - `s` snapshots: entity → sequence + state; `c` consumers: name/shard → position; `i`
 //!   inbound: org/message id → (); `m` meta (the shard count).
 //!
@@ -20,9 +22,13 @@
 
 use super::sled_keys::{
     consumer_key, decode_entity_key, decode_event_value, entity_key, event_key, inbound_key, prefixed, read_u64,
-    shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EVENTS, META, SHARD_LOG, SNAPSHOTS,
+    shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EVENTS, EVENT_KEY_LEN, META,
+    SHARD_LOG, SNAPSHOTS,
 };
-use super::sled_writer::{last_position, unavailable, writer_loop, Reply, WriteRequest};
+use super::sled_pending::{FoldPolicy, PendingLog};
+use super::sled_writer::{
+    last_position, read_pending, unavailable, writer_loop, Reply, SharedPending, WriteRequest, WriterSetup,
+};
 use super::{AppendBatch, BoxFuture, Epoch, Journal, JournalError, Snapshot, StoredEvent};
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::ids::OrgId;
@@ -30,18 +36,40 @@ use practice_protocol::shard::ShardId;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 /// sled's page cache for the journal, unless the caller says otherwise.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How many times a shard read that met a fold reads again before giving up.
+const READ_ATTEMPTS: usize = 64;
+
+/// How the embedded journal is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SledOptions {
+    /// sled's page cache (sled's own default is 1 GiB, which would dwarf the actors' memory).
+    pub cache_bytes: u64,
+    /// When the writer folds the pending shard log into per-shard records.
+    pub fold: FoldPolicy,
+    /// Fold at close, so a closed store holds no pending records. Off only in tests that
+    /// need a store as a crash leaves it.
+    pub fold_on_close: bool,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        Self { cache_bytes: DEFAULT_CACHE_BYTES, fold: FoldPolicy::default(), fold_on_close: true }
+    }
+}
+
 /// The embedded journal. Cheap to share behind an `Arc`; dropping the last handle stops the
 /// writer thread after it has answered everything queued.
 pub struct SledJournal {
     shard_count: u16,
     tree: sled::Db,
+    pending: SharedPending,
     sender: Mutex<Option<mpsc::Sender<WriteRequest>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -53,14 +81,18 @@ impl SledJournal {
         Self::open_with_cache(dir, shard_count, DEFAULT_CACHE_BYTES)
     }
 
-    /// `open` with sled's page cache bounded to `cache_bytes` (sled's own default is 1 GiB,
-    /// which would dwarf the actors' memory).
+    /// `open` with sled's page cache bounded to `cache_bytes`.
     pub fn open_with_cache(dir: &Path, shard_count: u16, cache_bytes: u64) -> Result<Self, JournalError> {
+        Self::open_with(dir, shard_count, SledOptions { cache_bytes, ..SledOptions::default() })
+    }
+
+    /// `open` with every option.
+    pub fn open_with(dir: &Path, shard_count: u16, options: SledOptions) -> Result<Self, JournalError> {
         if shard_count == 0 {
             return Err(JournalError::InvalidAppend("shard count must be at least 1".into()));
         }
-        let db =
-            super::sled_open::open(&sled::Config::new().path(dir).cache_capacity(cache_bytes)).map_err(unavailable)?;
+        let config = sled::Config::new().path(dir).cache_capacity(options.cache_bytes);
+        let db = super::sled_open::open(&config).map_err(unavailable)?;
         let meta_key = prefixed(META, b"shard_count");
         match db.get(&meta_key).map_err(unavailable)? {
             Some(stored) => {
@@ -82,13 +114,20 @@ impl SledJournal {
                 db.flush().map_err(unavailable)?;
             }
         }
+        let pending = Arc::new(RwLock::new(PendingLog::load(&db)?));
+        let setup = WriterSetup {
+            shard_count,
+            pending: pending.clone(),
+            fold: options.fold,
+            fold_on_close: options.fold_on_close,
+        };
         let (sender, receiver) = mpsc::channel();
         let writer_db = db.clone();
         let writer = std::thread::Builder::new()
             .name("journal-writer".into())
-            .spawn(move || writer_loop(writer_db, shard_count, receiver))
+            .spawn(move || writer_loop(writer_db, setup, receiver))
             .map_err(|error| JournalError::Unavailable(format!("cannot start the journal writer: {error}")))?;
-        Ok(Self { shard_count, tree: db, sender: Mutex::new(Some(sender)), writer: Mutex::new(Some(writer)) })
+        Ok(Self { shard_count, tree: db, pending, sender: Mutex::new(Some(sender)), writer: Mutex::new(Some(writer)) })
     }
 
     /// The shard count a store was created with, if it exists.
@@ -145,7 +184,33 @@ impl SledJournal {
         Ok(events)
     }
 
+    /// A shard's events after `after`: its folded records, then its pending tail. Positions
+    /// are dense in a shard, so a tail that does not start right after the folded events
+    /// means a fold moved entries between the two reads: read again.
     fn read_shard_now(&self, shard: ShardId, after: u64, limit: usize) -> Result<Vec<StoredEvent>, JournalError> {
+        for _ in 0..READ_ATTEMPTS {
+            let mut events = self.read_folded(shard, after, limit)?;
+            if events.len() >= limit {
+                return Ok(events);
+            }
+            let next = events.last().map_or(after, |event| event.position);
+            let tail = read_pending(&self.pending).tail(shard, next, limit - events.len());
+            match tail {
+                None => return Ok(events),
+                Some((first, _)) if first > next + 1 => continue,
+                Some((_, keys)) => {
+                    for key in keys.chunks_exact(EVENT_KEY_LEN) {
+                        events.push(self.shard_event(shard, key)?);
+                    }
+                    return Ok(events);
+                }
+            }
+        }
+        Err(JournalError::Unavailable(format!("shard {shard}'s log kept being folded while it was read")))
+    }
+
+    /// A shard's events after `after` in its folded `l` records.
+    fn read_folded(&self, shard: ShardId, after: u64, limit: usize) -> Result<Vec<StoredEvent>, JournalError> {
         let wanted = after.saturating_add(1);
         let lowest = prefixed(SHARD_LOG, &shard_log_key(shard, 0));
         let start = prefixed(SHARD_LOG, &shard_log_key(shard, wanted));
@@ -263,7 +328,7 @@ impl Journal for SledJournal {
     }
 
     fn shard_head(&self, shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
-        let result = last_position(&self.tree, shard).map(Some);
+        let result = last_position(&self.tree, &read_pending(&self.pending), shard).map(Some);
         Box::pin(async move { result })
     }
 

@@ -14,6 +14,8 @@ use uuid::Uuid;
 /// Keyspace prefixes.
 pub const EVENTS: u8 = b'e';
 pub const SHARD_LOG: u8 = b'l';
+/// Group commits' shard log entries not yet folded into `SHARD_LOG` (see `sled_pending`).
+pub const PENDING: u8 = b'g';
 pub const EPOCHS: u8 = b'p';
 pub const SNAPSHOTS: u8 = b's';
 pub const CONSUMERS: u8 = b'c';

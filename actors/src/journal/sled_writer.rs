@@ -24,13 +24,14 @@
 
 use super::sled_keys::{
     entity_key, event_key, event_value, prefixed, read_u64, shard_key, shard_log_entries, shard_log_first,
-    shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, INBOUND, SHARD_LOG, SNAPSHOTS,
+    shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, EVENT_KEY_LEN, INBOUND, SHARD_LOG, SNAPSHOTS,
 };
+use super::sled_pending::{encode, pending_key, FoldPolicy, GroupLog, PendingLog};
 use super::{AppendBatch, Epoch, JournalError};
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::{shard_of, ShardId};
 use std::collections::HashMap;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::oneshot;
 
 /// Most requests one group commit takes; bounds one batch's size.
@@ -57,8 +58,27 @@ pub(super) fn unavailable(error: sled::Error) -> JournalError {
     JournalError::Unavailable(format!("sled: {error}"))
 }
 
-/// The last position in a shard's log (0 when empty): the last event of its greatest record.
-pub(super) fn last_position(db: &sled::Db, shard: ShardId) -> Result<u64, JournalError> {
+/// The pending log, shared with readers; only the writer changes it.
+pub(super) type SharedPending = Arc<RwLock<PendingLog>>;
+
+pub(super) fn read_pending(pending: &SharedPending) -> RwLockReadGuard<'_, PendingLog> {
+    pending.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write_pending(pending: &SharedPending) -> RwLockWriteGuard<'_, PendingLog> {
+    pending.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The last position in a shard (0 when empty): its last pending entry, else the last event
+/// of its greatest folded record.
+pub(super) fn last_position(db: &sled::Db, pending: &PendingLog, shard: ShardId) -> Result<u64, JournalError> {
+    match pending.last(shard) {
+        Some(last) => Ok(last),
+        None => last_folded_position(db, shard),
+    }
+}
+
+fn last_folded_position(db: &sled::Db, shard: ShardId) -> Result<u64, JournalError> {
     let start = prefixed(SHARD_LOG, &shard_log_key(shard, 0));
     let end = prefixed(SHARD_LOG, &shard_log_key(shard, u64::MAX));
     match db.range(start..=end).next_back() {
@@ -134,38 +154,58 @@ impl Facts {
     }
 }
 
+/// What a group did to the shard log, for the pending log to learn once it is applied.
+enum LogWrite {
+    Nothing,
+    /// A `g` record with this number and these entries.
+    Pending(u64, GroupLog),
+    /// Everything pending, and the group's own entries, folded into `l` records.
+    Folded,
+}
+
 /// A group's pending writes over the stored keys: reads see the group's own earlier writes.
 /// Event writes go straight to the batch (nothing reads them back within a group: heads and
-/// positions answer for them), the shard log gathers one record per shard, and the few keys
+/// positions answer for them), the shard log entries are gathered per shard, and the few keys
 /// a later request may read (snapshots, inbound ids) are kept in `writes` too.
 struct Staged<'a> {
     db: &'a sled::Db,
     known: &'a Facts,
+    pending: &'a PendingLog,
     moves: Facts,
     batch: sled::Batch,
     writes: HashMap<Vec<u8>, Vec<u8>>,
     /// Per shard: the group's first position there and the event keys from it on.
-    logs: HashMap<ShardId, (u64, Vec<u8>)>,
+    logs: GroupLog,
 }
 
 impl<'a> Staged<'a> {
-    fn new(db: &'a sled::Db, known: &'a Facts) -> Self {
+    fn new(db: &'a sled::Db, known: &'a Facts, pending: &'a PendingLog) -> Self {
         Self {
             db,
             known,
+            pending,
             moves: Facts::default(),
             batch: sled::Batch::default(),
             writes: HashMap::new(),
-            logs: HashMap::new(),
+            logs: GroupLog::new(),
         }
     }
 
-    /// The batch to apply, with the group's shard log records, and what it moves.
-    fn finish(mut self) -> (sled::Batch, Facts) {
-        for (shard, (first, keys)) in self.logs {
-            self.batch.insert(prefixed(SHARD_LOG, &shard_log_key(shard, first)), keys);
-        }
-        (self.batch, self.moves)
+    /// The batch to apply, with the group's shard log entries (a `g` record, or a fold when
+    /// one is due), and what it moves.
+    fn finish(mut self, policy: FoldPolicy) -> (sled::Batch, Facts, LogWrite) {
+        let entries = self.logs.values().map(|(_, keys)| keys.len() / EVENT_KEY_LEN).sum();
+        let log = if entries == 0 {
+            LogWrite::Nothing
+        } else if self.pending.due(policy, entries) {
+            self.pending.fold_into(&self.logs, &mut self.batch);
+            LogWrite::Folded
+        } else {
+            let number = self.pending.next_group();
+            self.batch.insert(pending_key(number), encode(&self.logs));
+            LogWrite::Pending(number, self.logs)
+        };
+        (self.batch, self.moves, log)
     }
 
     /// The group's own value, else the writer's; `None`: read it from sled.
@@ -183,7 +223,7 @@ impl<'a> Staged<'a> {
     fn position(&self, shard: ShardId) -> Result<u64, JournalError> {
         match self.recall(|facts| facts.positions.get(&shard)) {
             Some(position) => Ok(position),
-            None => last_position(self.db, shard),
+            None => last_position(self.db, self.pending, shard),
         }
     }
 
@@ -215,8 +255,19 @@ impl<'a> Staged<'a> {
     }
 }
 
-pub(super) fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiver<WriteRequest>) {
+/// How the writer runs: where its pending log lives and when it folds.
+pub(super) struct WriterSetup {
+    pub shard_count: u16,
+    pub pending: SharedPending,
+    pub fold: FoldPolicy,
+    /// Fold what is pending when the journal closes (always, but in tests of recovery).
+    pub fold_on_close: bool,
+}
+
+pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Receiver<WriteRequest>) {
     let mut known = Facts::default();
+    // Whether the pending log must be read back from sled: a failed apply left it unknown.
+    let mut pending_stale = false;
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -225,22 +276,62 @@ pub(super) fn writer_loop(db: sled::Db, shard_count: u16, receiver: mpsc::Receiv
                 Err(_) => break,
             }
         }
-        let mut staged = Staged::new(&db, &known);
-        let results: Vec<Applied> =
-            group.iter().map(|request| check_request(&mut staged, shard_count, request)).collect();
-        let (batch, moves) = staged.finish();
+        if pending_stale {
+            match PendingLog::load(&db) {
+                Ok(reloaded) => {
+                    *write_pending(&setup.pending) = reloaded;
+                    pending_stale = false;
+                }
+                Err(error) => {
+                    answer(group, Err(error));
+                    continue;
+                }
+            }
+        }
+        let (results, batch, moves, log) = {
+            let pending = read_pending(&setup.pending);
+            let mut staged = Staged::new(&db, &known, &pending);
+            let results: Vec<Applied> =
+                group.iter().map(|request| check_request(&mut staged, setup.shard_count, request)).collect();
+            let (batch, moves, log) = staged.finish(setup.fold);
+            (results, batch, moves, log)
+        };
         let applied = db.apply_batch(batch).map_err(unavailable);
         if applied.is_ok() {
             known.learn(moves, HEAD_GENERATION);
+            if let Err(error) = learn_log(&setup.pending, log) {
+                tracing::error!(%error, "the pending shard log went out of step; reading it back");
+                pending_stale = true;
+            }
         } else {
             // What reached sled is unknown: read everything back from sled next time.
             known.clear();
+            pending_stale = true;
         }
         let durable = applied.and_then(|()| db.flush().map(|_| ()).map_err(unavailable));
         answer(group, durable.map(|()| results));
     }
+    if setup.fold_on_close && !pending_stale {
+        // A store closed cleanly holds no `g` records, so a build that predates them reads it.
+        let mut batch = sled::Batch::default();
+        read_pending(&setup.pending).fold_into(&GroupLog::new(), &mut batch);
+        if let Err(error) = db.apply_batch(batch) {
+            tracing::error!(%error, "folding the pending shard log at close failed; the next open reads it back");
+        }
+    }
     if let Err(error) = db.flush() {
         tracing::error!(%error, "final journal flush failed");
+    }
+}
+
+fn learn_log(pending: &SharedPending, log: LogWrite) -> Result<(), JournalError> {
+    match log {
+        LogWrite::Nothing => Ok(()),
+        LogWrite::Pending(number, entries) => write_pending(pending).add(number, entries),
+        LogWrite::Folded => {
+            write_pending(pending).clear();
+            Ok(())
+        }
     }
 }
 

@@ -1,0 +1,138 @@
+//! The embedded journal's pending shard log: what a clean close and a crash leave on disk, and
+//! readers racing the writer's folds.
+
+use practice_actors::journal::conformance::entity_in_shard;
+use practice_actors::journal::{
+    sled_open, AppendBatch, FoldPolicy, Journal, PendingEvent, SledJournal, SledOptions, StoredEvent,
+};
+use practice_protocol::envelope::{EntityKind, EntityRef};
+use practice_protocol::ids::OrgId;
+use practice_protocol::shard::ShardId;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use uuid::Uuid;
+
+const SHARDS: u16 = 4;
+
+fn org() -> OrgId {
+    OrgId(Uuid::from_u128(0x0f01d))
+}
+
+fn entities(shard: ShardId, count: u64) -> Vec<EntityRef> {
+    (0..count).map(|salt| entity_in_shard(org(), EntityKind::Claim, shard, SHARDS, salt)).collect()
+}
+
+fn event(entity: EntityRef, sequence: u64) -> PendingEvent {
+    PendingEvent { entity, sequence, message_id: String::new(), payload: sequence.to_be_bytes().to_vec() }
+}
+
+/// How many `g` (pending shard log) records the closed store at `path` holds.
+fn pending_records(path: &Path) -> usize {
+    let db = sled_open::open(&sled::Config::new().path(path)).unwrap();
+    db.scan_prefix([b'g']).count()
+}
+
+/// Appends one event per entity, each its own batch, all in flight at once (so group commits
+/// take several), `rounds` times. The embedded journal queues a write when it is called, so
+/// the appends are all sent before the first is awaited.
+async fn append_rounds(journal: &SledJournal, shard: ShardId, entities: &[EntityRef], from: u64, rounds: u64) {
+    let epoch = journal.fence(shard).await.unwrap();
+    for sequence in from..from + rounds {
+        let appends: Vec<_> = entities
+            .iter()
+            .map(|entity| journal.append(AppendBatch { shard, epoch, events: vec![event(*entity, sequence)] }))
+            .collect();
+        for append in appends {
+            append.await.unwrap();
+        }
+    }
+}
+
+fn assert_dense(events: &[StoredEvent], count: usize) {
+    let positions: Vec<u64> = events.iter().map(|event| event.position).collect();
+    assert_eq!(positions, (1..=count as u64).collect::<Vec<_>>(), "positions are not 1..={count}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_close_folds_and_a_crash_leaves_records_that_read_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let shard = ShardId(1);
+    let claims = entities(shard, 6);
+    let lazy = SledOptions { fold: FoldPolicy { groups: 1000, entries: 100_000 }, ..SledOptions::default() };
+
+    // A clean close folds everything: an older build, which knows only per-shard records,
+    // reads the store whole.
+    let journal = SledJournal::open_with(&path, SHARDS, lazy).unwrap();
+    append_rounds(&journal, shard, &claims, 1, 3).await;
+    let before = journal.read_shard(shard, 0, 1000).await.unwrap();
+    assert_dense(&before, 18);
+    drop(journal);
+    assert_eq!(pending_records(&path), 0, "a clean close left pending records");
+
+    // Closed as a crash leaves it: the pending records stay, and read back the same.
+    let crashed = SledOptions { fold_on_close: false, ..lazy };
+    let journal = SledJournal::open_with(&path, SHARDS, crashed).unwrap();
+    assert_eq!(journal.read_shard(shard, 0, 1000).await.unwrap(), before);
+    append_rounds(&journal, shard, &claims, 4, 2).await;
+    let written = journal.read_shard(shard, 0, 1000).await.unwrap();
+    drop(journal);
+    assert!(pending_records(&path) > 0, "nothing was left pending to read back");
+    let journal = SledJournal::open_with(&path, SHARDS, lazy).unwrap();
+    let reread = journal.read_shard(shard, 0, 1000).await.unwrap();
+    assert_eq!(reread, written);
+    assert_dense(&reread, 30);
+    assert_eq!(journal.shard_head(shard).await.unwrap(), Some(30));
+    // Positions go on from the pending tail, never reusing one, and pages resume anywhere.
+    append_rounds(&journal, shard, &claims, 6, 1).await;
+    let all = journal.read_shard(shard, 0, 1000).await.unwrap();
+    assert_dense(&all, 36);
+    assert_eq!(journal.read_shard(shard, 17, 5).await.unwrap(), all[17..22].to_vec());
+    assert!(journal.read_shard(ShardId(2), 0, 10).await.unwrap().is_empty());
+}
+
+/// A fold moves entries from memory to per-shard records between a reader's two reads; the
+/// reader must still see every position once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_racing_folds_read_every_position_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SledOptions { fold: FoldPolicy { groups: 2, entries: usize::MAX }, ..SledOptions::default() };
+    let journal = Arc::new(SledJournal::open_with(&dir.path().join("journal"), SHARDS, options).unwrap());
+    let shard = ShardId(3);
+    let claims = entities(shard, 16);
+    let rounds = 150;
+    let done = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for page in [1, 7, 1000] {
+        let (journal, done) = (journal.clone(), done.clone());
+        readers.push(tokio::spawn(async move {
+            let mut reads = 0u64;
+            while !done.load(Ordering::Acquire) {
+                let mut after = 0;
+                loop {
+                    let events = journal.read_shard(shard, after, page).await.unwrap();
+                    reads += 1;
+                    let Some(last) = events.last() else { break };
+                    let dense = events.iter().zip(after + 1..).all(|(event, position)| event.position == position);
+                    assert!(dense, "a read after {after} (page {page}) skipped or repeated a position");
+                    after = last.position;
+                }
+                tokio::task::yield_now().await;
+            }
+            reads
+        }));
+    }
+    append_rounds(&journal, shard, &claims, 1, rounds).await;
+    done.store(true, Ordering::Release);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0);
+    }
+    let all = journal.read_shard(shard, 0, usize::MAX).await.unwrap();
+    assert_dense(&all, claims.len() * rounds as usize);
+    for claim in &claims {
+        let sequences: Vec<u64> =
+            all.iter().filter(|event| event.entity == *claim).map(|event| event.sequence).collect();
+        assert_eq!(sequences, (1..=rounds).collect::<Vec<_>>());
+    }
+}
