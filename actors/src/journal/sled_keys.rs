@@ -79,8 +79,8 @@ pub fn event_key(entity: &EntityRef, sequence: u64) -> [u8; EVENT_KEY_LEN] {
 pub const EVENT_KEY_LEN: usize = ENTITY_KEY_LEN + 8;
 
 /// `shard_log` tree: shard + the position of a record's first event → the event keys of
-/// consecutive positions from there, concatenated (a group commit writes one record per
-/// shard it touches, not one per event).
+/// consecutive positions from there, concatenated (a fold of the pending log writes one record
+/// per shard, see `sled_pending`).
 pub fn shard_log_key(shard: ShardId, position: u64) -> [u8; 10] {
     let mut key = [0u8; 10];
     key[..2].copy_from_slice(&shard.0.to_be_bytes());

@@ -132,6 +132,16 @@ impl PendingLog {
             batch.remove(pending_key(*number));
         }
     }
+
+    /// The fold of everything pending, alone (a clean close); `None` when nothing is.
+    pub fn fold_all(&self) -> Option<sled::Batch> {
+        if self.groups.is_empty() {
+            return None;
+        }
+        let mut batch = sled::Batch::default();
+        self.fold_into(&GroupLog::new(), &mut batch);
+        Some(batch)
+    }
 }
 
 pub(super) fn pending_key(number: u64) -> Vec<u8> {

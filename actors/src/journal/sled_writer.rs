@@ -313,9 +313,8 @@ pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Rece
     }
     if setup.fold_on_close && !pending_stale {
         // A store closed cleanly holds no `g` records, so a build that predates them reads it.
-        let mut batch = sled::Batch::default();
-        read_pending(&setup.pending).fold_into(&GroupLog::new(), &mut batch);
-        if let Err(error) = db.apply_batch(batch) {
+        let fold = read_pending(&setup.pending).fold_all();
+        if let Err(error) = fold.map_or(Ok(()), |batch| db.apply_batch(batch)) {
             tracing::error!(%error, "folding the pending shard log at close failed; the next open reads it back");
         }
     }

@@ -8,9 +8,9 @@
 //! calls), so the steady RSS falls back below the creation peak. Beside RSS the bench reports
 //! jemalloc's allocated bytes (heap): what the program holds, without free pages and slack,
 //! and the heap each live actor gives back when passivated, which leaves out what grows with
-//! the claims rather than the actors (sled's page cache filling up to its bound). The per-passivated figure is a residual (steady RSS
-//! less the baseline and the live actors) that includes sled's growth and allocator slack: an
-//! upper bound.
+//! the claims rather than the actors (sled's page cache filling up to its bound). The
+//! per-passivated figure is a residual (steady RSS less the baseline and the live actors)
+//! that includes sled's growth and allocator slack: an upper bound.
 
 // RSS ratios and rates are measurements, not money: floats are right here.
 #![allow(clippy::float_arithmetic)]

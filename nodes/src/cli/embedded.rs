@@ -81,7 +81,6 @@ impl Latencies {
     }
 }
 
-/// Resident set size of this process in KiB, from /proc/self/status (0 if unreadable).
 /// Bytes the allocator has handed out and not taken back, in KiB (jemalloc's
 /// `stats.allocated`, refreshed first): what the program holds, without the allocator's free
 /// pages and slack that RSS also counts. 0 if the statistics are unavailable.
@@ -92,6 +91,7 @@ pub fn heap_kib() -> u64 {
     tikv_jemalloc_ctl::stats::allocated::read().map_or(0, |bytes| bytes as u64 / 1024)
 }
 
+/// Resident set size of this process in KiB, from /proc/self/status (0 if unreadable).
 pub fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()

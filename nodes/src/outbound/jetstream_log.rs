@@ -56,6 +56,15 @@ struct Read {
     checkpoint: Option<Stored>,
 }
 
+impl Read {
+    /// An entry (not a checkpoint) read or appended at stream sequence `sequence`.
+    fn applied(&mut self, entry: &Entry, sequence: u64) {
+        self.state.apply(entry);
+        self.since_checkpoint += 1;
+        self.last = sequence;
+    }
+}
+
 fn unavailable(what: &str, error: impl std::fmt::Display) -> OutboundLogError {
     OutboundLogError::Unavailable(format!("{what}: {error}"))
 }
@@ -145,12 +154,11 @@ impl JetStreamOutboundLog {
             let key = || format!("{subject} @{}", message.sequence);
             let entry: Entry = decode(&message.payload)
                 .map_err(|error| OutboundLogError::Corrupt { key: key(), detail: error.to_string() })?;
-            read.last = message.sequence;
             let Entry::Checkpoint { bytes } = &entry else {
-                read.state.apply(&entry);
-                read.since_checkpoint += 1;
+                read.applied(&entry, message.sequence);
                 continue;
             };
+            read.last = message.sequence;
             // Loaded even when every entry before it was read: the entries this reader
             // missed may have been purged since, and the checkpoint holds them all.
             match self.load_bytes(*bytes).await? {
@@ -245,9 +253,7 @@ impl JetStreamOutboundLog {
         headers.insert(HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, read.last.to_string().as_str());
         match self.publish(self.log_subject(), headers, payload).await? {
             Ok(ack) => {
-                read.state.apply(&entry);
-                read.since_checkpoint += 1;
-                read.last = ack.sequence;
+                read.applied(&entry, ack.sequence);
                 Ok(())
             }
             Err(AckError::Refused(refusal)) if refusal.is_wrong_last_sequence() => {
