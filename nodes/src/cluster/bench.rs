@@ -232,6 +232,8 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
     let single = fenced_appends(&journal, plan.journal_events, 1, run * 2).await?;
     let two_event = fenced_appends(&journal, plan.journal_events / 2, 2, run * 2 + 1).await?;
     consumers_start_after(&journal).await?;
+    // Its event feed (started by the head lookups above) would follow the end-to-end run too.
+    drop(journal);
 
     // End to end: one node owning all 64 shards, in this process, driven over NATS.
     let settings = NodeSettings {

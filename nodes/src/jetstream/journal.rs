@@ -20,6 +20,7 @@
 //!   as one message and only multi-entity batches (tests, benchmarks) are atomic batches.
 
 use super::ack::{parse_ack, AckError, PublishAck};
+use super::feed::{Feed, HeadLookup, ShardReads};
 use super::frame;
 use super::plan::{self, plan_batch, plan_message, EntityHead, PlannedMessage};
 use super::read;
@@ -45,6 +46,7 @@ pub struct JetStreamJournal {
     settings: JetStreamSettings,
     shards: Vec<Shard>,
     open_batches: tokio::sync::Semaphore,
+    feed: Feed,
 }
 
 impl JetStreamJournal {
@@ -57,7 +59,8 @@ impl JetStreamJournal {
         let stores = setup::ensure(&context, &settings).await?;
         let shards = (0..settings.shard_count).map(|_| Shard::default()).collect();
         let open_batches = tokio::sync::Semaphore::new(MAX_OPEN_BATCHES);
-        Ok(Arc::new(Self { client, stores, settings, shards, open_batches }))
+        let feed = Feed::new(settings.shard_count);
+        Ok(Arc::new(Self { client, stores, settings, shards, open_batches, feed }))
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -66,6 +69,11 @@ impl JetStreamJournal {
 
     pub fn settings(&self) -> &JetStreamSettings {
         &self.settings
+    }
+
+    /// Shard reads so far: answered from the event feed's window, or by the server.
+    pub fn shard_reads(&self) -> ShardReads {
+        self.feed.reads()
     }
 
     fn shard(&self, shard: ShardId) -> Result<&Shard, JournalError> {
@@ -195,6 +203,9 @@ impl JetStreamJournal {
         };
         match result {
             Ok(stored) => {
+                if let Some(last) = stored.iter().map(|(_, head)| head.stream_sequence).max() {
+                    self.feed.wrote(batch.shard, last);
+                }
                 let mut cache = shard.lock();
                 if cache.generation == generation {
                     if fresh_epoch {
@@ -378,12 +389,17 @@ impl Journal for JetStreamJournal {
                 headers.insert(plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, sequence.to_string().as_str());
                 match self.request(epoch_subject(shard), headers, Bytes::from(next.0.to_string())).await {
                     Ok(ack) => {
-                        let mut cache = state.lock();
-                        cache.generation += 1;
-                        cache.heads.clear();
-                        if cache.epoch.is_none_or(|(held, _)| held < next) {
-                            cache.epoch = Some((next, ack.sequence));
+                        {
+                            let mut cache = state.lock();
+                            cache.generation += 1;
+                            cache.heads.clear();
+                            if cache.epoch.is_none_or(|(held, _)| held < next) {
+                                cache.epoch = Some((next, ack.sequence));
+                            }
                         }
+                        // Nobody else writes the shard now: its head read here lets the module
+                        // consumers that resume it read from the event feed at once. Best effort.
+                        let _ = self.shard_head(shard).await;
                         return Ok(next);
                     }
                     Err(AppendFailure::Ack(AckError::Refused(refusal)))
@@ -427,6 +443,9 @@ impl Journal for JetStreamJournal {
     ) -> BoxFuture<'_, Result<Vec<StoredEvent>, JournalError>> {
         Box::pin(async move {
             self.shard(shard)?;
+            if let Some(events) = self.feed.read(&self.stores.events, shard, after_position, limit).await {
+                return Ok(events);
+            }
             read::read_subject(&self.stores.events, &format!("evt.{}.>", shard.0), after_position, limit).await
         })
     }
@@ -495,18 +514,25 @@ impl Journal for JetStreamJournal {
         })
     }
 
-    /// The last event position in the shard: a direct get of the last message on the
-    /// shard's wildcard subject (the server resolves wildcards for last-by-subject). Positions
+    /// The last event position in the shard: from the event feed once it is running and has
+    /// seen the shard, otherwise a direct get of the last message on the shard's wildcard
+    /// subject (the server resolves wildcards for last-by-subject). Positions
     /// step by [`frame::EVENTS_PER_MESSAGE`] per stream message, so a lag computed from them
     /// is in position units, not events.
     fn shard_head(&self, shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
         Box::pin(async move {
             self.shard(shard)?;
+            let opened = match self.feed.head(&self.stores.events, shard).await {
+                HeadLookup::Known(head) => return Ok(Some(head)),
+                HeadLookup::Unknown(opened) => opened,
+            };
             let last = read::last_on_subject(&self.stores.events, &format!("evt.{}.>", shard.0)).await?;
-            match last {
-                None => Ok(Some(0)),
-                Some(message) => Ok(Some(read::last_position(&message.headers, message.sequence)?)),
-            }
+            let head = match last {
+                None => 0,
+                Some(message) => read::last_position(&message.headers, message.sequence)?,
+            };
+            self.feed.note_head(shard, head, opened);
+            Ok(Some(head))
         })
     }
 

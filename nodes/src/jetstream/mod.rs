@@ -2,11 +2,13 @@
 //!
 //! `setup` creates streams and buckets, `plan` decides each message's headers and `frame` its
 //! payload and event positions (both pure), `ack`
-//! reads the server's verdict, `read` reads history back, `journal` ties them together, and
+//! reads the server's verdict, `read` reads history back, `feed` follows the stream into a
+//! `window` of recent events per shard for reads near the head, `journal` ties them together, and
 //! `inbound` publishes raw connector traffic with content-derived ids; `registry` keeps the
 //! sent-batch registry in a KV bucket.
 
 pub mod ack;
+mod feed;
 pub mod frame;
 pub mod inbound;
 pub mod journal;
@@ -15,7 +17,9 @@ pub mod read;
 pub mod registry;
 pub mod setup;
 mod shard_cache;
+mod window;
 
+pub use feed::ShardReads;
 pub use journal::JetStreamJournal;
 pub use setup::JetStreamSettings;
 

@@ -52,7 +52,7 @@ pub(crate) fn last_position(headers: &HeaderMap, stream_sequence: u64) -> Result
     Ok(frame::position(stream_sequence, message_event_count(headers, stream_sequence)? - 1))
 }
 
-fn expand_message(
+pub(crate) fn expand_message(
     entity: EntityRef,
     shard: ShardId,
     stream_sequence: u64,

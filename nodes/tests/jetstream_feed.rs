@@ -1,0 +1,125 @@
+//! The JetStream journal's event feed against a real nats-server: shard reads near the head
+//! are answered from the feed's window (and say so in `shard_reads`), see this journal's own
+//! writes at once and another node's as they arrive, and reads from before the window go to
+//! the server and give the same events.
+
+use practice_actors::journal::{AppendBatch, Epoch, Journal, PendingEvent, StoredEvent};
+use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings, ShardReads};
+use practice_protocol::envelope::{EntityKind, EntityRef};
+use practice_protocol::ids::OrgId;
+use practice_protocol::shard::{shard_of, ShardId};
+use practice_tests::nats::NatsServer;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const SHARD: ShardId = ShardId(3);
+
+fn server() -> Option<NatsServer> {
+    match NatsServer::start() {
+        Ok(server) => Some(server),
+        Err(error) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipping: {error:#}");
+            None
+        }
+        Err(error) => panic!("CI needs nats-server: {error:#}"),
+    }
+}
+
+async fn journal(server: &NatsServer) -> Arc<JetStreamJournal> {
+    let client = connect(&server.url(), "feed-test").await.unwrap();
+    JetStreamJournal::open(client, JetStreamSettings::default()).await.unwrap()
+}
+
+fn entity(salt: u128) -> EntityRef {
+    let org = OrgId(Uuid::from_u128(0xfeed_f00d));
+    (0..u128::MAX)
+        .map(|index| EntityRef { org, kind: EntityKind::Claim, id: Uuid::from_u128(salt * 1_000_003 + index) })
+        .find(|entity| shard_of(entity, 64) == SHARD)
+        .unwrap()
+}
+
+/// `count` events of `entity` from `first`, one append each.
+async fn append(journal: &JetStreamJournal, epoch: Epoch, entity: EntityRef, first: u64, count: u64) {
+    for sequence in first..first + count {
+        let event = PendingEvent {
+            entity,
+            sequence,
+            message_id: format!("{}:{sequence}", entity.id.simple()),
+            payload: format!("{} {sequence}", entity.id.simple()).into_bytes(),
+        };
+        journal.append(AppendBatch { shard: SHARD, epoch, events: vec![event] }).await.unwrap();
+    }
+}
+
+fn labels(events: &[StoredEvent]) -> Vec<String> {
+    events.iter().map(|event| String::from_utf8(event.payload.clone()).unwrap()).collect()
+}
+
+/// Read `after` until `count` events come back (another journal's writes take a moment).
+async fn read_until(journal: &JetStreamJournal, after: u64, count: usize) -> Vec<StoredEvent> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let events = journal.read_shard(SHARD, after, 1000).await.unwrap();
+        if events.len() >= count || Instant::now() > deadline {
+            return events;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn reads_near_the_head_come_from_the_feed_and_reads_behind_it_from_the_server() {
+    let Some(server) = server() else { return };
+    let first = journal(&server).await;
+    // Fencing starts the feed and reads the (empty) shard's head: the window reaches back to 0.
+    let epoch = first.fence(SHARD).await.unwrap();
+    for salt in 0..4 {
+        append(&first, epoch, entity(salt), 1, 10).await;
+    }
+    let all = first.read_shard(SHARD, 0, 1000).await.unwrap();
+    assert_eq!(all.len(), 40);
+    assert!(all.windows(2).all(|pair| pair[0].position < pair[1].position));
+    let mut paged = Vec::new();
+    loop {
+        let after = paged.last().map_or(0, |event: &StoredEvent| event.position);
+        let page = first.read_shard(SHARD, after, 7).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+    let reads = first.shard_reads();
+    assert_eq!(reads.from_server, 0, "{reads:?}");
+    assert!(reads.from_window >= 8, "{reads:?}");
+
+    // Another node takes the shard and writes: its own read sees its write at once, and the
+    // first node's feed delivers it.
+    let second = journal(&server).await;
+    let epoch = second.fence(SHARD).await.unwrap();
+    append(&second, epoch, entity(9), 1, 1).await;
+    let own = second.read_shard(SHARD, all[39].position, 1000).await.unwrap();
+    assert_eq!(labels(&own), vec![format!("{} 1", entity(9).id.simple())]);
+    append(&second, epoch, entity(9), 2, 4).await;
+    let delivered = read_until(&first, all[39].position, 5).await;
+    assert_eq!(labels(&delivered), (1..=5).map(|s| format!("{} {s}", entity(9).id.simple())).collect::<Vec<_>>());
+    assert_eq!(first.shard_reads().from_server, 0, "{:?}", first.shard_reads());
+
+    // A journal opened now has nothing of the shard in its window: from 0 the server answers,
+    // with the same events.
+    let late = journal(&server).await;
+    let whole = late.read_shard(SHARD, 0, 1000).await.unwrap();
+    assert_eq!(whole.len(), 45);
+    assert_eq!(whole[..40], all[..]);
+    assert_eq!(late.shard_reads(), ShardReads { from_window: 0, from_server: 1 });
+    // Once it has read the shard's head, reads from there on are the window's.
+    let head = late.shard_head(SHARD).await.unwrap().unwrap();
+    assert_eq!(head, whole[44].position);
+    assert_eq!(late.read_shard(SHARD, head, 1000).await.unwrap(), Vec::new());
+    append(&second, epoch, entity(9), 6, 1).await;
+    let next = read_until(&late, head, 1).await;
+    assert_eq!(labels(&next), vec![format!("{} 6", entity(9).id.simple())]);
+    assert_eq!(late.shard_reads().from_server, 1, "{:?}", late.shard_reads());
+    assert!(late.shard_reads().from_window >= 2);
+}
