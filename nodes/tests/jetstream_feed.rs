@@ -3,7 +3,7 @@
 //! writes at once and another node's as they arrive, and reads from before the window go to
 //! the server and give the same events.
 
-use practice_actors::journal::{AppendBatch, Epoch, Journal, PendingEvent, StoredEvent};
+use practice_actors::journal::{AppendBatch, Epoch, Journal, JournalError, PendingEvent, StoredEvent};
 use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings, ShardReads};
 use practice_protocol::envelope::{EntityKind, EntityRef};
 use practice_protocol::ids::OrgId;
@@ -122,4 +122,67 @@ async fn reads_near_the_head_come_from_the_feed_and_reads_behind_it_from_the_ser
     assert_eq!(labels(&next), vec![format!("{} 6", entity(9).id.simple())]);
     assert_eq!(late.shard_reads().from_server, 1, "{:?}", late.shard_reads());
     assert!(late.shard_reads().from_window >= 2);
+}
+
+/// Append one event, retrying while the client reconnects. An append whose answer was lost
+/// may have been stored: the retry then meets a sequence conflict, which says it was.
+async fn append_through_restart(journal: &JetStreamJournal, epoch: Epoch, entity: EntityRef, sequence: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = PendingEvent {
+            entity,
+            sequence,
+            message_id: format!("{}:{sequence}", entity.id.simple()),
+            payload: format!("{} {sequence}", entity.id.simple()).into_bytes(),
+        };
+        match journal.append(AppendBatch { shard: SHARD, epoch, events: vec![event] }).await {
+            Ok(()) | Err(JournalError::SequenceConflict { .. }) => return,
+            Err(error) if Instant::now() < deadline => {
+                eprintln!("append {sequence} will be retried: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("append {sequence} never went through: {error}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_sees_every_event_once_across_a_server_restart_and_the_feed_comes_back() {
+    let Some(mut server) = server() else { return };
+    let journal = journal(&server).await;
+    let epoch = journal.fence(SHARD).await.unwrap();
+    let claim = entity(21);
+    // A module consumer's loop: read after its position, move it to the last event read.
+    let mut seen: Vec<StoredEvent> = Vec::new();
+    let consume = |seen: &mut Vec<StoredEvent>| {
+        let after = seen.last().map_or(0, |event| event.position);
+        let journal = journal.clone();
+        async move { journal.read_shard(SHARD, after, 1000).await.unwrap() }
+    };
+    append(&journal, epoch, claim, 1, 5).await;
+    let page = consume(&mut seen).await;
+    seen.extend(page);
+    assert_eq!(seen.len(), 5);
+    let before_restart = journal.shard_reads();
+    assert_eq!(before_restart.from_server, 0, "{before_restart:?}");
+
+    server.restart().unwrap();
+    // Until the window answers again: while the feed's consumer is recreated (or the feed
+    // restarted), the server answers; the consumer must not notice either way.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut sequence = 5;
+    while journal.shard_reads().from_window <= before_restart.from_window + 2 {
+        assert!(Instant::now() < deadline, "the feed did not come back: {:?}", journal.shard_reads());
+        sequence += 1;
+        append_through_restart(&journal, epoch, claim, sequence).await;
+        let page = consume(&mut seen).await;
+        seen.extend(page);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(journal.shard_reads().from_server > 0, "the restart went unnoticed: {:?}", journal.shard_reads());
+    let page = consume(&mut seen).await;
+    seen.extend(page);
+    let expected: Vec<String> = (1..=sequence).map(|s| format!("{} {s}", claim.id.simple())).collect();
+    assert_eq!(labels(&seen), expected);
+    assert_eq!(journal.read_shard(SHARD, 0, 1000).await.unwrap(), seen);
 }
