@@ -268,6 +268,9 @@ fn events_of(message: &async_nats::jetstream::Message) -> Result<(u64, Vec<Store
     }
     let (shard, entity) = entity_from_subject(subject)
         .ok_or_else(|| JournalError::Corrupt(format!("unexpected subject at stream sequence {sequence}")))?;
-    let headers = message.headers.clone().unwrap_or_default();
-    Ok((sequence, expand_message(entity, shard, sequence, &headers, &message.payload)?))
+    let events = match &message.headers {
+        Some(headers) => expand_message(entity, shard, sequence, headers, &message.payload)?,
+        None => expand_message(entity, shard, sequence, &async_nats::HeaderMap::new(), &message.payload)?,
+    };
+    Ok((sequence, events))
 }

@@ -397,8 +397,10 @@ impl Journal for JetStreamJournal {
                                 cache.epoch = Some((next, ack.sequence));
                             }
                         }
-                        // Nobody else writes the shard now: its head read here lets the module
-                        // consumers that resume it read from the event feed at once. Best effort.
+                        // Start the event feed and read the shard's head now, before this
+                        // node's own commands add to it: the feed's window then reaches back to
+                        // that head, so the module consumers resuming the shard read from
+                        // memory at once. Best effort: reads fall back to the server.
                         let _ = self.shard_head(shard).await;
                         return Ok(next);
                     }
