@@ -55,8 +55,8 @@ pub(crate) struct Feed {
     from_server: AtomicU64,
     shared: Arc<Shared>,
     task: Mutex<Option<AbortHandle>>,
-    /// When a read last gave up waiting for the feed.
-    stalled_at: Mutex<Option<Instant>>,
+    /// When a read first gave up waiting for the feed, and where the feed stood then.
+    stalled: Mutex<Option<(Instant, u64)>>,
     /// Held while starting, so one read starts the feed and the others wait for it; remembers
     /// when a start last failed.
     starting: tokio::sync::Mutex<Option<Instant>>,
@@ -69,6 +69,8 @@ struct Shared {
     covered: watch::Sender<u64>,
     /// Per shard, the last stream sequence this journal's appends were acknowledged at.
     written: Vec<AtomicU64>,
+    /// Told when readers find the feed stalled: `follow` takes a new consumer.
+    resubscribe: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -89,9 +91,10 @@ impl Feed {
                 window: Mutex::new(None),
                 covered: watch::Sender::new(0),
                 written: (0..shard_count).map(|_| AtomicU64::new(0)).collect(),
+                resubscribe: tokio::sync::Notify::new(),
             }),
             task: Mutex::new(None),
-            stalled_at: Mutex::new(None),
+            stalled: Mutex::new(None),
             starting: tokio::sync::Mutex::new(None),
         }
     }
@@ -156,7 +159,9 @@ impl Feed {
 
     /// Whether the window holds everything this journal has written to `shard`, waiting a
     /// little for the feed to deliver it. After a wait ran out, reads do not wait again for a
-    /// while: the feed is stalled (a server restart), and the server answers meanwhile.
+    /// while (the server answers meanwhile); when the next wait runs out too with the feed
+    /// not having moved since, the feed is stalled (its consumer lost with a server restart)
+    /// and is told to follow on with a new one.
     async fn caught_up(&self, shard: ShardId) -> bool {
         let Some(written) = self.shared.written.get(usize::from(shard.0)) else { return false };
         let target = written.load(Ordering::Acquire);
@@ -164,16 +169,25 @@ impl Feed {
         if *covered.borrow_and_update() >= target {
             return true;
         }
-        let stalled = *self.stalled_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if stalled.is_some_and(|at| at.elapsed() < RESTART_AFTER) {
+        let stalled = *self.stalled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if stalled.is_some_and(|(at, _)| at.elapsed() < RESTART_AFTER) {
             return false;
         }
-        let reached = tokio::time::timeout(CATCH_UP, covered.wait_for(|covered| *covered >= target)).await;
-        let caught_up = matches!(reached, Ok(Ok(_)));
-        if !caught_up {
-            *self.stalled_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+        let reached =
+            matches!(tokio::time::timeout(CATCH_UP, covered.wait_for(|covered| *covered >= target)).await, Ok(Ok(_)));
+        if reached {
+            return true;
         }
-        caught_up
+        let now = *covered.borrow();
+        let mut stalled = self.stalled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *stalled {
+            Some((_, then)) if then == now => {
+                self.shared.resubscribe.notify_one();
+                *stalled = None;
+            }
+            _ => *stalled = Some((Instant::now(), now)),
+        }
+        false
     }
 
     async fn ensure_running(&self, stream: &Stream) -> bool {
@@ -201,22 +215,16 @@ impl Feed {
     }
 
     async fn start(&self, stream: &Stream) -> Result<(), JournalError> {
-        let unavailable = |error: &dyn std::fmt::Display| JournalError::Unavailable(format!("event feed: {error}"));
-        let last = stream.get_info().await.map_err(|error| unavailable(&error))?.state.last_sequence;
-        let consumer = stream
-            .create_consumer(pull::OrderedConfig {
-                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: last + 1 },
-                // Pull requests of 4 s make the idle heartbeat 2 s, so a consumer lost with a
-                // server restart is noticed and recreated within seconds, not a minute.
-                max_expires: Duration::from_secs(4),
-                ..Default::default()
-            })
+        let last = stream
+            .get_info()
             .await
-            .map_err(|error| unavailable(&error))?;
-        let messages = consumer.messages().await.map_err(|error| unavailable(&error))?;
+            .map_err(|error| JournalError::Unavailable(format!("event feed: {error}")))?
+            .state
+            .last_sequence;
+        let messages = subscribe(stream, last + 1).await?;
         *self.shared.window() = Some(Window::new(self.shard_count, last, WINDOW_BYTES));
         self.shared.covered.send_replace(last);
-        let task = tokio::spawn(follow(self.shared.clone(), messages));
+        let task = tokio::spawn(follow(self.shared.clone(), stream.clone(), messages));
         if let Some(previous) =
             self.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).replace(task.abort_handle())
         {
@@ -224,6 +232,22 @@ impl Feed {
         }
         Ok(())
     }
+}
+
+/// An ordered consumer over the whole stream from `start_sequence`.
+async fn subscribe(stream: &Stream, start_sequence: u64) -> Result<pull::Ordered, JournalError> {
+    let unavailable = |error: &dyn std::fmt::Display| JournalError::Unavailable(format!("event feed: {error}"));
+    let consumer = stream
+        .create_consumer(pull::OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
+            // Pull requests of 4 s make the idle heartbeat 2 s (async-nats recreates an ordered
+            // consumer after missed heartbeats; the stall check in `caught_up` is the backstop).
+            max_expires: Duration::from_secs(4),
+            ..Default::default()
+        })
+        .await
+        .map_err(|error| unavailable(&error))?;
+    consumer.messages().await.map_err(|error| unavailable(&error))
 }
 
 impl Drop for Feed {
@@ -234,29 +258,50 @@ impl Drop for Feed {
     }
 }
 
-/// Push every message the ordered consumer delivers into the window, until it fails or a
-/// message cannot be read; then the window goes and reads use the server until a restart.
-async fn follow(shared: Arc<Shared>, mut messages: pull::Ordered) {
-    while let Some(next) = messages.next().await {
-        let pushed =
-            next.map_err(|error| JournalError::Unavailable(error.to_string())).and_then(|message| events_of(&message));
-        match pushed {
-            Ok((sequence, events)) => {
-                let covered = {
-                    let mut window = shared.window();
-                    let Some(window) = window.as_mut() else { return };
-                    window.push(sequence, events);
-                    window.covered()
-                };
-                shared.covered.send_replace(covered);
-            }
+/// Push every message the ordered consumer delivers into the window. When the consumer fails
+/// or a reader finds it stalled, follow on with a new one from the message after the last one
+/// in, so the window stays whole; when that cannot be made, or a message cannot be read (the
+/// window cannot hold it and stay whole), the window goes and reads use the server until the
+/// next start.
+async fn follow(shared: Arc<Shared>, stream: Stream, mut messages: pull::Ordered) {
+    loop {
+        let failure = loop {
+            let next = tokio::select! {
+                next = messages.next() => next,
+                () = shared.resubscribe.notified() => break "stalled".to_string(),
+            };
+            let message = match next {
+                None => break "ended".to_string(),
+                Some(Err(error)) => break error.to_string(),
+                Some(Ok(message)) => message,
+            };
+            let (sequence, events) = match events_of(&message) {
+                Ok(read) => read,
+                Err(error) => {
+                    tracing::warn!(%error, "event feed stopped; shard reads go to the server until it restarts");
+                    *shared.window() = None;
+                    return;
+                }
+            };
+            let covered = {
+                let mut window = shared.window();
+                let Some(window) = window.as_mut() else { return };
+                window.push(sequence, events);
+                window.covered()
+            };
+            shared.covered.send_replace(covered);
+        };
+        let Some(next) = shared.window().as_ref().map(|window| window.covered() + 1) else { return };
+        tracing::warn!(%failure, next, "event feed follows on with a new consumer");
+        match subscribe(&stream, next).await {
+            Ok(resumed) => messages = resumed,
             Err(error) => {
                 tracing::warn!(%error, "event feed stopped; shard reads go to the server until it restarts");
-                break;
+                *shared.window() = None;
+                return;
             }
         }
     }
-    *shared.window() = None;
 }
 
 /// A delivered message's stream sequence and events (none for an epoch marker).
