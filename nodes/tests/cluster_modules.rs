@@ -195,4 +195,26 @@ async fn module_positions_follow_the_leases_and_count_every_event_once() {
         );
         assert!(seen.iter().all(|count| *count > 0), "{name}: a node lifetime saw nothing: {seen:?}");
     }
+    // The module consumers' reads were answered by each node's event feed (the server only
+    // for reads that started before a node's feed did).
+    for (lifetime, registry) in [("a", &first_a), ("b", &last_b), ("a again", &second_a)] {
+        let window = shard_reads(registry, "window");
+        assert!(
+            window > 0,
+            "node {lifetime}: no shard read came from the event feed (server: {})",
+            shard_reads(registry, "server")
+        );
+    }
+}
+
+/// `practice_journal_shard_reads_total` of one source in one registry.
+fn shard_reads(registry: &Registry, source: &str) -> u64 {
+    let family = registry.gather().into_iter().find(|family| family.name() == "practice_journal_shard_reads_total");
+    let Some(family) = family else { return 0 };
+    family
+        .get_metric()
+        .iter()
+        .filter(|metric| metric.get_label().iter().any(|label| label.name() == "source" && label.value() == source))
+        .map(|metric| metric.get_counter().get_value() as u64)
+        .sum()
 }

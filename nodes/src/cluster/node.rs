@@ -97,6 +97,7 @@ impl ClusterNode {
             JetStreamSettings { shard_count: settings.shard_count, replicas: settings.replicas, ..Default::default() },
         )
         .await?;
+        jetstream.register_metrics(registry).map_err(|error| ClusterError::Metrics(error.to_string()))?;
         let journal = Arc::new(LeasedJournal::new(jetstream, settings.trust_fence_only));
         let metrics = BackboneMetrics::register(registry).map_err(|error| ClusterError::Metrics(error.to_string()))?;
         let config = NodeConfig {

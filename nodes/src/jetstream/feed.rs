@@ -53,6 +53,8 @@ pub(crate) struct Feed {
     shard_count: u16,
     from_window: AtomicU64,
     from_server: AtomicU64,
+    /// The same two counts as Prometheus counters (window, server), once registered.
+    metrics: std::sync::OnceLock<(prometheus::IntCounter, prometheus::IntCounter)>,
     shared: Arc<Shared>,
     task: Mutex<Option<AbortHandle>>,
     /// When a read first gave up waiting for the feed, and where the feed stood then.
@@ -87,6 +89,7 @@ impl Feed {
             shard_count,
             from_window: AtomicU64::new(0),
             from_server: AtomicU64::new(0),
+            metrics: std::sync::OnceLock::new(),
             shared: Arc::new(Shared {
                 window: Mutex::new(None),
                 covered: watch::Sender::new(0),
@@ -121,7 +124,24 @@ impl Feed {
         };
         let counter = if events.is_some() { &self.from_window } else { &self.from_server };
         counter.fetch_add(1, Ordering::Relaxed);
+        if let Some((window, server)) = self.metrics.get() {
+            if events.is_some() { window } else { server }.inc();
+        }
         events
+    }
+
+    /// Count shard reads in `practice_journal_shard_reads_total{source="window"|"server"}`.
+    pub(crate) fn register(&self, registry: &prometheus::Registry) -> Result<(), prometheus::Error> {
+        let reads = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "practice_journal_shard_reads_total",
+                "Shard reads (module consumers, projections) answered by the event feed's window or the server",
+            ),
+            &["source"],
+        )?;
+        registry.register(Box::new(reads.clone()))?;
+        let _ = self.metrics.set((reads.with_label_values(&["window"]), reads.with_label_values(&["server"])));
+        Ok(())
     }
 
     pub(crate) fn reads(&self) -> ShardReads {

@@ -76,6 +76,11 @@ impl JetStreamJournal {
         self.feed.reads()
     }
 
+    /// Also count shard reads in `practice_journal_shard_reads_total{source}` of `registry`.
+    pub fn register_metrics(&self, registry: &prometheus::Registry) -> Result<(), prometheus::Error> {
+        self.feed.register(registry)
+    }
+
     fn shard(&self, shard: ShardId) -> Result<&Shard, JournalError> {
         self.shards.get(usize::from(shard.0)).ok_or_else(|| {
             JournalError::InvalidAppend(format!("shard {shard} out of range 0..{}", self.settings.shard_count))
