@@ -13,18 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-const SHARD: ShardId = ShardId(3);
+mod common;
 
-fn server() -> Option<NatsServer> {
-    match NatsServer::start() {
-        Ok(server) => Some(server),
-        Err(error) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping: {error:#}");
-            None
-        }
-        Err(error) => panic!("CI needs nats-server: {error:#}"),
-    }
-}
+const SHARD: ShardId = ShardId(3);
 
 async fn journal(server: &NatsServer) -> Arc<JetStreamJournal> {
     let client = connect(&server.url(), "feed-test").await.unwrap();
@@ -70,7 +61,7 @@ async fn read_until(journal: &JetStreamJournal, after: u64, count: usize) -> Vec
 
 #[tokio::test]
 async fn reads_near_the_head_come_from_the_feed_and_reads_behind_it_from_the_server() {
-    let Some(server) = server() else { return };
+    let Some(server) = common::start_server() else { return };
     let first = journal(&server).await;
     // Fencing starts the feed and reads the (empty) shard's head: the window reaches back to 0.
     let epoch = first.fence(SHARD).await.unwrap();
@@ -148,7 +139,7 @@ async fn append_through_restart(journal: &JetStreamJournal, epoch: Epoch, entity
 
 #[tokio::test]
 async fn a_consumer_sees_every_event_once_across_a_server_restart_and_the_feed_comes_back() {
-    let Some(mut server) = server() else { return };
+    let Some(mut server) = common::start_server() else { return };
     let journal = journal(&server).await;
     let epoch = journal.fence(SHARD).await.unwrap();
     let claim = entity(21);
