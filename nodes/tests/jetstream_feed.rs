@@ -30,16 +30,21 @@ fn entity(salt: u128) -> EntityRef {
         .unwrap()
 }
 
+/// Event `sequence` of `entity`, its payload naming both.
+fn event(entity: EntityRef, sequence: u64) -> AppendBatch {
+    let event = PendingEvent {
+        entity,
+        sequence,
+        message_id: format!("{}:{sequence}", entity.id.simple()),
+        payload: format!("{} {sequence}", entity.id.simple()).into_bytes(),
+    };
+    AppendBatch { shard: SHARD, epoch: Epoch(0), events: vec![event] }
+}
+
 /// `count` events of `entity` from `first`, one append each.
 async fn append(journal: &JetStreamJournal, epoch: Epoch, entity: EntityRef, first: u64, count: u64) {
     for sequence in first..first + count {
-        let event = PendingEvent {
-            entity,
-            sequence,
-            message_id: format!("{}:{sequence}", entity.id.simple()),
-            payload: format!("{} {sequence}", entity.id.simple()).into_bytes(),
-        };
-        journal.append(AppendBatch { shard: SHARD, epoch, events: vec![event] }).await.unwrap();
+        journal.append(AppendBatch { epoch, ..event(entity, sequence) }).await.unwrap();
     }
 }
 
@@ -120,13 +125,7 @@ async fn reads_near_the_head_come_from_the_feed_and_reads_behind_it_from_the_ser
 async fn append_through_restart(journal: &JetStreamJournal, epoch: Epoch, entity: EntityRef, sequence: u64) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let event = PendingEvent {
-            entity,
-            sequence,
-            message_id: format!("{}:{sequence}", entity.id.simple()),
-            payload: format!("{} {sequence}", entity.id.simple()).into_bytes(),
-        };
-        match journal.append(AppendBatch { shard: SHARD, epoch, events: vec![event] }).await {
+        match journal.append(AppendBatch { epoch, ..event(entity, sequence) }).await {
             Ok(()) | Err(JournalError::SequenceConflict { .. }) => return,
             Err(error) if Instant::now() < deadline => {
                 eprintln!("append {sequence} will be retried: {error}");

@@ -13,7 +13,7 @@
 //! (read-your-writes; other nodes' writes show up as fast as the server delivers them).
 //! Otherwise, and while the feed is down, the caller reads the server as before.
 
-use super::read::{entity_from_subject, expand_message};
+use super::read::expand_delivered;
 use super::window::Window;
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::jetstream::stream::Stream;
@@ -51,10 +51,8 @@ pub struct ShardReads {
 
 pub(crate) struct Feed {
     shard_count: u16,
-    from_window: AtomicU64,
-    from_server: AtomicU64,
-    /// The same two counts as Prometheus counters (window, server), once registered.
-    metrics: std::sync::OnceLock<(prometheus::IntCounter, prometheus::IntCounter)>,
+    /// `practice_journal_shard_reads_total{source}`, counted whether or not it is registered.
+    reads: prometheus::IntCounterVec,
     shared: Arc<Shared>,
     task: Mutex<Option<AbortHandle>>,
     /// When a read first gave up waiting for the feed, and where the feed stood then.
@@ -84,12 +82,18 @@ impl Shared {
 }
 
 impl Feed {
-    pub(crate) fn new(shard_count: u16) -> Self {
-        Self {
+    pub(crate) fn new(shard_count: u16) -> Result<Self, JournalError> {
+        let reads = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "practice_journal_shard_reads_total",
+                "Shard reads (module consumers, projections) answered by the event feed's window or the server",
+            ),
+            &["source"],
+        )
+        .map_err(|error| JournalError::Unavailable(format!("event feed metrics: {error}")))?;
+        Ok(Self {
             shard_count,
-            from_window: AtomicU64::new(0),
-            from_server: AtomicU64::new(0),
-            metrics: std::sync::OnceLock::new(),
+            reads,
             shared: Arc::new(Shared {
                 window: Mutex::new(None),
                 covered: watch::Sender::new(0),
@@ -99,7 +103,7 @@ impl Feed {
             task: Mutex::new(None),
             stalled: Mutex::new(None),
             starting: tokio::sync::Mutex::new(None),
-        }
+        })
     }
 
     /// This journal's append to `shard` was acknowledged at `stream_sequence`.
@@ -122,32 +126,19 @@ impl Feed {
         } else {
             None
         };
-        let counter = if events.is_some() { &self.from_window } else { &self.from_server };
-        counter.fetch_add(1, Ordering::Relaxed);
-        if let Some((window, server)) = self.metrics.get() {
-            if events.is_some() { window } else { server }.inc();
-        }
+        self.reads.with_label_values(&[if events.is_some() { "window" } else { "server" }]).inc();
         events
     }
 
-    /// Count shard reads in `practice_journal_shard_reads_total{source="window"|"server"}`.
+    /// Count shard reads in `registry` too.
     pub(crate) fn register(&self, registry: &prometheus::Registry) -> Result<(), prometheus::Error> {
-        let reads = prometheus::IntCounterVec::new(
-            prometheus::Opts::new(
-                "practice_journal_shard_reads_total",
-                "Shard reads (module consumers, projections) answered by the event feed's window or the server",
-            ),
-            &["source"],
-        )?;
-        registry.register(Box::new(reads.clone()))?;
-        let _ = self.metrics.set((reads.with_label_values(&["window"]), reads.with_label_values(&["server"])));
-        Ok(())
+        registry.register(Box::new(self.reads.clone()))
     }
 
     pub(crate) fn reads(&self) -> ShardReads {
         ShardReads {
-            from_window: self.from_window.load(Ordering::Relaxed),
-            from_server: self.from_server.load(Ordering::Relaxed),
+            from_window: self.reads.with_label_values(&["window"]).get(),
+            from_server: self.reads.with_label_values(&["server"]).get(),
         }
     }
 
@@ -327,15 +318,8 @@ async fn follow(shared: Arc<Shared>, stream: Stream, mut messages: pull::Ordered
 /// A delivered message's stream sequence and events (none for an epoch marker).
 fn events_of(message: &async_nats::jetstream::Message) -> Result<(u64, Vec<StoredEvent>), JournalError> {
     let sequence = message.info().map_err(|error| JournalError::Corrupt(error.to_string()))?.stream_sequence;
-    let subject = message.subject.as_str();
-    if subject.starts_with("epoch.") {
+    if message.subject.as_str().starts_with("epoch.") {
         return Ok((sequence, Vec::new()));
     }
-    let (shard, entity) = entity_from_subject(subject)
-        .ok_or_else(|| JournalError::Corrupt(format!("unexpected subject at stream sequence {sequence}")))?;
-    let events = match &message.headers {
-        Some(headers) => expand_message(entity, shard, sequence, headers, &message.payload)?,
-        None => expand_message(entity, shard, sequence, &async_nats::HeaderMap::new(), &message.payload)?,
-    };
-    Ok((sequence, events))
+    Ok((sequence, expand_delivered(message, sequence)?))
 }

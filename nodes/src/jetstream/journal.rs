@@ -59,7 +59,7 @@ impl JetStreamJournal {
         let stores = setup::ensure(&context, &settings).await?;
         let shards = (0..settings.shard_count).map(|_| Shard::default()).collect();
         let open_batches = tokio::sync::Semaphore::new(MAX_OPEN_BATCHES);
-        let feed = Feed::new(settings.shard_count);
+        let feed = Feed::new(settings.shard_count)?;
         Ok(Arc::new(Self { client, stores, settings, shards, open_batches, feed }))
     }
 

@@ -52,7 +52,7 @@ pub(crate) fn last_position(headers: &HeaderMap, stream_sequence: u64) -> Result
     Ok(frame::position(stream_sequence, message_event_count(headers, stream_sequence)? - 1))
 }
 
-pub(crate) fn expand_message(
+fn expand_message(
     entity: EntityRef,
     shard: ShardId,
     stream_sequence: u64,
@@ -62,6 +62,19 @@ pub(crate) fn expand_message(
     let first = entity_sequence(headers, stream_sequence)?;
     let count = message_event_count(headers, stream_sequence)?;
     frame::expand(entity, shard, stream_sequence, first, count, payload)
+}
+
+/// The events of a message a consumer delivered from `stream_sequence` on an `evt.` subject.
+pub(crate) fn expand_delivered(
+    message: &async_nats::jetstream::Message,
+    stream_sequence: u64,
+) -> Result<Vec<StoredEvent>, JournalError> {
+    let (shard, entity) = entity_from_subject(message.subject.as_str())
+        .ok_or_else(|| JournalError::Corrupt(format!("unexpected subject at stream sequence {stream_sequence}")))?;
+    match &message.headers {
+        Some(headers) => expand_message(entity, shard, stream_sequence, headers, &message.payload),
+        None => expand_message(entity, shard, stream_sequence, &HeaderMap::new(), &message.payload),
+    }
 }
 
 /// Parse `evt.<shard>.<kind>.<org>.<id>` back into its parts.
@@ -155,10 +168,7 @@ pub(crate) async fn read_subject(
                 let info = message.info().map_err(|error| unavailable(&error))?;
                 let position = info.stream_sequence;
                 received += 1;
-                let (shard, entity) = entity_from_subject(message.subject.as_str())
-                    .ok_or_else(|| JournalError::Corrupt(format!("unexpected subject at {position}")))?;
-                let headers = message.headers.clone().unwrap_or_default();
-                let expanded = expand_message(entity, shard, position, &headers, &message.payload)?;
+                let expanded = expand_delivered(&message, position)?;
                 events.extend(expanded.into_iter().filter(|event| event.position > after));
             }
             if received == 0 {
