@@ -2,11 +2,13 @@
 //! file. G7 for every claim after a 10,000-claim run, posted money equal to the simulator's
 //! ground truth to the cent (the 835s go through real files and our X12 reader), every 835
 //! re-ingested with no effect, secondary claims built from primaries, slow claims asked about
-//! with 276s and answered with 277s; and the same on JetStream.
+//! with 276s and answered with 277s; and the same on JetStream. A second run on a journal that
+//! holds a first (a reused data dir, the same server) bills as a new practice and passes too.
 
 use practice_tests::nats::NatsServer;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use std::path::Path;
 use std::process::Command;
 use std::str::FromStr;
 
@@ -18,10 +20,17 @@ fn decimal(value: &Value, pointer: &str) -> Decimal {
 /// The summary, and the folder the run used (its data dir is `data`).
 fn run_demo(claims: u64, extra: &[&str]) -> (Value, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let summary_path = dir.path().join("summary.json");
+    let summary = run_demo_in(dir.path(), claims, extra);
+    (summary, dir)
+}
+
+/// One run with `dir/data` as its data dir (kept from any earlier run there) and its summary in
+/// `dir/summary.json`.
+fn run_demo_in(dir: &Path, claims: u64, extra: &[&str]) -> Value {
+    let summary_path = dir.join("summary.json");
     let output = Command::new(env!("CARGO_BIN_EXE_practice"))
         .args(["demo", "--claims", &claims.to_string(), "--data-dir"])
-        .arg(dir.path().join("data"))
+        .arg(dir.join("data"))
         .arg("--summary-json")
         .arg(&summary_path)
         .args(extra)
@@ -30,13 +39,11 @@ fn run_demo(claims: u64, extra: &[&str]) -> (Value, tempfile::TempDir) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("exact to the cent"), "{stdout}");
-    let outbox = std::fs::read_dir(dir.path().join("data/outbox")).expect("outbox").count();
+    let outbox = std::fs::read_dir(dir.join("data/outbox")).expect("outbox").count();
     assert!(outbox > 0, "no 837 files were written");
-    let inbox = std::fs::read_dir(dir.path().join("data/inbox")).expect("inbox").count();
+    let inbox = std::fs::read_dir(dir.join("data/inbox")).expect("inbox").count();
     assert!(inbox > 0, "no 835 files were received");
-    let summary =
-        serde_json::from_slice(&std::fs::read(&summary_path).expect("summary written")).expect("summary is JSON");
-    (summary, dir)
+    serde_json::from_slice(&std::fs::read(&summary_path).expect("summary written")).expect("summary is JSON")
 }
 
 fn check(summary: &Value, encounters: u64) {
@@ -96,4 +103,31 @@ fn the_demo_runs_on_jetstream_too() {
     check(&summary, 300);
     // The batch registry is the server's KV bucket, not a file: and 999s still found every batch.
     assert!(!dir.path().join("data/batches").exists(), "the demo on JetStream wrote a sled registry");
+    // The server keeps the first run's practice: a second run bills as a new one, whose claims
+    // and batches (the same seed, the same control numbers) start from nothing.
+    let (again, _dir) = run_demo(300, &["--nats", &server.url()]);
+    check(&again, 300);
+    assert_practices(&[&summary, &again]);
+}
+
+/// Each run billed as its own practice, numbered in the order the runs used the journal.
+fn assert_practices(runs: &[&Value]) {
+    for (index, summary) in runs.iter().enumerate() {
+        assert_eq!(summary["practice_number"].as_u64(), Some(index as u64 + 1), "run {index}");
+    }
+    let orgs: std::collections::BTreeSet<&str> =
+        runs.iter().filter_map(|summary| summary["practice_org"].as_str()).collect();
+    assert_eq!(orgs.len(), runs.len(), "runs shared a practice: {orgs:?}");
+}
+
+#[test]
+fn a_second_run_on_the_same_data_dir_is_a_new_practice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = run_demo_in(dir.path(), 300, &[]);
+    check(&first, 300);
+    let second = run_demo_in(dir.path(), 300, &[]);
+    check(&second, 300);
+    assert_practices(&[&first, &second]);
+    // The two practices' claims share ids (the same seed) but not histories.
+    assert_eq!(first["money"], second["money"]);
 }

@@ -117,14 +117,15 @@ pub(super) fn command_id(parts: &[&[u8]]) -> CommandId {
 
 pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> anyhow::Result<DemoSummary> {
     let started = Instant::now();
-    let org = OrgId::derived(&[b"sim-org"]);
-    let cast = Cast::new(org);
     let profiles = practice_nodes::sim::profile::demo_payers();
     let service_start = NaiveDate::from_ymd_opt(2026, 1, 5).context("date")?;
     let mut today = NaiveDate::from_ymd_opt(2026, 3, 2).context("date")?;
     let mut claims = generate_claims(config.seed, 0, config.claims, &profiles, service_start, 50)
         .map_err(|error| anyhow::anyhow!("cannot generate claims: {error}"))?;
     add_medicaid_crossovers(&mut claims)?;
+    let (org, practice_number) = unused_practice(node, claims.first().map(|claim| claim.id)).await?;
+    claims.iter_mut().for_each(|claim| claim.org = org);
+    let cast = Cast::new(org);
     let mut simulator = Simulator::new(config.seed, today, profiles);
     let mut tally = Tally::default();
     let mut by_id: HashMap<ClaimId, Claim> = claims.iter().map(|claim| (claim.id, claim.clone())).collect();
@@ -389,7 +390,51 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let practice: PracticeState = practice_protocol::codec::decode(&inspection.state).context("practice state")?;
     let elapsed = started.elapsed();
     let truth = simulator.truth();
-    DemoSummary::build(&states, &practice, &tally, truth, today, elapsed, &latency, &config.data_dir)
+    let run = DemoRun { org, practice_number, today, elapsed };
+    DemoSummary::build(&states, &practice, &tally, truth, &run, &latency, &config.data_dir)
+}
+
+/// Which practice a run bills as, and when it ended.
+pub struct DemoRun {
+    pub(super) org: OrgId,
+    /// 1 for the first run on a journal, 2 for the second, ...
+    pub(super) practice_number: u32,
+    pub(super) today: NaiveDate,
+    pub(super) elapsed: Duration,
+}
+
+/// Numbered practices a journal may hold before the demo gives up looking for an unused one.
+const MAX_PRACTICES: u32 = 1_000;
+
+/// The first demo practice this journal has not seen, and its number. A run's claims, commands
+/// and files derive from the seed alone (two runs write the same files), so on a journal that
+/// already holds a run — a NATS server, a reused `--data-dir` — the same practice would find its
+/// claims settled and fail against a fresh simulator's truth. A new practice is a new tenant,
+/// with its own claims, batch registry entries and practice-level ledger.
+async fn unused_practice(node: &Node, first_claim: Option<ClaimId>) -> anyhow::Result<(OrgId, u32)> {
+    for number in 1..=MAX_PRACTICES {
+        let org = demo_org(number);
+        let mut entities = vec![PolicyBook::practice_ref(org)];
+        entities.extend(first_claim.map(|claim| claim_ref(org, claim)));
+        let mut used = false;
+        for entity in entities {
+            let inspection =
+                node.inspect(entity).await.map_err(|error| anyhow::anyhow!("inspect {entity:?}: {error}"))?;
+            used |= inspection.version > 0;
+        }
+        if !used {
+            return Ok((org, number));
+        }
+    }
+    bail!("this journal already holds {MAX_PRACTICES} demo practices: run the demo on a new --data-dir or server")
+}
+
+/// The n-th demo practice's organization id; the first is the one every earlier build used.
+fn demo_org(number: u32) -> OrgId {
+    match number {
+        1 => OrgId::derived(&[b"sim-org"]),
+        n => OrgId::derived(&[b"sim-org", &n.to_be_bytes()]),
+    }
 }
 
 async fn submit(
@@ -478,7 +523,11 @@ async fn rescrub(
 async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveDate) -> anyhow::Result<bool> {
     let id = claim.id.0;
     let create = ClaimCommand::Create { claim: Box::new(claim.clone()) };
-    send(node, claim.id, cast.org, &cast.manager, command_id(&[b"create", id.as_bytes()]), create).await?;
+    let created =
+        send(node, claim.id, cast.org, &cast.manager, command_id(&[b"create", id.as_bytes()]), create).await?;
+    if let Some(rejection) = rejection(&created) {
+        bail!("claim {} was not created: {rejection}", claim.id);
+    }
     send(node, claim.id, cast.org, &cast.clinician, command_id(&[b"sign-off", id.as_bytes()]), ClaimCommand::SignOff)
         .await?;
     let findings = scrub(claim, None, today);

@@ -4,13 +4,14 @@
 // Rates and latencies are measurements, not money: floats are right for them alone.
 #![allow(clippy::float_arithmetic)]
 
+use super::flow::DemoRun;
 use super::latency::LatencyLog;
 use crate::cli::embedded::Latencies;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use practice_actors::billing::{aging, build_statements, patient_charges, payer_items, AgingBucket, BucketTotals};
 use practice_nodes::sim::GroundTruth;
 use practice_protocol::claim::ClaimState;
-use practice_protocol::ids::{OrgId, UserId};
+use practice_protocol::ids::UserId;
 use practice_protocol::practice::PracticeState;
 use practice_protocol::Currency;
 use rust_decimal::Decimal;
@@ -18,7 +19,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::Duration;
 
 /// Counters the flow keeps as it goes.
 #[derive(Clone, Debug, Default)]
@@ -70,6 +70,10 @@ pub struct GroundTruthCheck {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct DemoSummary {
+    /// The practice (organization id) the run billed as, and its number on this journal: a
+    /// journal that already held an earlier run's practice gets the next one.
+    pub practice_org: String,
+    pub practice_number: u32,
     /// Every claim: one per encounter plus the secondary claims built by COB.
     pub claims: u64,
     pub secondary_claims: u64,
@@ -128,8 +132,7 @@ impl DemoSummary {
         practice: &PracticeState,
         tally: &Tally,
         truth: &GroundTruth,
-        today: NaiveDate,
-        elapsed: Duration,
+        demo: &DemoRun,
         latency: &LatencyLog,
         data_dir: &Path,
     ) -> anyhow::Result<DemoSummary> {
@@ -164,13 +167,11 @@ impl DemoSummary {
                 mismatched += 1;
             }
         }
-        let report = aging(&payer_items(states), today, Currency::USD);
+        let report = aging(&payer_items(states), demo.today, Currency::USD);
         let aging_by_payer =
             report.by_payer.iter().map(|(payer, totals)| (payer.to_string(), buckets(totals))).collect();
-        let org =
-            states.iter().find_map(|state| state.claim.as_ref().map(|claim| claim.org)).unwrap_or(OrgId::derived(&[]));
         let charges = patient_charges(states, Currency::USD).map_err(|error| anyhow::anyhow!("statements: {error}"))?;
-        let run = build_statements(org, &charges, &[], Currency::USD, Utc::now(), UserId::derived(&[b"demo"]))
+        let run = build_statements(demo.org, &charges, &[], Currency::USD, Utc::now(), UserId::derived(&[b"demo"]))
             .map_err(|error| anyhow::anyhow!("statements: {error}"))?;
         let (mut settle, mut processing) = (Latencies::default(), Latencies::default());
         latency.settle.iter().for_each(|took| settle.push(*took));
@@ -188,6 +189,8 @@ impl DemoSummary {
         ]);
         let claims = states.len() as u64;
         Ok(DemoSummary {
+            practice_org: demo.org.0.to_string(),
+            practice_number: demo.practice_number,
             claims,
             secondary_claims: tally.secondary_claims,
             inbound_rejected: tally.inbound_rejected,
@@ -220,8 +223,8 @@ impl DemoSummary {
             statements: run.statements.len() as u64,
             statements_total_due: run.statements.iter().map(|draft| draft.statement.total_due.amount).sum(),
             simulated_days: tally.simulated_days,
-            elapsed_seconds: elapsed.as_secs_f64(),
-            claims_per_second: claims as f64 / elapsed.as_secs_f64().max(1e-9),
+            elapsed_seconds: demo.elapsed.as_secs_f64(),
+            claims_per_second: claims as f64 / demo.elapsed.as_secs_f64().max(1e-9),
             settle_p50_ms: settle.percentile_ms(0.50),
             settle_p99_ms: settle.percentile_ms(0.99),
             processing_p50_ms: processing.percentile_ms(0.50),
@@ -238,6 +241,13 @@ impl DemoSummary {
             "Practice OS demo: {} claims ({} of them secondary, built from the primary's 835) over {} simulated days",
             self.claims, self.secondary_claims, self.simulated_days
         );
+        if self.practice_number > 1 {
+            let _ = writeln!(
+                out,
+                "(practice {} of this journal, org {}: the journal already held earlier runs' practices)",
+                self.practice_number, self.practice_org
+            );
+        }
         let _ = writeln!(out, "\nClaims by state");
         for (status, count) in &self.by_status {
             let _ = writeln!(out, "  {status:<14} {count:>8}");
