@@ -1,7 +1,8 @@
 //! The JetStream journal against a real nats-server (≥ 2.11; the harness installs 2.15.1):
 //! fencing (including an entity the new owner never touched), sequence checks, atomic
-//! batches, reads, snapshots, positions and inbound ids. Also pins the server behaviour the
-//! journal relies on (error 10071, batch abandonment).
+//! batches, reads, snapshots, positions and inbound ids; a claim's Create, decided without a
+//! read on a node that never saw the claim, answered as the loaded claim answers. Also pins the
+//! server behaviour the journal relies on (error 10071, batch abandonment).
 
 use practice_actors::journal::{AppendBatch, Epoch, Journal, JournalError, PendingEvent};
 use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings};
@@ -170,4 +171,44 @@ async fn kv_batch_registry_passes_the_registry_checks_and_survives_a_server_cras
     server.restart().unwrap();
     let reopened = KvBatchRegistry::open(connect(&server.url(), "test").await.unwrap(), 1).await.unwrap();
     still_there(&reopened).await.unwrap();
+}
+
+/// A node that takes over a journal another node wrote knows none of its heads: a claim's
+/// Create, which an actor decides without reading when it is its first message, is refused by
+/// the server's last-sequence answer and decided again by the loaded actor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_for_a_claim_another_node_wrote_gets_the_loaded_answer() {
+    use practice_actors::entity::{EntityRejection, Outcome};
+    use practice_actors::metrics::BackboneMetrics;
+    use practice_actors::synthetic::{claim_journey, load_org};
+    use practice_actors::{Node, NodeConfig};
+    use practice_protocol::claim::Rejection;
+
+    let Some(server) = server() else { return };
+    let start = |journal: Arc<JetStreamJournal>| async move {
+        let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
+        Node::start_embedded(journal, metrics, NodeConfig::default()).await.unwrap()
+    };
+    let first = start(journal(&server).await).await;
+    let journey = claim_journey(load_org(40), 0);
+    assert!(first.send(journey[0].clone()).await.unwrap().is_accepted());
+    assert!(first.send(journey[1].clone()).await.unwrap().is_accepted());
+    first.shutdown().await;
+
+    let second = start(journal(&server).await).await;
+    let again = second.send(journey[0].clone()).await.unwrap();
+    assert!(matches!(again, Outcome::Accepted { events_appended: 0, version: 2, .. }), "{again:?}");
+    second.passivate_all().await;
+    let mut other = journey[0].clone();
+    other.command_id = practice_protocol::ids::CommandId(Uuid::new_v4());
+    let refused = second.send(other).await.unwrap();
+    assert!(
+        matches!(refused, Outcome::Rejected { rejection: EntityRejection::Claim(Rejection::AlreadyExists), .. }),
+        "{refused:?}"
+    );
+    assert_eq!(second.journal().read_entity(journey[0].entity, 0).await.unwrap().len(), 2);
+    let next = second.send(journey[2].clone()).await.unwrap();
+    assert!(matches!(next, Outcome::Accepted { events_appended: 1, version: 3, .. }), "{next:?}");
+    assert_eq!(second.stats().await.restarts, 0);
+    second.shutdown().await;
 }

@@ -40,6 +40,10 @@ impl Entity for ClaimEntity {
         true
     }
 
+    fn creates(command: &EntityCommand) -> bool {
+        matches!(command, EntityCommand::Claim(ClaimCommand::Create { .. }))
+    }
+
     fn decide(
         state: &ClaimState,
         command_id: CommandId,

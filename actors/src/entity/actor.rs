@@ -6,6 +6,15 @@
 //! Rehydrating in the first message rather than in `pre_start` keeps the shard supervisor
 //! free: a spawn returns at once, so one entity's journal round trips (two on JetStream) never
 //! hold up the messages of the other entities of its shard.
+//!
+//! A first message that starts with a creating command (`Entity::creates`: a claim's
+//! `Create`) skips those round trips: its commands are decided against the empty state, and
+//! the journal's sequence check, which refuses a first event of an entity that has one,
+//! proves the entity new. That outcome stands only if every command was accepted and the
+//! append went through; otherwise the actor loads and decides them again, so every answer is
+//! the one a loaded actor gives. Every new claim's first command is its `Create`, and the
+//! reads it skips (a snapshot and an empty tail) waited on sled's process-wide lock while the
+//! journal's writer applied a group.
 
 use super::held::Held;
 use super::{rehydrate, Entity, EntityCommand, EntityMessage, Inspection, Outcome, SendError};
@@ -97,7 +106,10 @@ async fn handle_message<E: Entity>(
 ) -> Result<(), ActorProcessingErr> {
     // Nothing to rebuild for a passivation or a hibernation: an actor that never loaded has
     // no state to keep.
-    if !state.held.is_loaded() && !matches!(message, EntityMessage::Passivate(_) | EntityMessage::Hibernate) {
+    if !state.held.is_loaded()
+        && !matches!(message, EntityMessage::Passivate(_) | EntityMessage::Hibernate)
+        && !starts_history::<E>(&message)
+    {
         if let Err(error) = load::<E>(state).await {
             message.refuse(error);
             myself.stop(Some(EXIT_NOT_LOADED.to_string()));
@@ -108,7 +120,7 @@ async fn handle_message<E: Entity>(
         EntityMessage::Command { envelope, reply } => {
             let started = Instant::now();
             // A batch of one: the same decide, append and apply as several.
-            let result = handle_commands::<E>(state, vec![*envelope])
+            let result = run_commands::<E>(&myself, state, vec![*envelope])
                 .await
                 .and_then(|mut outcomes| outcomes.pop().unwrap_or(Err(SendError::Dropped)));
             state.runtime.metrics.command_latency.observe(started.elapsed().as_secs_f64());
@@ -116,12 +128,12 @@ async fn handle_message<E: Entity>(
             // The caller gets its answer first; a caller that gave up is not our failure.
             let _ = reply.send(result);
             if let Some(error) = failure {
-                fail_on(&myself, &error)?;
+                fail_on(&myself, state, &error)?;
             }
         }
         EntityMessage::Commands { envelopes, reply } => {
             let (count, started) = (envelopes.len(), Instant::now());
-            let result = handle_commands::<E>(state, envelopes).await;
+            let result = run_commands::<E>(&myself, state, envelopes).await;
             state.runtime.metrics.command_latency.observe(started.elapsed().as_secs_f64());
             match result {
                 Ok(outcomes) => {
@@ -129,7 +141,7 @@ async fn handle_message<E: Entity>(
                 }
                 Err(error) => {
                     let _ = reply.send((0..count).map(|_| Err(error.clone())).collect());
-                    fail_on(&myself, &error)?;
+                    fail_on(&myself, state, &error)?;
                 }
             }
         }
@@ -158,7 +170,15 @@ async fn handle_message<E: Entity>(
 /// After a command failed: a fenced actor stops; one whose state may differ from the journal
 /// now (a failed append, an event that did not encode) fails, so its supervisor restarts it
 /// from the journal; any other error (refused before anything was decided) changes nothing.
-fn fail_on(myself: &ActorRef<EntityMessage>, error: &SendError) -> Result<(), ActorProcessingErr> {
+/// An actor that could not load has stopped already (`run_commands`).
+fn fail_on<E: Entity>(
+    myself: &ActorRef<EntityMessage>,
+    state: &EntityActorState<E>,
+    error: &SendError,
+) -> Result<(), ActorProcessingErr> {
+    if !state.held.is_loaded() {
+        return Ok(());
+    }
     match error {
         SendError::Journal(JournalError::Fenced { .. }) | SendError::Fenced { .. } => {
             myself.stop(Some(EXIT_FENCED.to_string()));
@@ -167,6 +187,42 @@ fn fail_on(myself: &ActorRef<EntityMessage>, error: &SendError) -> Result<(), Ac
         SendError::Journal(_) | SendError::Codec(_) => Err(error.to_string().into()),
         _ => Ok(()),
     }
+}
+
+/// Whether a message's commands start with a creating one, so that an actor not loaded yet
+/// may decide them as a new entity's.
+fn starts_history<E: Entity>(message: &EntityMessage) -> bool {
+    let first = match message {
+        EntityMessage::Command { envelope, .. } => Some(&envelope.command),
+        EntityMessage::Commands { envelopes, .. } => envelopes.first().map(|envelope| &envelope.command),
+        _ => None,
+    };
+    first.is_some_and(E::creates)
+}
+
+/// A message's commands. An actor not loaded yet gets here only when they start with a
+/// creating command: they are decided as a new entity's first, and when that does not stand
+/// (a command refused, or the journal already holds the entity) the actor loads and decides
+/// them again. One that cannot load stops, as at the top of `handle_message`.
+async fn run_commands<E: Entity>(
+    myself: &ActorRef<EntityMessage>,
+    state: &mut EntityActorState<E>,
+    envelopes: Vec<CommandEnvelope<EntityCommand>>,
+) -> Result<Vec<Result<Outcome, SendError>>, SendError> {
+    if state.held.is_loaded() {
+        return handle_commands::<E>(state, envelopes, Attempt::Loaded).await.map(Option::unwrap_or_default);
+    }
+    state.held = Held::Live(Box::default());
+    match handle_commands::<E>(state, envelopes.clone(), Attempt::AsNew).await {
+        Ok(Some(outcomes)) => return Ok(outcomes),
+        Ok(None) => state.held = Held::Unloaded,
+        Err(error) => return Err(error),
+    }
+    if let Err(error) = load::<E>(state).await {
+        myself.stop(Some(EXIT_NOT_LOADED.to_string()));
+        return Err(error);
+    }
+    handle_commands::<E>(state, envelopes, Attempt::Loaded).await.map(Option::unwrap_or_default)
 }
 
 /// Snapshot + journal tail into `state`.
@@ -199,16 +255,27 @@ fn enveloped<E: Entity>(
     Ok((envelopes, pending))
 }
 
+/// Whether the state commands are decided against is the entity's as loaded, or the empty
+/// state of an entity presumed new.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    Loaded,
+    AsNew,
+}
+
 /// Several commands in order, each decided against the state the ones before it left (their
 /// events applied at once), then every event appended in one journal write. The events are
 /// exactly those the commands would have made one by one, each stamped with its own command
 /// id (G3 holds per command). A failed append fails the actor as a single command's does —
 /// the state it applied ahead is dropped and rebuilt from the journal — and every command of
-/// the batch hears the error.
+/// the batch hears the error. `None` (only as new): a command was not accepted with events,
+/// or the journal holds the entity already; nothing was appended or counted.
 async fn handle_commands<E: Entity>(
     actor_state: &mut EntityActorState<E>,
     commands: Vec<CommandEnvelope<EntityCommand>>,
-) -> Result<Vec<Result<Outcome, SendError>>, SendError> {
+    attempt: Attempt,
+) -> Result<Option<Vec<Result<Outcome, SendError>>>, SendError> {
+    let as_new = attempt == Attempt::AsNew;
     let EntityActorState { entity, shard, epoch, runtime, held } = actor_state;
     let (entity, shard, epoch, runtime) = (*entity, *shard, *epoch, &**runtime);
     let (metrics, kind) = (&runtime.metrics, E::KIND.as_str());
@@ -225,12 +292,16 @@ async fn handle_commands<E: Entity>(
     let (mut pending, mut accepted, mut event_names) = (Vec::new(), Vec::new(), Vec::new());
     for envelope in commands {
         if envelope.entity != entity {
+            if as_new {
+                return Ok(None);
+            }
             outcomes.push(Err(SendError::WrongKind { expected: entity.kind, found: envelope.entity.kind }));
             continue;
         }
         let CommandEnvelope { command_id, entity: _, issued_at: _, actor, command } = envelope;
         let command = match E::command(command) {
             Ok(command) => command,
+            Err(_) if as_new => return Ok(None),
             Err(other) => {
                 outcomes.push(Err(SendError::WrongKind { expected: E::KIND, found: other.kind() }));
                 continue;
@@ -238,7 +309,9 @@ async fn handle_commands<E: Entity>(
         };
         let command_name = E::command_name(&command);
         let events = match E::decide(state, command_id, &command, &actor, &context) {
+            Ok(events) if as_new && events.is_empty() => return Ok(None),
             Ok(events) => events,
+            Err(_) if as_new => return Ok(None),
             Err(rejection) => {
                 metrics.commands.with_label_values(&[kind, command_name, "rejected"]).inc();
                 outcomes.push(Ok(Outcome::Rejected { entity, rejection }));
@@ -265,6 +338,9 @@ async fn handle_commands<E: Entity>(
         let started = Instant::now();
         let result = runtime.journal.append(AppendBatch { shard, epoch, events: pending }).await;
         metrics.append_latency.observe(started.elapsed().as_secs_f64());
+        if as_new && matches!(result, Err(JournalError::SequenceConflict { .. })) {
+            return Ok(None);
+        }
         if let Err(error) = result {
             for command_name in accepted {
                 metrics.commands.with_label_values(&[kind, command_name, "failed"]).inc();
@@ -279,5 +355,5 @@ async fn handle_commands<E: Entity>(
         metrics.commands.with_label_values(&[kind, command_name, "accepted"]).inc();
     }
     E::after_apply(entity, state, runtime);
-    Ok(outcomes)
+    Ok(Some(outcomes))
 }

@@ -39,6 +39,12 @@ pub trait Entity: Send + Sync + 'static {
     fn needs_policy() -> bool {
         false
     }
+    /// Whether this command is only ever accepted by an entity without a history (a claim's
+    /// `Create`). An actor whose first message starts with one decides it against the empty
+    /// state instead of reading the journal first (see `EntityActor`).
+    fn creates(_command: &EntityCommand) -> bool {
+        false
+    }
     fn decide(
         state: &Self::State,
         command_id: CommandId,

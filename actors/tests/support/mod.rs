@@ -1,5 +1,5 @@
 //! Shared helpers of the actor tests: a node over a temporary sled journal, RSS, and a
-//! journal wrapper that fails on demand.
+//! journal wrapper that fails on demand and counts claim reads.
 
 #![allow(dead_code)]
 
@@ -10,7 +10,7 @@ use practice_actors::journal::{
 use practice_actors::metrics::BackboneMetrics;
 use practice_actors::module::{EngineError, EventTally, ModuleEngine, ModuleEvent};
 use practice_actors::{Node, NodeConfig};
-use practice_protocol::envelope::{CommandEnvelope, EntityRef};
+use practice_protocol::envelope::{CommandEnvelope, EntityKind, EntityRef};
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::ShardId;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,12 +43,14 @@ pub fn rss_kib() -> u64 {
 }
 
 /// Fails the next `failures` appends (and the next `position_failures` position loads)
-/// with `Unavailable`, then behaves.
+/// with `Unavailable`, then behaves. Counts what an actor reads to rebuild an entity.
 pub struct FlakyJournal {
     pub inner: SledJournal,
     pub failures: AtomicUsize,
     pub position_failures: AtomicUsize,
     pub read_failures: AtomicUsize,
+    /// `read_entity` and `load_snapshot` calls for claims so far.
+    pub claim_reads: AtomicUsize,
 }
 
 impl FlakyJournal {
@@ -58,6 +60,17 @@ impl FlakyJournal {
             failures: AtomicUsize::new(0),
             position_failures: AtomicUsize::new(0),
             read_failures: AtomicUsize::new(0),
+            claim_reads: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn claim_reads(&self) -> usize {
+        self.claim_reads.load(Ordering::SeqCst)
+    }
+
+    fn count_read(&self, entity: &EntityRef) {
+        if entity.kind == EntityKind::Claim {
+            self.claim_reads.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -116,6 +129,7 @@ impl Journal for FlakyJournal {
         self.inner.append(batch)
     }
     fn read_entity(&self, entity: EntityRef, after: u64) -> BoxFuture<'_, Result<Vec<StoredEvent>, JournalError>> {
+        self.count_read(&entity);
         if take_one(&self.read_failures) {
             return Box::pin(async { Err(JournalError::Unavailable("injected failure".into())) });
         }
@@ -138,6 +152,7 @@ impl Journal for FlakyJournal {
         self.inner.save_snapshot(entity, sequence, state)
     }
     fn load_snapshot(&self, entity: EntityRef) -> BoxFuture<'_, Result<Option<Snapshot>, JournalError>> {
+        self.count_read(&entity);
         self.inner.load_snapshot(entity)
     }
     fn load_position(&self, consumer: &str, shard: ShardId) -> BoxFuture<'_, Result<u64, JournalError>> {
