@@ -115,7 +115,12 @@ impl SledJournal {
             }
         }
         let pending = Arc::new(RwLock::new(PendingLog::load(&db)?));
+        // sled 0.34 keeps its log in `<dir>/db` (see `sled_writer` on why the writer syncs it).
+        let log_path = dir.join("db");
+        let log_file = std::fs::File::open(&log_path)
+            .map_err(|error| JournalError::Unavailable(format!("cannot open {}: {error}", log_path.display())))?;
         let setup = WriterSetup {
+            log_file,
             shard_count,
             pending: pending.clone(),
             fold: options.fold,
