@@ -5,13 +5,11 @@
 
 use practice_actors::journal::{AppendBatch, Epoch, Journal, JournalError, PendingEvent, StoredEvent};
 use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings, ShardReads};
-use practice_protocol::envelope::{EntityKind, EntityRef};
-use practice_protocol::ids::OrgId;
-use practice_protocol::shard::{shard_of, ShardId};
+use practice_protocol::envelope::EntityRef;
+use practice_protocol::shard::ShardId;
 use practice_tests::nats::NatsServer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 mod common;
 
@@ -23,11 +21,7 @@ async fn journal(server: &NatsServer) -> Arc<JetStreamJournal> {
 }
 
 fn entity(salt: u128) -> EntityRef {
-    let org = OrgId(Uuid::from_u128(0xfeed_f00d));
-    (0..u128::MAX)
-        .map(|index| EntityRef { org, kind: EntityKind::Claim, id: Uuid::from_u128(salt * 1_000_003 + index) })
-        .find(|entity| shard_of(entity, 64) == SHARD)
-        .unwrap()
+    common::claim_on(SHARD, salt)
 }
 
 /// Event `sequence` of `entity`, its payload naming both.

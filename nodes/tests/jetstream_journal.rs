@@ -6,36 +6,19 @@
 
 use practice_actors::journal::{AppendBatch, Epoch, Journal, JournalError, PendingEvent};
 use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings};
-use practice_protocol::envelope::{EntityKind, EntityRef};
+use practice_protocol::envelope::EntityRef;
 use practice_protocol::ids::OrgId;
-use practice_protocol::shard::{shard_of, ShardId};
+use practice_protocol::shard::ShardId;
 use practice_tests::nats::NatsServer;
+
+mod common;
+use common::{claim_on, start_server};
 use std::sync::Arc;
 use uuid::Uuid;
-
-fn server() -> Option<NatsServer> {
-    match NatsServer::start() {
-        Ok(server) => Some(server),
-        Err(error) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping: {error:#}");
-            None
-        }
-        Err(error) => panic!("CI needs nats-server: {error:#}"),
-    }
-}
 
 async fn journal(server: &NatsServer) -> Arc<JetStreamJournal> {
     let client = connect(&server.url(), "test").await.unwrap();
     JetStreamJournal::open(client, JetStreamSettings::default()).await.unwrap()
-}
-
-/// An entity that lands on `shard` (64 shards).
-fn entity_on(shard: ShardId, salt: u128) -> EntityRef {
-    let org = OrgId(Uuid::from_u128(0xfeed));
-    (0..u128::MAX)
-        .map(|index| EntityRef { org, kind: EntityKind::Claim, id: Uuid::from_u128(salt * 1_000_003 + index) })
-        .find(|entity| shard_of(entity, 64) == shard)
-        .unwrap()
 }
 
 fn event(entity: EntityRef, sequence: u64) -> PendingEvent {
@@ -49,12 +32,12 @@ fn event(entity: EntityRef, sequence: u64) -> PendingEvent {
 
 #[tokio::test]
 async fn stale_owner_is_fenced_even_on_an_untouched_entity() {
-    let Some(server) = server() else { return };
+    let Some(server) = start_server() else { return };
     let old_owner = journal(&server).await;
     let new_owner = journal(&server).await;
     let shard = ShardId(5);
-    let touched = entity_on(shard, 1);
-    let untouched = entity_on(shard, 2);
+    let touched = claim_on(shard, 1);
+    let untouched = claim_on(shard, 2);
 
     let old_epoch = old_owner.fence(shard).await.unwrap();
     old_owner.append(AppendBatch { shard, epoch: old_epoch, events: vec![event(touched, 1)] }).await.unwrap();
@@ -74,11 +57,11 @@ async fn stale_owner_is_fenced_even_on_an_untouched_entity() {
 
 #[tokio::test]
 async fn batches_are_atomic_and_sequences_checked() {
-    let Some(server) = server() else { return };
+    let Some(server) = start_server() else { return };
     let journal = journal(&server).await;
     let shard = ShardId(9);
-    let a = entity_on(shard, 3);
-    let b = entity_on(shard, 4);
+    let a = claim_on(shard, 3);
+    let b = claim_on(shard, 4);
     let epoch = journal.fence(shard).await.unwrap();
     let batch = vec![event(a, 1), event(b, 1), event(a, 2), event(b, 2), event(a, 3)];
     journal.append(AppendBatch { shard, epoch, events: batch }).await.unwrap();
@@ -124,9 +107,9 @@ async fn batches_are_atomic_and_sequences_checked() {
 
 #[tokio::test]
 async fn kv_side_tables_work() {
-    let Some(server) = server() else { return };
+    let Some(server) = start_server() else { return };
     let journal = journal(&server).await;
-    let entity = entity_on(ShardId(1), 5);
+    let entity = claim_on(ShardId(1), 5);
     assert_eq!(journal.load_snapshot(entity).await.unwrap(), None);
     journal.save_snapshot(entity, 7, vec![1, 2, 3]).await.unwrap();
     assert_eq!(journal.load_snapshot(entity).await.unwrap(), Some((7, vec![1, 2, 3])));
@@ -142,10 +125,10 @@ async fn kv_side_tables_work() {
 
 #[tokio::test]
 async fn fence_survives_a_server_restart() {
-    let Some(mut server) = server() else { return };
+    let Some(mut server) = start_server() else { return };
     let journal = journal(&server).await;
     let shard = ShardId(2);
-    let entity = entity_on(shard, 6);
+    let entity = claim_on(shard, 6);
     let epoch = journal.fence(shard).await.unwrap();
     journal.append(AppendBatch { shard, epoch, events: vec![event(entity, 1), event(entity, 2)] }).await.unwrap();
     server.restart().unwrap();
@@ -164,7 +147,7 @@ async fn fence_survives_a_server_restart() {
 async fn kv_batch_registry_passes_the_registry_checks_and_survives_a_server_crash() {
     use practice_actors::ingest::registry::checks::{exercise, still_there};
     use practice_nodes::jetstream::registry::KvBatchRegistry;
-    let Some(mut server) = server() else { return };
+    let Some(mut server) = start_server() else { return };
     let registry = KvBatchRegistry::open(connect(&server.url(), "test").await.unwrap(), 1).await.unwrap();
     exercise(&registry).await.unwrap();
     drop(registry);
@@ -184,7 +167,7 @@ async fn a_create_for_a_claim_another_node_wrote_gets_the_loaded_answer() {
     use practice_actors::{Node, NodeConfig};
     use practice_protocol::claim::Rejection;
 
-    let Some(server) = server() else { return };
+    let Some(server) = start_server() else { return };
     let start = |journal: Arc<JetStreamJournal>| async move {
         let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
         Node::start_embedded(journal, metrics, NodeConfig::default()).await.unwrap()

@@ -7,6 +7,9 @@ use practice_actors::verify::{verify, VerifyReport};
 use practice_nodes::cluster::assign::assign;
 use practice_nodes::cluster::leases::LeaseStore;
 use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings};
+use practice_protocol::envelope::{EntityKind, EntityRef};
+use practice_protocol::ids::OrgId;
+use practice_protocol::shard::{shard_of, ShardId};
 use practice_tests::nats::{NatsServer, Process};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,6 +33,15 @@ pub fn start_server() -> Option<NatsServer> {
 /// [`start_server`] with the largest message the server takes set to `max_payload`.
 pub fn start_server_with_max_payload(max_payload: &str) -> Option<NatsServer> {
     start_server_with(|| NatsServer::start_with_max_payload(max_payload))
+}
+
+/// A claim of a test organization that lands on `shard` of `SHARDS`; `salt` picks another one.
+pub fn claim_on(shard: ShardId, salt: u128) -> EntityRef {
+    let org = OrgId(uuid::Uuid::from_u128(0xfeed));
+    (0..u128::MAX)
+        .map(|index| EntityRef { org, kind: EntityKind::Claim, id: uuid::Uuid::from_u128(salt * 1_000_003 + index) })
+        .find(|entity| shard_of(entity, SHARDS) == shard)
+        .unwrap()
 }
 
 fn start_server_with(start: impl FnOnce() -> anyhow::Result<NatsServer>) -> Option<NatsServer> {
