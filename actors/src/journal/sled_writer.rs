@@ -19,6 +19,9 @@
 //! so a power loss could undo acknowledged groups until sled's background `fsync` (every
 //! 500 ms) ran (sled issues #1351, #1452). It costs ~20 % of the journal's append rate on this
 //! machine (`bench backbone`: 70–74 k against 91–93 k appends/s) and did not move the demo.
+//! A sync that fails poisons the journal (`Durability`): every later write is refused until the
+//! node restarts, since the kernel may have dropped the pages it could not write and no later
+//! sync could prove them on disk (PostgreSQL's answer to the same `fsync` semantics).
 //! Not covered: a log item over 128 KiB (a quarter of sled's segment) goes to its own file under
 //! `blobs/`, which sled writes without a sync; only a passivation snapshot of a very large
 //! state, or a leaf of very large claims, gets there.
@@ -277,6 +280,7 @@ pub(super) struct WriterSetup {
 
 pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Receiver<WriteRequest>) {
     let mut known = Facts::default();
+    let mut durability = Durability::default();
     // Whether the pending log must be read back from sled: a failed apply left it unknown.
     let mut pending_stale = false;
     while let Ok(first) = receiver.recv() {
@@ -286,6 +290,10 @@ pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Rece
                 Ok(request) => group.push(request),
                 Err(_) => break,
             }
+        }
+        if let Some(error) = durability.lost() {
+            answer(group, Err(error));
+            continue;
         }
         if pending_stale {
             match PendingLog::load(&db) {
@@ -319,8 +327,12 @@ pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Rece
             known.clear();
             pending_stale = true;
         }
-        let durable = applied.and_then(|()| sync(&db, &setup.log_file));
+        let flushed = applied.and_then(|()| db.flush().map(drop).map_err(unavailable));
+        let durable = flushed.and_then(|()| durability.sync(|| setup.log_file.sync_data()));
         answer(group, durable.map(|()| results));
+    }
+    if durability.lost().is_some() {
+        return;
     }
     if setup.fold_on_close && !pending_stale {
         // A store closed cleanly holds no `g` records, so a build that predates them reads it.
@@ -329,15 +341,37 @@ pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Rece
             tracing::error!(%error, "folding the pending shard log at close failed; the next open reads it back");
         }
     }
-    if let Err(error) = sync(&db, &setup.log_file) {
+    let flushed = db.flush().map(drop).map_err(unavailable);
+    if let Err(error) = flushed.and_then(|()| durability.sync(|| setup.log_file.sync_data())) {
         tracing::error!(%error, "final journal flush failed");
     }
 }
 
-/// What makes a group durable: sled's flush, then the log file's data and size on the device.
-fn sync(db: &sled::Db, log_file: &std::fs::File) -> Result<(), JournalError> {
-    db.flush().map_err(unavailable)?;
-    log_file.sync_data().map_err(|error| JournalError::Unavailable(format!("syncing the journal's log: {error}")))
+/// Whether sled's log still syncs. After a sync failed it never does again (the module's
+/// comment says why), so the error stands for every later group.
+#[derive(Default)]
+struct Durability {
+    lost: Option<JournalError>,
+}
+
+impl Durability {
+    /// The log file's data and size on the device, after sled's flush wrote them to the file.
+    fn sync(&mut self, sync: impl FnOnce() -> std::io::Result<()>) -> Result<(), JournalError> {
+        if let Some(error) = self.lost() {
+            return Err(error);
+        }
+        sync().map_err(|error| {
+            let error = JournalError::Unavailable(format!(
+                "syncing the journal's log failed ({error}); it refuses writes until the node restarts"
+            ));
+            self.lost = Some(error.clone());
+            error
+        })
+    }
+
+    fn lost(&self) -> Option<JournalError> {
+        self.lost.clone()
+    }
 }
 
 fn learn_log(pending: &SharedPending, log: LogWrite) -> Result<(), JournalError> {
@@ -512,5 +546,21 @@ mod tests {
         assert!((3..9).all(|entity| known.head(&[entity; ENTITY_KEY_LEN]).is_some()));
         known.clear();
         assert_eq!(known.head(&[8; ENTITY_KEY_LEN]), None);
+    }
+
+    #[test]
+    fn after_a_failed_sync_every_later_one_is_refused_without_syncing() {
+        let mut durability = Durability::default();
+        assert_eq!(durability.sync(|| Ok(())), Ok(()));
+        let error = durability.sync(|| Err(std::io::Error::other("device gone"))).unwrap_err();
+        assert!(error.to_string().contains("device gone"), "{error}");
+        let mut synced_again = false;
+        let later = durability.sync(|| {
+            synced_again = true;
+            Ok(())
+        });
+        assert_eq!(later, Err(error.clone()));
+        assert!(!synced_again, "a poisoned journal synced again");
+        assert_eq!(durability.lost(), Some(error));
     }
 }
