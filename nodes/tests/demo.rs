@@ -87,6 +87,18 @@ fn check(summary: &Value, encounters: u64) {
         processing.zip(settle).is_some_and(|(processing, settle)| processing > 0.0 && processing <= settle),
         "processing p50 {processing:?} against settle p50 {settle:?}"
     );
+    // The stages account for the run's wall clock, in order, and nothing else.
+    let stages: Vec<(&str, f64)> = summary["stage_seconds"]
+        .as_array()
+        .expect("stage_seconds")
+        .iter()
+        .map(|stage| (stage[0].as_str().expect("stage name"), stage[1].as_f64().expect("stage seconds")))
+        .collect();
+    let names: Vec<&str> = stages.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["first day", "simulated days", "every 835 again", "reading every claim back"]);
+    let (sum, elapsed) = (stages.iter().map(|(_, seconds)| seconds).sum::<f64>(), summary["elapsed_seconds"].as_f64());
+    assert!(stages.iter().all(|(_, seconds)| *seconds > 0.0), "{stages:?}");
+    assert!(elapsed.is_some_and(|elapsed| sum <= elapsed), "{stages:?} against {elapsed:?}");
 }
 
 #[test]

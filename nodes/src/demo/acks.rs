@@ -4,8 +4,10 @@
 //! registry (what each 837 held, recorded when it was written); a 277CA finds them by patient
 //! control number. What the claims did comes back in the `IngestReport`.
 
-use anyhow::Context;
+use super::parallel::in_parallel;
+use anyhow::{bail, Context};
 use chrono::NaiveDate;
+use futures::stream::{self, StreamExt};
 use practice_actors::ingest::pipeline::{IngestReport, Ingestor, MemoryDirectory};
 use practice_actors::Node;
 use practice_nodes::sim::x12::{render_277ca, render_999, Recipient};
@@ -14,7 +16,8 @@ use practice_protocol::domain::Claim;
 use practice_protocol::ids::OrgId;
 use practice_protocol::x12::write::acknowledge;
 use practice_protocol::Currency;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Write `raw` into the inbox as `name`, then read it back: what is ingested is the file.
@@ -24,26 +27,45 @@ pub(super) fn through_inbox(inbox: &Path, name: &str, raw: &[u8]) -> anyhow::Res
     std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// The 999 for one batch: the clearinghouse reads the 837 it received (`batch_file`), answers,
-/// and the answer is ingested.
+/// 999s ingested at once: each answers its own batch, so they do not wait on one another.
+const ACK_CONCURRENCY: usize = 16;
+
+/// The day's 999s, one per batch answered: the clearinghouse reads each 837 it received
+/// (`files`, by batch id) and answers, on the machine's cores; the answers are written into
+/// the inbox, read back and ingested concurrently. Reports in the order of `acks`; `control`
+/// numbers the files and advances past them.
 #[allow(clippy::too_many_arguments)]
-pub async fn ingest_999(
+pub async fn ingest_999s(
     ingestor: &Ingestor,
     org: OrgId,
-    output: &SimOutput,
-    batch_file: &Path,
+    acks: &[SimOutput],
+    files: &HashMap<String, PathBuf>,
     inbox: &Path,
     recipient: &Recipient,
-    control: u32,
+    control: &mut u32,
     today: NaiveDate,
-) -> anyhow::Result<IngestReport> {
-    let sent = std::fs::read(batch_file).with_context(|| format!("cannot read {}", batch_file.display()))?;
-    let groups = acknowledge(&sent).with_context(|| format!("{} is not readable X12", batch_file.display()))?;
-    let group = groups.first().with_context(|| format!("{} holds no functional group", batch_file.display()))?;
-    let raw =
-        render_999(output, group, recipient, control).map_err(|error| anyhow::anyhow!("simulator 999: {error}"))?;
-    let raw = through_inbox(inbox, &format!("{today}-{control:09}.999.x12"), &raw)?;
-    ingestor.ingest(org, &raw).await.with_context(|| format!("999 {control:09}"))
+) -> anyhow::Result<Vec<IngestReport>> {
+    let numbered: Vec<(&SimOutput, u32)> = acks.iter().zip(*control..).collect();
+    *control += acks.len() as u32;
+    let raws = in_parallel(&numbered, |(output, control)| {
+        let SimOutput::Ack999 { batch_id, .. } = output else { bail!("a 999 was expected, not {output:?}") };
+        let batch_file = files.get(batch_id).with_context(|| format!("a 999 for unknown batch {batch_id}"))?;
+        let sent = std::fs::read(batch_file).with_context(|| format!("cannot read {}", batch_file.display()))?;
+        let groups = acknowledge(&sent).with_context(|| format!("{} is not readable X12", batch_file.display()))?;
+        let group = groups.first().with_context(|| format!("{} holds no functional group", batch_file.display()))?;
+        let raw = render_999(output, group, recipient, *control)
+            .map_err(|error| anyhow::anyhow!("simulator 999: {error}"))?;
+        through_inbox(inbox, &format!("{today}-{control:09}.999.x12"), &raw)
+    })?;
+    stream::iter(raws.iter().zip(&numbered))
+        .map(|(raw, (_, control))| async move {
+            ingestor.ingest(org, raw).await.with_context(|| format!("999 {control:09}"))
+        })
+        .buffered(ACK_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// One 277CA for the day's claim acknowledgments. `claims` are the claims the acknowledgments

@@ -2,7 +2,8 @@
 //! office appeals (once per claim), written off otherwise (the practice admin approving what is
 //! above the billing manager's threshold).
 
-use super::flow::{command_id, rejection, send, submission_of, Cast};
+use super::flow::{command_id, rejection, send, Cast};
+use super::submission::submission_of;
 use super::summary::Tally;
 use anyhow::Context;
 use futures::stream::{self, StreamExt};

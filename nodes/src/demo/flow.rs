@@ -1,19 +1,19 @@
 //! The demo's orchestration: one simulated day at a time, every step a command to a claim
 //! actor through the node.
 
-use super::acks::{ingest_277ca, ingest_999};
+use super::acks::{ingest_277ca, ingest_999s};
 use super::denials::work_denials;
 use super::latency::LatencyLog;
-use super::outbox::write_batches;
 use super::parallel::in_parallel;
 use super::remits::{post, read_835_file, ByControlNumber};
 use super::status::{inquire, Awaiting};
+use super::submission::{submission_of, submit, FirstDay, Outbound};
 use super::summary::{DemoSummary, Tally};
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt};
 use practice_actors::billing::next_payer_claim;
-use practice_actors::entity::{EntityCommand, EntityRejection, Outcome, Summary};
+use practice_actors::entity::{EntityCommand, EntityRejection, Outcome, SendError, Summary};
 use practice_actors::ingest::pipeline::{Ingestor, MemoryDirectory};
 use practice_actors::ingest::registry::{BatchRegistry, SledBatchRegistry};
 use practice_actors::runtime::PolicyBook;
@@ -51,6 +51,7 @@ pub struct DemoConfig {
 /// Progress callback: (stage, done, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
+#[derive(Clone)]
 pub(super) struct Cast {
     pub(super) org: OrgId,
     pub(super) manager: Actor,
@@ -81,18 +82,49 @@ pub(super) async fn send(
     id: CommandId,
     command: ClaimCommand,
 ) -> anyhow::Result<Outcome> {
-    let envelope = CommandEnvelope {
+    let envelope = enveloped(claim, org, actor, id, command);
+    retrying(claim, || node.send(envelope.clone())).await
+}
+
+/// Several commands for one claim, decided in order and journaled in one write; their answers
+/// in order, or an error when any got none (then all are sent again: their ids make that safe).
+pub(super) async fn send_together(
+    node: &Node,
+    claim: ClaimId,
+    org: OrgId,
+    commands: Vec<(&Actor, CommandId, ClaimCommand)>,
+) -> anyhow::Result<Vec<Outcome>> {
+    let envelopes: Vec<_> =
+        commands.into_iter().map(|(actor, id, command)| enveloped(claim, org, actor, id, command)).collect();
+    let entity = claim_ref(org, claim);
+    retrying(claim, || async { node.send_batch(entity, envelopes.clone()).await.into_iter().collect() }).await
+}
+
+fn enveloped(
+    claim: ClaimId,
+    org: OrgId,
+    actor: &Actor,
+    id: CommandId,
+    command: ClaimCommand,
+) -> CommandEnvelope<EntityCommand> {
+    CommandEnvelope {
         command_id: id,
         entity: claim_ref(org, claim),
         issued_at: chrono::Utc::now(),
         actor: actor.clone(),
         command: EntityCommand::Claim(command),
-    };
-    // Retry what may be retried: idempotency (G3) makes a resend with the same id safe.
+    }
+}
+
+/// Retry what may be retried: idempotency (G3) makes a resend with the same ids safe.
+async fn retrying<T, F: std::future::Future<Output = Result<T, SendError>>>(
+    claim: ClaimId,
+    mut attempt_once: impl FnMut() -> F,
+) -> anyhow::Result<T> {
     let mut attempt = 0;
     loop {
-        match node.send(envelope.clone()).await {
-            Ok(outcome) => return Ok(outcome),
+        match attempt_once().await {
+            Ok(answer) => return Ok(answer),
             Err(error) if attempt < 5 => {
                 attempt += 1;
                 tracing::warn!(%claim, %error, attempt, "command retried");
@@ -117,6 +149,7 @@ pub(super) fn command_id(parts: &[&[u8]]) -> CommandId {
 
 pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> anyhow::Result<DemoSummary> {
     let started = Instant::now();
+    let mut stages = Stages::new(started);
     let profiles = practice_nodes::sim::profile::demo_payers();
     let service_start = NaiveDate::from_ymd_opt(2026, 1, 5).context("date")?;
     let mut today = NaiveDate::from_ymd_opt(2026, 3, 2).context("date")?;
@@ -133,35 +166,9 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     claims.iter().for_each(|claim| by_pcn.add(claim));
     let mut latency = LatencyLog::default();
     let total = claims.len() as u64;
+    let claims: Arc<[Claim]> = claims.into();
 
-    // 1. Draft, sign-off, scrub.
-    let drafted_count = std::sync::atomic::AtomicU64::new(0);
-    let drafted = stream::iter(claims.iter())
-        .map(|claim| {
-            let (cast, node, drafted_count) = (&cast, node, &drafted_count);
-            async move {
-                let scrubbed = draft(node, cast, claim, today).await?;
-                let done = drafted_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                progress("draft, sign off, scrub", done, total);
-                anyhow::Ok((claim.id, scrubbed))
-            }
-        })
-        .buffer_unordered(config.concurrency)
-        .collect::<Vec<_>>()
-        .await;
-    let mut ready = Vec::new();
-    for result in drafted {
-        let (claim_id, scrubbed) = result?;
-        if scrubbed {
-            ready.push(claim_id);
-        } else {
-            tally.scrub_failures += 1;
-        }
-    }
-
-    // 2. Submit and send; then run the simulated clock until nothing is pending.
     let mut control = 1u32;
-    let mut to_submit = ready;
     let mut resubmissions: BTreeMap<ClaimId, u32> = BTreeMap::new();
     let mut inbound_835: Vec<PathBuf> = Vec::new();
     let mut postings_by_claim: HashMap<ClaimId, Vec<RemittancePosting>> = HashMap::new();
@@ -179,9 +186,28 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     };
     let acks_ingestor = Ingestor::new(node.clone(), Arc::new(MemoryDirectory::default()), Currency::USD)
         .with_registry(registry.clone());
-    let mut batch_files: HashMap<String, PathBuf> = HashMap::new();
-    let mut awaiting = Awaiting::default();
     let outbox = config.data_dir.join("outbox");
+    let mut outbound = Outbound { dir: outbox.clone(), org, registry, files: HashMap::new() };
+    let mut awaiting = Awaiting::default();
+
+    // 1. The first day: draft, sign off, scrub and submit every encounter, a chunk at a time;
+    //    each chunk's 837s go out while the next chunk is drafted.
+    let mut first_day = FirstDay::new(node, &cast, claims.clone(), today, config.concurrency);
+    let mut drafted = 0;
+    while let Some(chunk) = first_day.next().await {
+        let chunk = chunk?;
+        tally.scrub_failures += chunk.scrub_failures;
+        drafted += chunk.drafted as u64;
+        progress("draft, sign off, scrub, submit", drafted, total);
+        awaiting.sent(chunk.ready.iter().copied(), today);
+        let ready: Vec<Claim> = chunk.ready.iter().filter_map(|id| by_id.get(id).cloned()).collect();
+        let (day, tallies) = ((today, &mut control), (&mut tally, &mut latency));
+        outbound.send(ready, day, &mut simulator, tallies, chunk.submitted_at).await?;
+    }
+
+    stages.ended("first day");
+    // 2. Run the simulated clock until nothing is pending.
+    let mut to_submit: Vec<ClaimId> = Vec::new();
     let mut days = 0;
     loop {
         if !to_submit.is_empty() {
@@ -189,19 +215,11 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
             // writes the same 837s (which claims share a batch, and so its HL loops).
             to_submit.sort_unstable();
             let submission_run = Instant::now();
-            submit(node, &cast, &to_submit, config, &resubmissions).await?;
+            submit(node, &cast, &to_submit, config.concurrency, &resubmissions).await?;
             awaiting.sent(to_submit.iter().copied(), today);
-            let outbound: Vec<Claim> = to_submit.iter().filter_map(|id| by_id.get(id).cloned()).collect();
-            for batch in write_batches(&outbox, outbound, today, &mut control)? {
-                for sent in batch.sent {
-                    registry.record_sent(org, sent).await.context("recording a sent batch")?;
-                }
-                batch_files.insert(batch.id.clone(), batch.path);
-                tally.files_837 += 1;
-                tally.bytes_837 += batch.bytes as u64;
-                simulator.receive(&batch.id, &batch.claims).map_err(|error| anyhow::anyhow!("simulator: {error}"))?;
-                latency.submitted(batch.claims.iter().map(|claim| claim.id), submission_run);
-            }
+            let ready: Vec<Claim> = to_submit.iter().filter_map(|id| by_id.get(id).cloned()).collect();
+            let (day, tallies) = ((today, &mut control), (&mut tally, &mut latency));
+            outbound.send(ready, day, &mut simulator, tallies, submission_run).await?;
             to_submit = Vec::new();
         }
         if simulator.is_idle() || days >= config.max_days {
@@ -214,29 +232,29 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         let mut settled = Vec::new();
         // The clearinghouse's answers as files: each batch's 999, then one 277CA for the day's
         // claim acknowledgments, then the 835s (the simulator's own order within a day).
-        let mut acks_277 = Vec::new();
-        let mut remits = Vec::new();
+        let (mut acks_999, mut acks_277, mut remits) = (Vec::new(), Vec::new(), Vec::new());
         for output in outputs {
             match &output {
-                SimOutput::Ack999 { batch_id, .. } => {
-                    tally.acks_999 += 1;
-                    let batch_file =
-                        batch_files.get(batch_id).with_context(|| format!("a 999 for unknown batch {batch_id}"))?;
-                    let report =
-                        ingest_999(&acks_ingestor, org, &output, batch_file, &inbox, &recipient, control, today)
-                            .await?;
-                    control += 1;
-                    tally.syntax_rejections += report.returned_to_draft.len() as u64;
-                    let returned: Vec<ClaimId> = report.returned_to_draft.into_iter().map(|(id, _)| id).collect();
-                    for (claim_id, scrubbed) in rescrub_all(node, &cast, returned, &resubmissions, config).await? {
-                        awaiting.answered(&claim_id);
-                        if scrubbed && resubmit_again(&mut resubmissions, claim_id) {
-                            to_submit.push(claim_id);
-                        }
-                    }
-                }
+                SimOutput::Ack999 { .. } => acks_999.push(output),
                 SimOutput::Ack277 { .. } => acks_277.push(output),
                 SimOutput::Remit { .. } => remits.push(output),
+            }
+        }
+        if !acks_999.is_empty() {
+            tally.acks_999 += acks_999.len() as u64;
+            let files = &outbound.files;
+            let reports =
+                ingest_999s(&acks_ingestor, org, &acks_999, files, &inbox, &recipient, &mut control, today).await?;
+            let mut returned = Vec::new();
+            for report in reports {
+                tally.syntax_rejections += report.returned_to_draft.len() as u64;
+                returned.extend(report.returned_to_draft.into_iter().map(|(id, _)| id));
+            }
+            for (claim_id, scrubbed) in rescrub_all(node, &cast, returned, &resubmissions, config).await? {
+                awaiting.answered(&claim_id);
+                if scrubbed && resubmit_again(&mut resubmissions, claim_id) {
+                    to_submit.push(claim_id);
+                }
             }
         }
         if !acks_277.is_empty() {
@@ -344,6 +362,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     }
     tally.simulated_days = days;
 
+    stages.ended("simulated days");
     // 3. Every 835 again: nothing may post twice (G3).
     let events_before = tally.events_posted;
     let mut replay = Tally::default();
@@ -359,6 +378,7 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     tally.reingested_events += replay.events_posted;
     debug_assert_eq!(events_before, tally.events_posted);
 
+    stages.ended("every 835 again");
     // 4. Read every claim's state back and summarize.
     let read = std::sync::atomic::AtomicU64::new(0);
     let total_claims = by_id.len() as u64;
@@ -388,9 +408,10 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         .await
         .map_err(|error| anyhow::anyhow!("inspect the practice: {error}"))?;
     let practice: PracticeState = practice_protocol::codec::decode(&inspection.state).context("practice state")?;
+    stages.ended("reading every claim back");
     let elapsed = started.elapsed();
     let truth = simulator.truth();
-    let run = DemoRun { org, practice_number, today, elapsed };
+    let run = DemoRun { org, practice_number, today, elapsed, stages: stages.seconds };
     DemoSummary::build(&states, &practice, &tally, truth, &run, &latency, &config.data_dir)
 }
 
@@ -401,6 +422,27 @@ pub struct DemoRun {
     pub(super) practice_number: u32,
     pub(super) today: NaiveDate,
     pub(super) elapsed: Duration,
+    /// Wall-clock seconds per stage of the run, in order.
+    pub(super) stages: Vec<(String, f64)>,
+}
+
+/// Where a run's wall clock went, stage by stage (the first day, the simulated days, the
+/// checks): what the benchmark's claims/s is made of.
+struct Stages {
+    last: Instant,
+    seconds: Vec<(String, f64)>,
+}
+
+impl Stages {
+    fn new(started: Instant) -> Self {
+        Self { last: started, seconds: Vec::new() }
+    }
+
+    fn ended(&mut self, stage: &str) {
+        let now = Instant::now();
+        self.seconds.push((stage.to_string(), (now - self.last).as_secs_f64()));
+        self.last = now;
+    }
 }
 
 /// Numbered practices a journal may hold before the demo gives up looking for an unused one.
@@ -435,50 +477,6 @@ fn demo_org(number: u32) -> OrgId {
         1 => OrgId::derived(&[b"sim-org"]),
         n => OrgId::derived(&[b"sim-org", &n.to_be_bytes()]),
     }
-}
-
-async fn submit(
-    node: &Node,
-    cast: &Cast,
-    claims: &[ClaimId],
-    config: &DemoConfig,
-    resubmissions: &BTreeMap<ClaimId, u32>,
-) -> anyhow::Result<()> {
-    let outcomes = stream::iter(claims.iter().copied())
-        .map(|claim_id| {
-            let submission = submission_of(resubmissions, claim_id);
-            async move {
-                let tracking = format!("SUB-{}-{submission}", &claim_id.0.simple().to_string()[..12]);
-                let id = command_id(&[b"submit", claim_id.0.as_bytes(), &submission.to_be_bytes()]);
-                let outcome =
-                    send(node, claim_id, cast.org, &cast.manager, id, ClaimCommand::Submit { tracking_id: tracking })
-                        .await;
-                (claim_id, outcome)
-            }
-        })
-        .buffer_unordered(config.concurrency)
-        .collect::<Vec<_>>()
-        .await;
-    for (claim_id, outcome) in outcomes {
-        let outcome = outcome?;
-        if let Some(rejection) = rejection(&outcome) {
-            // An appeal resubmits by itself (Denied → Submitted): nothing to do here.
-            if !matches!(
-                rejection,
-                EntityRejection::Claim(practice_protocol::claim::Rejection::InvalidTransition {
-                    status: ClaimStatus::Submitted,
-                    ..
-                })
-            ) {
-                tracing::warn!(%claim_id, %rejection, "submission refused");
-            }
-        }
-    }
-    Ok(())
-}
-
-pub(super) fn submission_of(resubmissions: &BTreeMap<ClaimId, u32>, claim_id: ClaimId) -> u32 {
-    resubmissions.get(&claim_id).copied().unwrap_or(0)
 }
 
 /// A claim returned to Draft is fixed and resubmitted, at most twice; each resubmission is a
@@ -519,21 +517,32 @@ async fn rescrub(
     Ok(rejection(&outcome).is_none())
 }
 
-/// Create, clinician sign-off, scrub: true when the claim is Scrubbed and ready to submit.
-async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveDate) -> anyhow::Result<bool> {
+/// Create, clinician sign-off, scrub: true when the claim is Scrubbed and ready to submit. The
+/// three travel together, decided in order and journaled in one write: the same events, and
+/// the same answers, as sent one by one.
+pub(super) async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveDate) -> anyhow::Result<bool> {
     let id = claim.id.0;
-    let create = ClaimCommand::Create { claim: Box::new(claim.clone()) };
-    let created =
-        send(node, claim.id, cast.org, &cast.manager, command_id(&[b"create", id.as_bytes()]), create).await?;
-    if let Some(rejection) = rejection(&created) {
+    let commands = vec![
+        (
+            &cast.manager,
+            command_id(&[b"create", id.as_bytes()]),
+            ClaimCommand::Create { claim: Box::new(claim.clone()) },
+        ),
+        (&cast.clinician, command_id(&[b"sign-off", id.as_bytes()]), ClaimCommand::SignOff),
+        (
+            &cast.manager,
+            command_id(&[b"scrub", id.as_bytes()]),
+            ClaimCommand::Scrub { findings: scrub(claim, None, today) },
+        ),
+    ];
+    let outcomes = send_together(node, claim.id, cast.org, commands).await?;
+    if let Some(rejection) = outcomes.first().and_then(rejection) {
         bail!("claim {} was not created: {rejection}", claim.id);
     }
-    send(node, claim.id, cast.org, &cast.clinician, command_id(&[b"sign-off", id.as_bytes()]), ClaimCommand::SignOff)
-        .await?;
-    let findings = scrub(claim, None, today);
-    let scrub_id = command_id(&[b"scrub", id.as_bytes()]);
-    let outcome = send(node, claim.id, cast.org, &cast.manager, scrub_id, ClaimCommand::Scrub { findings }).await?;
-    Ok(matches!(outcome, Outcome::Accepted { summary: Summary::Claim { status: Some(ClaimStatus::Scrubbed), .. }, .. }))
+    Ok(matches!(
+        outcomes.last(),
+        Some(Outcome::Accepted { summary: Summary::Claim { status: Some(ClaimStatus::Scrubbed), .. }, .. })
+    ))
 }
 
 /// About a third of the Medicare patients also have Medicaid: their claims cross over to it

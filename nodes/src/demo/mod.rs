@@ -18,6 +18,7 @@ mod outbox;
 mod parallel;
 mod remits;
 mod status;
+mod submission;
 mod summary;
 
 pub use flow::{run, DemoConfig};
