@@ -48,6 +48,9 @@ pub struct DemoConfig {
     pub batch_registry: Option<Arc<dyn BatchRegistry>>,
 }
 
+/// Encounters generated per piece of work, spread over the cores.
+const GENERATE_CHUNK: u64 = 4_096;
+
 /// Progress callback: (stage, done, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
@@ -153,8 +156,16 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
     let profiles = practice_nodes::sim::profile::demo_payers();
     let service_start = NaiveDate::from_ymd_opt(2026, 1, 5).context("date")?;
     let mut today = NaiveDate::from_ymd_opt(2026, 3, 2).context("date")?;
-    let mut claims = generate_claims(config.seed, 0, config.claims, &profiles, service_start, 50)
-        .map_err(|error| anyhow::anyhow!("cannot generate claims: {error}"))?;
+    // Each claim derives from its number alone, so ranges generate apart, on every core.
+    let ranges: Vec<(u64, u64)> = (0..config.claims)
+        .step_by(GENERATE_CHUNK as usize)
+        .map(|first| (first, GENERATE_CHUNK.min(config.claims - first)))
+        .collect();
+    let generated = in_parallel(&ranges, |(first, count)| {
+        generate_claims(config.seed, *first, *count, &profiles, service_start, 50)
+            .map_err(|error| anyhow::anyhow!("cannot generate claims: {error}"))
+    })?;
+    let mut claims: Vec<Claim> = generated.into_iter().flatten().collect();
     add_medicaid_crossovers(&mut claims)?;
     let (org, practice_number) = unused_practice(node, claims.first().map(|claim| claim.id)).await?;
     claims.iter_mut().for_each(|claim| claim.org = org);
