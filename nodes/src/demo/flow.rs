@@ -326,15 +326,6 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
                 settled.push(claim_id);
             }
         }
-        // Claims the payers have been quiet on are asked about (276 → 277).
-        let dirs = (outbox.as_path(), inbox.as_path());
-        let asked =
-            inquire(node, org, &mut awaiting, &by_id, &simulator, dirs, &recipient, &mut control, today).await?;
-        if let Some(asked) = asked {
-            tally.status_requests += 1;
-            tally.status_claims += asked.claims;
-            tally.status_recorded += asked.report.events_appended as u64;
-        }
         // Primaries settled today with a next coverage: their secondary claims go out (COB).
         let mut nexts = Vec::new();
         for claim_id in settled {
@@ -347,12 +338,19 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
             secondaries.insert(claim_id, next.id);
             nexts.push(next);
         }
-        // Drafted concurrently, kept in order: what goes out next does not depend on timing.
-        let drafted = stream::iter(&nexts)
-            .map(|next| draft(node, &cast, next, today))
-            .buffered(config.concurrency)
-            .collect::<Vec<_>>()
-            .await;
+        // The secondaries are drafted while the claims the payers have been quiet on are asked
+        // about (276 → 277): new claims are never among those. Drafted concurrently, kept in
+        // order: what goes out next does not depend on timing.
+        let drafting =
+            stream::iter(&nexts).map(|next| draft(node, &cast, next, today)).buffered(config.concurrency).collect();
+        let dirs = (outbox.as_path(), inbox.as_path());
+        let inquiry = inquire(node, org, &mut awaiting, &by_id, &simulator, dirs, &recipient, &mut control, today);
+        let (asked, drafted): (_, Vec<_>) = futures::future::join(inquiry, drafting).await;
+        if let Some(asked) = asked? {
+            tally.status_requests += 1;
+            tally.status_claims += asked.claims;
+            tally.status_recorded += asked.report.events_appended as u64;
+        }
         for (next, drafted) in nexts.into_iter().zip(drafted) {
             if drafted? {
                 tally.secondary_claims += 1;
