@@ -8,6 +8,7 @@
 //! control number is reused only for the very same batch: a different batch under a number
 //! already recorded is refused, since a 999 for it could not tell the two apart.
 
+use crate::journal::sled_open::SyncedDb;
 use crate::journal::BoxFuture;
 use practice_protocol::codec::{decode, encode};
 use practice_protocol::ids::{ClaimId, OrgId};
@@ -203,9 +204,9 @@ impl BatchRegistry for MemoryBatchRegistry {
 
 /// A small sled database of its own (e.g. `<data dir>/batches`, next to the journal): key =
 /// organization id (16 bytes) + GS06 key, value = the codec-encoded `RegisteredBatch`. Writes
-/// are serialized by a lock and flushed before they are acknowledged.
+/// are serialized by a lock and synced to the device before they are acknowledged.
 pub struct SledBatchRegistry {
-    db: sled::Db,
+    db: SyncedDb,
     write: Mutex<()>,
 }
 
@@ -215,8 +216,7 @@ fn unavailable(error: sled::Error) -> RegistryError {
 
 impl SledBatchRegistry {
     pub fn open(dir: &Path) -> Result<Self, RegistryError> {
-        let db = crate::journal::sled_open::open(&sled::Config::new().path(dir).cache_capacity(8 << 20))
-            .map_err(unavailable)?;
+        let db = SyncedDb::open(dir, 8 << 20).map_err(unavailable)?;
         Ok(SledBatchRegistry { db, write: Mutex::new(()) })
     }
 

@@ -10,6 +10,7 @@
 //! (`ClaimState::status_requests`) the last 276 answered for.
 
 use super::{next_after, InquiryClock, OutboundLogError, StagedBatch, StagedRequest, Submission};
+use practice_actors::journal::sled_open::SyncedDb;
 use practice_protocol::codec::{decode, encode};
 use practice_protocol::ids::{ClaimId, OrgId};
 use serde::de::DeserializeOwned;
@@ -22,7 +23,7 @@ fn store(action: &'static str) -> impl FnOnce(sled::Error) -> OutboundLogError {
 }
 
 pub struct SledOutboundLog {
-    db: sled::Db,
+    db: SyncedDb,
     /// Serializes control-number allocation with staging.
     write: Mutex<()>,
 }
@@ -78,8 +79,7 @@ fn clock_from_bytes(bytes: &[u8]) -> Option<InquiryClock> {
 
 impl SledOutboundLog {
     pub fn open(dir: &Path) -> Result<Self, OutboundLogError> {
-        let db = practice_actors::journal::sled_open::open(&sled::Config::new().path(dir).cache_capacity(8 << 20))
-            .map_err(store("open"))?;
+        let db = SyncedDb::open(dir, 8 << 20).map_err(store("open"))?;
         Ok(SledOutboundLog { db, write: Mutex::new(()) })
     }
 
