@@ -25,6 +25,7 @@ use super::sled_keys::{
     shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EVENTS, EVENT_KEY_LEN, META,
     SHARD_LOG, SNAPSHOTS,
 };
+use super::sled_open::SyncedDb;
 use super::sled_pending::{FoldPolicy, PendingLog};
 use super::sled_writer::{
     last_position, read_pending, unavailable, writer_loop, Reply, SharedPending, WriteRequest, WriterSetup,
@@ -91,8 +92,9 @@ impl SledJournal {
         if shard_count == 0 {
             return Err(JournalError::InvalidAppend("shard count must be at least 1".into()));
         }
-        let config = sled::Config::new().path(dir).cache_capacity(options.cache_bytes);
-        let db = super::sled_open::open(&config).map_err(unavailable)?;
+        // Synced: the writer's flush reaches the device (see `sled_writer`).
+        let synced = SyncedDb::open(dir, options.cache_bytes).map_err(unavailable)?;
+        let db = sled::Db::clone(&synced);
         let meta_key = prefixed(META, b"shard_count");
         match db.get(&meta_key).map_err(unavailable)? {
             Some(stored) => {
@@ -111,26 +113,20 @@ impl SledJournal {
             }
             None => {
                 db.insert(&meta_key, &shard_count.to_be_bytes()).map_err(unavailable)?;
-                db.flush().map_err(unavailable)?;
+                synced.flush().map_err(unavailable)?;
             }
         }
         let pending = Arc::new(RwLock::new(PendingLog::load(&db)?));
-        // sled 0.34 keeps its log in `<dir>/db` (see `sled_writer` on why the writer syncs it).
-        let log_path = dir.join("db");
-        let log_file = std::fs::File::open(&log_path)
-            .map_err(|error| JournalError::Unavailable(format!("cannot open {}: {error}", log_path.display())))?;
         let setup = WriterSetup {
-            log_file,
             shard_count,
             pending: pending.clone(),
             fold: options.fold,
             fold_on_close: options.fold_on_close,
         };
         let (sender, receiver) = mpsc::channel();
-        let writer_db = db.clone();
         let writer = std::thread::Builder::new()
             .name("journal-writer".into())
-            .spawn(move || writer_loop(writer_db, setup, receiver))
+            .spawn(move || writer_loop(synced, setup, receiver))
             .map_err(|error| JournalError::Unavailable(format!("cannot start the journal writer: {error}")))?;
         Ok(Self { shard_count, tree: db, pending, sender: Mutex::new(Some(sender)), writer: Mutex::new(Some(writer)) })
     }

@@ -39,13 +39,13 @@ pub fn open(config: &sled::Config) -> sled::Result<sled::Db> {
 /// disk (PostgreSQL's answer to the same `fsync` semantics), and every later write is refused
 /// until the process restarts and sled recovers from what its log holds.
 #[derive(Debug, Default)]
-pub struct Durability {
+struct Durability {
     lost: Option<String>,
 }
 
 impl Durability {
     /// `sync` once, unless an earlier one failed.
-    pub fn sync(&mut self, sync: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
+    fn sync(&mut self, sync: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
         if let Some(lost) = &self.lost {
             return Err(io::Error::other(lost.clone()));
         }
@@ -57,7 +57,7 @@ impl Durability {
     }
 
     /// Why writes are refused, once a sync failed.
-    pub fn lost(&self) -> Option<&str> {
+    fn lost(&self) -> Option<&str> {
         self.lost.as_deref()
     }
 }
@@ -84,6 +84,11 @@ impl SyncedDb {
         self.db.flush()?;
         let mut durability = self.durability.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(durability.sync(|| self.log.sync_data())?)
+    }
+
+    /// Why writes are refused, once a sync failed.
+    pub fn lost(&self) -> Option<String> {
+        self.durability.lock().unwrap_or_else(PoisonError::into_inner).lost().map(str::to_string)
     }
 }
 

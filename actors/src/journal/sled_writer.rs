@@ -7,8 +7,9 @@
 //! arrival order against the stored keys plus the group's own pending writes, so the epoch
 //! and sequence checks see exactly what precedes the request. A refused request adds nothing;
 //! an accepted one adds its writes, all or nothing, to the group's batch. The batch is applied
-//! atomically, then `Db::flush` writes sled's log once for the whole group, then the writer
-//! calls `fdatasync` on that log file, and only then are the group's callers answered. So an
+//! atomically, then one flush of the database (a `sled_open::SyncedDb`: sled's flush writes its
+//! log, then `fdatasync` syncs that file) makes the whole group durable, and only then are the
+//! group's callers answered. So an
 //! `Ok` always means "on disk", and the cost of the sync is shared by every request that
 //! arrived meanwhile (those queue up during it and make the next group). Being the only
 //! writer, the thread needs no locks or transactions for the checks to be atomic with the
@@ -19,7 +20,7 @@
 //! so a power loss could undo acknowledged groups until sled's background `fsync` (every
 //! 500 ms) ran (sled issues #1351, #1452). It costs ~20 % of the journal's append rate on this
 //! machine (`bench backbone`: 70–74 k against 91–93 k appends/s) and did not move the demo.
-//! A sync that fails poisons the journal (`sled_open::Durability`): every later write is refused
+//! A sync that fails poisons the journal (`SyncedDb` remembers it): every later write is refused
 //! until the node restarts, since the kernel may have dropped the pages it could not write and
 //! no later sync could prove them on disk (PostgreSQL's answer to the same `fsync` semantics).
 //! Not covered: a log item over 128 KiB (a quarter of sled's segment) goes to its own file under
@@ -41,7 +42,7 @@ use super::sled_keys::{
     entity_key, event_key, event_value, prefixed, read_u64, shard_key, shard_log_entries, shard_log_first,
     shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, EVENT_KEY_LEN, INBOUND, SHARD_LOG, SNAPSHOTS,
 };
-use super::sled_open::Durability;
+use super::sled_open::SyncedDb;
 use super::sled_pending::{encode, pending_key, FoldPolicy, GroupLog, PendingLog};
 use super::{AppendBatch, Epoch, JournalError};
 use practice_protocol::envelope::EntityRef;
@@ -273,8 +274,6 @@ impl<'a> Staged<'a> {
 
 /// How the writer runs: where its pending log lives and when it folds.
 pub(super) struct WriterSetup {
-    /// sled's log file, synced after every group's flush.
-    pub log_file: std::fs::File,
     pub shard_count: u16,
     pub pending: SharedPending,
     pub fold: FoldPolicy,
@@ -282,9 +281,8 @@ pub(super) struct WriterSetup {
     pub fold_on_close: bool,
 }
 
-pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Receiver<WriteRequest>) {
+pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Receiver<WriteRequest>) {
     let mut known = Facts::default();
-    let mut durability = Durability::default();
     // Whether the pending log must be read back from sled: a failed apply left it unknown.
     let mut pending_stale = false;
     while let Ok(first) = receiver.recv() {
@@ -295,7 +293,7 @@ pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Rece
                 Err(_) => break,
             }
         }
-        if let Some(lost) = durability.lost() {
+        if let Some(lost) = db.lost() {
             answer(group, Err(JournalError::Unavailable(format!("the journal's log: {lost}"))));
             continue;
         }
@@ -331,11 +329,10 @@ pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Rece
             known.clear();
             pending_stale = true;
         }
-        let flushed = applied.and_then(|()| db.flush().map(drop).map_err(unavailable));
-        let durable = flushed.and_then(|()| synced(&mut durability, &setup.log_file));
+        let durable = applied.and_then(|()| db.flush().map_err(unavailable));
         answer(group, durable.map(|()| results));
     }
-    if durability.lost().is_some() {
+    if db.lost().is_some() {
         return;
     }
     if setup.fold_on_close && !pending_stale {
@@ -345,16 +342,9 @@ pub(super) fn writer_loop(db: sled::Db, setup: WriterSetup, receiver: mpsc::Rece
             tracing::error!(%error, "folding the pending shard log at close failed; the next open reads it back");
         }
     }
-    let flushed = db.flush().map(drop).map_err(unavailable);
-    if let Err(error) = flushed.and_then(|()| synced(&mut durability, &setup.log_file)) {
+    if let Err(error) = db.flush() {
         tracing::error!(%error, "final journal flush failed");
     }
-}
-
-/// The log file's data and size on the device, after sled's flush wrote them to the file.
-fn synced(durability: &mut Durability, log_file: &std::fs::File) -> Result<(), JournalError> {
-    let synced = durability.sync(|| log_file.sync_data());
-    synced.map_err(|error| JournalError::Unavailable(format!("the journal's log: {error}")))
 }
 
 fn learn_log(pending: &SharedPending, log: LogWrite) -> Result<(), JournalError> {

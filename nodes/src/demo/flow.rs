@@ -211,9 +211,8 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         drafted += chunk.drafted as u64;
         progress("draft, sign off, scrub, submit", drafted, total);
         awaiting.sent(chunk.ready.iter().copied(), today);
-        let ready: Vec<Claim> = chunk.ready.iter().filter_map(|id| by_id.get(id).cloned()).collect();
         let (day, tallies) = ((today, &mut control), (&mut tally, &mut latency));
-        outbound.send(ready, day, &mut simulator, tallies, chunk.submitted_at).await?;
+        outbound.send((&chunk.ready, &by_id), day, &mut simulator, tallies, chunk.submitted_at).await?;
     }
 
     stages.ended("first day");
@@ -228,9 +227,8 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
             let submission_run = Instant::now();
             submit(node, &cast, &to_submit, config.concurrency, &resubmissions).await?;
             awaiting.sent(to_submit.iter().copied(), today);
-            let ready: Vec<Claim> = to_submit.iter().filter_map(|id| by_id.get(id).cloned()).collect();
             let (day, tallies) = ((today, &mut control), (&mut tally, &mut latency));
-            outbound.send(ready, day, &mut simulator, tallies, submission_run).await?;
+            outbound.send((&to_submit, &by_id), day, &mut simulator, tallies, submission_run).await?;
             to_submit = Vec::new();
         }
         if simulator.is_idle() || days >= config.max_days {

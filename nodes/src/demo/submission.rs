@@ -171,15 +171,17 @@ pub(super) struct Outbound {
 }
 
 impl Outbound {
-    /// `claims`, submitted from `started` on, leave as the day's 837 batches.
+    /// The claims `submitted` (found in `by_id`), submitted from `started` on, leave as the
+    /// day's 837 batches.
     pub(super) async fn send(
         &mut self,
-        claims: Vec<Claim>,
+        (submitted, by_id): (&[ClaimId], &HashMap<ClaimId, Claim>),
         (today, control): (NaiveDate, &mut u32),
         simulator: &mut Simulator,
         (tally, latency): (&mut Tally, &mut LatencyLog),
         started: Instant,
     ) -> anyhow::Result<()> {
+        let claims: Vec<Claim> = submitted.iter().filter_map(|id| by_id.get(id).cloned()).collect();
         for Batch { id, path, bytes, claims, sent } in write_batches(&self.dir, claims, today, control)? {
             for sent in sent {
                 self.registry.record_sent(self.org, sent).await.context("recording a sent batch")?;
