@@ -46,18 +46,29 @@ impl ClaimDirectory for ServiceDirectory {
     ) -> practice_actors::journal::BoxFuture<'_, Result<Vec<Claim>, DirectoryError>> {
         Box::pin(async move {
             let wanted: HashSet<String> = numbers.into_iter().collect();
-            // The projection has no control-number index yet: one pass over the organization.
-            let snapshots = self
-                .service
-                .list(org, ClaimFilter::default())
-                .await
-                .map_err(|error| DirectoryError(error.to_string()))?;
-            Ok(snapshots
-                .into_iter()
-                .filter_map(|snapshot| snapshot.state.claim)
-                .filter(|claim| wanted.contains(claim.patient_control_number.as_str()))
-                .collect())
+            let found = self.matching(org, &wanted).await?;
+            let named: HashSet<&str> = found.iter().map(|claim| claim.patient_control_number.as_str()).collect();
+            if wanted.iter().all(|number| named.contains(number.as_str())) {
+                return Ok(found);
+            }
+            // A number we do not know may name a claim another node created a moment ago, or
+            // while this process was paused: suspense only after the list caught up.
+            self.service.catch_up().await.map_err(|error| DirectoryError(error.to_string()))?;
+            self.matching(org, &wanted).await
         })
+    }
+}
+
+impl ServiceDirectory {
+    async fn matching(&self, org: OrgId, wanted: &HashSet<String>) -> Result<Vec<Claim>, DirectoryError> {
+        // The projection has no control-number index yet: one pass over the organization.
+        let snapshots =
+            self.service.list(org, ClaimFilter::default()).await.map_err(|error| DirectoryError(error.to_string()))?;
+        Ok(snapshots
+            .into_iter()
+            .filter_map(|snapshot| snapshot.state.claim)
+            .filter(|claim| wanted.contains(claim.patient_control_number.as_str()))
+            .collect())
     }
 }
 

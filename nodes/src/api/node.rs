@@ -26,17 +26,29 @@ use practice_protocol::shard::{claim_ref, ShardId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{watch, Notify};
 
 /// How long the projection waits when no shard had anything new (on the embedded journal,
 /// where a read is a local range scan).
 const IDLE_POLL: Duration = Duration::from_millis(100);
 const PAGE: usize = 1024;
+/// How long `catch_up` waits for the follower before it says the journal is unavailable.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct NodeClaimService {
     node: Node,
     projection: Arc<ClaimProjection>,
     caught_up: Arc<AtomicBool>,
+    sweeps: Sweeps,
     follower: tokio::task::JoinHandle<()>,
+}
+
+/// The follower's passes that read every shard to its end without an error (a count), and a
+/// way to cut its idle wait short.
+#[derive(Clone)]
+struct Sweeps {
+    done: Arc<watch::Sender<u64>>,
+    wake: Arc<Notify>,
 }
 
 impl Drop for NodeClaimService {
@@ -59,8 +71,9 @@ impl NodeClaimService {
         let projection = Arc::new(ClaimProjection::default());
         let caught_up = Arc::new(AtomicBool::new(false));
         let journal = node.journal().clone();
-        let follower = tokio::spawn(follow(journal, projection.clone(), caught_up.clone(), idle_poll));
-        Arc::new(Self { node, projection, caught_up, follower })
+        let sweeps = Sweeps { done: Arc::new(watch::channel(0).0), wake: Arc::new(Notify::new()) };
+        let follower = tokio::spawn(follow(journal, projection.clone(), caught_up.clone(), sweeps.clone(), idle_poll));
+        Arc::new(Self { node, projection, caught_up, sweeps, follower })
     }
 
     async fn read_claim(&self, org: OrgId, id: ClaimId) -> Result<Vec<EventEnvelope<ClaimEvent>>, ServiceError> {
@@ -73,18 +86,21 @@ async fn follow(
     journal: Arc<dyn Journal>,
     projection: Arc<ClaimProjection>,
     caught_up: Arc<AtomicBool>,
+    sweeps: Sweeps,
     idle_poll: Duration,
 ) {
     let shards = journal.shard_count();
     let mut positions = vec![0u64; usize::from(shards)];
     loop {
         let mut full_page = false;
+        let mut failed = false;
         for shard in 0..shards {
             let position = &mut positions[usize::from(shard)];
             let events = match journal.read_shard(ShardId(shard), *position, PAGE).await {
                 Ok(events) => events,
                 Err(error) => {
                     tracing::warn!(shard, %error, "claim projection could not read the journal");
+                    failed = true;
                     continue;
                 }
             };
@@ -106,7 +122,11 @@ async fn follow(
         }
         if !full_page {
             caught_up.store(true, Ordering::SeqCst);
-            tokio::time::sleep(idle_poll).await;
+            if !failed {
+                sweeps.done.send_modify(|done| *done += 1);
+            }
+            // `catch_up` leaves a permit when it finds the follower busy: no wait then.
+            let _ = tokio::time::timeout(idle_poll, sweeps.wake.notified()).await;
         }
     }
 }
@@ -222,6 +242,32 @@ impl ClaimService for NodeClaimService {
     fn list(&self, org: OrgId, filter: ClaimFilter) -> BoxFuture<'_, Result<Vec<ClaimSnapshot>, ServiceError>> {
         let snapshots = self.projection.list(org, &filter);
         async move { Ok(snapshots) }.boxed()
+    }
+
+    fn catch_up(&self) -> BoxFuture<'_, Result<(), ServiceError>> {
+        async move {
+            let mut done = self.sweeps.done.subscribe();
+            // The sweep under way may have read some shards before this call: wait for the
+            // one after it, which starts later.
+            let wanted = *done.borrow_and_update() + 2;
+            self.sweeps.wake.notify_one();
+            let waited = tokio::time::timeout(CATCH_UP_LIMIT, async {
+                while *done.borrow_and_update() < wanted {
+                    self.sweeps.wake.notify_one();
+                    if done.changed().await.is_err() {
+                        return;
+                    }
+                }
+            })
+            .await;
+            waited.map_err(|_| {
+                ServiceError::Unavailable(format!(
+                    "the claim list did not catch up with the journal within {} s",
+                    CATCH_UP_LIMIT.as_secs()
+                ))
+            })
+        }
+        .boxed()
     }
 
     fn subscribe(&self, org: OrgId) -> BoxStream<'static, ClaimChange> {

@@ -124,6 +124,14 @@ pub trait ClaimService: Send + Sync + 'static {
     /// The organization's claims matching `filter`, newest first.
     fn list(&self, org: OrgId, filter: ClaimFilter) -> BoxFuture<'_, Result<Vec<ClaimSnapshot>, ServiceError>>;
 
+    /// Wait until every claim event journaled before this call shows in `list`. A projection
+    /// that follows the journal from behind can miss what another node appended a moment ago
+    /// (or, after this process was paused, minutes ago); a caller that must not act on a
+    /// missing claim asks for this first. The in-process services are never behind.
+    fn catch_up(&self) -> BoxFuture<'_, Result<(), ServiceError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Every state change of `org`'s claims from now on.
     fn subscribe(&self, org: OrgId) -> BoxStream<'static, ClaimChange>;
 

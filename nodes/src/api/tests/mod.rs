@@ -2,6 +2,7 @@
 //! The claim service is `LocalClaimService`: the protocol's own state machine.
 
 mod bad_input;
+mod behind_the_journal;
 mod browser;
 mod flows;
 mod node_backend;
