@@ -1,5 +1,7 @@
 //! `practice bench backbone`: figures, never assertions. In one run, on this machine:
-//! raw sled inserts without and with a flush per write (the references), appends through the
+//! raw sled inserts without flush, with a flush per write, and with group commit (flush and
+//! `fdatasync` every `--concurrency` inserts: the durability the journal gives; the
+//! references), appends through the
 //! embedded journal alone (durable by group commit, no actors), then end-to-end
 //! commands/s through the embedded node (command in → events durable by group commit →
 //! reply) with p50/p99, the same at half that rate, and RSS per live and per passivated claim
@@ -12,12 +14,14 @@ use super::embedded::{open_journal, rss_kib, start_node, Latencies};
 use super::load::drive;
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use practice_actors::journal::sled_open::SyncedDb;
 use practice_actors::journal::{AppendBatch, Journal, JournalError, PendingEvent, SledJournal};
 use practice_actors::synthetic::{claim_journey, load_org};
 use practice_actors::Node;
 use practice_protocol::envelope::{EntityKind, EntityRef};
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::{shard_of, ShardId};
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -40,7 +44,7 @@ pub struct BackboneArgs {
     /// Claims in flight in the peak run.
     #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
-    /// Raw sled inserts without flush.
+    /// Raw sled inserts without flush, and again with group commit.
     #[arg(long, default_value_t = 100_000)]
     pub raw_inserts: u64,
     /// Raw sled inserts with a flush after each.
@@ -72,14 +76,32 @@ pub fn run(target: BenchTarget) -> anyhow::Result<ExitCode> {
     result.map(|()| ExitCode::SUCCESS)
 }
 
-fn raw_sled(path: &Path, inserts: u64, flush_each: bool) -> anyhow::Result<f64> {
-    let db = sled::Config::new().path(path).open().context("cannot open scratch sled")?;
+/// When a raw sled peer makes its inserts durable.
+#[derive(Clone, Copy)]
+enum RawFlush {
+    /// Only at the end: sled's own background flush meanwhile (no durability per write).
+    AtEnd,
+    /// sled's flush after every insert.
+    EachWrite,
+    /// Group commit, as the journal does it: sled's flush and an `fdatasync` of its log after
+    /// every `n` inserts (`SyncedDb::flush`, the journal's own).
+    Group(u64),
+}
+
+fn raw_sled(path: &Path, inserts: u64, flush: RawFlush) -> anyhow::Result<f64> {
+    // sled's default page cache (1 GiB) for every peer, as before the group-commit peer existed.
+    let db = SyncedDb::open(path, 1 << 30).context("cannot open scratch sled")?;
     let value = [7u8; 200];
     let started = Instant::now();
     for key in 0..inserts {
         db.insert(key.to_be_bytes(), &value[..])?;
-        if flush_each {
-            db.flush()?;
+        match flush {
+            RawFlush::AtEnd => {}
+            RawFlush::EachWrite => {
+                db.deref().flush()?;
+            }
+            RawFlush::Group(n) if (key + 1) % n.max(1) == 0 => db.flush()?,
+            RawFlush::Group(_) => {}
         }
     }
     db.flush()?;
@@ -88,10 +110,16 @@ fn raw_sled(path: &Path, inserts: u64, flush_each: bool) -> anyhow::Result<f64> 
 
 async fn backbone(args: &BackboneArgs, scratch: &Path) -> anyhow::Result<()> {
     println!("bench backbone (embedded journal, sled 0.34, group commit; debug={})", cfg!(debug_assertions));
-    let lazy = raw_sled(&scratch.join("raw-lazy"), args.raw_inserts, false)?;
+    let lazy = raw_sled(&scratch.join("raw-lazy"), args.raw_inserts, RawFlush::AtEnd)?;
     println!("raw sled inserts, no flush per write      {lazy:>10.0} /s  ({} x 200 B)", args.raw_inserts);
-    let durable = raw_sled(&scratch.join("raw-durable"), args.flushed_inserts, true)?;
+    let durable = raw_sled(&scratch.join("raw-durable"), args.flushed_inserts, RawFlush::EachWrite)?;
     println!("raw sled inserts, flush per write         {durable:>10.0} /s  ({} x 200 B)", args.flushed_inserts);
+    let group = args.concurrency.max(1) as u64;
+    let grouped = raw_sled(&scratch.join("raw-grouped"), args.raw_inserts, RawFlush::Group(group))?;
+    println!(
+        "raw sled inserts, group commit            {grouped:>10.0} /s  ({} x 200 B, flush + fdatasync every {group})",
+        args.raw_inserts
+    );
 
     let journal = open_journal(&scratch.join("appends"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
     let appends = journal_appends(journal.clone(), args.journal_appends, args.concurrency).await?;
@@ -100,7 +128,11 @@ async fn backbone(args: &BackboneArgs, scratch: &Path) -> anyhow::Result<()> {
         "journal appends (durable, {} in flight)     {appends:>10.0} /s  ({} x 1 event of 200 B, no actors)",
         args.concurrency, args.journal_appends
     );
-    println!("  = {:.0}% of raw sled without flush", 100.0 * appends / lazy);
+    println!(
+        "  = {:.0}% of raw sled without flush, {:.0}% of raw sled with group commit",
+        100.0 * appends / lazy,
+        100.0 * appends / grouped
+    );
 
     let journal = open_journal(&scratch.join("e2e"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
     let node = start_node(journal.clone(), &prometheus::Registry::new()).await?;
