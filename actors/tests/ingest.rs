@@ -220,3 +220,39 @@ async fn a_reversal_and_its_correction_in_one_file_post_in_order() {
     assert!(ledger.conservation_holds());
     assert_eq!(setup.ingestor.ingest(org, &file).await.unwrap().events_appended, 0);
 }
+
+/// A file with more claims than may be in flight at once still posts every one of them, each
+/// exactly once, and its refusals are reported like any other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_larger_than_the_claims_in_flight_posts_every_claim() {
+    let mut setup = setup().await;
+    setup.ingestor = Ingestor::new(setup.node.clone(), setup.directory.clone(), Currency::USD).with_claims_in_flight(2);
+    let org = OrgId(Uuid::new_v4());
+    let mut claims = Vec::new();
+    for n in 1..=7 {
+        claims.push(submitted_claim(&setup, org, n).await);
+    }
+    let first = era_835(claims.iter().map(|claim| payment(claim, &claim.patient_control_number)).collect(), Vec::new());
+    let report = setup.ingestor.ingest(org, &first.unwrap()).await.unwrap();
+    assert_eq!((report.commands, report.applied), (7, 7), "{report:#?}");
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    for claim in &claims {
+        assert_eq!(state(&setup, claim).await.status(), Some(ClaimStatus::Paid), "claim {}", claim.id);
+    }
+
+    // A second original payment for each, under another check: every claim refuses it, and
+    // every refusal is in the report, though at most two claims were in flight at once.
+    let again: Vec<ClaimPayment> = claims
+        .iter()
+        .map(|claim| {
+            let mut paid = payment(claim, &claim.patient_control_number);
+            paid.payer_claim_control_number.push('X');
+            paid
+        })
+        .collect();
+    let mut second = remittance(again, Vec::new());
+    second.trace_number = "CHK77".into();
+    let report = setup.ingestor.ingest(org, &write_835(&envelope(11), &[second]).unwrap()).await.unwrap();
+    assert_eq!((report.commands, report.applied), (7, 0), "{report:#?}");
+    assert_eq!(report.refused.len(), 7, "{:?}", report.refused);
+}

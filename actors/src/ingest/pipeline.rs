@@ -147,11 +147,23 @@ pub struct Ingestor {
     currency: Currency,
     /// Sent 837 batches, for 999s. Without one, every 999 verdict is a suspense item.
     registry: Option<Arc<dyn BatchRegistry>>,
+    /// Claims of one file whose commands are in flight at once.
+    in_flight: usize,
 }
+
+/// Claims of one file sent at once: enough to keep every shard busy, while an 835 of 50,000
+/// claims does not hold 50,000 tasks and their commands in memory together.
+pub const CLAIMS_IN_FLIGHT: usize = 1024;
 
 impl Ingestor {
     pub fn new(node: Node, directory: Arc<dyn ClaimDirectory>, currency: Currency) -> Self {
-        Ingestor { node, directory, currency, registry: None }
+        Ingestor { node, directory, currency, registry: None, in_flight: CLAIMS_IN_FLIGHT }
+    }
+
+    /// At most `claims` claims of a file in flight at once (at least one).
+    pub fn with_claims_in_flight(mut self, claims: usize) -> Self {
+        self.in_flight = claims.max(1);
+        self
     }
 
     /// Take 999s back to claims through `registry`.
@@ -233,7 +245,13 @@ impl Ingestor {
         }
         let actor = Actor::System { org, component: SystemComponent::Ingestion };
         let mut tasks = JoinSet::new();
+        let mut sent = SentTally::default();
         for (claim_id, commands) in by_claim {
+            if tasks.len() >= self.in_flight {
+                if let Some(joined) = tasks.join_next().await {
+                    sent.take(joined, report);
+                }
+            }
             let (node, actor) = (self.node.clone(), actor.clone());
             tasks.spawn(async move {
                 // One claim's commands in file order, appended together: all or none of them
@@ -257,51 +275,65 @@ impl Ingestor {
                     .collect::<Vec<_>>()
             });
         }
-        let mut first_error = None;
-        let mut refused_postings = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let outcomes = match joined {
-                Ok(outcomes) => outcomes,
-                Err(error) => {
-                    first_error.get_or_insert(IngestError::Task(error.to_string()));
-                    continue;
-                }
-            };
-            for (claim_id, name, command, outcome) in outcomes {
-                match outcome {
-                    Ok(Outcome::Accepted { events_appended, .. }) => {
-                        report.events_appended += events_appended;
-                        report.applied += usize::from(events_appended > 0);
-                        match command {
-                            ClaimCommand::Reject { source, .. } if events_appended > 0 => {
-                                report.returned_to_draft.push((claim_id, source))
-                            }
-                            ClaimCommand::Accept { .. } if events_appended > 0 => report.accepted.push(claim_id),
-                            _ => {}
-                        }
-                    }
-                    Ok(Outcome::Rejected { rejection, .. }) => {
-                        let reason = rejection.to_string();
-                        if let ClaimCommand::PostRemittance { posting } = command {
-                            refused_postings.push(RefusedPosting {
-                                claim_id,
-                                posting: *posting,
-                                reason: reason.clone(),
-                            });
-                        }
-                        report.refused.push(RefusedCommand { claim_id, command: name, reason })
-                    }
-                    Err(error) => {
-                        first_error.get_or_insert(IngestError::Send { claim: claim_id, error });
-                    }
-                }
-            }
+            sent.take(joined, report);
         }
+        let SentTally { first_error, mut refused_postings } = sent;
         report.refused.sort_by_key(|refused| refused.claim_id);
         report.returned_to_draft.sort_by_key(|(claim_id, _)| *claim_id);
         report.accepted.sort();
         // File order is lost across claims; a stable order keeps the suspense ids' ranks stable.
         refused_postings.sort_by_key(|refused| (refused.claim_id, refused.posting.payment_id));
         first_error.map_or(Ok(refused_postings), Err)
+    }
+}
+
+/// What a claim's sent commands came back with, as each claim's task finishes.
+type ClaimOutcomes = Vec<(ClaimId, &'static str, ClaimCommand, Result<Outcome, SendError>)>;
+
+#[derive(Default)]
+struct SentTally {
+    first_error: Option<IngestError>,
+    refused_postings: Vec<RefusedPosting>,
+}
+
+impl SentTally {
+    fn take(&mut self, joined: Result<ClaimOutcomes, tokio::task::JoinError>, report: &mut IngestReport) {
+        let outcomes = match joined {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                self.first_error.get_or_insert(IngestError::Task(error.to_string()));
+                return;
+            }
+        };
+        for (claim_id, name, command, outcome) in outcomes {
+            match outcome {
+                Ok(Outcome::Accepted { events_appended, .. }) => {
+                    report.events_appended += events_appended;
+                    report.applied += usize::from(events_appended > 0);
+                    match command {
+                        ClaimCommand::Reject { source, .. } if events_appended > 0 => {
+                            report.returned_to_draft.push((claim_id, source))
+                        }
+                        ClaimCommand::Accept { .. } if events_appended > 0 => report.accepted.push(claim_id),
+                        _ => {}
+                    }
+                }
+                Ok(Outcome::Rejected { rejection, .. }) => {
+                    let reason = rejection.to_string();
+                    if let ClaimCommand::PostRemittance { posting } = command {
+                        self.refused_postings.push(RefusedPosting {
+                            claim_id,
+                            posting: *posting,
+                            reason: reason.clone(),
+                        });
+                    }
+                    report.refused.push(RefusedCommand { claim_id, command: name, reason })
+                }
+                Err(error) => {
+                    self.first_error.get_or_insert(IngestError::Send { claim: claim_id, error });
+                }
+            }
+        }
     }
 }
