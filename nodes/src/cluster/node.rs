@@ -225,14 +225,25 @@ impl ClusterNode {
     }
 
     async fn renew_all(&mut self, sent: Instant) {
+        // All at once: one after another, 64 renewals were 64 round trips before the round
+        // could take anything, and the last lease renewed waited on every other.
+        let (leases, node) = (&self.leases, &self.settings.node_id);
+        let renewals = futures::future::join_all(
+            self.owned
+                .iter()
+                .map(|(shard, owned)| async move { (*shard, leases.renew(*shard, node, owned.revision).await) }),
+        )
+        .await;
         let mut lost = Vec::new();
-        for (shard, owned) in &mut self.owned {
-            match self.leases.renew(*shard, &self.settings.node_id, owned.revision).await {
+        for (shard, renewed) in renewals {
+            match renewed {
                 Ok(Some(revision)) => {
-                    owned.revision = revision;
-                    owned.clock.extend(sent + trusted_for(self.settings.lease_timeout));
+                    if let Some(owned) = self.owned.get_mut(&shard) {
+                        owned.revision = revision;
+                        owned.clock.extend(sent + trusted_for(self.settings.lease_timeout));
+                    }
                 }
-                Ok(None) => lost.push(*shard),
+                Ok(None) => lost.push(shard),
                 // Unreachable server: the clock runs out on its own and appends stop.
                 Err(error) => tracing::warn!(node = %self.settings.node_id, %shard, %error, "LeaseRenewError"),
             }
