@@ -250,9 +250,9 @@ impl ClaimService for NodeClaimService {
             // The sweep under way may have read some shards before this call: wait for the
             // one after it, which starts later.
             let wanted = *done.borrow_and_update() + 2;
-            self.sweeps.wake.notify_one();
             let waited = tokio::time::timeout(CATCH_UP_LIMIT, async {
                 while *done.borrow_and_update() < wanted {
+                    // Cut the follower's idle wait short for each sweep still wanted.
                     self.sweeps.wake.notify_one();
                     if done.changed().await.is_err() {
                         return;
