@@ -101,7 +101,10 @@ impl Actor for ShardSupervisor {
             None => arguments.runtime.journal.fence(arguments.shard).await?,
         };
         let period = arguments.runtime.config.passivation_check;
-        let first = first_check_after(arguments.shard, arguments.runtime.journal.shard_count(), period);
+        // Shards a node took together would otherwise hibernate, and later passivate and
+        // snapshot, one burst of work's actors in the same instant, stalling the commands
+        // around them: each starts its checks its own share of a period late.
+        let first = period + super::phase(arguments.shard, arguments.runtime.journal.shard_count(), period);
         let timer = idle_timer(myself.clone(), first, period);
         tracing::debug!(shard = arguments.shard.0, epoch = epoch.0, "shard started");
         Ok(ShardState {
@@ -357,15 +360,6 @@ fn tidy(state: &mut ShardState) {
 
 /// Ask the children idle for `after` to keep their state encoded until their next message
 /// (once each idle spell).
-/// When a shard's first idle check comes. A node takes all its shards at once (at start, on
-/// a lease round), so checks on one period would have every shard hibernate, and later
-/// passivate and snapshot, the actors of the same burst of work in the same instant, stalling
-/// the commands around them; each shard starts its checks its own fraction of a period later.
-fn first_check_after(shard: ShardId, shard_count: u16, period: Duration) -> Duration {
-    let count = u32::from(shard_count.max(1));
-    period + period * (u32::from(shard.0) % count) / count
-}
-
 /// `PassivateIdle` to the shard after `first`, then every `period`; a tick missed while the
 /// runtime was busy is not made up in a burst.
 fn idle_timer(shard: ActorRef<ShardMessage>, first: Duration, period: Duration) -> JoinHandle<()> {
@@ -476,17 +470,5 @@ mod tests {
         assert_eq!(oldest(by_age.clone(), 10).len(), 10);
         assert_eq!(oldest(by_age.clone(), 20).len(), 10);
         assert!(oldest(by_age, 0).is_empty());
-    }
-
-    #[test]
-    fn shards_start_their_idle_checks_spread_over_one_period() {
-        let period = Duration::from_secs(10);
-        let firsts: Vec<Duration> = (0..64u16).map(|shard| first_check_after(ShardId(shard), 64, period)).collect();
-        assert_eq!(firsts[0], period, "no shard checks sooner than one period after it starts");
-        assert!(firsts.windows(2).all(|pair| pair[1] - pair[0] == Duration::from_micros(156_250)));
-        assert!(firsts.iter().all(|first| *first < period * 2));
-        // A lone shard, and a shard count of zero, check after one period.
-        assert_eq!(first_check_after(ShardId(0), 1, period), period);
-        assert_eq!(first_check_after(ShardId(3), 0, period), period);
     }
 }
