@@ -34,6 +34,10 @@ pub struct NodeConfig {
     pub consumer_poll: Duration,
     /// Events a consumer reads per shard per poll.
     pub consumer_batch: usize,
+    /// A consumer stores a shard's moved position at most this often (and always when it
+    /// leaves the shard or stops): after a crash its engine is handed at most about this much
+    /// again (consumers are at least once).
+    pub consumer_store_every: Duration,
     /// At most this many live entity actors per node (`None`: no bound but `idle_after`).
     /// Each shard keeps at most its share (this over the shard count, rounded up); spawning
     /// past it passivates the shard's least recently used tenth. Idle-time passivation alone
@@ -52,6 +56,7 @@ impl Default for NodeConfig {
             restart_window: Duration::from_secs(10),
             consumer_poll: Duration::from_millis(200),
             consumer_batch: 512,
+            consumer_store_every: Duration::from_secs(5),
             max_live_actors: None,
         }
     }

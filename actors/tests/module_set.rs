@@ -1,7 +1,8 @@
 //! The module consumers of a cluster node (`ModuleSet`) as its lease loop drives them:
 //! adding a shard never waits on the journal, a shard whose stored position cannot be read
 //! yet is retried until it can, and a shard dropped (lease lost) then added again resumes
-//! from the stored position, not from what this node last remembered.
+//! from the stored position, not from what this node last remembered. Positions are stored
+//! once per `consumer_store_every` at most, and what moved since is stored when a consumer stops.
 
 mod support;
 
@@ -19,10 +20,13 @@ use support::{eventually, Counting, FlakyJournal};
 const SHARD: ShardId = ShardId(0);
 
 async fn one_shard_node() -> (Node, Arc<FlakyJournal>, tempfile::TempDir) {
+    one_shard_node_with(NodeConfig { consumer_poll: Duration::from_millis(20), ..NodeConfig::default() }).await
+}
+
+async fn one_shard_node_with(config: NodeConfig) -> (Node, Arc<FlakyJournal>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let journal = Arc::new(FlakyJournal::over(SledJournal::open(&dir.path().join("journal"), 1).unwrap()));
     let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
-    let config = NodeConfig { consumer_poll: Duration::from_millis(20), ..NodeConfig::default() };
     let node = Node::start_embedded(journal.clone(), metrics, config).await.unwrap();
     (node, journal, dir)
 }
@@ -75,5 +79,42 @@ async fn a_dropped_shard_added_again_resumes_from_the_stored_position() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(seen.load(Ordering::SeqCst), expected, "events another owner consumed were handed over again");
     set.stop().await;
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_are_stored_once_a_period_and_what_moved_since_when_the_consumer_stops() {
+    let every = Duration::from_millis(600);
+    let config =
+        NodeConfig { consumer_poll: Duration::from_millis(20), consumer_store_every: every, ..NodeConfig::default() };
+    let (node, journal, _dir) = one_shard_node_with(config).await;
+    let (set, seen) = counting_set(&node).await;
+    set.add_shard(SHARD, None).unwrap();
+    // Claims one at a time for about two store periods: the consumer handles each within a
+    // poll or two, and stores the shard's position two or three times, not once per poll.
+    let started = std::time::Instant::now();
+    let mut claims = 0;
+    while started.elapsed() < every * 2 {
+        let total = journeys(&node, journal.as_ref(), 3, claims..claims + 1).await;
+        claims += 1;
+        assert!(eventually(|| seen.load(Ordering::SeqCst) == total).await, "saw {seen:?} of {total}");
+    }
+    let stores = journal.position_stores.load(Ordering::SeqCst);
+    assert!((1..=3).contains(&stores), "{stores} position stores for {claims} claims over {:?}", started.elapsed());
+    // A position that moved waits for its turn, then is stored without the consumer stopping.
+    let total = journeys(&node, journal.as_ref(), 3, claims..claims + 1).await;
+    let head = journal.read_shard(SHARD, 0, usize::MAX).await.unwrap().last().unwrap().position;
+    assert!(eventually(|| seen.load(Ordering::SeqCst) == total).await);
+    let deadline = std::time::Instant::now() + every * 4;
+    while journal.load_position("sentry", SHARD).await.unwrap() != head {
+        assert!(std::time::Instant::now() < deadline, "the moved position was not stored within {:?}", every * 4);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // What moved after the last store is stored when the consumer stops.
+    let total = journeys(&node, journal.as_ref(), 3, claims + 1..claims + 2).await;
+    assert!(eventually(|| seen.load(Ordering::SeqCst) == total).await);
+    let head = journal.read_shard(SHARD, 0, usize::MAX).await.unwrap().last().unwrap().position;
+    set.stop().await;
+    assert_eq!(journal.load_position("sentry", SHARD).await.unwrap(), head);
     node.shutdown().await;
 }

@@ -1,7 +1,10 @@
 //! The consumer loop: per shard, read after the stored position, hand each event to the
 //! engine, send what it emits, store the new position; poll again at once while pages come
 //! back full, after `consumer_poll` otherwise, doubling that wait (up to 8×) while nothing new
-//! arrives so idle shards cost little. A cluster node adds and removes shards as it
+//! arrives so idle shards cost little. A shard's position is stored at most every
+//! `consumer_store_every`, each shard its own share of that period later than shard 0: storing
+//! every shard of every consumer on each poll was five consumers × 64 shards of KV puts in one
+//! burst a second on a cluster, which the commands around them waited behind. A cluster node adds and removes shards as it
 //! takes and gives back their leases: a removal is answered only after the page in hand is
 //! done and its position stored, so the next owner resumes exactly where this one stopped.
 //!
@@ -18,6 +21,7 @@ use crate::node::Node;
 use practice_protocol::shard::ShardId;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 pub enum ModuleMessage {
     Poll,
@@ -44,6 +48,8 @@ pub struct ConsumerState {
     pending: BTreeSet<ShardId>,
     /// Positions moved in memory but not yet durable.
     unsaved: BTreeSet<ShardId>,
+    /// Per shard, when its moved position may be stored next.
+    store_due: BTreeMap<ShardId, Instant>,
     guards: BTreeMap<ShardId, ShardGuard>,
     /// The idle wait is `consumer_poll` times this.
     backoff: u32,
@@ -51,6 +57,13 @@ pub struct ConsumerState {
 
 /// The idle wait grows to at most `consumer_poll` times this.
 const MAX_BACKOFF: u32 = 8;
+
+/// Whether a position store waits for the shard's turn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Store {
+    IfDue,
+    Now,
+}
 
 /// What one poll of one shard did.
 struct Page {
@@ -71,20 +84,31 @@ impl Actor for ModuleConsumer {
         arguments: ConsumerArguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         let name = arguments.engine.name().to_string();
-        let mut positions = BTreeMap::new();
-        for shard in arguments.shards {
-            positions.insert(shard, arguments.node.journal().load_position(&name, shard).await?);
-        }
-        Ok(ConsumerState {
+        let mut state = ConsumerState {
             node: arguments.node,
             engine: arguments.engine,
             name,
-            positions,
+            positions: BTreeMap::new(),
             pending: BTreeSet::new(),
             unsaved: BTreeSet::new(),
+            store_due: BTreeMap::new(),
             guards: BTreeMap::new(),
             backoff: 1,
-        })
+        };
+        for shard in arguments.shards {
+            let position = state.node.journal().load_position(&state.name, shard).await?;
+            started(&mut state, shard, position);
+        }
+        Ok(state)
+    }
+
+    /// What moved since the last store is stored before the consumer goes.
+    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        let unsaved: Vec<ShardId> = state.unsaved.iter().copied().collect();
+        for shard in unsaved {
+            save_position(state, shard, Store::Now).await;
+        }
+        Ok(())
     }
 
     async fn post_start(
@@ -116,10 +140,11 @@ impl Actor for ModuleConsumer {
                 return Ok(());
             }
             ModuleMessage::RemoveShard(shard, reply) => {
-                save_position(state, shard).await;
+                save_position(state, shard, Store::Now).await;
                 state.positions.remove(&shard);
                 state.pending.remove(&shard);
                 state.unsaved.remove(&shard);
+                state.store_due.remove(&shard);
                 state.guards.remove(&shard);
                 let shard_label = shard.0.to_string();
                 let _ = state.node.runtime().metrics.consumer_lag.remove_label_values(&[&state.name, &shard_label]);
@@ -188,7 +213,7 @@ async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> Page {
         page.moved = position != start;
         page.full = events.len() == batch && page.moved;
     }
-    save_position(state, shard).await;
+    save_position(state, shard, Store::IfDue).await;
     if let Some(head) = head {
         let position = state.positions.get(&shard).copied().unwrap_or(0);
         set_lag(state, shard, head.saturating_sub(position));
@@ -207,7 +232,7 @@ async fn load_pending(state: &mut ConsumerState) {
         match state.node.journal().load_position(&state.name, shard).await {
             Ok(position) => {
                 state.pending.remove(&shard);
-                state.positions.insert(shard, position);
+                started(state, shard, position);
             }
             Err(error) => {
                 tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not loaded yet");
@@ -220,15 +245,29 @@ fn may_consume(state: &ConsumerState, shard: ShardId) -> bool {
     state.guards.get(&shard).is_none_or(|guard| guard())
 }
 
-/// Store the shard's position if it moved since the last store (and the lease still runs).
-async fn save_position(state: &mut ConsumerState, shard: ShardId) {
+/// Consume `shard` from `position`, its first store due its share of a store period from now.
+fn started(state: &mut ConsumerState, shard: ShardId, position: u64) {
+    let every = state.node.runtime().config.consumer_store_every;
+    let phase = crate::shard::phase(shard, state.node.journal().shard_count(), every);
+    state.positions.insert(shard, position);
+    state.store_due.insert(shard, Instant::now() + phase);
+}
+
+/// Store the shard's position if it moved since the last store (and the lease still runs),
+/// now or once its turn has come.
+async fn save_position(state: &mut ConsumerState, shard: ShardId, when: Store) {
     if !state.unsaved.contains(&shard) || !may_consume(state, shard) {
+        return;
+    }
+    let now = Instant::now();
+    if when == Store::IfDue && state.store_due.get(&shard).is_some_and(|due| *due > now) {
         return;
     }
     let Some(position) = state.positions.get(&shard).copied() else { return };
     match state.node.journal().store_position(&state.name, shard, position).await {
         Ok(()) => {
             state.unsaved.remove(&shard);
+            state.store_due.insert(shard, now + state.node.runtime().config.consumer_store_every);
         }
         Err(error) => {
             tracing::warn!(consumer = %state.name, shard = shard.0, %error, "consumer position not stored yet")

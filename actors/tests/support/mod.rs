@@ -51,6 +51,8 @@ pub struct FlakyJournal {
     pub read_failures: AtomicUsize,
     /// `read_entity` and `load_snapshot` calls for claims so far.
     pub claim_reads: AtomicUsize,
+    /// `store_position` calls so far.
+    pub position_stores: AtomicUsize,
 }
 
 impl FlakyJournal {
@@ -61,6 +63,7 @@ impl FlakyJournal {
             position_failures: AtomicUsize::new(0),
             read_failures: AtomicUsize::new(0),
             claim_reads: AtomicUsize::new(0),
+            position_stores: AtomicUsize::new(0),
         }
     }
 
@@ -162,6 +165,7 @@ impl Journal for FlakyJournal {
         self.inner.load_position(consumer, shard)
     }
     fn store_position(&self, consumer: &str, shard: ShardId, position: u64) -> BoxFuture<'_, Result<(), JournalError>> {
+        self.position_stores.fetch_add(1, Ordering::SeqCst);
         self.inner.store_position(consumer, shard, position)
     }
     fn remember_inbound(&self, org: OrgId, message_id: &str) -> BoxFuture<'_, Result<bool, JournalError>> {
