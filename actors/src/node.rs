@@ -5,7 +5,7 @@
 use crate::entity::{EntityCommand, EntityMessage, EntityRejection, Inspection, Outcome, SendError};
 use crate::journal::{BoxFuture, Epoch, Journal, JournalError};
 use crate::metrics::BackboneMetrics;
-use crate::module::{ConsumerArguments, ModuleConsumer, ModuleEngine, ModuleMessage};
+use crate::module::{ConsumerArguments, DecodedEvents, ModuleConsumer, ModuleEngine, ModuleMessage};
 use crate::runtime::{NodeConfig, PolicyBook, Runtime};
 use crate::shard::{ShardArguments, ShardMessage, ShardStats, ShardSupervisor};
 use chrono::Utc;
@@ -64,7 +64,13 @@ pub struct Node {
 impl Node {
     /// A node owning no shard yet (a cluster node adds them as it takes leases).
     pub fn new(journal: Arc<dyn Journal>, metrics: BackboneMetrics, config: NodeConfig) -> Node {
-        let runtime = Arc::new(Runtime { journal, metrics, config, policies: PolicyBook::default() });
+        let runtime = Arc::new(Runtime {
+            journal,
+            metrics,
+            config,
+            policies: PolicyBook::default(),
+            decoded: DecodedEvents::default(),
+        });
         Node {
             inner: Arc::new(NodeInner {
                 runtime,

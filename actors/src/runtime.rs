@@ -4,6 +4,7 @@
 use crate::entity::{rehydrate, SendError};
 use crate::journal::Journal;
 use crate::metrics::BackboneMetrics;
+use crate::module::DecodedEvents;
 use crate::practice::PracticeEntity;
 use chrono::Utc;
 use practice_protocol::claim::DecideContext;
@@ -110,4 +111,6 @@ pub struct Runtime {
     pub metrics: BackboneMetrics,
     pub config: NodeConfig,
     pub policies: PolicyBook,
+    /// Events the node's module consumers decoded lately, shared between them.
+    pub decoded: DecodedEvents,
 }

@@ -14,7 +14,7 @@
 //! stored again on the next poll (the page is not handed to the engine twice); a shard whose [`ShardGuard`] says the lease ran
 //! out is neither read nor stored, so a stale owner never moves a position backwards.
 
-use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent, ShardGuard};
+use super::{EngineError, ModuleEngine, ModuleEvent, ShardGuard};
 use crate::entity::SendError;
 use crate::journal::{JournalError, StoredEvent};
 use crate::node::Node;
@@ -287,7 +287,7 @@ async fn handle_page(state: &mut ConsumerState, shard: ShardId, start: u64, even
     let runtime = state.node.runtime().clone();
     let mut position = start;
     'events: for stored in events {
-        match AnyEvent::decode(stored) {
+        match runtime.decoded.get(stored) {
             Err(error) => {
                 tracing::error!(consumer = %state.name, shard = shard.0, position = stored.position, %error,
                     "undecodable event skipped");

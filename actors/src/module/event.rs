@@ -40,5 +40,6 @@ impl AnyEvent {
 pub struct ModuleEvent {
     pub shard: practice_protocol::shard::ShardId,
     pub position: u64,
-    pub event: AnyEvent,
+    /// Shared by the node's consumers, which decode each event once between them.
+    pub event: std::sync::Arc<AnyEvent>,
 }

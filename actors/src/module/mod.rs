@@ -8,10 +8,12 @@
 //! no-op).
 
 mod consumer;
+mod decoded;
 mod event;
 mod set;
 
 pub use consumer::{ConsumerArguments, ModuleConsumer, ModuleMessage};
+pub use decoded::DecodedEvents;
 pub use event::{AnyEvent, ModuleEvent};
 pub use set::ModuleSet;
 
