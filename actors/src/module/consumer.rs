@@ -4,9 +4,10 @@
 //! arrives so idle shards cost little. A shard's position is stored at most every
 //! `consumer_store_every`, each shard its own share of that period later than shard 0: storing
 //! every shard of every consumer on each poll was five consumers × 64 shards of KV puts in one
-//! burst a second on a cluster, which the commands around them waited behind. A cluster node adds and removes shards as it
-//! takes and gives back their leases: a removal is answered only after the page in hand is
-//! done and its position stored, so the next owner resumes exactly where this one stopped.
+//! burst a second on a cluster, which the commands around them waited behind. A cluster node
+//! adds and removes shards as it takes and gives back their leases: a removal is answered only
+//! after the page in hand is done and its position stored, so the next owner resumes exactly
+//! where this one stopped; a consumer that stops stores what moved since its last store.
 //!
 //! A shard added while its stored position cannot be read (server restarting) waits and is
 //! retried on each poll: adding never blocks the caller, so a node's lease loop never waits

@@ -91,8 +91,8 @@ impl Kept {
         }
     }
 
-    /// Forget the shard's lowest position of the oldest event's shard (the oldest event
-    /// itself, unless a consumer far behind added an older position after it).
+    /// Forget the lowest position kept of the oldest kept event's shard: that event itself,
+    /// unless a consumer far behind added an older position of the shard after it.
     fn forget_oldest(&mut self) {
         if let Some(shard) = self.order.pop_front() {
             if let Some(events) = self.shards.get_mut(usize::from(shard.0)) {
