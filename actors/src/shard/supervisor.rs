@@ -358,8 +358,6 @@ fn tidy(state: &mut ShardState) {
     }
 }
 
-/// Ask the children idle for `after` to keep their state encoded until their next message
-/// (once each idle spell).
 /// `PassivateIdle` to the shard after `first`, then every `period`; a tick missed while the
 /// runtime was busy is not made up in a burst.
 fn idle_timer(shard: ActorRef<ShardMessage>, first: Duration, period: Duration) -> JoinHandle<()> {
@@ -375,6 +373,8 @@ fn idle_timer(shard: ActorRef<ShardMessage>, first: Duration, period: Duration) 
     })
 }
 
+/// Ask the children idle for `after` to keep their state encoded until their next message
+/// (once each idle spell).
 fn hibernate(state: &mut ShardState, after: Duration) {
     for child in state.children.values_mut() {
         if !child.hibernated && child.last_used.elapsed() >= after && child.actor.cast(EntityMessage::Hibernate).is_ok()
