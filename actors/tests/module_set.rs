@@ -91,7 +91,7 @@ async fn positions_are_stored_once_a_period_and_what_moved_since_when_the_consum
     let (set, seen) = counting_set(&node).await;
     set.add_shard(SHARD, None).unwrap();
     // Claims one at a time for about two store periods: the consumer handles each within a
-    // poll or two, and stores the shard's position two or three times, not once per poll.
+    // poll or two, and stores the shard's position once a period, not once per poll.
     let started = std::time::Instant::now();
     let mut claims = 0;
     while started.elapsed() < every * 2 {
@@ -99,15 +99,18 @@ async fn positions_are_stored_once_a_period_and_what_moved_since_when_the_consum
         claims += 1;
         assert!(eventually(|| seen.load(Ordering::SeqCst) == total).await, "saw {seen:?} of {total}");
     }
-    let stores = journal.position_stores.load(Ordering::SeqCst);
-    assert!((1..=3).contains(&stores), "{stores} position stores for {claims} claims over {:?}", started.elapsed());
+    let (stores, elapsed) = (journal.position_stores.load(Ordering::SeqCst), started.elapsed());
+    // Shard 0's first store is due at once, then one a period (a slow machine may take longer
+    // than the two periods aimed at); storing on every poll that moved made one per claim.
+    let at_most = 2 + (elapsed.as_millis() / every.as_millis()) as usize;
+    assert!((1..=at_most).contains(&stores), "{stores} position stores for {claims} claims over {elapsed:?}");
     // A position that moved waits for its turn, then is stored without the consumer stopping.
     let total = journeys(&node, journal.as_ref(), 3, claims..claims + 1).await;
     let head = journal.read_shard(SHARD, 0, usize::MAX).await.unwrap().last().unwrap().position;
     assert!(eventually(|| seen.load(Ordering::SeqCst) == total).await);
-    let deadline = std::time::Instant::now() + every * 4;
+    let deadline = std::time::Instant::now() + every * 10;
     while journal.load_position("sentry", SHARD).await.unwrap() != head {
-        assert!(std::time::Instant::now() < deadline, "the moved position was not stored within {:?}", every * 4);
+        assert!(std::time::Instant::now() < deadline, "the moved position was not stored within {:?}", every * 10);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // What moved after the last store is stored when the consumer stops.
