@@ -18,7 +18,7 @@ use std::io;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How long an open waits for a lock this process may still be releasing.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
@@ -89,15 +89,32 @@ struct BlobFiles {
     synced: HashSet<OsString>,
     /// Files synced so far (for tests and the curious).
     count: u64,
+    /// The folder's modification time at its last reading, once that time was old enough to
+    /// trust: until the folder changes, a flush looks at its time alone instead of reading it
+    /// (the writer flushes every group commit).
+    unchanged_since: Option<SystemTime>,
 }
 
+/// How old a folder's modification time must be before an unchanged time proves no file was
+/// added: a file added within the filesystem's timestamp granularity (coarse ticks on ext4,
+/// seconds on older filesystems) after a reading may leave the time as it was.
+const SETTLED: Duration = Duration::from_secs(3);
+
 impl BlobFiles {
+    fn new(dir: PathBuf) -> Self {
+        Self { dir, synced: HashSet::new(), count: 0, unchanged_since: None }
+    }
+
     fn sync_new(&mut self) -> io::Result<()> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(error) => return Err(error),
-        };
+        // No folder: sled wrote no blob yet.
+        let Some(metadata) = unless_missing(std::fs::metadata(&self.dir))? else { return Ok(()) };
+        let modified = metadata.modified()?;
+        if self.unchanged_since == Some(modified) {
+            return Ok(());
+        }
+        // Taken before the reading: a file added after this old a time changes it.
+        let settled = SystemTime::now().duration_since(modified).is_ok_and(|age| age > SETTLED);
+        let Some(entries) = unless_missing(std::fs::read_dir(&self.dir))? else { return Ok(()) };
         let mut present = HashSet::with_capacity(self.synced.len());
         let mut new = false;
         for entry in entries {
@@ -114,7 +131,17 @@ impl BlobFiles {
         }
         // Blobs sled removed are forgotten, so the set stays as small as the folder.
         self.synced = present;
+        self.unchanged_since = settled.then_some(modified);
         Ok(())
+    }
+}
+
+/// `None` for a file or folder that is not there.
+fn unless_missing<T>(result: io::Result<T>) -> io::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
     }
 }
 
@@ -124,7 +151,7 @@ impl SyncedDb {
         let db = open(&sled::Config::new().path(dir).cache_capacity(cache_bytes))?;
         // sled 0.34 keeps its log in `<dir>/db` and large items in `<dir>/blobs/`.
         let log = File::open(dir.join("db"))?;
-        let blobs = BlobFiles { dir: dir.join("blobs"), synced: HashSet::new(), count: 0 };
+        let blobs = BlobFiles::new(dir.join("blobs"));
         Ok(Self { db, log, sync: Mutex::new(SyncState { durability: Durability::default(), blobs }) })
     }
 
