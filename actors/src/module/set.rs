@@ -71,7 +71,7 @@ impl ModuleSet {
         }
     }
 
-    /// Stop every consumer (after the current page; positions are stored per page).
+    /// Stop every consumer (after the current page), each storing what moved since its last store.
     pub async fn stop(&self) {
         for (_, consumer) in &self.consumers {
             let _ = consumer.stop_and_wait(None, Some(Duration::from_secs(10))).await;
