@@ -16,7 +16,7 @@ use super::ack999::plan_999;
 use super::era::{ClaimIndex, ProviderLedgerEntry};
 use super::inbound::{parse_inbound, plan_inbound, InboundError, InboundSuspense, PlannedCommand, SetVerdict};
 use super::ledger::{provider_records, record, suspense_records, RefusedPosting};
-use super::registry::{control_key, BatchRegistry, RegistryError};
+use super::registry::{control_key, BatchRegistry, RegistryError, SetOutcome};
 use crate::entity::{EntityCommand, Outcome, SendError};
 use crate::journal::{BoxFuture, JournalError};
 use crate::node::Node;
@@ -208,8 +208,13 @@ impl Ingestor {
         };
         let refused = self.send_all(org, plan.commands, &mut report).await?;
         if let Some(registry) = &self.registry {
+            // One write per group (a 999 usually answers one), all of a group's sets in it.
+            let mut by_group: BTreeMap<String, Vec<(String, SetOutcome)>> = BTreeMap::new();
             for (group, set, outcome) in acks.outcomes {
-                registry.record_verdict(org, &group, &set, outcome).await?;
+                by_group.entry(group).or_default().push((set, outcome));
+            }
+            for (group, verdicts) in by_group {
+                registry.record_verdicts(org, &group, verdicts).await?;
             }
         }
         let mut records = provider_records(&report.provider_entries);

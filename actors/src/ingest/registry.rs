@@ -15,7 +15,7 @@ use practice_protocol::ids::{ClaimId, OrgId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// One claim in a sent transaction set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,13 +91,13 @@ pub trait BatchRegistry: Send + Sync + 'static {
         group_control_number: &str,
     ) -> BoxFuture<'_, Result<Option<RegisteredBatch>, RegistryError>>;
 
-    /// Remember a 999's verdict on one set of a registered batch (the latest one wins).
-    fn record_verdict(
+    /// Remember a 999's verdicts on sets of one registered batch, by ST02 (the latest verdict
+    /// on a set wins): all of them, or none when one names a set the batch does not have.
+    fn record_verdicts(
         &self,
         org: OrgId,
         group_control_number: &str,
-        set_control_number: &str,
-        outcome: SetOutcome,
+        verdicts: Vec<(String, SetOutcome)>,
     ) -> BoxFuture<'_, Result<(), RegistryError>>;
 }
 
@@ -125,15 +125,17 @@ pub fn merge_sent(
     }
 }
 
-/// The batch at a key after a 999's verdict on one of its sets (an error when there is none).
-pub fn with_verdict(
+/// The batch at a key after a 999's verdicts on its sets (an error when there is no batch, or
+/// a verdict names a set it does not have).
+pub fn with_verdicts(
     existing: Option<RegisteredBatch>,
     group_control_number: &str,
-    set_control_number: &str,
-    outcome: SetOutcome,
+    verdicts: &[(String, SetOutcome)],
 ) -> Result<Option<RegisteredBatch>, RegistryError> {
     let mut registered = existing.ok_or_else(|| RegistryError::Corrupt(format!("no batch {group_control_number}")))?;
-    set_verdict(&mut registered, set_control_number, outcome)?;
+    for (set_control_number, outcome) in verdicts {
+        set_verdict(&mut registered, set_control_number, outcome.clone())?;
+    }
     Ok(Some(registered))
 }
 
@@ -187,26 +189,35 @@ impl BatchRegistry for MemoryBatchRegistry {
         Box::pin(async move { Ok(found) })
     }
 
-    fn record_verdict(
+    fn record_verdicts(
         &self,
         org: OrgId,
         group_control_number: &str,
-        set_control_number: &str,
-        outcome: SetOutcome,
+        verdicts: Vec<(String, SetOutcome)>,
     ) -> BoxFuture<'_, Result<(), RegistryError>> {
-        let result = self.with(|batches| match batches.get_mut(&(org, control_key(group_control_number))) {
-            Some(registered) => set_verdict(registered, set_control_number, outcome),
-            None => Err(RegistryError::Corrupt(format!("no batch {group_control_number}"))),
+        let result = self.with(|batches| {
+            let key = (org, control_key(group_control_number));
+            let updated = with_verdicts(batches.get(&key).cloned(), group_control_number, &verdicts)?;
+            batches.extend(updated.map(|registered| (key, registered)));
+            Ok(())
         });
         Box::pin(async move { result })
     }
 }
 
 /// A small sled database of its own (e.g. `<data dir>/batches`, next to the journal): key =
-/// organization id (16 bytes) + GS06 key, value = the codec-encoded `RegisteredBatch`. Writes
-/// are serialized by a lock and synced to the device before they are acknowledged.
+/// organization id (16 bytes) + GS06 key, value = the codec-encoded `RegisteredBatch`. A write
+/// reads, changes and stores its entry under a lock, then flushes (`SyncedDb`) before it is
+/// acknowledged. Writes run on tokio's blocking threads, since a flush waits for the device:
+/// several 999s or 837 batches recorded at once share one sync instead of each holding up
+/// the thread that awaits it.
 pub struct SledBatchRegistry {
+    store: Arc<SledStore>,
+}
+
+struct SledStore {
     db: SyncedDb,
+    /// Serializes read-change-store; the flush after it is outside, shared with other writers.
     write: Mutex<()>,
 }
 
@@ -217,7 +228,7 @@ fn unavailable(error: sled::Error) -> RegistryError {
 impl SledBatchRegistry {
     pub fn open(dir: &Path) -> Result<Self, RegistryError> {
         let db = SyncedDb::open(dir, 8 << 20).map_err(unavailable)?;
-        Ok(SledBatchRegistry { db, write: Mutex::new(()) })
+        Ok(SledBatchRegistry { store: Arc::new(SledStore { db, write: Mutex::new(()) }) })
     }
 
     fn key(org: OrgId, group_control_number: &str) -> Vec<u8> {
@@ -226,6 +237,22 @@ impl SledBatchRegistry {
         key
     }
 
+    /// Change the entry at `key` on a blocking thread; `Ok` once it is on the device.
+    fn update(
+        &self,
+        key: Vec<u8>,
+        change: impl FnOnce(Option<RegisteredBatch>) -> Result<Option<RegisteredBatch>, RegistryError> + Send + 'static,
+    ) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let store = self.store.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || store.update(&key, change))
+                .await
+                .map_err(|error| RegistryError::Unavailable(format!("a registry write did not finish: {error}")))?
+        })
+    }
+}
+
+impl SledStore {
     fn load(&self, key: &[u8]) -> Result<Option<RegisteredBatch>, RegistryError> {
         match self.db.get(key).map_err(unavailable)? {
             Some(bytes) => decode(&bytes).map(Some).map_err(|error| RegistryError::Corrupt(error.to_string())),
@@ -233,30 +260,27 @@ impl SledBatchRegistry {
         }
     }
 
-    fn store(&self, key: &[u8], registered: &RegisteredBatch) -> Result<(), RegistryError> {
-        let bytes = encode(registered).map_err(|error| RegistryError::Corrupt(error.to_string()))?;
-        self.db.insert(key, bytes).map_err(unavailable)?;
-        self.db.flush().map_err(unavailable)?;
-        Ok(())
-    }
-
     fn update(
         &self,
         key: &[u8],
         change: impl FnOnce(Option<RegisteredBatch>) -> Result<Option<RegisteredBatch>, RegistryError>,
     ) -> Result<(), RegistryError> {
-        let _guard = self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match change(self.load(key)?)? {
-            Some(registered) => self.store(key, &registered),
-            None => Ok(()),
+        {
+            let _guard = self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(registered) = change(self.load(key)?)? {
+                let bytes = encode(&registered).map_err(|error| RegistryError::Corrupt(error.to_string()))?;
+                self.db.insert(key, bytes).map_err(unavailable)?;
+            }
         }
+        // Even when nothing changed: the entry as read may be another writer's, not yet synced.
+        self.db.flush().map_err(unavailable)
     }
 }
 
 impl BatchRegistry for SledBatchRegistry {
     fn record_sent(&self, org: OrgId, batch: SentBatch) -> BoxFuture<'_, Result<(), RegistryError>> {
         let key = Self::key(org, &batch.group_control_number);
-        Box::pin(async move { self.update(&key, |existing| merge_sent(existing, batch)) })
+        self.update(key, |existing| merge_sent(existing, batch))
     }
 
     fn find(
@@ -265,19 +289,18 @@ impl BatchRegistry for SledBatchRegistry {
         group_control_number: &str,
     ) -> BoxFuture<'_, Result<Option<RegisteredBatch>, RegistryError>> {
         let key = Self::key(org, group_control_number);
-        Box::pin(async move { self.load(&key) })
+        Box::pin(async move { self.store.load(&key) })
     }
 
-    fn record_verdict(
+    fn record_verdicts(
         &self,
         org: OrgId,
         group_control_number: &str,
-        set_control_number: &str,
-        outcome: SetOutcome,
+        verdicts: Vec<(String, SetOutcome)>,
     ) -> BoxFuture<'_, Result<(), RegistryError>> {
         let key = Self::key(org, group_control_number);
-        let (group, set) = (group_control_number.to_string(), set_control_number.to_string());
-        Box::pin(async move { self.update(&key, |existing| with_verdict(existing, &group, &set, outcome)) })
+        let group = group_control_number.to_string();
+        self.update(key, move |existing| with_verdicts(existing, &group, &verdicts))
     }
 }
 
@@ -332,14 +355,37 @@ pub mod checks {
         let found = registry.find(org, "000000031").await.map_err(failed)?;
         ensure(found.is_some_and(|found| found.batch == sent), "leading zeros changed the lookup")?;
         ensure(registry.find(other, "31").await.map_err(failed)?.is_none(), "another organization's batch was found")?;
-        registry.record_verdict(org, "31", "1", outcome(true)).await.map_err(failed)?;
+        registry.record_verdicts(org, "31", vec![("1".into(), outcome(true))]).await.map_err(failed)?;
         let found = registry.find(org, "31").await.map_err(failed)?;
         ensure(
             found.is_some_and(|found| found.verdicts.get("0001") == Some(&outcome(true))),
             "the verdict was not kept",
         )?;
-        ensure(registry.record_verdict(org, "31", "0002", outcome(false)).await.is_err(), "a verdict for no set")?;
-        ensure(registry.record_verdict(org, "99", "0001", outcome(false)).await.is_err(), "a verdict for no group")?;
+        let no_set = vec![("0001".into(), outcome(false)), ("0002".into(), outcome(false))];
+        ensure(registry.record_verdicts(org, "31", no_set).await.is_err(), "a verdict for no set")?;
+        let found = registry.find(org, "31").await.map_err(failed)?;
+        ensure(
+            found.is_some_and(|found| found.verdicts.get("0001") == Some(&outcome(true))),
+            "a refused 999 changed a verdict",
+        )?;
+        let no_group = vec![("0001".into(), outcome(false))];
+        ensure(registry.record_verdicts(org, "99", no_group).await.is_err(), "a verdict for no group")?;
+        let mut two = batch("32", &[(4, "PCN4")]);
+        two.sets.push(SentSet {
+            control_number: "0002".into(),
+            claims: vec![SentClaim {
+                claim_id: ClaimId(uuid::Uuid::from_u128(5)),
+                patient_control_number: "PCN5".into(),
+            }],
+        });
+        registry.record_sent(org, two).await.map_err(failed)?;
+        let both = vec![("0001".into(), outcome(true)), ("2".into(), outcome(false))];
+        registry.record_verdicts(org, "32", both).await.map_err(failed)?;
+        let found = registry.find(org, "32").await.map_err(failed)?.ok_or("batch 32 is gone")?;
+        ensure(
+            found.verdicts.get("0001") == Some(&outcome(true)) && found.verdicts.get("0002") == Some(&outcome(false)),
+            "a group's verdicts were not all kept",
+        )?;
         Ok(())
     }
 

@@ -9,7 +9,9 @@
 //! the details). So a database whose writes are acknowledged after a flush syncs its log file
 //! (`fdatasync`) after it, and any blob file sled wrote since the last flush before that: the
 //! journal's writer does, and the small databases beside it (the batch registry, the
-//! outbound log) open as a `SyncedDb`.
+//! outbound log) open as a `SyncedDb`. Their writers flush concurrently, and concurrent
+//! flushes are one group commit: a flush that starts after a write covers it, so a writer who
+//! waited for another's flush is done without syncing again.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -17,6 +19,7 @@ use std::fs::File;
 use std::io;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -71,12 +74,18 @@ pub struct SyncedDb {
     db: sled::Db,
     log: File,
     sync: Mutex<SyncState>,
+    /// Flushes asked for so far: each caller's ticket, taken once its writes are done.
+    asked: AtomicU64,
 }
 
 /// What `flush` keeps between calls, under one lock.
 struct SyncState {
     durability: Durability,
     blobs: BlobFiles,
+    /// Every flush ticket up to this one is on the device.
+    synced_through: u64,
+    /// Syncs of the log so far (for tests and the curious).
+    syncs: u64,
 }
 
 /// sled's blob files (`<dir>/blobs/<lsn>`): a log item over a quarter of a segment (128 KiB: a
@@ -152,18 +161,35 @@ impl SyncedDb {
         // sled 0.34 keeps its log in `<dir>/db` and large items in `<dir>/blobs/`.
         let log = File::open(dir.join("db"))?;
         let blobs = BlobFiles::new(dir.join("blobs"));
-        Ok(Self { db, log, sync: Mutex::new(SyncState { durability: Durability::default(), blobs }) })
+        let state = SyncState { durability: Durability::default(), blobs, synced_through: 0, syncs: 0 };
+        Ok(Self { db, log, sync: Mutex::new(state), asked: AtomicU64::new(0) })
     }
 
-    /// Everything written so far on the device, or the error that says why not.
+    /// Everything this caller wrote so far on the device, or the error that says why not.
+    /// Callers that flush at once share one sync: whoever holds the lock flushes and syncs
+    /// for every ticket taken before it started; the others find their ticket covered.
     pub fn flush(&self) -> sled::Result<()> {
-        self.db.flush()?;
+        let ticket = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
         let mut state = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
-        let SyncState { durability, blobs } = &mut *state;
-        Ok(durability.sync(|| {
+        if state.synced_through >= ticket {
+            return Ok(());
+        }
+        // Every ticket up to `covered` was taken after its writes: sled's flush below holds them.
+        let covered = self.asked.load(Ordering::SeqCst);
+        self.db.flush()?;
+        let SyncState { durability, blobs, synced_through, syncs } = &mut *state;
+        durability.sync(|| {
             blobs.sync_new()?;
             self.log.sync_data()
-        })?)
+        })?;
+        *synced_through = covered;
+        *syncs += 1;
+        Ok(())
+    }
+
+    /// How many times flushes synced the log.
+    pub fn syncs(&self) -> u64 {
+        self.sync.lock().unwrap_or_else(PoisonError::into_inner).syncs
     }
 
     /// Why writes are refused, once a sync failed.
@@ -214,6 +240,41 @@ mod tests {
         drop(db);
         let reopened = SyncedDb::open(dir.path(), 1 << 20).unwrap();
         assert_eq!(reopened.get(b"batch").unwrap().as_deref(), Some(&b"837"[..]));
+    }
+
+    #[test]
+    fn writers_flushing_at_once_share_one_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SyncedDb::open(dir.path(), 1 << 20).unwrap();
+        let writers = 4u64;
+        std::thread::scope(|scope| {
+            // A flush in progress: the writers below write, take their tickets and wait for it.
+            let held = db.sync.lock().unwrap();
+            let handles: Vec<_> = (0..writers)
+                .map(|writer| {
+                    let db = &db;
+                    scope.spawn(move || {
+                        db.insert(writer.to_be_bytes(), b"999 verdict".as_slice()).unwrap();
+                        db.flush().unwrap();
+                    })
+                })
+                .collect();
+            while db.asked.load(Ordering::SeqCst) < writers {
+                std::thread::yield_now();
+            }
+            drop(held);
+            handles.into_iter().for_each(|handle| handle.join().unwrap());
+        });
+        assert_eq!(db.syncs(), 1, "each writer synced on its own");
+        // A flush after the group's syncs again: its write came after the group's sync.
+        db.insert(b"later", b"277CA".as_slice()).unwrap();
+        db.flush().unwrap();
+        assert_eq!(db.syncs(), 2);
+        drop(db);
+        let reopened = SyncedDb::open(dir.path(), 1 << 20).unwrap();
+        for writer in 0..writers {
+            assert!(reopened.contains_key(writer.to_be_bytes()).unwrap(), "writer {writer}'s write is gone");
+        }
     }
 
     #[test]

@@ -182,10 +182,12 @@ impl Outbound {
         started: Instant,
     ) -> anyhow::Result<()> {
         let claims: Vec<Claim> = submitted.iter().filter_map(|id| by_id.get(id).cloned()).collect();
-        for Batch { id, path, bytes, claims, sent } in write_batches(&self.dir, claims, today, control)? {
-            for sent in sent {
-                self.registry.record_sent(self.org, sent).await.context("recording a sent batch")?;
-            }
+        let mut batches = write_batches(&self.dir, claims, today, control)?;
+        // Each batch its own group control number: recorded at once, they share the syncs.
+        let sent = batches.iter_mut().flat_map(|batch| std::mem::take(&mut batch.sent));
+        let recorded = sent.map(|sent| self.registry.record_sent(self.org, sent));
+        futures::future::try_join_all(recorded).await.context("recording a sent batch")?;
+        for Batch { id, path, bytes, claims, .. } in batches {
             self.files.insert(id.clone(), path);
             tally.files_837 += 1;
             tally.bytes_837 += bytes as u64;

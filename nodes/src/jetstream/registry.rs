@@ -8,7 +8,7 @@ use super::setup::bucket;
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 use practice_actors::ingest::registry::{
-    control_key, merge_sent, with_verdict, BatchRegistry, RegisteredBatch, RegistryError, SentBatch, SetOutcome,
+    control_key, merge_sent, with_verdicts, BatchRegistry, RegisteredBatch, RegistryError, SentBatch, SetOutcome,
 };
 use practice_actors::journal::{BoxFuture, JournalError};
 use practice_protocol::codec::{decode, encode};
@@ -98,17 +98,14 @@ impl BatchRegistry for KvBatchRegistry {
         Box::pin(async move { Ok(self.load(&key).await?.0) })
     }
 
-    fn record_verdict(
+    fn record_verdicts(
         &self,
         org: OrgId,
         group_control_number: &str,
-        set_control_number: &str,
-        outcome: SetOutcome,
+        verdicts: Vec<(String, SetOutcome)>,
     ) -> BoxFuture<'_, Result<(), RegistryError>> {
         let key = Self::key(org, group_control_number);
-        let (group, set) = (group_control_number.to_string(), set_control_number.to_string());
-        Box::pin(
-            async move { self.update(&key, |existing| with_verdict(existing, &group, &set, outcome.clone())).await },
-        )
+        let group = group_control_number.to_string();
+        Box::pin(async move { self.update(&key, |existing| with_verdicts(existing, &group, &verdicts)).await })
     }
 }
