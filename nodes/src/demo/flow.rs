@@ -528,8 +528,34 @@ async fn rescrub(
 /// three travel together, decided in order and journaled in one write: the same events, and
 /// the same answers, as sent one by one.
 pub(super) async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveDate) -> anyhow::Result<bool> {
+    let outcomes = send_together(node, claim.id, cast.org, drafting(cast, claim, today)).await?;
+    drafted(claim, &outcomes)
+}
+
+/// `draft`, and the billing manager's submission in the same write when the scrub passed
+/// (refused, as sent alone, when it did not): true when the claim is Scrubbed and submitted.
+pub(super) async fn draft_and_submit(
+    node: &Node,
+    cast: &Cast,
+    claim: &Claim,
+    today: NaiveDate,
+) -> anyhow::Result<bool> {
+    let mut commands = drafting(cast, claim, today);
+    let (id, submit) = submission(claim.id, 0);
+    commands.push((&cast.manager, id, submit));
+    let outcomes = send_together(node, claim.id, cast.org, commands).await?;
+    if !drafted(claim, &outcomes[..3])? {
+        return Ok(false);
+    }
+    match outcomes.last().and_then(rejection) {
+        Some(rejection) => bail!("claim {} was scrubbed but not submitted: {rejection}", claim.id),
+        None => Ok(true),
+    }
+}
+
+fn drafting<'a>(cast: &'a Cast, claim: &Claim, today: NaiveDate) -> Vec<(&'a Actor, CommandId, ClaimCommand)> {
     let id = claim.id.0;
-    let commands = vec![
+    vec![
         (
             &cast.manager,
             command_id(&[b"create", id.as_bytes()]),
@@ -541,8 +567,12 @@ pub(super) async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveD
             command_id(&[b"scrub", id.as_bytes()]),
             ClaimCommand::Scrub { findings: scrub(claim, None, today) },
         ),
-    ];
-    let outcomes = send_together(node, claim.id, cast.org, commands).await?;
+    ]
+}
+
+/// Whether the drafting commands' answers leave the claim Scrubbed (an error if it was not
+/// even created).
+fn drafted(claim: &Claim, outcomes: &[Outcome]) -> anyhow::Result<bool> {
     if let Some(rejection) = outcomes.first().and_then(rejection) {
         bail!("claim {} was not created: {rejection}", claim.id);
     }
@@ -550,6 +580,14 @@ pub(super) async fn draft(node: &Node, cast: &Cast, claim: &Claim, today: NaiveD
         outcomes.last(),
         Some(Outcome::Accepted { summary: Summary::Claim { status: Some(ClaimStatus::Scrubbed), .. }, .. })
     ))
+}
+
+/// The billing manager's `submission`-th submission of a claim (0 the first): its stable id
+/// and command.
+pub(super) fn submission(claim_id: ClaimId, submission: u32) -> (CommandId, ClaimCommand) {
+    let tracking = format!("SUB-{}-{submission}", &claim_id.0.simple().to_string()[..12]);
+    let id = command_id(&[b"submit", claim_id.0.as_bytes(), &submission.to_be_bytes()]);
+    (id, ClaimCommand::Submit { tracking_id: tracking })
 }
 
 /// About a third of the Medicare patients also have Medicaid: their claims cross over to it

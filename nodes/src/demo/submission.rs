@@ -2,11 +2,11 @@
 //! the outbox and recorded as sent, and handed to the simulated clearinghouse.
 //!
 //! The first day's encounters go a chunk at a time (`first_day`): a task drafts, signs off,
-//! scrubs and submits one chunk on the runtime's workers while the driver writes the chunk
-//! before it into 837s and the simulator reads them, work that would otherwise leave the
-//! actors idle and then the driver.
+//! scrubs and submits one chunk on the runtime's workers (each claim's four commands in one
+//! journal write) while the driver writes the chunk before it into 837s and the simulator
+//! reads them, work that would otherwise leave the actors idle and then the driver.
 
-use super::flow::{command_id, draft, rejection, send, Cast};
+use super::flow::{draft_and_submit, rejection, send, submission, Cast};
 use super::latency::LatencyLog;
 use super::outbox::{write_batches, Batch};
 use super::summary::Tally;
@@ -17,7 +17,7 @@ use practice_actors::entity::EntityRejection;
 use practice_actors::ingest::registry::BatchRegistry;
 use practice_actors::Node;
 use practice_nodes::sim::Simulator;
-use practice_protocol::claim::{ClaimCommand, ClaimStatus, Rejection};
+use practice_protocol::claim::{ClaimStatus, Rejection};
 use practice_protocol::domain::Claim;
 use practice_protocol::ids::{ClaimId, OrgId};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -33,8 +33,8 @@ use tokio::task::JoinHandle;
 const FIRST_DAY_CHUNK: usize = 2_048;
 
 /// One chunk of the first day, drafted and submitted: the claims ready and submitted (sorted,
-/// so the same run writes the same 837s), how many failed their scrub, and when its
-/// submission started.
+/// so the same run writes the same 837s), how many failed their scrub, and when its drafting
+/// and submission started.
 pub(super) struct Chunk {
     pub(super) ready: Vec<ClaimId>,
     pub(super) scrub_failures: u64,
@@ -79,7 +79,7 @@ impl FirstDay {
             let (node, cast, claims) = (self.node.clone(), self.cast.clone(), self.claims.clone());
             let (today, concurrency) = (self.today, self.concurrency);
             self.running.push_back(tokio::spawn(async move {
-                draft_and_submit(&node, &cast, (&claims, range), today, concurrency).await
+                work_chunk(&node, &cast, (&claims, range), today, concurrency).await
             }));
         }
         let current = self.running.pop_front()?;
@@ -87,7 +87,8 @@ impl FirstDay {
     }
 }
 
-async fn draft_and_submit(
+/// Each claim of the chunk drafted and submitted in one write (`flow::draft_and_submit`).
+async fn work_chunk(
     node: &Node,
     cast: &Cast,
     (claims, range): (&Arc<[Claim]>, Range<usize>),
@@ -95,12 +96,13 @@ async fn draft_and_submit(
     concurrency: usize,
 ) -> anyhow::Result<Chunk> {
     let count = range.len();
+    let submitted_at = Instant::now();
     // By index: a spawned task's stream mapping borrowed claims does not type-check
     // (rust-lang/rust#102211).
     let drafted = stream::iter(range)
         .map(|index| async move {
             let claim = &claims[index];
-            draft(node, cast, claim, today).await.map(|scrubbed| (claim.id, scrubbed))
+            draft_and_submit(node, cast, claim, today).await.map(|submitted| (claim.id, submitted))
         })
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>()
@@ -113,8 +115,6 @@ async fn draft_and_submit(
         }
     }
     ready.sort_unstable();
-    let submitted_at = Instant::now();
-    submit(node, cast, &ready, concurrency, &BTreeMap::new()).await?;
     Ok(Chunk { ready, scrub_failures, drafted: count, submitted_at })
 }
 
@@ -127,16 +127,9 @@ pub(super) async fn submit(
     resubmissions: &BTreeMap<ClaimId, u32>,
 ) -> anyhow::Result<()> {
     let outcomes = stream::iter(claims.iter().copied())
-        .map(|claim_id| {
-            let submission = submission_of(resubmissions, claim_id);
-            async move {
-                let tracking = format!("SUB-{}-{submission}", &claim_id.0.simple().to_string()[..12]);
-                let id = command_id(&[b"submit", claim_id.0.as_bytes(), &submission.to_be_bytes()]);
-                let outcome =
-                    send(node, claim_id, cast.org, &cast.manager, id, ClaimCommand::Submit { tracking_id: tracking })
-                        .await;
-                (claim_id, outcome)
-            }
+        .map(|claim_id| async move {
+            let (id, submit) = submission(claim_id, submission_of(resubmissions, claim_id));
+            (claim_id, send(node, claim_id, cast.org, &cast.manager, id, submit).await)
         })
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>()
