@@ -249,3 +249,28 @@ async fn a_batch_larger_than_a_message_is_staged_in_chunks() {
     assert_eq!(staged.len(), 1);
     assert!(staged[0] == batch(1), "{} bytes back of {}", staged[0].bytes.len(), big.len());
 }
+
+/// Staging on the embedded log builds the batch and syncs it on the calling worker: on a
+/// runtime with one worker, the node's other tasks must still run meanwhile. Here the build
+/// waits for a task spawned just before it; were the worker held, that task would never run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn staging_on_the_embedded_log_leaves_the_runtime_to_other_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = OrgId::new_v4();
+    let log = OutboundLog::Sled { org, log: std::sync::Arc::new(SledOutboundLog::open(dir.path()).unwrap()) };
+    // On the worker (the test's own body runs on another thread).
+    let staging = tokio::spawn(async move {
+        let (ran, heard) = std::sync::mpsc::channel();
+        let other_task = tokio::spawn(async move { ran.send(()).unwrap() });
+        let staged = log
+            .stage(&[submission(1)], 1_000, move |control| {
+                heard.recv_timeout(std::time::Duration::from_secs(5)).map_err(|_| "no other task ran while staging")?;
+                Ok::<_, &str>(staged(org, control))
+            })
+            .await
+            .unwrap();
+        other_task.await.unwrap();
+        staged
+    });
+    assert_eq!(staging.await.unwrap().map(|batch| batch.control), Ok(1));
+}

@@ -113,6 +113,19 @@ pub enum OutboundLogError {
     Contended,
 }
 
+/// A sled write of the embedded log: the batch's build (an 837 of up to a few thousand
+/// claims) and the sync that makes it durable. On a multi-threaded runtime the worker hands
+/// its other tasks to another thread meanwhile (`block_in_place`), so the node's actors do not
+/// wait on the device; on a current-thread runtime, which has no other thread, it runs inline.
+fn off_the_runtime<T>(write: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(write)
+        }
+        _ => write(),
+    }
+}
+
 /// One practice's outbound log, in either store.
 pub enum OutboundLog {
     /// One practice's view of the node's database (several practices may share it).
@@ -151,7 +164,7 @@ impl OutboundLog {
         build: impl FnOnce(u32) -> Result<StagedBatch, E>,
     ) -> Result<Result<StagedBatch, E>, OutboundLogError> {
         match self {
-            OutboundLog::Sled { org, log } => log.stage(*org, submissions, now_ms, build),
+            OutboundLog::Sled { org, log } => off_the_runtime(|| log.stage(*org, submissions, now_ms, build)),
             OutboundLog::JetStream(log) => log.stage(submissions, now_ms, build).await,
         }
     }
@@ -166,7 +179,7 @@ impl OutboundLog {
         build: impl FnOnce(u32) -> Result<StagedRequest, E>,
     ) -> Result<Result<StagedRequest, E>, OutboundLogError> {
         match self {
-            OutboundLog::Sled { org, log } => log.stage_request(*org, submissions, now_ms, build),
+            OutboundLog::Sled { org, log } => off_the_runtime(|| log.stage_request(*org, submissions, now_ms, build)),
             OutboundLog::JetStream(log) => log.stage_request(submissions, now_ms, build).await,
         }
     }
@@ -209,7 +222,7 @@ impl OutboundLog {
     /// The connector took the batch: forget its bytes (the marks stay).
     pub async fn delivered(&self, control: u32) -> Result<(), OutboundLogError> {
         match self {
-            OutboundLog::Sled { log, .. } => log.delivered(control),
+            OutboundLog::Sled { log, .. } => off_the_runtime(|| log.delivered(control)),
             OutboundLog::JetStream(log) => log.delivered(control).await,
         }
     }
@@ -217,7 +230,7 @@ impl OutboundLog {
     /// The connector took the status request: forget its bytes (the clocks stay).
     pub async fn request_delivered(&self, control: u32) -> Result<(), OutboundLogError> {
         match self {
-            OutboundLog::Sled { log, .. } => log.request_delivered(control),
+            OutboundLog::Sled { log, .. } => off_the_runtime(|| log.request_delivered(control)),
             OutboundLog::JetStream(log) => log.delivered(control).await,
         }
     }
