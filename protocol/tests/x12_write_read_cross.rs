@@ -167,6 +167,25 @@ fn acknowledging_received_files() {
     assert_eq!(clp_error.element_errors[0].code, "7");
     let ack = write_999(&support::envelope(54), &groups[0]).unwrap();
     assert!(String::from_utf8(ack).unwrap().contains("AK9*R*1*1*0~"));
+
+    // An 837 whose content the 837 reader refuses (a service date in a 13th month): its set is
+    // rejected, the IK3 naming the DTP and the IK4 its date element with the bad value.
+    let text = String::from_utf8(file).unwrap();
+    let dtp = text.lines().find(|line| line.starts_with("DTP*472*")).unwrap().to_string();
+    let mut fields: Vec<String> = dtp.trim_end_matches('~').split('*').map(str::to_string).collect();
+    fields[3].replace_range(4..6, "13");
+    let bad_date = fields[3].clone();
+    let broken = text.replacen(&dtp, &(fields.join("*") + "~"), 1);
+    let groups = acknowledge(broken.as_bytes()).unwrap();
+    let set = &groups[0].sets[0];
+    assert_eq!(set.status, SetStatus::Rejected, "{set:?}");
+    let dtp_error = set.segment_errors.iter().find(|error| error.segment_id == "DTP").unwrap();
+    let element = &dtp_error.element_errors[0];
+    assert_eq!((element.position, element.code.as_str()), (3, "8"));
+    assert_eq!(element.bad_value.as_deref(), Some(bad_date.as_str()));
+    assert_eq!(groups[0].sets[1].status, SetStatus::Accepted, "the other set is clean");
+    let ack = String::from_utf8(write_999(&support::envelope(55), &groups[0]).unwrap()).unwrap();
+    assert!(ack.contains(&format!("IK4*3**8*{bad_date}~")), "{ack}");
 }
 
 #[test]

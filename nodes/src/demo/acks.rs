@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use futures::stream::{self, StreamExt};
 use practice_actors::ingest::pipeline::{IngestReport, Ingestor, MemoryDirectory};
 use practice_actors::Node;
+use practice_nodes::sim::fault::rejected_group;
 use practice_nodes::sim::x12::{render_277ca, render_999, Recipient};
 use practice_nodes::sim::{SimOutput, Simulator};
 use practice_protocol::domain::Claim;
@@ -48,12 +49,14 @@ pub async fn ingest_999s(
     let numbered: Vec<(&SimOutput, u32)> = acks.iter().zip(*control..).collect();
     *control += acks.len() as u32;
     let raws = in_parallel(&numbered, |(output, control)| {
-        let SimOutput::Ack999 { batch_id, .. } = output else { bail!("a 999 was expected, not {output:?}") };
+        let SimOutput::Ack999 { batch_id, accepted, .. } = output else { bail!("a 999 was expected, not {output:?}") };
         let batch_file = files.get(batch_id).with_context(|| format!("a 999 for unknown batch {batch_id}"))?;
         let sent = std::fs::read(batch_file).with_context(|| format!("cannot read {}", batch_file.display()))?;
         let groups = acknowledge(&sent).with_context(|| format!("{} is not readable X12", batch_file.display()))?;
         let group = groups.first().with_context(|| format!("{} holds no functional group", batch_file.display()))?;
-        let raw = render_999(output, group, recipient, *control)
+        // A group the front end rejects is answered as read with the fault it injected.
+        let faulted = if *accepted { None } else { rejected_group(&sent, group.control_number) };
+        let raw = render_999(output, faulted.as_ref().unwrap_or(group), recipient, *control)
             .map_err(|error| anyhow::anyhow!("simulator 999: {error}"))?;
         through_inbox(inbox, &format!("{today}-{control:09}.999.x12"), &raw)
     })?;

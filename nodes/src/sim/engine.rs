@@ -192,6 +192,13 @@ impl Simulator {
         Ok(())
     }
 
+    /// Whether the batch's 999, still to come, rejects the batch as a whole.
+    pub fn will_reject(&self, batch_id: &str) -> bool {
+        self.queue.values().flatten().any(
+            |scheduled| matches!(scheduled, Scheduled::Ack999 { batch_id: id, accepted: false, .. } if id == batch_id),
+        )
+    }
+
     /// A batch the clearinghouse could not read (syntax errors, or claims no payer could
     /// adjudicate): a rejecting 999 today, nothing adjudicated.
     pub fn reject_batch(&mut self, batch_id: &str) {

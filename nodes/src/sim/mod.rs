@@ -22,6 +22,7 @@
 pub mod adjudicate;
 pub mod cob;
 pub mod engine;
+pub mod fault;
 pub mod from837;
 pub mod generate;
 pub mod profile;

@@ -15,6 +15,7 @@
 //! and recording it delivers the same bytes again (receivers de-duplicate by content, G3).
 
 use super::engine::{SimError, SimOutput, Simulator};
+use super::fault::rejected_group;
 use super::from837::claims_from_837;
 use super::profile::PayerProfile;
 use super::status::read_requests;
@@ -295,11 +296,18 @@ impl SimService {
                 },
                 Err(reason) => Err(reason.clone()),
             };
+            let control = group.control_number;
             self.groups.insert(batch_id.clone(), group);
             let received = claims.and_then(|claims| {
                 self.sim.receive(&batch_id, &claims).map_err(|error| error.to_string())?;
                 Ok(claims)
             });
+            // A group the front end will reject is acknowledged as read with a fault in it.
+            if received.is_ok() && self.sim.will_reject(&batch_id) {
+                if let Some(faulted) = rejected_group(bytes, control) {
+                    self.groups.insert(batch_id.clone(), faulted);
+                }
+            }
             match received {
                 Ok(claims) => {
                     for claim in &claims {

@@ -73,6 +73,10 @@ fn each_functional_group_of_an_interchange_gets_its_own_999() {
     };
     assert!(ack_of("41").contains("AK9*A"), "{}", ack_of("41"));
     assert!(ack_of("42").contains("AK9*R"), "{}", ack_of("42"));
+    // The rejection names the fault the front end found: the first service date, a 13th month.
+    assert!(ack_of("42").contains("IK3*DTP*"), "{}", ack_of("42"));
+    assert!(ack_of("42").contains("IK4*3**8*2026"), "no IK4 with the bad date: {}", ack_of("42"));
+    assert!(!ack_of("41").contains("IK3"), "{}", ack_of("41"));
 
     // The accepted group's claims go on to the payer; the rejected group's never reach it.
     let truth = service.simulator().truth();

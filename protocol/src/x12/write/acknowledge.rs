@@ -1,9 +1,11 @@
 //! From a received file to the input of its 999: the groups and sets it holds (read with the
-//! streaming lexer) and, per set, the syntax problems the x12 readers found, as IK3/IK4/IK5.
+//! streaming lexer) and, per set, the syntax problems the x12 readers found, as IK3/IK4/IK5
+//! (for an 837, the 837 reader's: its loops' required elements, dates and amounts too).
 //! A set with any error is rejected; warnings (a BOM, a composite written with another
 //! separator) do not reject. Balance problems of an 835 are business, not syntax: not in a 999.
 
 use super::ack999::{ElementError, ReceivedGroup, SegmentError, SetAcknowledgment, SetStatus};
+use crate::x12::read837::read_837;
 use crate::x12::{validate, DiagnosticKind, EnvelopeChecker, EnvelopeEvent, SegmentReader, X12Error};
 
 /// One transaction set as found in the file, with the segment numbers of its ST and SE.
@@ -64,7 +66,11 @@ pub fn acknowledge(received: &[u8]) -> Result<Vec<ReceivedGroup>, X12Error> {
         }
         ignored.clear();
     }
-    let diagnostics = validate(received)?;
+    // An 837's content (dates, amounts, required elements of its loops) is checked by the 837
+    // reader, which also reports what `validate` would (envelope and lexical); other sets by
+    // `validate`. A practice's interchange holds 837s alone.
+    let diagnostics =
+        if sets.iter().any(|set| set.set_id == "837") { read_837(received)?.1 } else { validate(received)? };
     for (index, set) in sets.iter().enumerate() {
         let last = set.end.unwrap_or_else(|| sets.get(index + 1).map_or(u64::MAX, |next| next.start - 1));
         let mut syntax_errors = Vec::new();
@@ -124,22 +130,25 @@ fn segment_code(
     element: Option<u16>,
     component: Option<u16>,
 ) -> (&'static str, Option<ElementError>) {
-    let element_error = |code: &str| {
+    // IK404 copies the bad value, when there was one.
+    let element_error = |code: &str, bad_value: Option<&String>| {
         element.map(|position| ElementError {
             position: u32::from(position),
             component: component.map(u32::from),
             reference_number: None,
             code: code.to_string(),
-            bad_value: None,
+            bad_value: bad_value.filter(|value| !value.is_empty()).cloned(),
         })
     };
     match kind {
         DiagnosticKind::InvalidSegmentId { .. } | DiagnosticKind::UnknownSegment { .. } => ("1", None),
         DiagnosticKind::UnexpectedSegment { .. } => ("2", None),
         DiagnosticKind::MissingSegment { .. } => ("3", None),
-        DiagnosticKind::MissingElement { .. } => ("8", element_error("1")),
-        DiagnosticKind::InvalidElement { expected, .. } if expected.contains("date") => ("8", element_error("8")),
-        DiagnosticKind::InvalidElement { .. } => ("8", element_error("7")),
+        DiagnosticKind::MissingElement { .. } => ("8", element_error("1", None)),
+        DiagnosticKind::InvalidElement { expected, found } if expected.contains("date") => {
+            ("8", element_error("8", Some(found)))
+        }
+        DiagnosticKind::InvalidElement { found, .. } => ("8", element_error("7", Some(found))),
         _ => ("8", None),
     }
 }
