@@ -541,10 +541,11 @@ pub(super) async fn draft_and_submit(
     today: NaiveDate,
 ) -> anyhow::Result<bool> {
     let mut commands = drafting(cast, claim, today);
+    let drafts = commands.len();
     let (id, submit) = submission(claim.id, 0);
     commands.push((&cast.manager, id, submit));
     let outcomes = send_together(node, claim.id, cast.org, commands).await?;
-    if !drafted(claim, &outcomes[..3])? {
+    if !drafted(claim, &outcomes[..drafts])? {
         return Ok(false);
     }
     match outcomes.last().and_then(rejection) {

@@ -154,7 +154,8 @@ impl Simulator {
     }
 
     /// Receive one 837 batch today. Adjudication happens now; its answers are scheduled.
-    pub fn receive(&mut self, batch_id: &str, claims: &[Claim]) -> Result<(), SimError> {
+    /// `true` when the front end rejects the batch as a whole (its 999, still to come, says so).
+    pub fn receive(&mut self, batch_id: &str, claims: &[Claim]) -> Result<bool, SimError> {
         let Some(first) = claims.first() else {
             return Err(SimError::EmptyBatch { batch_id: batch_id.to_string() });
         };
@@ -189,14 +190,7 @@ impl Simulator {
                 self.receive_claim(claim, submission, ack_day);
             }
         }
-        Ok(())
-    }
-
-    /// Whether the batch's 999, still to come, rejects the batch as a whole.
-    pub fn will_reject(&self, batch_id: &str) -> bool {
-        self.queue.values().flatten().any(
-            |scheduled| matches!(scheduled, Scheduled::Ack999 { batch_id: id, accepted: false, .. } if id == batch_id),
-        )
+        Ok(rejected)
     }
 
     /// A batch the clearinghouse could not read (syntax errors, or claims no payer could

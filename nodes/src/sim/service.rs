@@ -185,7 +185,7 @@ impl SimService {
             let bytes = std::fs::read(&file).map_err(io("cannot read", &file))?;
             let due = service.produce(record.day)?;
             service.pending.extend(due);
-            service.take(record.clone(), &bytes)?;
+            service.take(record.clone(), &bytes, acknowledge(&bytes).unwrap_or_default())?;
         }
         let due = service.produce(state.today)?;
         service.pending.extend(due);
@@ -222,16 +222,16 @@ impl SimService {
         }
         let due = self.produce(self.sim.today())?;
         self.pending.extend(due);
-        match acknowledge(bytes) {
-            Ok(groups) if groups.iter().any(|group| !group.sets.is_empty()) => {}
+        let groups = match acknowledge(bytes) {
+            Ok(groups) if groups.iter().any(|group| !group.sets.is_empty()) => groups,
             Ok(_) => return Ok(Taken::Unreadable("no transaction set to acknowledge".into())),
             Err(error) => return Ok(Taken::Unreadable(format!("not an X12 interchange: {error}"))),
-        }
+        };
         let batch_id = self.batch_id(name);
         let file = format!("{:08}.x12", self.state.batches.len());
         let record = BatchRecord { batch_id: batch_id.clone(), content_id: content, day: self.sim.today(), file };
         write_atomic(&self.dir.join("received").join(&record.file), bytes)?;
-        let taken = self.take(record.clone(), bytes)?;
+        let taken = self.take(record.clone(), bytes, groups)?;
         self.state.batches.push(record);
         self.save()?;
         Ok(taken)
@@ -252,8 +252,13 @@ impl SimService {
     }
 
     /// Adjudicate (or reject) one recorded batch, or answer one status request: the same on
-    /// first receipt and on replay.
-    fn take(&mut self, record: BatchRecord, bytes: &[u8]) -> Result<Taken, ServiceError> {
+    /// first receipt and on replay. `groups` is what `acknowledge` found in `bytes`.
+    fn take(
+        &mut self,
+        record: BatchRecord,
+        bytes: &[u8],
+        mut groups: Vec<ReceivedGroup>,
+    ) -> Result<Taken, ServiceError> {
         self.seen.insert(record.batch_id.clone());
         self.contents.insert(record.content_id.clone(), record.batch_id.clone());
         if self.recipient.is_none() {
@@ -262,7 +267,6 @@ impl SimService {
         if sniff(bytes) == Ok(InboundKind::StatusRequest276) {
             return Ok(self.answer_request(record.batch_id, bytes));
         }
-        let mut groups = acknowledge(bytes).unwrap_or_default();
         groups.retain(|group| !group.sets.is_empty());
         if groups.is_empty() {
             return Ok(Taken::Unreadable("no transaction set to acknowledge".into()));
@@ -299,15 +303,16 @@ impl SimService {
             let control = group.control_number;
             self.groups.insert(batch_id.clone(), group);
             let received = claims.and_then(|claims| {
-                self.sim.receive(&batch_id, &claims).map_err(|error| error.to_string())?;
-                Ok(claims)
+                let rejected = self.sim.receive(&batch_id, &claims).map_err(|error| error.to_string())?;
+                Ok((claims, rejected))
             });
-            // A group the front end will reject is acknowledged as read with a fault in it.
-            if received.is_ok() && self.sim.will_reject(&batch_id) {
-                if let Some(faulted) = rejected_group(bytes, control) {
+            // A group the front end rejects is acknowledged as read with a fault in it.
+            let received = received.map(|(claims, rejected)| {
+                if let Some(faulted) = rejected.then(|| rejected_group(bytes, control)).flatten() {
                     self.groups.insert(batch_id.clone(), faulted);
                 }
-            }
+                claims
+            });
             match received {
                 Ok(claims) => {
                     for claim in &claims {
