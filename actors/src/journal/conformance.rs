@@ -324,17 +324,40 @@ async fn read_shard_positions(journal: &dyn Journal) -> CheckResult {
     for result in [a, b, c, d, e] {
         result.map_err(journal_error)?;
     }
+    // Several events of one entity in one append (a command's, or a batch of commands'): a
+    // backend that stores them as one record must still read and page them one by one.
+    let mut runs = Vec::new();
+    for (entity, count) in [(entities[0], 4), (entities[1], 2), (entities[0], 3)] {
+        let from = runs.iter().filter(|(appended, _)| *appended == entity).count() as u64 + 7;
+        let events: Vec<PendingEvent> = (from..from + count).map(|sequence| pending(entity, sequence)).collect();
+        journal.append(batch(shard, epoch, events)).await.map_err(journal_error)?;
+        runs.extend((from..from + count).map(|sequence| (entity, sequence)));
+    }
     let all = journal.read_shard(shard, 0, 10_000).await.map_err(journal_error)?;
     let together = entities.len();
     ensure!(
-        all.len() == appended.len() + together,
+        all.len() == appended.len() + together + runs.len(),
         "read_shard gave {} of {} events",
         all.len(),
-        appended.len() + together
+        appended.len() + together + runs.len()
     );
     let order: Vec<(EntityRef, u64)> = all.iter().map(|event| (event.entity, event.sequence)).collect();
     ensure!(order[..appended.len()] == appended[..], "read_shard order differs from append order");
-    let mut last: Vec<(EntityRef, u64)> = order[appended.len()..].to_vec();
+    ensure!(
+        order[appended.len() + together..] == runs[..],
+        "several events appended together read back as {:?}",
+        &order[appended.len() + together..]
+    );
+    for event in &all {
+        ensure!(event.payload == payload(&event.entity, event.sequence), "event {} payload differs", event.sequence);
+    }
+    let first_run = journal.read_entity(entities[0], 8).await.map_err(journal_error)?;
+    ensure!(sequences(&first_run) == vec![9, 10, 11, 12, 13], "read_entity after 8 gave {:?}", sequences(&first_run));
+    ensure!(
+        first_run.iter().all(|event| all.contains(event)),
+        "read_entity and read_shard disagree on the events appended together"
+    );
+    let mut last: Vec<(EntityRef, u64)> = order[appended.len()..appended.len() + together].to_vec();
     let mut expected: Vec<(EntityRef, u64)> = entities.iter().map(|entity| (*entity, 6)).collect();
     last.sort_by_key(|(entity, _)| entity.id);
     expected.sort_by_key(|(entity, _)| entity.id);

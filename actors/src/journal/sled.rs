@@ -21,7 +21,7 @@
 //! Writes go through one writer thread with group commit: see `sled_writer`.
 
 use super::sled_keys::{
-    consumer_key, decode_entity_key, decode_event_value, entity_key, event_key, inbound_key, prefixed, read_u64,
+    consumer_key, decode_entity_key, decode_event_record, entity_key, event_key, inbound_key, prefixed, read_u64,
     shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EVENTS, EVENT_KEY_LEN, META,
     SHARD_LOG, SNAPSHOTS,
 };
@@ -172,15 +172,33 @@ impl SledJournal {
         })
     }
 
+    /// An entity's events after `after_sequence`. The record holding the first of them may be
+    /// a run that begins before it.
     fn read_entity_now(&self, entity: EntityRef, after_sequence: u64) -> Result<Vec<StoredEvent>, JournalError> {
+        let lowest = prefixed(EVENTS, &event_key(&entity, 0));
         let start = prefixed(EVENTS, &event_key(&entity, after_sequence.saturating_add(1)));
         let end = prefixed(EVENTS, &event_key(&entity, u64::MAX));
+        let holding = match after_sequence {
+            0 => None,
+            _ => self.tree.range(lowest..=start.clone()).next_back().transpose().map_err(unavailable)?,
+        };
+        let from = match &holding {
+            Some((key, _)) => Bound::Excluded(key.to_vec()),
+            None => Bound::Included(start),
+        };
+        let later = self.tree.range((from, Bound::Included(end)));
         let mut events = Vec::new();
-        for item in self.tree.range(start..=end) {
+        for item in holding.into_iter().map(Ok).chain(later) {
             let (key, value) = item.map_err(unavailable)?;
-            let sequence = read_u64(&key[1 + ENTITY_KEY_LEN..], "event key")?;
-            let (shard, position, payload) = decode_event_value(&value)?;
-            events.push(StoredEvent { entity, sequence, shard, position, payload });
+            let first = read_u64(&key[1 + ENTITY_KEY_LEN..], "event key")?;
+            let record = decode_event_record(&value)?;
+            for (offset, payload) in (0u64..).zip(&record.payloads) {
+                let sequence = first + offset;
+                if sequence > after_sequence {
+                    let (shard, position) = (record.shard, record.first_position + offset);
+                    events.push(StoredEvent { entity, sequence, shard, position, payload: payload.to_vec() });
+                }
+            }
         }
         Ok(events)
     }
@@ -199,9 +217,10 @@ impl SledJournal {
             match tail {
                 None => return Ok(events),
                 Some((first, _)) if first > next + 1 => continue,
-                Some((_, keys)) => {
-                    for key in keys.chunks_exact(EVENT_KEY_LEN) {
-                        events.push(self.shard_event(shard, key)?);
+                Some((first, keys)) => {
+                    let mut records = Records::default();
+                    for (position, key) in (first..).zip(keys.chunks_exact(EVENT_KEY_LEN)) {
+                        events.push(records.event(&self.tree, shard, key, position)?);
                     }
                     return Ok(events);
                 }
@@ -219,34 +238,57 @@ impl SledJournal {
         // The record holding `wanted` may begin before it (or at it); later ones begin after it.
         let holding = self.tree.range(lowest..=start.clone()).next_back();
         let later = self.tree.range((Bound::Excluded(start), Bound::Included(end)));
-        let mut events = Vec::new();
+        let (mut events, mut records) = (Vec::new(), Records::default());
         for item in holding.into_iter().chain(later) {
             let (key, record) = item.map_err(unavailable)?;
             let first = shard_log_first(&key[1..])?;
-            for (offset, event_key_bytes) in shard_log_entries(&record)?.enumerate() {
+            for (position, event_key_bytes) in (first..).zip(shard_log_entries(&record)?) {
                 if events.len() >= limit {
                     return Ok(events);
                 }
-                if first + offset as u64 <= after {
+                if position <= after {
                     continue;
                 }
-                events.push(self.shard_event(shard, event_key_bytes)?);
+                events.push(records.event(&self.tree, shard, event_key_bytes, position)?);
             }
         }
         Ok(events)
     }
+}
 
-    /// The event a shard log entry names.
-    fn shard_event(&self, shard: ShardId, event_key_bytes: &[u8]) -> Result<StoredEvent, JournalError> {
+/// The events records a shard read met, the last one kept: a run's events follow one another
+/// in the shard log, each entry naming the run, so a run is looked up once.
+#[derive(Default)]
+struct Records {
+    last: Option<(Vec<u8>, sled::IVec)>,
+}
+
+impl Records {
+    /// The event at `position` of a shard, whose log entry names its record (`event_key_bytes`:
+    /// the key of the record's first event).
+    fn event(
+        &mut self,
+        tree: &sled::Db,
+        shard: ShardId,
+        event_key_bytes: &[u8],
+        position: u64,
+    ) -> Result<StoredEvent, JournalError> {
+        let key = prefixed(EVENTS, event_key_bytes);
+        let value = match self.last.take() {
+            Some((last, value)) if last == key => value,
+            _ => tree
+                .get(&key)
+                .map_err(unavailable)?
+                .ok_or_else(|| JournalError::Corrupt(format!("shard {shard} log names a missing event")))?,
+        };
         let entity = decode_entity_key(event_key_bytes)?;
-        let sequence = read_u64(&event_key_bytes[ENTITY_KEY_LEN..], "shard log entry")?;
-        let value = self
-            .tree
-            .get(prefixed(EVENTS, event_key_bytes))
-            .map_err(unavailable)?
-            .ok_or_else(|| JournalError::Corrupt(format!("shard {shard} log names a missing event")))?;
-        let (stored_shard, position, payload) = decode_event_value(&value)?;
-        Ok(StoredEvent { entity, sequence, shard: stored_shard, position, payload })
+        let first = read_u64(&event_key_bytes[ENTITY_KEY_LEN..], "shard log entry")?;
+        let record = decode_event_record(&value)?;
+        let (offset, payload) = record.at(position)?;
+        let event =
+            StoredEvent { entity, sequence: first + offset, shard: record.shard, position, payload: payload.to_vec() };
+        self.last = Some((key, value));
+        Ok(event)
     }
 }
 

@@ -133,7 +133,7 @@ pub fn read_u64(bytes: &[u8], what: &str) -> Result<u64, JournalError> {
     Ok(u64::from_be_bytes(array))
 }
 
-/// `events` value: shard (2) + position (8) + payload.
+/// `events` value of one event: shard (2) + position (8) + payload.
 pub fn event_value(shard: ShardId, position: u64, payload: &[u8]) -> Vec<u8> {
     let mut value = Vec::with_capacity(10 + payload.len());
     value.extend_from_slice(&shard.0.to_be_bytes());
@@ -142,13 +142,90 @@ pub fn event_value(shard: ShardId, position: u64, payload: &[u8]) -> Vec<u8> {
     value
 }
 
-pub fn decode_event_value(bytes: &[u8]) -> Result<(ShardId, u64, Vec<u8>), JournalError> {
-    if bytes.len() < 10 {
-        return Err(JournalError::Corrupt(format!("event value of {} bytes, expected at least 10", bytes.len())));
+/// Opens an `events` value holding a run: consecutive events of one entity appended together,
+/// under the key of the first. No shard has this number (shards are numbered below a `u16`
+/// count), so a one-event value never starts with it.
+const RUN_MARKER: [u8; 2] = [0xFF, 0xFF];
+
+/// At most this many events, and about this many payload bytes, in one run: a command's events
+/// are a few, but a practice's batch of commands can append hundreds, and a sled value over
+/// 128 KiB becomes a blob file of its own.
+pub const RUN_MAX_EVENTS: usize = 64;
+pub const RUN_MAX_BYTES: usize = 32 * 1024;
+
+/// `events` value of a run of several events (`event_value` for one): the marker, shard (2),
+/// the first event's position (8), the count (4), then each payload's length (4) and bytes.
+/// The events have consecutive sequences from the key's and consecutive positions from
+/// `first_position`.
+pub fn event_run_value(shard: ShardId, first_position: u64, payloads: &[&[u8]]) -> Vec<u8> {
+    let length = 16 + payloads.iter().map(|payload| 4 + payload.len()).sum::<usize>();
+    let mut value = Vec::with_capacity(length);
+    value.extend_from_slice(&RUN_MARKER);
+    value.extend_from_slice(&shard.0.to_be_bytes());
+    value.extend_from_slice(&first_position.to_be_bytes());
+    value.extend_from_slice(&(payloads.len() as u32).to_be_bytes());
+    for payload in payloads {
+        value.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        value.extend_from_slice(payload);
     }
-    let shard = ShardId(u16::from_be_bytes([bytes[0], bytes[1]]));
-    let position = read_u64(&bytes[2..10], "event position")?;
-    Ok((shard, position, bytes[10..].to_vec()))
+    value
+}
+
+/// An `events` value read: one event, or a run of them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct EventRecord<'a> {
+    pub shard: ShardId,
+    /// The position of the first event; the others follow it one by one.
+    pub first_position: u64,
+    pub payloads: Vec<&'a [u8]>,
+}
+
+impl EventRecord<'_> {
+    /// The payload of the event at `position`, which must be one of the record's.
+    pub fn at(&self, position: u64) -> Result<(u64, &[u8]), JournalError> {
+        let index = position.checked_sub(self.first_position).map(|index| index as usize);
+        match index.and_then(|index| self.payloads.get(index).map(|payload| (index as u64, *payload))) {
+            Some(found) => Ok(found),
+            None => Err(JournalError::Corrupt(format!(
+                "shard log position {position} is not in the events record at {} ({} events)",
+                self.first_position,
+                self.payloads.len()
+            ))),
+        }
+    }
+}
+
+pub fn decode_event_record(bytes: &[u8]) -> Result<EventRecord<'_>, JournalError> {
+    let short = || JournalError::Corrupt(format!("event value of {} bytes is cut short", bytes.len()));
+    if bytes.len() < 10 {
+        return Err(short());
+    }
+    if bytes[..2] != RUN_MARKER {
+        let shard = ShardId(u16::from_be_bytes([bytes[0], bytes[1]]));
+        let first_position = read_u64(&bytes[2..10], "event position")?;
+        return Ok(EventRecord { shard, first_position, payloads: vec![&bytes[10..]] });
+    }
+    let header = bytes.get(..16).ok_or_else(short)?;
+    let shard = ShardId(u16::from_be_bytes([header[2], header[3]]));
+    let first_position = read_u64(&header[4..12], "event position")?;
+    let count = u32::from_be_bytes([header[12], header[13], header[14], header[15]]) as usize;
+    let mut payloads = Vec::with_capacity(count.min(RUN_MAX_EVENTS));
+    let mut rest = &bytes[16..];
+    for _ in 0..count {
+        let length = rest.get(..4).ok_or_else(short)?;
+        let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
+        let payload = rest.get(4..4 + length).ok_or_else(short)?;
+        payloads.push(payload);
+        rest = &rest[4 + length..];
+    }
+    if count == 0 || !rest.is_empty() {
+        return Err(JournalError::Corrupt(format!(
+            "a run of {count} events leaves {} of {} bytes unread",
+            rest.len(),
+            bytes.len()
+        )));
+    }
+    Ok(EventRecord { shard, first_position, payloads })
 }
 
 #[cfg(test)]
@@ -165,11 +242,42 @@ mod tests {
         let mut bad = entity_key(&entity);
         bad[16] = 9;
         assert!(matches!(decode_entity_key(&bad), Err(JournalError::Corrupt(_))));
-        assert!(decode_event_value(&[1, 2]).is_err());
+        assert!(decode_event_record(&[1, 2]).is_err());
         let record = [event_key(&entity, 1), event_key(&entity, 2)].concat();
         assert_eq!(shard_log_entries(&record).unwrap().count(), 2);
         assert!(shard_log_entries(&record[..40]).is_err());
         assert!(shard_log_entries(&[]).is_err());
         assert_eq!(shard_log_first(&shard_log_key(ShardId(3), 77)).unwrap(), 77);
+    }
+
+    #[test]
+    fn one_event_and_runs_read_back() {
+        let one = event_value(ShardId(4), 17, b"created");
+        let record = decode_event_record(&one).unwrap();
+        assert_eq!(
+            record,
+            EventRecord { shard: ShardId(4), first_position: 17, payloads: vec![b"created".as_slice()] }
+        );
+        assert_eq!(record.at(17).unwrap(), (0, b"created".as_slice()));
+        assert!(record.at(18).is_err());
+        // An empty payload is still one event.
+        assert_eq!(decode_event_record(&event_value(ShardId(0), 1, b"")).unwrap().payloads, vec![b"".as_slice()]);
+
+        let payloads: [&[u8]; 3] = [b"a", b"", b"third"];
+        let run = event_run_value(ShardId(63), 40, &payloads);
+        let record = decode_event_record(&run).unwrap();
+        assert_eq!(
+            (record.shard, record.first_position, record.payloads.clone()),
+            (ShardId(63), 40, payloads.to_vec())
+        );
+        assert_eq!(record.at(42).unwrap(), (2, b"third".as_slice()));
+        assert!(record.at(39).is_err() && record.at(43).is_err());
+        // Every cut is an error, never a shorter run.
+        for cut in 0..run.len() {
+            assert!(matches!(decode_event_record(&run[..cut]), Err(JournalError::Corrupt(_))), "cut at {cut}");
+        }
+        let mut longer = run.clone();
+        longer.push(0);
+        assert!(decode_event_record(&longer).is_err());
     }
 }

@@ -39,12 +39,13 @@
 //! acknowledged before it, so nobody acts on an acknowledgement that a crash could undo.
 
 use super::sled_keys::{
-    entity_key, event_key, event_value, prefixed, read_u64, shard_key, shard_log_entries, shard_log_first,
-    shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, EVENT_KEY_LEN, INBOUND, SHARD_LOG, SNAPSHOTS,
+    decode_event_record, entity_key, event_key, event_run_value, event_value, prefixed, read_u64, shard_key,
+    shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, EVENT_KEY_LEN,
+    INBOUND, RUN_MAX_BYTES, RUN_MAX_EVENTS, SHARD_LOG, SNAPSHOTS,
 };
 use super::sled_open::SyncedDb;
 use super::sled_pending::{encode, pending_key, FoldPolicy, GroupLog, PendingLog};
-use super::{AppendBatch, Epoch, JournalError};
+use super::{AppendBatch, Epoch, JournalError, PendingEvent};
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::{shard_of, ShardId};
 use std::collections::HashMap;
@@ -108,14 +109,15 @@ fn last_folded_position(db: &sled::Db, shard: ShardId) -> Result<u64, JournalErr
     }
 }
 
-/// An entity's last stored sequence (0 when new): its greatest event key.
+/// An entity's last stored sequence (0 when new): the last event of its greatest record.
 fn last_sequence(db: &sled::Db, entity: &EntityRef) -> Result<u64, JournalError> {
     let start = prefixed(EVENTS, &event_key(entity, 0));
     let end = prefixed(EVENTS, &event_key(entity, u64::MAX));
     match db.range(start..=end).next_back() {
         Some(item) => {
-            let (key, _) = item.map_err(unavailable)?;
-            read_u64(&key[1 + ENTITY_KEY_LEN..], "event key")
+            let (key, value) = item.map_err(unavailable)?;
+            let first = read_u64(&key[1 + ENTITY_KEY_LEN..], "event key")?;
+            Ok(first + decode_event_record(&value)?.payloads.len() as u64 - 1)
         }
         None => Ok(0),
     }
@@ -482,18 +484,51 @@ fn stage_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) 
             None => heads.push((key, event.sequence)),
         }
     }
+    // Consecutive events of one entity (a command's, or a batch of commands') are one record,
+    // a run, under the first one's key: one sled insert for them all. Each shard log entry
+    // names its event's record.
     let mut position = staged.position(batch.shard)?;
-    for event in &batch.events {
-        position += 1;
-        let key = event_key(&event.entity, event.sequence);
-        staged.put(prefixed(EVENTS, &key), event_value(batch.shard, position, &event.payload));
+    for run in runs(&batch.events) {
+        let key = event_key(&run[0].entity, run[0].sequence);
+        let value = match run {
+            [event] => event_value(batch.shard, position + 1, &event.payload),
+            _ => {
+                let payloads: Vec<&[u8]> = run.iter().map(|event| event.payload.as_slice()).collect();
+                event_run_value(batch.shard, position + 1, &payloads)
+            }
+        };
+        staged.put(prefixed(EVENTS, &key), value);
         // Positions stay dense in a shard, so the group's record there holds consecutive ones.
-        let (_, log) = staged.logs.entry(batch.shard).or_insert_with(|| (position, Vec::new()));
-        log.extend_from_slice(&key);
+        let (_, log) = staged.logs.entry(batch.shard).or_insert_with(|| (position + 1, Vec::new()));
+        for _ in run {
+            log.extend_from_slice(&key);
+        }
+        position += run.len() as u64;
     }
     staged.moves.positions.insert(batch.shard, position);
     staged.moves.heads.extend(heads);
     Ok(())
+}
+
+/// A batch's events cut into runs: consecutive events of one entity, each run within
+/// `RUN_MAX_EVENTS` and, past its first event, `RUN_MAX_BYTES`.
+fn runs(events: &[PendingEvent]) -> impl Iterator<Item = &[PendingEvent]> {
+    let mut rest = events;
+    std::iter::from_fn(move || {
+        let first = rest.first()?;
+        let mut bytes = first.payload.len();
+        let length = 1 + rest[1..]
+            .iter()
+            .take(RUN_MAX_EVENTS - 1)
+            .take_while(|event| {
+                bytes += event.payload.len();
+                event.entity == first.entity && bytes <= RUN_MAX_BYTES
+            })
+            .count();
+        let (run, after) = rest.split_at(length);
+        rest = after;
+        Some(run)
+    })
 }
 
 #[cfg(test)]
@@ -519,5 +554,31 @@ mod tests {
         assert!((3..9).all(|entity| known.head(&[entity; ENTITY_KEY_LEN]).is_some()));
         known.clear();
         assert_eq!(known.head(&[8; ENTITY_KEY_LEN]), None);
+    }
+
+    #[test]
+    fn a_batch_is_cut_into_runs_of_one_entity_within_the_caps() {
+        use practice_protocol::envelope::EntityKind;
+        use practice_protocol::ids::OrgId;
+        let entity =
+            |id| EntityRef { org: OrgId(uuid::Uuid::nil()), kind: EntityKind::Claim, id: uuid::Uuid::from_u128(id) };
+        let event = |id, sequence, bytes| PendingEvent {
+            entity: entity(id),
+            sequence,
+            message_id: String::new(),
+            payload: vec![0; bytes],
+        };
+        let lengths = |events: &[PendingEvent]| runs(events).map(<[_]>::len).collect::<Vec<_>>();
+        // A, A, B, A: the second A run is apart.
+        assert_eq!(lengths(&[event(1, 1, 10), event(1, 2, 10), event(2, 1, 10), event(1, 3, 10)]), vec![2, 1, 1]);
+        // At most RUN_MAX_EVENTS in a run.
+        let many: Vec<_> = (1..=RUN_MAX_EVENTS as u64 * 2 + 1).map(|sequence| event(1, sequence, 1)).collect();
+        assert_eq!(lengths(&many), vec![RUN_MAX_EVENTS, RUN_MAX_EVENTS, 1]);
+        // A run stops before the event that would take it past RUN_MAX_BYTES; one large event
+        // is a run of its own.
+        let half = RUN_MAX_BYTES / 2;
+        assert_eq!(lengths(&[event(1, 1, half), event(1, 2, half), event(1, 3, 1)]), vec![2, 1]);
+        assert_eq!(lengths(&[event(1, 1, RUN_MAX_BYTES * 2), event(1, 2, 1)]), vec![1, 1]);
+        assert_eq!(lengths(&[]), Vec::<usize>::new());
     }
 }
