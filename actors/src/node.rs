@@ -2,7 +2,7 @@
 //! supervisor per owned shard and the module consumers, routes each command to its shard,
 //! and waits for the outcome with an explicit timeout.
 
-use crate::entity::{EntityCommand, EntityMessage, EntityRejection, Inspection, Outcome, SendError};
+use crate::entity::{EntityCommand, EntityMessage, EntityRejection, Inspection, Outcome, SendError, StateCopy};
 use crate::journal::{BoxFuture, Epoch, Journal, JournalError};
 use crate::metrics::BackboneMetrics;
 use crate::module::{ConsumerArguments, DecodedEvents, ModuleConsumer, ModuleEngine, ModuleMessage};
@@ -260,16 +260,37 @@ impl Node {
 
     /// The live state of an entity (spawning it from the journal if needed).
     pub async fn inspect(&self, entity: EntityRef) -> Result<Inspection, SendError> {
+        self.ask(entity, EntityMessage::Inspect).await
+    }
+
+    /// A copy of an entity's state as its actor holds it, typed: `S` is the entity's
+    /// `Entity::State` (`ClaimState` for a claim). What `inspect` gives, without the encoding
+    /// in the actor and the decoding here.
+    pub async fn read<S: std::any::Any>(&self, entity: EntityRef) -> Result<(u64, S), SendError> {
+        let copy: StateCopy = self.ask(entity, EntityMessage::Read).await?;
+        match copy.state.downcast::<S>() {
+            Ok(state) => Ok((copy.version, *state)),
+            Err(_) => Err(SendError::Codec(format!(
+                "a {}'s state is not a {}",
+                entity.kind.as_str(),
+                std::any::type_name::<S>()
+            ))),
+        }
+    }
+
+    /// One question to an entity of a shard this node owns, answered within the command
+    /// timeout.
+    async fn ask<T>(&self, entity: EntityRef, message: fn(RpcReplyPort<T>) -> EntityMessage) -> Result<T, SendError> {
         let shard = self.shard_of(&entity);
         let actor = self.shard_actor(shard).ok_or(SendError::NotOwner { shard })?;
         let timeout = self.inner.runtime.config.command_timeout;
         let (sender, receiver) = ractor::concurrency::oneshot();
-        let message = EntityMessage::Inspect(RpcReplyPort::from(sender));
+        let message = message(RpcReplyPort::from(sender));
         actor.cast(ShardMessage::Route { entity, message }).map_err(|_| SendError::NotOwner { shard })?;
         match tokio::time::timeout(timeout, receiver).await {
             Err(_) => Err(SendError::Timeout(timeout)),
             Ok(Err(_)) => Err(SendError::Dropped),
-            Ok(Ok(inspection)) => Ok(inspection),
+            Ok(Ok(answer)) => Ok(answer),
         }
     }
 

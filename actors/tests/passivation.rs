@@ -10,7 +10,7 @@
 
 mod support;
 
-use practice_actors::entity::Outcome;
+use practice_actors::entity::{Outcome, SendError};
 use practice_actors::synthetic::{claim_journey, load_org};
 use practice_actors::{Node, NodeConfig};
 use practice_protocol::claim::{ClaimState, ClaimStatus};
@@ -192,8 +192,10 @@ async fn idle_claims_hibernate_and_wake_exactly() {
     let stats = test.node.stats().await;
     assert_eq!((stats.live, stats.passivated), (claims as usize, 0), "hibernated actors stay live");
     assert_eq!(test.node.runtime().metrics.hibernated_actors.get(), claims as i64, "the gauge counts them");
-    // Inspecting reads the encoded state without waking it.
+    // Inspecting reads the encoded state without waking it; a read copies the same state.
     assert_eq!(test.node.inspect(entity).await.unwrap(), awake);
+    let (version, copy) = test.node.read::<ClaimState>(entity).await.unwrap();
+    assert_eq!((version, copy), (awake.version, codec::decode::<ClaimState>(&awake.state).unwrap()));
 
     match test.node.send(journey[0].clone()).await.unwrap() {
         Outcome::Accepted { version, events_appended, .. } => assert_eq!((version, events_appended), (1, 0)),
@@ -206,12 +208,19 @@ async fn idle_claims_hibernate_and_wake_exactly() {
     assert!(test.node.stats().await.hibernated < claims as usize, "the woken claim is not hibernated");
     let signed: ClaimState = codec::decode(&test.node.inspect(entity).await.unwrap().state).unwrap();
     assert!(signed.signed_off);
+    // A live (awake) claim's read is its state as it is; asked as another kind's state, an error.
+    assert_eq!(test.node.read::<ClaimState>(entity).await.unwrap(), (2, signed));
+    let wrong = test.node.read::<practice_protocol::practice::PracticeState>(entity).await;
+    assert!(matches!(&wrong, Err(SendError::Codec(message)) if message.contains("claim")), "{wrong:?}");
 
     // Passivating a hibernated actor snapshots its encoded state as it is.
     let other = claim_journey(org, 11)[0].entity;
     let before = test.node.inspect(other).await.unwrap();
     assert_eq!(test.node.passivate_all().await as u64, claims);
     assert_eq!(test.node.inspect(other).await.unwrap(), before);
+    // Read back after passivation: rebuilt from the snapshot, the same state.
+    let (version, rebuilt) = test.node.read::<ClaimState>(other).await.unwrap();
+    assert_eq!((version, rebuilt), (before.version, codec::decode::<ClaimState>(&before.state).unwrap()));
     assert_eq!(test.node.runtime().metrics.hibernated_actors.get(), 0, "none live, none hibernated");
     test.node.shutdown().await;
 }

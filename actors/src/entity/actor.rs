@@ -17,7 +17,7 @@
 //! journal's writer applied a group.
 
 use super::held::Held;
-use super::{rehydrate, Entity, EntityCommand, EntityMessage, Inspection, Outcome, SendError};
+use super::{rehydrate, Entity, EntityCommand, EntityMessage, Inspection, Outcome, SendError, StateCopy};
 use crate::journal::{AppendBatch, Epoch, JournalError, PendingEvent};
 use crate::runtime::Runtime;
 use chrono::Utc;
@@ -162,6 +162,10 @@ async fn handle_message<E: Entity>(
         EntityMessage::Inspect(reply) => {
             let (version, bytes) = state.held.encoded(E::version)?.unwrap_or_default();
             let _ = reply.send(Inspection { version, state: bytes });
+        }
+        EntityMessage::Read(reply) => {
+            let (version, copy) = state.held.copy(E::version)?.unwrap_or_default();
+            let _ = reply.send(StateCopy { version, state: Box::new(copy) });
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ mod types;
 
 pub use actor::{EntityActor, EntityArguments};
 pub use rehydrate::{decode_event, rehydrate, Rehydrated};
-pub use types::{EntityCommand, EntityMessage, EntityRejection, Inspection, Outcome, SendError, Summary};
+pub use types::{EntityCommand, EntityMessage, EntityRejection, Inspection, Outcome, SendError, StateCopy, Summary};
 
 use crate::runtime::Runtime;
 use practice_protocol::claim::DecideContext;

@@ -119,7 +119,10 @@ impl EntityMessage {
             EntityMessage::Commands { envelopes, reply } => {
                 let _ = reply.send(envelopes.iter().map(|_| Err(error.clone())).collect());
             }
-            EntityMessage::Passivate(_) | EntityMessage::Hibernate | EntityMessage::Inspect(_) => {}
+            EntityMessage::Passivate(_)
+            | EntityMessage::Hibernate
+            | EntityMessage::Inspect(_)
+            | EntityMessage::Read(_) => {}
         }
     }
 }
@@ -150,4 +153,13 @@ pub enum EntityMessage {
     /// idle, though not yet for long enough to passivate it.
     Hibernate,
     Inspect(RpcReplyPort<Inspection>),
+    /// A copy of the state in memory (`Node::read`).
+    Read(RpcReplyPort<StateCopy>),
+}
+
+/// A copy of a live entity's `Entity::State`, for a reader in the same process: no encoding
+/// in the actor and no decoding in the reader (the demo reads every claim back this way).
+pub struct StateCopy {
+    pub version: u64,
+    pub state: Box<dyn std::any::Any + Send>,
 }

@@ -393,12 +393,11 @@ pub async fn run(node: &Node, config: &DemoConfig, progress: Progress<'_>) -> an
         .map(|claim_id| {
             let read = &read;
             async move {
-                let inspection = node
-                    .inspect(claim_ref(org, *claim_id))
+                // A copy of the actor's state: no encoding there and decoding here per claim.
+                let (_, state) = node
+                    .read::<ClaimState>(claim_ref(org, *claim_id))
                     .await
-                    .map_err(|error| anyhow::anyhow!("inspect {claim_id}: {error}"))?;
-                let state: ClaimState =
-                    practice_protocol::codec::decode(&inspection.state).context("claim state does not decode")?;
+                    .map_err(|error| anyhow::anyhow!("read claim {claim_id}: {error}"))?;
                 let done = read.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress("summarize", done, total_claims);
                 anyhow::Ok(state)
