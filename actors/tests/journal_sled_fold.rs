@@ -136,3 +136,30 @@ async fn readers_racing_folds_read_every_position_once() {
         assert_eq!(sequences, (1..=rounds).collect::<Vec<_>>());
     }
 }
+
+/// An entity's events appended together are one `e` record on disk (a run), and read back one
+/// by one, by entity and by shard, after a reopen; appended alone, each is its own record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_appended_together_are_one_record_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let shard = ShardId(2);
+    let claim = entities(shard, 1)[0];
+    let journal = SledJournal::open(&path, SHARDS).unwrap();
+    let epoch = journal.fence(shard).await.unwrap();
+    let together: Vec<_> = (1..=4).map(|sequence| event(claim, sequence)).collect();
+    journal.append(AppendBatch { shard, epoch, events: together }).await.unwrap();
+    journal.append(AppendBatch { shard, epoch, events: vec![event(claim, 5)] }).await.unwrap();
+    drop(journal);
+    let db = sled_open::open(&sled::Config::new().path(&path)).unwrap();
+    assert_eq!(db.scan_prefix([b'e']).count(), 2, "four events together and one alone");
+    drop(db);
+
+    let journal = SledJournal::open(&path, SHARDS).unwrap();
+    let by_entity = journal.read_entity(claim, 2).await.unwrap();
+    assert_eq!(by_entity.iter().map(|event| event.sequence).collect::<Vec<_>>(), vec![3, 4, 5]);
+    let by_shard = journal.read_shard(shard, 0, 100).await.unwrap();
+    assert_dense(&by_shard, 5);
+    assert_eq!(by_shard[2..], by_entity[..]);
+    assert!(by_shard.iter().all(|stored| stored.payload == stored.sequence.to_be_bytes()));
+}

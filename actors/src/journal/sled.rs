@@ -178,17 +178,10 @@ impl SledJournal {
         let lowest = prefixed(EVENTS, &event_key(&entity, 0));
         let start = prefixed(EVENTS, &event_key(&entity, after_sequence.saturating_add(1)));
         let end = prefixed(EVENTS, &event_key(&entity, u64::MAX));
-        let holding = match after_sequence {
-            0 => None,
-            _ => self.tree.range(lowest..=start.clone()).next_back().transpose().map_err(unavailable)?,
-        };
-        let from = match &holding {
-            Some((key, _)) => Bound::Excluded(key.to_vec()),
-            None => Bound::Included(start),
-        };
-        let later = self.tree.range((from, Bound::Included(end)));
+        // From the first event on, no record can begin before the one asked for.
+        let lowest = (after_sequence > 0).then_some(lowest);
         let mut events = Vec::new();
-        for item in holding.into_iter().map(Ok).chain(later) {
+        for item in holding_then_later(&self.tree, lowest, start, end) {
             let (key, value) = item.map_err(unavailable)?;
             let first = read_u64(&key[1 + ENTITY_KEY_LEN..], "event key")?;
             let record = decode_event_record(&value)?;
@@ -235,11 +228,8 @@ impl SledJournal {
         let lowest = prefixed(SHARD_LOG, &shard_log_key(shard, 0));
         let start = prefixed(SHARD_LOG, &shard_log_key(shard, wanted));
         let end = prefixed(SHARD_LOG, &shard_log_key(shard, u64::MAX));
-        // The record holding `wanted` may begin before it (or at it); later ones begin after it.
-        let holding = self.tree.range(lowest..=start.clone()).next_back();
-        let later = self.tree.range((Bound::Excluded(start), Bound::Included(end)));
         let (mut events, mut records) = (Vec::new(), Records::default());
-        for item in holding.into_iter().chain(later) {
+        for item in holding_then_later(&self.tree, Some(lowest), start, end) {
             let (key, record) = item.map_err(unavailable)?;
             let first = shard_log_first(&key[1..])?;
             for (position, event_key_bytes) in (first..).zip(shard_log_entries(&record)?) {
@@ -256,10 +246,28 @@ impl SledJournal {
     }
 }
 
+/// The records from the one holding `start` to `end`. A record (a shard log record, a run of
+/// events) may begin before the key it holds: the holding one is the last at or before
+/// `start`, down to `lowest`; later ones begin after `start`. Without `lowest`, none begins
+/// before `start`.
+fn holding_then_later(
+    tree: &sled::Db,
+    lowest: Option<Vec<u8>>,
+    start: Vec<u8>,
+    end: Vec<u8>,
+) -> impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> {
+    let (holding, from) = match lowest {
+        Some(lowest) => (tree.range(lowest..=start.clone()).next_back(), Bound::Excluded(start)),
+        None => (None, Bound::Included(start)),
+    };
+    holding.into_iter().chain(tree.range((from, Bound::Included(end))))
+}
+
 /// The events records a shard read met, the last one kept: a run's events follow one another
 /// in the shard log, each entry naming the run, so a run is looked up once.
 #[derive(Default)]
 struct Records {
+    /// The last record's event key (without the keyspace prefix) and value.
     last: Option<(Vec<u8>, sled::IVec)>,
 }
 
@@ -273,11 +281,10 @@ impl Records {
         event_key_bytes: &[u8],
         position: u64,
     ) -> Result<StoredEvent, JournalError> {
-        let key = prefixed(EVENTS, event_key_bytes);
         let value = match self.last.take() {
-            Some((last, value)) if last == key => value,
+            Some((last, value)) if last == event_key_bytes => value,
             _ => tree
-                .get(&key)
+                .get(prefixed(EVENTS, event_key_bytes))
                 .map_err(unavailable)?
                 .ok_or_else(|| JournalError::Corrupt(format!("shard {shard} log names a missing event")))?,
         };
@@ -287,7 +294,7 @@ impl Records {
         let (offset, payload) = record.at(position)?;
         let event =
             StoredEvent { entity, sequence: first + offset, shard: record.shard, position, payload: payload.to_vec() };
-        self.last = Some((key, value));
+        self.last = Some((event_key_bytes.to_vec(), value));
         Ok(event)
     }
 }

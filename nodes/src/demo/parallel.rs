@@ -67,6 +67,25 @@ mod tests {
     }
 
     #[test]
+    fn slow_items_at_the_front_are_shared_between_the_threads() {
+        if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
+            return; // one thread does everything: nothing to share
+        }
+        // The first half is slow, as the first weeks' 835s are: fixed halves gave all of it to
+        // one thread.
+        let items: Vec<u64> = (0..40).collect();
+        let threads = in_parallel(&items, |item| {
+            if *item < 20 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Ok(std::thread::current().id())
+        })
+        .unwrap();
+        let slow: std::collections::HashSet<_> = threads[..20].iter().collect();
+        assert!(slow.len() >= 2, "one thread took every slow item");
+    }
+
+    #[test]
     fn an_error_is_returned_and_stops_the_work() {
         let items: Vec<u64> = (0..10_000).collect();
         let taken = AtomicUsize::new(0);
@@ -79,6 +98,7 @@ mod tests {
             Ok(*item)
         });
         assert_eq!(result.unwrap_err().to_string(), "file 3 is unreadable");
-        assert!(taken.load(Ordering::Relaxed) < items.len(), "the threads went on after the error");
+        // Item 3 fails at once; every other thread stops at its next item.
+        assert!(taken.load(Ordering::Relaxed) < 100, "the threads went on after the error");
     }
 }
