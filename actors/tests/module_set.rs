@@ -3,14 +3,17 @@
 //! yet is retried until it can, and a shard dropped (lease lost) then added again resumes
 //! from the stored position, not from what this node last remembered. Positions are stored
 //! once per `consumer_store_every` at most, and what moved since is stored when a consumer stops.
+//! A consumer busy with a long page lets the other tasks of its thread run.
 
 mod support;
 
+use practice_actors::entity::EntityCommand;
 use practice_actors::journal::{Journal, SledJournal};
 use practice_actors::metrics::BackboneMetrics;
-use practice_actors::module::{EventTally, ModuleEngine, ModuleSet};
+use practice_actors::module::{EngineError, EventTally, ModuleEngine, ModuleEvent, ModuleSet};
 use practice_actors::synthetic::{claim_journey, load_org};
 use practice_actors::{Node, NodeConfig};
+use practice_protocol::envelope::CommandEnvelope;
 use practice_protocol::shard::ShardId;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -119,5 +122,55 @@ async fn positions_are_stored_once_a_period_and_what_moved_since_when_the_consum
     let head = journal.read_shard(SHARD, 0, usize::MAX).await.unwrap().last().unwrap().position;
     set.stop().await;
     assert_eq!(journal.load_position("sentry", SHARD).await.unwrap(), head);
+    node.shutdown().await;
+}
+
+/// The ticker's count at each event the engine is handed.
+struct TickRecorder {
+    tally: EventTally,
+    ticks: Arc<AtomicUsize>,
+    seen: Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl ModuleEngine for TickRecorder {
+    fn name(&self) -> &str {
+        self.tally.name()
+    }
+    fn handle(&mut self, event: &ModuleEvent) -> Result<Vec<CommandEnvelope<EntityCommand>>, EngineError> {
+        self.seen.lock().unwrap().push(self.ticks.load(Ordering::SeqCst));
+        self.tally.handle(event)
+    }
+}
+
+/// A consumer handing a long page to its engine gives its thread up now and then, so the
+/// commands queued behind it on the same worker run meanwhile. On a one-thread runtime a task
+/// that counts whenever it runs shows it: without the yields, a page's events all see one count.
+#[tokio::test(flavor = "current_thread")]
+async fn a_consumer_busy_with_a_long_page_lets_other_tasks_run() {
+    let (node, journal, _dir) = one_shard_node().await;
+    let total = journeys(&node, journal.as_ref(), 4, 0..60).await;
+    let page = NodeConfig::default().consumer_batch.min(total);
+    assert!(page > 256, "only {page} events in the first page");
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let counting = tokio::spawn({
+        let ticks = ticks.clone();
+        async move {
+            loop {
+                ticks.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let engine = TickRecorder { tally: EventTally::named("sentry"), ticks: ticks.clone(), seen: seen.clone() };
+    let set = ModuleSet::start(&node, vec![Box::new(engine) as Box<dyn ModuleEngine>]).await.unwrap();
+    set.add_shard(SHARD, None).unwrap();
+    assert!(eventually(|| seen.lock().unwrap().len() >= total).await, "the consumer did not finish");
+    let first_page: Vec<usize> = seen.lock().unwrap()[..page].to_vec();
+    let runs = 1 + first_page.windows(2).filter(|pair| pair[0] != pair[1]).count();
+    // Tokio's budget is 128 units a turn: a page of more than 256 events gives way.
+    assert!(runs >= 2, "the other task never ran during a page of {page} events");
+    counting.abort();
+    set.stop().await;
     node.shutdown().await;
 }
