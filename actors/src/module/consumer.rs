@@ -17,13 +17,14 @@
 //! stored again on the next poll (the page is not handed to the engine twice); a shard whose [`ShardGuard`] says the lease ran
 //! out is neither read nor stored, so a stale owner never moves a position backwards.
 
-use super::{EngineError, ModuleEngine, ModuleEvent, ShardGuard};
+use super::{AnyEvent, EngineError, ModuleEngine, ModuleEvent, ShardGuard};
 use crate::entity::SendError;
 use crate::journal::{JournalError, StoredEvent};
 use crate::node::Node;
 use practice_protocol::shard::ShardId;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 pub enum ModuleMessage {
@@ -292,7 +293,7 @@ fn set_lag(state: &ConsumerState, shard: ShardId, lag: u64) {
 async fn handle_page(state: &mut ConsumerState, shard: ShardId, start: u64, events: &[StoredEvent]) -> u64 {
     let runtime = state.node.runtime().clone();
     let mut position = start;
-    'events: for chunk in events.chunks(DECODED_TOGETHER) {
+    for chunk in events.chunks(DECODED_TOGETHER) {
         let decoded = runtime.decoded.get_many(chunk);
         for (stored, decoded) in chunk.iter().zip(decoded) {
             // A page is up to `consumer_batch` decodes and engine calls, with no await between
@@ -301,44 +302,65 @@ async fn handle_page(state: &mut ConsumerState, shard: ShardId, start: u64, even
             // half load: 20–90 ms stalls of the whole runtime once a second, when the five
             // consumers polled). Tokio's task budget makes it give the worker up every 128.
             tokio::task::consume_budget().await;
-            match decoded {
-                Err(error) => {
-                    tracing::error!(consumer = %state.name, shard = shard.0, position = stored.position, %error,
-                        "undecodable event skipped");
-                }
-                Ok(event) => {
-                    runtime.metrics.module_events.with_label_values(&[state.name.as_str(), event.name()]).inc();
-                    let module_event = ModuleEvent { shard, position: stored.position, event };
-                    match state.engine.handle(&module_event) {
-                        Ok(commands) => {
-                            for command in commands {
-                                match state.node.send(command).await {
-                                    Ok(outcome) if !outcome.is_accepted() => {
-                                        tracing::info!(consumer = %state.name, shard = shard.0, "module command rejected");
-                                    }
-                                    Ok(_) => {}
-                                    Err(error) if retryable(&error) => {
-                                        tracing::warn!(consumer = %state.name, %error, "module command will be retried");
-                                        break 'events;
-                                    }
-                                    Err(error) => {
-                                        tracing::error!(consumer = %state.name, %error, "module command failed");
-                                    }
-                                }
-                            }
-                        }
-                        Err(EngineError::Transient(reason)) => {
-                            tracing::warn!(consumer = %state.name, shard = shard.0, %reason, "engine asked to retry");
-                            break 'events;
-                        }
-                        Err(EngineError::Permanent(reason)) => {
-                            tracing::error!(consumer = %state.name, shard = shard.0, %reason, "event skipped by engine");
-                        }
-                    }
-                }
+            if handle_event(state, shard, stored, decoded).await == Handled::Retry {
+                return position;
             }
             position = stored.position;
         }
     }
     position
+}
+
+/// What became of one event.
+#[derive(PartialEq, Eq)]
+enum Handled {
+    /// Done with, whether the engine acted on it, skipped it or it could not be decoded.
+    Done,
+    /// Not now: the page stops before it and the next poll starts there.
+    Retry,
+}
+
+async fn handle_event(
+    state: &mut ConsumerState,
+    shard: ShardId,
+    stored: &StoredEvent,
+    decoded: Result<Arc<AnyEvent>, SendError>,
+) -> Handled {
+    let event = match decoded {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::error!(consumer = %state.name, shard = shard.0, position = stored.position, %error,
+                "undecodable event skipped");
+            return Handled::Done;
+        }
+    };
+    state.node.runtime().metrics.module_events.with_label_values(&[state.name.as_str(), event.name()]).inc();
+    let module_event = ModuleEvent { shard, position: stored.position, event };
+    let commands = match state.engine.handle(&module_event) {
+        Ok(commands) => commands,
+        Err(EngineError::Transient(reason)) => {
+            tracing::warn!(consumer = %state.name, shard = shard.0, %reason, "engine asked to retry");
+            return Handled::Retry;
+        }
+        Err(EngineError::Permanent(reason)) => {
+            tracing::error!(consumer = %state.name, shard = shard.0, %reason, "event skipped by engine");
+            return Handled::Done;
+        }
+    };
+    for command in commands {
+        match state.node.send(command).await {
+            Ok(outcome) if !outcome.is_accepted() => {
+                tracing::info!(consumer = %state.name, shard = shard.0, "module command rejected");
+            }
+            Ok(_) => {}
+            Err(error) if retryable(&error) => {
+                tracing::warn!(consumer = %state.name, %error, "module command will be retried");
+                return Handled::Retry;
+            }
+            Err(error) => {
+                tracing::error!(consumer = %state.name, %error, "module command failed");
+            }
+        }
+    }
+    Handled::Done
 }
