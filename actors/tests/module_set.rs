@@ -3,7 +3,8 @@
 //! yet is retried until it can, and a shard dropped (lease lost) then added again resumes
 //! from the stored position, not from what this node last remembered. Positions are stored
 //! once per `consumer_store_every` at most, and what moved since is stored when a consumer stops.
-//! A consumer busy with a long page lets the other tasks of its thread run.
+//! A consumer busy with a long page lets the other tasks of its thread run, and an event the
+//! engine asks to retry comes again before the ones after it.
 
 mod support;
 
@@ -172,5 +173,57 @@ async fn a_consumer_busy_with_a_long_page_lets_other_tasks_run() {
     assert!(runs >= 2, "the other task never ran during a page of {page} events");
     counting.abort();
     set.stop().await;
+    node.shutdown().await;
+}
+
+/// Asks to retry one event once, then takes it; the positions it took, in order.
+struct RetriesOnce {
+    tally: EventTally,
+    retry_at: usize,
+    retried: bool,
+    taken: Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+impl ModuleEngine for RetriesOnce {
+    fn name(&self) -> &str {
+        self.tally.name()
+    }
+    fn handle(&mut self, event: &ModuleEvent) -> Result<Vec<CommandEnvelope<EntityCommand>>, EngineError> {
+        let mut taken = self.taken.lock().unwrap();
+        if taken.len() == self.retry_at && !self.retried {
+            self.retried = true;
+            return Err(EngineError::Transient("payer portal down".into()));
+        }
+        taken.push(event.position);
+        drop(taken);
+        self.tally.handle(event)
+    }
+}
+
+/// An engine that asks to retry an event in the middle of a page gets it again on a later
+/// poll, and the events after it only then: each once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_the_engine_asks_to_retry_comes_again_before_the_ones_after_it() {
+    let (node, journal, _dir) = one_shard_node().await;
+    let total = journeys(&node, journal.as_ref(), 5, 0..8).await;
+    let positions: Vec<u64> =
+        journal.read_shard(SHARD, 0, usize::MAX).await.unwrap().iter().map(|event| event.position).collect();
+    let taken = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let retry_at = total / 2;
+    let engine = RetriesOnce { tally: EventTally::named("denial"), retry_at, retried: false, taken: taken.clone() };
+    let set = ModuleSet::start(&node, vec![Box::new(engine) as Box<dyn ModuleEngine>]).await.unwrap();
+    set.add_shard(SHARD, None).unwrap();
+    assert!(
+        eventually(|| taken.lock().unwrap().len() == total).await,
+        "took {:?} of {total}",
+        taken.lock().unwrap().len()
+    );
+    assert_eq!(
+        *taken.lock().unwrap(),
+        positions,
+        "the engine missed, repeated or reordered events around event {retry_at}"
+    );
+    set.stop().await;
+    assert_eq!(journal.load_position("denial", SHARD).await.unwrap(), positions[total - 1]);
     node.shutdown().await;
 }
