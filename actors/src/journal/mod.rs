@@ -8,6 +8,7 @@
 
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
+pub mod payloads;
 pub mod sled;
 mod sled_keys;
 pub mod sled_open;

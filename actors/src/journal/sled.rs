@@ -175,11 +175,10 @@ impl SledJournal {
     /// An entity's events after `after_sequence`. The record holding the first of them may be
     /// a run that begins before it.
     fn read_entity_now(&self, entity: EntityRef, after_sequence: u64) -> Result<Vec<StoredEvent>, JournalError> {
-        let lowest = prefixed(EVENTS, &event_key(&entity, 0));
         let start = prefixed(EVENTS, &event_key(&entity, after_sequence.saturating_add(1)));
         let end = prefixed(EVENTS, &event_key(&entity, u64::MAX));
         // From the first event on, no record can begin before the one asked for.
-        let lowest = (after_sequence > 0).then_some(lowest);
+        let lowest = (after_sequence > 0).then(|| prefixed(EVENTS, &event_key(&entity, 0)));
         let mut events = Vec::new();
         for item in holding_then_later(&self.tree, lowest, start, end) {
             let (key, value) = item.map_err(unavailable)?;

@@ -158,16 +158,12 @@ pub const RUN_MAX_BYTES: usize = 32 * 1024;
 /// The events have consecutive sequences from the key's and consecutive positions from
 /// `first_position`.
 pub fn event_run_value(shard: ShardId, first_position: u64, payloads: &[&[u8]]) -> Vec<u8> {
-    let length = 16 + payloads.iter().map(|payload| 4 + payload.len()).sum::<usize>();
-    let mut value = Vec::with_capacity(length);
+    let mut value = Vec::with_capacity(16 + super::payloads::encoded_len(payloads.iter().copied()));
     value.extend_from_slice(&RUN_MARKER);
     value.extend_from_slice(&shard.0.to_be_bytes());
     value.extend_from_slice(&first_position.to_be_bytes());
     value.extend_from_slice(&(payloads.len() as u32).to_be_bytes());
-    for payload in payloads {
-        value.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        value.extend_from_slice(payload);
-    }
+    super::payloads::append(&mut value, payloads.iter().copied());
     value
 }
 
@@ -209,22 +205,11 @@ pub fn decode_event_record(bytes: &[u8]) -> Result<EventRecord<'_>, JournalError
     let shard = ShardId(u16::from_be_bytes([header[2], header[3]]));
     let first_position = read_u64(&header[4..12], "event position")?;
     let count = u32::from_be_bytes([header[12], header[13], header[14], header[15]]) as usize;
-    let mut payloads = Vec::with_capacity(count.min(RUN_MAX_EVENTS));
-    let mut rest = &bytes[16..];
-    for _ in 0..count {
-        let length = rest.get(..4).ok_or_else(short)?;
-        let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
-        let payload = rest.get(4..4 + length).ok_or_else(short)?;
-        payloads.push(payload);
-        rest = &rest[4 + length..];
+    if count == 0 {
+        return Err(JournalError::Corrupt("a run of no events".into()));
     }
-    if count == 0 || !rest.is_empty() {
-        return Err(JournalError::Corrupt(format!(
-            "a run of {count} events leaves {} of {} bytes unread",
-            rest.len(),
-            bytes.len()
-        )));
-    }
+    let payloads = super::payloads::split(&bytes[16..], count)
+        .map_err(|error| JournalError::Corrupt(format!("a run of {count} events in {} bytes: {error}", bytes.len())))?;
     Ok(EventRecord { shard, first_position, payloads })
 }
 

@@ -6,7 +6,8 @@
 //!   event (every message written before this format, and every single-event append now);
 //! - `Practice-Event-Count: n` (2 ≤ n ≤ [`EVENTS_PER_MESSAGE`]): `n` consecutive events of one
 //!   entity, the first at `Practice-Entity-Sequence`; the payload is `n` times a big-endian
-//!   `u32` length followed by that many bytes.
+//!   `u32` length followed by that many bytes (`practice_actors::journal::payloads`, as the
+//!   embedded journal's runs).
 //!
 //! Positions: event `i` of the message at stream sequence `s` has position
 //! `s · EVENTS_PER_MESSAGE + i`. They strictly increase within a shard (stream sequences do)
@@ -14,7 +15,7 @@
 //! format were bare stream sequences; new ones are written as `v2:<position>`, and a bare one
 //! reads as "after every event of that message".
 
-use practice_actors::journal::{JournalError, StoredEvent};
+use practice_actors::journal::{payloads, JournalError, StoredEvent};
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::ShardId;
 
@@ -38,32 +39,15 @@ pub fn message_of(position: u64) -> u64 {
 /// The payload of a message holding `events` (more than one).
 pub fn encode_events<'a>(events: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut payload = Vec::new();
-    for event in events {
-        payload.extend_from_slice(&(event.len() as u32).to_be_bytes());
-        payload.extend_from_slice(event);
-    }
+    payloads::append(&mut payload, events);
     payload
 }
 
 /// Split a multi-event payload back into its `count` events.
 pub fn decode_events(payload: &[u8], count: usize, stream_sequence: u64) -> Result<Vec<Vec<u8>>, JournalError> {
-    let corrupt = |what: &str| JournalError::Corrupt(format!("stream message {stream_sequence}: {what}"));
-    let mut events = Vec::with_capacity(count);
-    let mut rest = payload;
-    for _ in 0..count {
-        let (length, tail) = rest.split_first_chunk::<4>().ok_or_else(|| corrupt("event length cut short"))?;
-        let length = u32::from_be_bytes(*length) as usize;
-        if tail.len() < length {
-            return Err(corrupt("event payload cut short"));
-        }
-        let (event, tail) = tail.split_at(length);
-        events.push(event.to_vec());
-        rest = tail;
-    }
-    if !rest.is_empty() {
-        return Err(corrupt("bytes after the last event"));
-    }
-    Ok(events)
+    let events = payloads::split(payload, count)
+        .map_err(|error| JournalError::Corrupt(format!("stream message {stream_sequence}: {error}")))?;
+    Ok(events.into_iter().map(<[u8]>::to_vec).collect())
 }
 
 /// The number of events a message holds, from its `Practice-Event-Count` header (1 without).
