@@ -22,8 +22,9 @@ use crate::entity::SendError;
 use crate::journal::{JournalError, StoredEvent};
 use crate::node::Node;
 use practice_protocol::shard::ShardId;
+use prometheus::IntCounter;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -57,6 +58,9 @@ pub struct ConsumerState {
     guards: BTreeMap<ShardId, ShardGuard>,
     /// The idle wait is `consumer_poll` times this.
     backoff: u32,
+    /// `practice_module_events_total` per event name for this consumer, looked up once each
+    /// (a label lookup per event hashed both labels under the metric's lock).
+    seen: HashMap<&'static str, IntCounter>,
 }
 
 /// The idle wait grows to at most `consumer_poll` times this.
@@ -100,6 +104,7 @@ impl Actor for ModuleConsumer {
             unsaved: BTreeSet::new(),
             store_due: BTreeMap::new(),
             guards: BTreeMap::new(),
+            seen: HashMap::new(),
             backoff: 1,
         };
         for shard in arguments.shards {
@@ -282,6 +287,13 @@ async fn save_position(state: &mut ConsumerState, shard: ShardId, when: Store) {
     }
 }
 
+fn count_seen(state: &mut ConsumerState, event: &'static str) {
+    let ConsumerState { node, name, seen, .. } = state;
+    seen.entry(event)
+        .or_insert_with(|| node.runtime().metrics.module_events.with_label_values(&[name.as_str(), event]))
+        .inc();
+}
+
 fn set_lag(state: &ConsumerState, shard: ShardId, lag: u64) {
     let shard_label = shard.0.to_string();
     let gauge = &state.node.runtime().metrics.consumer_lag;
@@ -334,7 +346,7 @@ async fn handle_event(
             return Handled::Done;
         }
     };
-    state.node.runtime().metrics.module_events.with_label_values(&[state.name.as_str(), event.name()]).inc();
+    count_seen(state, event.name());
     let module_event = ModuleEvent { shard, position: stored.position, event };
     let commands = match state.engine.handle(&module_event) {
         Ok(commands) => commands,
