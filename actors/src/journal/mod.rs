@@ -82,6 +82,9 @@ pub enum JournalError {
     Corrupt(String),
     #[error("invalid append: {0}")]
     InvalidAppend(String),
+    /// A store this build cannot read: written by a newer build in a format it does not know.
+    #[error("journal store incompatible: {0}")]
+    Incompatible(String),
 }
 
 /// The journal contract. Every method is durable before it returns `Ok`.

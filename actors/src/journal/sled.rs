@@ -23,7 +23,7 @@
 use super::sled_keys::{
     consumer_key, decode_entity_key, decode_event_record, entity_key, event_key, inbound_key, prefixed, read_u64,
     shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EVENTS, EVENT_KEY_LEN, META,
-    SHARD_LOG, SNAPSHOTS,
+    SHARD_LOG, SNAPSHOTS, STORE_FORMAT,
 };
 use super::sled_open::SyncedDb;
 use super::sled_pending::{FoldPolicy, PendingLog};
@@ -75,6 +75,23 @@ pub struct SledJournal {
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// Refuse a store written in a format newer than this build's, before anything is written to
+/// it (a store without one predates the marker and is read as it is).
+fn check_format(db: &sled::Db, dir: &Path) -> Result<(), JournalError> {
+    let Some(stored) = db.get(prefixed(META, b"format")).map_err(unavailable)? else { return Ok(()) };
+    let format = u16::from_be_bytes(
+        stored.as_ref().try_into().map_err(|_| JournalError::Corrupt("store format is not 2 bytes".into()))?,
+    );
+    if format > STORE_FORMAT {
+        return Err(JournalError::Incompatible(format!(
+            "{} is in store format {format}, written by a newer build; this build reads formats up to \
+             {STORE_FORMAT}: run the build that wrote it",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 impl SledJournal {
     /// Open (or create) the journal in `dir`. A store created with another shard count is
     /// refused: entities would silently change shards.
@@ -95,6 +112,7 @@ impl SledJournal {
         // Synced: the writer's flush reaches the device (see `sled_writer`).
         let synced = SyncedDb::open(dir, options.cache_bytes).map_err(unavailable)?;
         let db = sled::Db::clone(&synced);
+        check_format(&db, dir)?;
         let meta_key = prefixed(META, b"shard_count");
         match db.get(&meta_key).map_err(unavailable)? {
             Some(stored) => {
@@ -113,9 +131,11 @@ impl SledJournal {
             }
             None => {
                 db.insert(&meta_key, &shard_count.to_be_bytes()).map_err(unavailable)?;
-                synced.flush().map_err(unavailable)?;
             }
         }
+        // Older stores (no format yet) are read as they are; from now on they say what they hold.
+        db.insert(prefixed(META, b"format"), &STORE_FORMAT.to_be_bytes()).map_err(unavailable)?;
+        synced.flush().map_err(unavailable)?;
         let pending = Arc::new(RwLock::new(PendingLog::load(&db)?));
         let setup = WriterSetup {
             shard_count,

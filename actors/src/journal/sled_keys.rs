@@ -22,6 +22,12 @@ pub const CONSUMERS: u8 = b'c';
 pub const INBOUND: u8 = b'i';
 pub const META: u8 = b'm';
 
+/// The store format this build writes, under `META` + `format`: 2 since event records may hold
+/// runs of several events (1, never written, is the one-event-per-record format before them,
+/// which this build still reads). A build refuses a store whose format is newer than its own,
+/// so a later change of layout cannot be misread by this one.
+pub const STORE_FORMAT: u16 = 2;
+
 /// `prefix` + `key`.
 pub fn prefixed(prefix: u8, key: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(1 + key.len());
