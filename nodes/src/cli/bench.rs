@@ -1,7 +1,8 @@
 //! `practice bench backbone`: figures, never assertions. In one run, on this machine:
 //! raw sled inserts without flush, with a flush per write, and with group commit (flush and
 //! `fdatasync` every `--concurrency` inserts: the durability the journal gives; the
-//! references), appends through the
+//! references), the group-commit peer again with the journal-alone run's own keys and count
+//! (what sled alone makes of that work), appends through the
 //! embedded journal alone (durable by group commit, no actors), then end-to-end
 //! commands/s through the embedded node (command in → events durable by group commit →
 //! reply) with p50/p99, the same at half that rate, and RSS per live and per passivated claim
@@ -87,13 +88,42 @@ enum RawFlush {
     Group(u64),
 }
 
-fn raw_sled(path: &Path, inserts: u64, flush: RawFlush) -> anyhow::Result<f64> {
+/// Which keys a raw sled peer inserts.
+#[derive(Clone, Copy)]
+enum RawKeys {
+    /// 0, 1, 2, …: every insert lands at the tree's right end.
+    Sequential,
+    /// The journal's own event keys (`e`, org, kind, id, sequence) for `n` entities taking
+    /// turns, as the journal-alone run writes them: each insert lands at the end of its
+    /// entity's range, `n` places in the tree.
+    Entities(u64),
+}
+
+impl RawKeys {
+    fn key(self, index: u64) -> Vec<u8> {
+        match self {
+            RawKeys::Sequential => index.to_be_bytes().to_vec(),
+            RawKeys::Entities(entities) => {
+                let entities = entities.max(1);
+                let mut key = Vec::with_capacity(42);
+                key.push(b'e');
+                key.extend_from_slice(Uuid::from_u128(1).as_bytes());
+                key.push(0);
+                key.extend_from_slice(Uuid::from_u128(u128::from(index % entities) + 1).as_bytes());
+                key.extend_from_slice(&(index / entities + 1).to_be_bytes());
+                key
+            }
+        }
+    }
+}
+
+fn raw_sled(path: &Path, inserts: u64, flush: RawFlush, keys: RawKeys) -> anyhow::Result<f64> {
     // sled's default page cache (1 GiB) for every peer, as before the group-commit peer existed.
     let db = SyncedDb::open(path, 1 << 30).context("cannot open scratch sled")?;
     let value = [7u8; 200];
     let started = Instant::now();
     for key in 0..inserts {
-        db.insert(key.to_be_bytes(), &value[..])?;
+        db.insert(keys.key(key), &value[..])?;
         match flush {
             RawFlush::AtEnd => {}
             // sled's own flush, without the sync `SyncedDb::flush` adds.
@@ -108,15 +138,25 @@ fn raw_sled(path: &Path, inserts: u64, flush: RawFlush) -> anyhow::Result<f64> {
 
 async fn backbone(args: &BackboneArgs, scratch: &Path) -> anyhow::Result<()> {
     println!("bench backbone (embedded journal, sled 0.34, group commit; debug={})", cfg!(debug_assertions));
-    let lazy = raw_sled(&scratch.join("raw-lazy"), args.raw_inserts, RawFlush::AtEnd)?;
+    let lazy = raw_sled(&scratch.join("raw-lazy"), args.raw_inserts, RawFlush::AtEnd, RawKeys::Sequential)?;
     println!("raw sled inserts, no flush per write      {lazy:>10.0} /s  ({} x 200 B)", args.raw_inserts);
-    let durable = raw_sled(&scratch.join("raw-durable"), args.flushed_inserts, RawFlush::EachWrite)?;
+    let durable =
+        raw_sled(&scratch.join("raw-durable"), args.flushed_inserts, RawFlush::EachWrite, RawKeys::Sequential)?;
     println!("raw sled inserts, flush per write         {durable:>10.0} /s  ({} x 200 B)", args.flushed_inserts);
     let group = args.concurrency.max(1) as u64;
-    let grouped = raw_sled(&scratch.join("raw-grouped"), args.raw_inserts, RawFlush::Group(group))?;
+    let grouped =
+        raw_sled(&scratch.join("raw-grouped"), args.raw_inserts, RawFlush::Group(group), RawKeys::Sequential)?;
     println!(
         "raw sled inserts, group commit            {grouped:>10.0} /s  ({} x 200 B, flush + fdatasync every {group})",
         args.raw_inserts
+    );
+
+    // The journal-alone run's own keys and count: what sled alone does with that work.
+    let keyed =
+        raw_sled(&scratch.join("raw-keyed"), args.journal_appends, RawFlush::Group(group), RawKeys::Entities(group))?;
+    println!(
+        "raw sled inserts, group commit, keyed     {keyed:>10.0} /s  ({} x 200 B, keyed as the journal's events of {group} entities)",
+        args.journal_appends
     );
 
     let journal = open_journal(&scratch.join("appends"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
@@ -127,9 +167,10 @@ async fn backbone(args: &BackboneArgs, scratch: &Path) -> anyhow::Result<()> {
         args.concurrency, args.journal_appends
     );
     println!(
-        "  = {:.0}% of raw sled without flush, {:.0}% of raw sled with group commit",
+        "  = {:.0}% of raw sled without flush, {:.0}% of raw sled with group commit ({:.0}% of it keyed as the journal's)",
         100.0 * appends / lazy,
-        100.0 * appends / grouped
+        100.0 * appends / grouped,
+        100.0 * appends / keyed
     );
 
     let journal = open_journal(&scratch.join("e2e"), practice_protocol::shard::DEFAULT_SHARD_COUNT)?;
