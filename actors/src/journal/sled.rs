@@ -75,6 +75,12 @@ pub struct SledJournal {
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// The key under which the store keeps `entity`'s event `sequence` when it is the first of its
+/// record: for benchmarks that insert the journal's own keys into raw sled.
+pub fn event_store_key(entity: &EntityRef, sequence: u64) -> Vec<u8> {
+    prefixed(EVENTS, &event_key(entity, sequence))
+}
+
 /// Refuse a store written in a format newer than this build's, before anything is written to
 /// it (a store without one predates the marker and is read as it is).
 fn check_format(db: &sled::Db, dir: &Path) -> Result<(), JournalError> {

@@ -93,9 +93,9 @@ enum RawFlush {
 enum RawKeys {
     /// 0, 1, 2, …: every insert lands at the tree's right end.
     Sequential,
-    /// The journal's own event keys (`e`, org, kind, id, sequence) for `n` entities taking
-    /// turns, as the journal-alone run writes them: each insert lands at the end of its
-    /// entity's range, `n` places in the tree.
+    /// The journal's own event keys for the journal-alone run's `n` entities taking turns, as
+    /// that run writes them: each insert lands at the end of its entity's range, `n` places in
+    /// the tree.
     Entities(u64),
 }
 
@@ -105,16 +105,15 @@ impl RawKeys {
             RawKeys::Sequential => index.to_be_bytes().to_vec(),
             RawKeys::Entities(entities) => {
                 let entities = entities.max(1);
-                let mut key = Vec::with_capacity(42);
-                key.push(b'e');
-                key.extend_from_slice(Uuid::from_u128(1).as_bytes());
-                key.push(0);
-                key.extend_from_slice(Uuid::from_u128(u128::from(index % entities) + 1).as_bytes());
-                key.extend_from_slice(&(index / entities + 1).to_be_bytes());
-                key
+                practice_actors::journal::sled::event_store_key(&appender(index % entities), index / entities + 1)
             }
         }
     }
+}
+
+/// The entity the journal-alone run's appender number `writer` appends to.
+fn appender(writer: u64) -> EntityRef {
+    EntityRef { org: OrgId(Uuid::from_u128(1)), kind: EntityKind::Claim, id: Uuid::from_u128(u128::from(writer) + 1) }
 }
 
 fn raw_sled(path: &Path, inserts: u64, flush: RawFlush, keys: RawKeys) -> anyhow::Result<f64> {
@@ -243,11 +242,7 @@ async fn journal_appends(journal: Arc<SledJournal>, appends: u64, concurrency: u
         let (journal, epochs) = (journal.clone(), epochs.clone());
         let count = appends / writers + u64::from(writer < appends % writers);
         tasks.push(tokio::spawn(async move {
-            let entity = EntityRef {
-                org: OrgId(Uuid::from_u128(1)),
-                kind: EntityKind::Claim,
-                id: Uuid::from_u128(u128::from(writer) + 1),
-            };
+            let entity = appender(writer);
             let shard = shard_of(&entity, journal.shard_count());
             for sequence in 1..=count {
                 let event = PendingEvent { entity, sequence, message_id: String::new(), payload: vec![7u8; 200] };
@@ -300,4 +295,26 @@ async fn paced(node: &Node, seed: u64, claims: u64, commands_per_second: f64) ->
 /// tasks' memory against the actors.
 async fn create_claims(node: &Node, from: u64, count: u64) {
     super::bench_memory::run_commands(node, load_org(3), from, count, 512, 0).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keyed peer is only a reference while it inserts what the journal-alone run stores.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_keyed_peer_inserts_the_keys_the_journal_alone_run_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = open_journal(dir.path(), 8).unwrap();
+        journal_appends(journal.clone(), 12, 4).await.unwrap();
+        journal.close();
+        drop(journal);
+        let db = sled::open(super::super::embedded::journal_path(dir.path())).unwrap();
+        let mut stored: Vec<Vec<u8>> = db.scan_prefix(b"e").keys().map(|key| key.unwrap().to_vec()).collect();
+        let mut peer: Vec<Vec<u8>> = (0..12).map(|index| RawKeys::Entities(4).key(index)).collect();
+        stored.sort();
+        peer.sort();
+        assert_eq!(stored.len(), 12);
+        assert_eq!(stored, peer);
+    }
 }
