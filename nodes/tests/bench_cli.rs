@@ -28,6 +28,7 @@ fn bench_backbone_reports_every_figure_against_its_peers() {
         "raw sled inserts, no flush per write",
         "raw sled inserts, flush per write",
         "raw sled inserts, group commit",
+        "raw sled inserts, group commit, keyed",
         "journal appends (durable, 16 in flight)",
         "end-to-end commands (durable, 16 in flight)",
         "RSS per live claim actor",
@@ -36,6 +37,7 @@ fn bench_backbone_reports_every_figure_against_its_peers() {
     }
     assert!(stdout.contains("flush + fdatasync every 16"), "{stdout}");
     assert!(stdout.contains("% of raw sled with group commit"), "{stdout}");
+    assert!(stdout.contains("% of it keyed as the journal's"), "{stdout}");
     // Every end-to-end command was accepted.
     assert!(stdout.contains("(248 commands, 0 failed)"), "{stdout}");
 }

@@ -129,3 +129,32 @@ fn a_killed_node_restarts_and_stops_gracefully_on_sigterm() {
     let verify = practice().arg("verify").arg("--data-dir").arg(&data).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
+
+#[test]
+fn a_store_from_a_newer_build_is_refused_saying_what_and_where_and_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let load =
+        practice().args(["load", "--claims", "20", "--shards", "8"]).arg("--data-dir").arg(&data).output().unwrap();
+    assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));
+    let journal = data.join("journal");
+    let set_format = |format: u16| {
+        let db = sled::open(&journal).unwrap();
+        db.insert(b"mformat", &format.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    };
+
+    set_format(3);
+    let refused = practice().arg("verify").arg("--data-dir").arg(&data).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a newer store format was verified: {stderr}");
+    assert!(stderr.contains("store format 3") && stderr.contains("formats up to 2"), "{stderr}");
+    assert!(stderr.contains(&journal.display().to_string()), "the error does not say which store: {stderr}");
+    assert!(!stderr.contains("is a node running on it"), "a misleading hint: {stderr}");
+
+    // The build that wrote it (here, the marker put back) finds everything as it was.
+    set_format(2);
+    let verify = practice().arg("verify").arg("--data-dir").arg(&data).output().unwrap();
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{report}\n{}", String::from_utf8_lossy(&verify.stderr));
+}

@@ -5,7 +5,7 @@
 #![allow(clippy::float_arithmetic)]
 
 use anyhow::Context;
-use practice_actors::journal::{Journal, SledJournal, DEFAULT_CACHE_BYTES};
+use practice_actors::journal::{Journal, JournalError, SledJournal, DEFAULT_CACHE_BYTES};
 use practice_actors::metrics::BackboneMetrics;
 use practice_actors::{Node, NodeConfig};
 use std::path::{Path, PathBuf};
@@ -27,12 +27,17 @@ pub fn open_journal(data_dir: &Path, shards: u16) -> anyhow::Result<Arc<SledJour
 pub fn open_journal_with_cache(data_dir: &Path, shards: u16, cache_bytes: u64) -> anyhow::Result<Arc<SledJournal>> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
     let path = journal_path(data_dir);
-    let shards = SledJournal::stored_shard_count(&path)
-        .with_context(|| format!("cannot open the journal in {} (is a node running on it?)", path.display()))?
-        .unwrap_or(shards);
-    let journal = SledJournal::open_with_cache(&path, shards, cache_bytes)
-        .with_context(|| format!("cannot open the journal in {} (is a node running on it?)", path.display()))?;
+    let shards = SledJournal::stored_shard_count(&path).map_err(|error| cannot_open(&path, error))?.unwrap_or(shards);
+    let journal =
+        SledJournal::open_with_cache(&path, shards, cache_bytes).map_err(|error| cannot_open(&path, error))?;
     Ok(Arc::new(journal))
+}
+
+/// Why a journal did not open, with a hint only where one helps: sled's lock held by another
+/// process shows as the store being unavailable.
+fn cannot_open(path: &Path, error: JournalError) -> anyhow::Error {
+    let hint = if matches!(error, JournalError::Unavailable(_)) { " (is a node running on it?)" } else { "" };
+    anyhow::Error::new(error).context(format!("cannot open the journal in {}{hint}", path.display()))
 }
 
 pub async fn start_node(journal: Arc<SledJournal>, registry: &prometheus::Registry) -> anyhow::Result<Node> {
