@@ -28,6 +28,21 @@ fn complete_lines(path: &Path) -> Vec<String> {
     complete.lines().map(str::to_string).collect()
 }
 
+/// A data directory (inside the returned temporary one) holding `claims` claims driven
+/// through `practice load` on 8 shards.
+fn loaded_store(claims: u64) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let load = practice()
+        .args(["load", "--claims", &claims.to_string(), "--shards", "8"])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));
+    (dir, data)
+}
+
 #[test]
 fn kill_9_mid_load_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,11 +109,7 @@ fn kill_9_mid_load_loses_nothing_acknowledged() {
 
 #[test]
 fn a_killed_node_restarts_and_stops_gracefully_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let seeded =
-        practice().args(["load", "--claims", "50", "--shards", "8"]).arg("--data-dir").arg(&data).output().unwrap();
-    assert!(seeded.status.success());
+    let (_dir, data) = loaded_store(50);
     let start_node = || {
         practice().args(["node", "--shards", "8"]).arg("--data-dir").arg(&data).stderr(Stdio::piped()).spawn().unwrap()
     };
@@ -132,11 +143,7 @@ fn a_killed_node_restarts_and_stops_gracefully_on_sigterm() {
 
 #[test]
 fn a_store_from_a_newer_build_is_refused_saying_what_and_where_and_is_left_as_it_was() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let load =
-        practice().args(["load", "--claims", "20", "--shards", "8"]).arg("--data-dir").arg(&data).output().unwrap();
-    assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));
+    let (_dir, data) = loaded_store(20);
     let journal = data.join("journal");
     let set_format = |format: u16| {
         let db = sled::open(&journal).unwrap();
