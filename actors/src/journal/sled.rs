@@ -34,7 +34,6 @@ use super::{AppendBatch, BoxFuture, Epoch, Journal, JournalError, Snapshot, Stor
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::ShardId;
-use std::ops::Bound;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
@@ -206,7 +205,7 @@ impl SledJournal {
         // From the first event on, no record can begin before the one asked for.
         let lowest = (after_sequence > 0).then(|| prefixed(EVENTS, &event_key(&entity, 0)));
         let mut events = Vec::new();
-        for item in holding_then_later(&self.tree, lowest, start, end) {
+        for item in holding_then_later(&self.tree, lowest, start, end).map_err(unavailable)? {
             let (key, value) = item.map_err(unavailable)?;
             let first = read_u64(&key[1 + ENTITY_KEY_LEN..], "event key")?;
             let record = decode_event_record(&value)?;
@@ -254,7 +253,7 @@ impl SledJournal {
         let start = prefixed(SHARD_LOG, &shard_log_key(shard, wanted));
         let end = prefixed(SHARD_LOG, &shard_log_key(shard, u64::MAX));
         let (mut events, mut records) = (Vec::new(), Records::default());
-        for item in holding_then_later(&self.tree, Some(lowest), start, end) {
+        for item in holding_then_later(&self.tree, Some(lowest), start, end).map_err(unavailable)? {
             let (key, record) = item.map_err(unavailable)?;
             let first = shard_log_first(&key[1..])?;
             for (position, event_key_bytes) in (first..).zip(shard_log_entries(&record)?) {
@@ -271,21 +270,29 @@ impl SledJournal {
     }
 }
 
-/// The records from the one holding `start` to `end`. A record (a shard log record, a run of
-/// events) may begin before the key it holds: the holding one is the last at or before
-/// `start`, down to `lowest`; later ones begin after `start`. Without `lowest`, none begins
-/// before `start`.
+/// The records from the one holding `start` to `end`, as one range. A record (a shard log
+/// record, a run of events) may begin before the key it holds: the holding one is the last at
+/// or before `start`, down to `lowest`. Without `lowest`, none begins before `start`.
+///
+/// One range from the holding record's key, not the holding record and then a second range
+/// after `start`: a record written between those two reads that begins at `start` itself (a
+/// fold's shard log record, an entity's next run) fell in neither, and a later one was read
+/// after the gap it left. sled's iterator meets the keys written ahead of it while it runs.
 fn holding_then_later(
     tree: &sled::Db,
     lowest: Option<Vec<u8>>,
     start: Vec<u8>,
     end: Vec<u8>,
-) -> impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> {
-    let (holding, from) = match lowest {
-        Some(lowest) => (tree.range(lowest..=start.clone()).next_back(), Bound::Excluded(start)),
-        None => (None, Bound::Included(start)),
+) -> Result<sled::Iter, sled::Error> {
+    let from = match lowest {
+        None => start,
+        Some(lowest) => match tree.range(lowest.as_slice()..=start.as_slice()).next_back().transpose()? {
+            Some((holding, _)) => holding.to_vec(),
+            // Nothing at or before `start` yet: whatever is written there meanwhile is met.
+            None => lowest,
+        },
     };
-    holding.into_iter().chain(tree.range((from, Bound::Included(end))))
+    Ok(tree.range(from..=end))
 }
 
 /// The events records a shard read met, the last one kept: a run's events follow one another
