@@ -1,5 +1,5 @@
 //! The embedded journal's pending shard log: what a clean close and a crash leave on disk, and
-//! readers racing the writer's folds.
+//! readers racing the writer's folds and its runs.
 
 use practice_actors::journal::conformance::entity_in_shard;
 use practice_actors::journal::{
@@ -162,4 +162,49 @@ async fn events_appended_together_are_one_record_on_disk() {
     assert_dense(&by_shard, 5);
     assert_eq!(by_shard[2..], by_entity[..]);
     assert!(by_shard.iter().all(|stored| stored.payload == stored.sequence.to_be_bytes()));
+}
+
+/// Runs of one entity appended while readers page through its history: every read starts
+/// right after where the reader was and skips no sequence, whatever run was being written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_racing_runs_read_every_sequence_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Arc::new(SledJournal::open(&dir.path().join("journal"), SHARDS).unwrap());
+    let shard = ShardId(1);
+    let claim = entities(shard, 1)[0];
+    let done = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let (journal, done) = (journal.clone(), done.clone());
+        readers.push(tokio::spawn(async move {
+            let mut reads = 0u64;
+            while !done.load(Ordering::Acquire) {
+                let mut after = 0;
+                loop {
+                    let events = journal.read_entity(claim, after).await.unwrap();
+                    reads += 1;
+                    let Some(last) = events.last() else { break };
+                    let dense = events.iter().zip(after + 1..).all(|(event, sequence)| event.sequence == sequence);
+                    assert!(dense, "a read after sequence {after} skipped or repeated one");
+                    // Page by a few events, so most reads start inside or right after a run.
+                    after = events.get(2).unwrap_or(last).sequence;
+                }
+                tokio::task::yield_now().await;
+            }
+            reads
+        }));
+    }
+    let epoch = journal.fence(shard).await.unwrap();
+    let mut next = 1;
+    for length in (0..400u64).map(|index| index % 4 + 1) {
+        let events = (next..next + length).map(|sequence| event(claim, sequence)).collect();
+        journal.append(AppendBatch { shard, epoch, events }).await.unwrap();
+        next += length;
+    }
+    done.store(true, Ordering::Release);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0);
+    }
+    let all = journal.read_entity(claim, 0).await.unwrap();
+    assert_eq!(all.iter().map(|event| event.sequence).collect::<Vec<_>>(), (1..next).collect::<Vec<_>>());
 }
