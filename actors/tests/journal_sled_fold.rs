@@ -49,6 +49,33 @@ async fn append_rounds(journal: &SledJournal, shard: ShardId, entities: &[Entity
     }
 }
 
+/// A reader reading from the start to the end, again and again until `done`: `read(after)`
+/// gives the numbers (positions or sequences) read after `after`, which must follow it
+/// without a gap or a repeat; the next read starts after the `step`th of them (or the last).
+/// Returns how many reads it made.
+fn read_again_and_again<R, F>(done: Arc<AtomicBool>, step: usize, read: R) -> tokio::task::JoinHandle<u64>
+where
+    R: Fn(u64) -> F + Send + 'static,
+    F: std::future::Future<Output = Vec<u64>> + Send,
+{
+    tokio::spawn(async move {
+        let mut reads = 0u64;
+        while !done.load(Ordering::Acquire) {
+            let mut after = 0;
+            loop {
+                let numbers = read(after).await;
+                reads += 1;
+                let Some(last) = numbers.last() else { break };
+                let dense = numbers.iter().zip(after + 1..).all(|(number, expected)| *number == expected);
+                assert!(dense, "a read after {after} skipped or repeated one: {numbers:?}");
+                after = *numbers.get(step.max(1) - 1).unwrap_or(last);
+            }
+            tokio::task::yield_now().await;
+        }
+        reads
+    })
+}
+
 fn assert_dense(events: &[StoredEvent], count: usize) {
     let positions: Vec<u64> = events.iter().map(|event| event.position).collect();
     assert_eq!(positions, (1..=count as u64).collect::<Vec<_>>(), "positions are not 1..={count}");
@@ -103,26 +130,19 @@ async fn readers_racing_folds_read_every_position_once() {
     let claims = entities(shard, 16);
     let rounds = 150;
     let done = Arc::new(AtomicBool::new(false));
-    let mut readers = Vec::new();
-    for page in [1, 7, 1000] {
-        let (journal, done) = (journal.clone(), done.clone());
-        readers.push(tokio::spawn(async move {
-            let mut reads = 0u64;
-            while !done.load(Ordering::Acquire) {
-                let mut after = 0;
-                loop {
+    let readers: Vec<_> = [1, 7, 1000]
+        .into_iter()
+        .map(|page| {
+            let journal = journal.clone();
+            read_again_and_again(done.clone(), usize::MAX, move |after| {
+                let journal = journal.clone();
+                async move {
                     let events = journal.read_shard(shard, after, page).await.unwrap();
-                    reads += 1;
-                    let Some(last) = events.last() else { break };
-                    let dense = events.iter().zip(after + 1..).all(|(event, position)| event.position == position);
-                    assert!(dense, "a read after {after} (page {page}) skipped or repeated a position");
-                    after = last.position;
+                    events.iter().map(|event| event.position).collect()
                 }
-                tokio::task::yield_now().await;
-            }
-            reads
-        }));
-    }
+            })
+        })
+        .collect();
     append_rounds(&journal, shard, &claims, 1, rounds).await;
     done.store(true, Ordering::Release);
     for reader in readers {
@@ -173,27 +193,19 @@ async fn readers_racing_runs_read_every_sequence_once() {
     let shard = ShardId(1);
     let claim = entities(shard, 1)[0];
     let done = Arc::new(AtomicBool::new(false));
-    let mut readers = Vec::new();
-    for _ in 0..3 {
-        let (journal, done) = (journal.clone(), done.clone());
-        readers.push(tokio::spawn(async move {
-            let mut reads = 0u64;
-            while !done.load(Ordering::Acquire) {
-                let mut after = 0;
-                loop {
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let journal = journal.clone();
+            // Three events a page, so most reads start inside or right after a run.
+            read_again_and_again(done.clone(), 3, move |after| {
+                let journal = journal.clone();
+                async move {
                     let events = journal.read_entity(claim, after).await.unwrap();
-                    reads += 1;
-                    let Some(last) = events.last() else { break };
-                    let dense = events.iter().zip(after + 1..).all(|(event, sequence)| event.sequence == sequence);
-                    assert!(dense, "a read after sequence {after} skipped or repeated one");
-                    // Page by a few events, so most reads start inside or right after a run.
-                    after = events.get(2).unwrap_or(last).sequence;
+                    events.iter().map(|event| event.sequence).collect()
                 }
-                tokio::task::yield_now().await;
-            }
-            reads
-        }));
-    }
+            })
+        })
+        .collect();
     let epoch = journal.fence(shard).await.unwrap();
     let mut next = 1;
     for length in (0..400u64).map(|index| index % 4 + 1) {
