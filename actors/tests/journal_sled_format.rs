@@ -1,6 +1,6 @@
-//! The embedded store's format marker: every open records the format it writes, a store from
-//! before the marker opens as it is, and a store in a newer format is refused before anything
-//! in it changes.
+//! The embedded store's format marker: an open records the format it writes where it is
+//! missing, a store from before the marker opens as it is, and a store in a newer format is
+//! refused before anything in it changes.
 
 use practice_actors::journal::conformance::entity_in_shard;
 use practice_actors::journal::{sled_open, AppendBatch, Journal, JournalError, PendingEvent, SledJournal};

@@ -23,7 +23,7 @@
 use super::sled_keys::{
     consumer_key, decode_entity_key, decode_event_record, entity_key, event_key, inbound_key, prefixed, read_u64,
     shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EVENTS, EVENT_KEY_LEN, META,
-    SHARD_LOG, SNAPSHOTS, STORE_FORMAT,
+    META_FORMAT, META_SHARD_COUNT, SHARD_LOG, SNAPSHOTS, STORE_FORMAT,
 };
 use super::sled_open::SyncedDb;
 use super::sled_pending::{FoldPolicy, PendingLog};
@@ -80,21 +80,14 @@ pub fn event_store_key(entity: &EntityRef, sequence: u64) -> Vec<u8> {
     prefixed(EVENTS, &event_key(entity, sequence))
 }
 
-/// Refuse a store written in a format newer than this build's, before anything is written to
-/// it (a store without one predates the marker and is read as it is).
-fn check_format(db: &sled::Db, dir: &Path) -> Result<(), JournalError> {
-    let Some(stored) = db.get(prefixed(META, b"format")).map_err(unavailable)? else { return Ok(()) };
-    let format = u16::from_be_bytes(
-        stored.as_ref().try_into().map_err(|_| JournalError::Corrupt("store format is not 2 bytes".into()))?,
-    );
-    if format > STORE_FORMAT {
-        return Err(JournalError::Incompatible(format!(
-            "{} is in store format {format}, written by a newer build; this build reads formats up to \
-             {STORE_FORMAT}: run the build that wrote it",
-            dir.display()
-        )));
-    }
-    Ok(())
+/// A two-byte `META` value, if the store has it.
+fn meta_u16(db: &sled::Db, name: &[u8]) -> Result<Option<u16>, JournalError> {
+    let Some(stored) = db.get(prefixed(META, name)).map_err(unavailable)? else { return Ok(None) };
+    let bytes: [u8; 2] = stored
+        .as_ref()
+        .try_into()
+        .map_err(|_| JournalError::Corrupt(format!("{} is not 2 bytes", String::from_utf8_lossy(name))))?;
+    Ok(Some(u16::from_be_bytes(bytes)))
 }
 
 impl SledJournal {
@@ -117,30 +110,36 @@ impl SledJournal {
         // Synced: the writer's flush reaches the device (see `sled_writer`).
         let synced = SyncedDb::open(dir, options.cache_bytes).map_err(unavailable)?;
         let db = sled::Db::clone(&synced);
-        check_format(&db, dir)?;
-        let meta_key = prefixed(META, b"shard_count");
-        match db.get(&meta_key).map_err(unavailable)? {
-            Some(stored) => {
-                let stored = u16::from_be_bytes(
-                    stored
-                        .as_ref()
-                        .try_into()
-                        .map_err(|_| JournalError::Corrupt("shard_count is not 2 bytes".into()))?,
-                );
-                if stored != shard_count {
-                    return Err(JournalError::InvalidAppend(format!(
-                        "{} was created with {stored} shards, not {shard_count}",
-                        dir.display()
-                    )));
-                }
-            }
-            None => {
-                db.insert(&meta_key, &shard_count.to_be_bytes()).map_err(unavailable)?;
-            }
+        // A store in a newer format is refused before anything in it is written; one without
+        // the marker predates it and is read as it is.
+        let format = meta_u16(&db, META_FORMAT)?;
+        if let Some(format) = format.filter(|format| *format > STORE_FORMAT) {
+            return Err(JournalError::Incompatible(format!(
+                "{} is in store format {format}, written by a newer build; this build reads formats up to \
+                 {STORE_FORMAT}: run the build that wrote it",
+                dir.display()
+            )));
         }
-        // Older stores (no format yet) are read as they are; from now on they say what they hold.
-        db.insert(prefixed(META, b"format"), &STORE_FORMAT.to_be_bytes()).map_err(unavailable)?;
-        synced.flush().map_err(unavailable)?;
+        let created = match meta_u16(&db, META_SHARD_COUNT)? {
+            Some(stored) if stored != shard_count => {
+                return Err(JournalError::InvalidAppend(format!(
+                    "{} was created with {stored} shards, not {shard_count}",
+                    dir.display()
+                )))
+            }
+            Some(_) => false,
+            None => {
+                db.insert(prefixed(META, META_SHARD_COUNT), &shard_count.to_be_bytes()).map_err(unavailable)?;
+                true
+            }
+        };
+        let unmarked = format != Some(STORE_FORMAT);
+        if unmarked {
+            db.insert(prefixed(META, META_FORMAT), &STORE_FORMAT.to_be_bytes()).map_err(unavailable)?;
+        }
+        if created || unmarked {
+            synced.flush().map_err(unavailable)?;
+        }
         let pending = Arc::new(RwLock::new(PendingLog::load(&db)?));
         let setup = WriterSetup {
             shard_count,
@@ -162,8 +161,7 @@ impl SledJournal {
             return Ok(None);
         }
         let db = super::sled_open::open(&sled::Config::new().path(dir)).map_err(unavailable)?;
-        let stored = db.get(prefixed(META, b"shard_count")).map_err(unavailable)?;
-        Ok(stored.and_then(|bytes| bytes.as_ref().try_into().ok().map(u16::from_be_bytes)))
+        meta_u16(&db, META_SHARD_COUNT)
     }
 
     /// Stop the writer after it answered everything queued, and wait for it. Later writes

@@ -22,6 +22,10 @@ pub const CONSUMERS: u8 = b'c';
 pub const INBOUND: u8 = b'i';
 pub const META: u8 = b'm';
 
+/// `META` names: the shard count a store was created with, and its format.
+pub const META_SHARD_COUNT: &[u8] = b"shard_count";
+pub const META_FORMAT: &[u8] = b"format";
+
 /// The store format this build writes, under `META` + `format`: 2 since event records may hold
 /// runs of several events (1, never written, is the one-event-per-record format before them,
 /// which this build still reads). A build refuses a store whose format is newer than its own,

@@ -58,6 +58,7 @@ impl DecodedEvents {
         };
         // Decoded outside the lock: two consumers racing for one event both decode it, which
         // costs what it did before and gives equal events.
+        let kept_already: Vec<bool> = found.iter().map(Option::is_some).collect();
         let events: Vec<Result<Arc<AnyEvent>, SendError>> = stored
             .iter()
             .zip(found)
@@ -69,9 +70,11 @@ impl DecodedEvents {
         let mut forgotten = Vec::new();
         {
             let mut kept = self.kept();
-            for (event, decoded) in stored.iter().zip(&events) {
-                if let Ok(decoded) = decoded {
-                    kept.add(event.shard, event.position, decoded);
+            // Only what was decoded here: what was found is kept already.
+            for ((event, decoded), was_kept) in stored.iter().zip(&events).zip(kept_already) {
+                match decoded {
+                    Ok(decoded) if !was_kept => kept.add(event.shard, event.position, decoded),
+                    _ => {}
                 }
             }
             while kept.order.len() > self.capacity {
