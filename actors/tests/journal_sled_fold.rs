@@ -27,10 +27,10 @@ fn event(entity: EntityRef, sequence: u64) -> PendingEvent {
     PendingEvent { entity, sequence, message_id: String::new(), payload: sequence.to_be_bytes().to_vec() }
 }
 
-/// How many `g` (pending shard log) records the closed store at `path` holds.
+/// How many `h` (held group) records the closed store at `path` holds.
 fn pending_records(path: &Path) -> usize {
     let db = sled_open::open(&sled::Config::new().path(path)).unwrap();
-    db.scan_prefix([b'g']).count()
+    db.scan_prefix([b'h']).count()
 }
 
 /// Appends one event per entity, each its own batch, all in flight at once (so group commits
@@ -157,30 +157,39 @@ async fn readers_racing_folds_read_every_position_once() {
     }
 }
 
-/// An entity's events appended together are one `e` record on disk (a run), and read back one
-/// by one, by entity and by shard, after a reopen; appended alone, each is its own record.
+/// An entity's events are one `e` record on disk once folded, whether appended together or
+/// in several group commits with other entities' events between them, and read back one by
+/// one, by entity and by shard, after a reopen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_appended_together_are_one_record_on_disk() {
+async fn an_entitys_events_of_several_groups_are_one_record_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal");
     let shard = ShardId(2);
-    let claim = entities(shard, 1)[0];
+    let [claim, other] = entities(shard, 2)[..] else { unreachable!() };
     let journal = SledJournal::open(&path, SHARDS).unwrap();
     let epoch = journal.fence(shard).await.unwrap();
     let together: Vec<_> = (1..=4).map(|sequence| event(claim, sequence)).collect();
     journal.append(AppendBatch { shard, epoch, events: together }).await.unwrap();
+    journal.append(AppendBatch { shard, epoch, events: vec![event(other, 1)] }).await.unwrap();
     journal.append(AppendBatch { shard, epoch, events: vec![event(claim, 5)] }).await.unwrap();
+    let held = journal.read_shard(shard, 0, 100).await.unwrap();
     drop(journal);
     let db = sled_open::open(&sled::Config::new().path(&path)).unwrap();
-    assert_eq!(db.scan_prefix([b'e']).count(), 2, "four events together and one alone");
+    assert_eq!(db.scan_prefix([b'e']).count(), 2, "one record per entity");
     drop(db);
 
     let journal = SledJournal::open(&path, SHARDS).unwrap();
     let by_entity = journal.read_entity(claim, 2).await.unwrap();
-    assert_eq!(by_entity.iter().map(|event| event.sequence).collect::<Vec<_>>(), vec![3, 4, 5]);
+    assert_eq!(
+        by_entity.iter().map(|event| (event.sequence, event.position)).collect::<Vec<_>>(),
+        [(3, 3), (4, 4), (5, 6)]
+    );
     let by_shard = journal.read_shard(shard, 0, 100).await.unwrap();
-    assert_dense(&by_shard, 5);
-    assert_eq!(by_shard[2..], by_entity[..]);
+    assert_eq!(by_shard, held, "folded, the shard reads as it did held");
+    assert_dense(&by_shard, 6);
+    assert_eq!(by_shard[4].entity, other);
+    assert_eq!(by_shard[2..4], by_entity[..2]);
+    assert_eq!(by_shard[5], by_entity[2]);
     assert!(by_shard.iter().all(|stored| stored.payload == stored.sequence.to_be_bytes()));
 }
 

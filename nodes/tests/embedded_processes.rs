@@ -151,16 +151,16 @@ fn a_store_from_a_newer_build_is_refused_saying_what_and_where_and_is_left_as_it
         db.flush().unwrap();
     };
 
-    set_format(3);
+    set_format(4);
     let refused = practice().arg("verify").arg("--data-dir").arg(&data).output().unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "a newer store format was verified: {stderr}");
-    assert!(stderr.contains("store format 3") && stderr.contains("formats up to 2"), "{stderr}");
+    assert!(stderr.contains("store format 4") && stderr.contains("formats up to 3"), "{stderr}");
     assert!(stderr.contains(&journal.display().to_string()), "the error does not say which store: {stderr}");
     assert!(!stderr.contains("is a node running on it"), "a misleading hint: {stderr}");
 
     // The build that wrote it (here, the marker put back) finds everything as it was.
-    set_format(2);
+    set_format(3);
     let verify = practice().arg("verify").arg("--data-dir").arg(&data).output().unwrap();
     let report = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success(), "{report}\n{}", String::from_utf8_lossy(&verify.stderr));

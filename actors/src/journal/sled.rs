@@ -34,6 +34,7 @@ use super::{AppendBatch, BoxFuture, Epoch, Journal, JournalError, Snapshot, Stor
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::ShardId;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
@@ -195,9 +196,13 @@ impl SledJournal {
         })
     }
 
-    /// An entity's events after `after_sequence`. The record holding the first of them may be
-    /// a run that begins before it.
+    /// An entity's events after `after_sequence`: its records, then its held runs. The record
+    /// holding the first of them may be a run that begins before it.
+    ///
+    /// The held runs are taken first: a fold that writes them as records before the records are
+    /// read leaves them in both (the second copy is skipped), and one after leaves them held.
     fn read_entity_now(&self, entity: EntityRef, after_sequence: u64) -> Result<Vec<StoredEvent>, JournalError> {
+        let held = read_pending(&self.pending).entity_runs(&entity_key(&entity));
         let start = prefixed(EVENTS, &event_key(&entity, after_sequence.saturating_add(1)));
         let end = prefixed(EVENTS, &event_key(&entity, u64::MAX));
         // From the first event on, no record can begin before the one asked for.
@@ -205,15 +210,11 @@ impl SledJournal {
         let mut events = Vec::new();
         for item in holding_then_later(&self.tree, lowest, start, end).map_err(unavailable)? {
             let (key, value) = item.map_err(unavailable)?;
-            let first = read_u64(&key[1 + ENTITY_KEY_LEN..], "event key")?;
-            let record = decode_event_record(&value)?;
-            for (offset, payload) in (0u64..).zip(&record.payloads) {
-                let sequence = first + offset;
-                if sequence > after_sequence {
-                    let (shard, position) = (record.shard, record.first_position + offset);
-                    events.push(StoredEvent { entity, sequence, shard, position, payload: payload.to_vec() });
-                }
-            }
+            push_after(&mut events, entity, &key[1..], &value, after_sequence)?;
+        }
+        for (key, value) in held {
+            let after = events.last().map_or(after_sequence, |event: &StoredEvent| event.sequence);
+            push_after(&mut events, entity, &key, &value, after)?;
         }
         Ok(events)
     }
@@ -228,18 +229,28 @@ impl SledJournal {
                 return Ok(events);
             }
             let next = events.last().map_or(after, |event| event.position);
-            let tail = read_pending(&self.pending).tail(shard, next, limit - events.len());
-            match tail {
-                None => return Ok(events),
-                Some((first, _)) if first > next + 1 => continue,
-                Some((first, keys)) => {
-                    let mut records = Records::default();
-                    for (position, key) in (first..).zip(keys.chunks_exact(EVENT_KEY_LEN)) {
-                        events.push(records.event(&self.tree, shard, key, position)?);
+            // The held runs are taken under the lock (a fold writes them under other keys), and
+            // read after it, so the writer never waits on a reader's decoding.
+            let (first, keys, runs) = {
+                let pending = read_pending(&self.pending);
+                match pending.tail(shard, next, limit - events.len()) {
+                    None => return Ok(events),
+                    Some((first, _)) if first > next + 1 => continue,
+                    Some((first, keys)) => {
+                        let runs: Vec<_> = keys.chunks_exact(EVENT_KEY_LEN).map(|key| pending.run(key)).collect();
+                        (first, keys, runs)
                     }
-                    return Ok(events);
                 }
+            };
+            let mut records = Records::default();
+            for ((position, key), run) in (first..).zip(keys.chunks_exact(EVENT_KEY_LEN)).zip(runs) {
+                events.push(match run {
+                    Some(run) => event_in(shard, key, &run, position)?,
+                    // A `g` record's entry: its event is stored already.
+                    None => records.event(&self.tree, shard, key, position)?,
+                });
             }
+            return Ok(events);
         }
         Err(JournalError::Unavailable(format!("shard {shard}'s log kept being folded while it was read")))
     }
@@ -293,12 +304,48 @@ fn holding_then_later(
     Ok(tree.range(from..=end))
 }
 
-/// The events records a shard read met, the last one kept: a run's events follow one another
-/// in the shard log, each entry naming the run, so a run is looked up once.
+/// The events of one entity's record (`key`: its first event's key, without the keyspace
+/// prefix) with sequences after `after`, pushed in order.
+fn push_after(
+    events: &mut Vec<StoredEvent>,
+    entity: EntityRef,
+    key: &[u8],
+    value: &[u8],
+    after: u64,
+) -> Result<(), JournalError> {
+    let first = read_u64(&key[ENTITY_KEY_LEN..], "event key")?;
+    let record = decode_event_record(value)?;
+    for (index, payload) in record.payloads.iter().enumerate() {
+        let sequence = first + index as u64;
+        if sequence > after {
+            let (shard, position) = (record.shard, record.position(index));
+            events.push(StoredEvent { entity, sequence, shard, position, payload: payload.to_vec() });
+        }
+    }
+    Ok(())
+}
+
+/// The event at `position` of a shard in the record under `key` (its first event's key).
+fn event_in(shard: ShardId, key: &[u8], value: &[u8], position: u64) -> Result<StoredEvent, JournalError> {
+    let entity = decode_entity_key(key)?;
+    let first = read_u64(&key[ENTITY_KEY_LEN..], "shard log entry")?;
+    let record = decode_event_record(value)?;
+    if record.shard != shard {
+        return Err(JournalError::Corrupt(format!("shard {shard} log names an event of shard {}", record.shard)));
+    }
+    let (index, payload) = record.at(position)?;
+    Ok(StoredEvent { entity, sequence: first + index, shard, position, payload: payload.to_vec() })
+}
+
+/// Most records a shard read keeps while it reads.
+const RECORDS_KEPT: usize = 1024;
+
+/// The events records a shard read met: an entity's events in one record lie apart in the
+/// shard log, each entry naming the record, so a record is looked up once per read.
 #[derive(Default)]
 struct Records {
-    /// The last record's event key (without the keyspace prefix) and value.
-    last: Option<(Vec<u8>, sled::IVec)>,
+    /// By event key (without the keyspace prefix).
+    kept: HashMap<Vec<u8>, sled::IVec>,
 }
 
 impl Records {
@@ -311,20 +358,18 @@ impl Records {
         event_key_bytes: &[u8],
         position: u64,
     ) -> Result<StoredEvent, JournalError> {
-        let value = match self.last.take() {
-            Some((last, value)) if last == event_key_bytes => value,
-            _ => tree
-                .get(prefixed(EVENTS, event_key_bytes))
-                .map_err(unavailable)?
-                .ok_or_else(|| JournalError::Corrupt(format!("shard {shard} log names a missing event")))?,
-        };
-        let entity = decode_entity_key(event_key_bytes)?;
-        let first = read_u64(&event_key_bytes[ENTITY_KEY_LEN..], "shard log entry")?;
-        let record = decode_event_record(&value)?;
-        let (offset, payload) = record.at(position)?;
-        let event =
-            StoredEvent { entity, sequence: first + offset, shard: record.shard, position, payload: payload.to_vec() };
-        self.last = Some((event_key_bytes.to_vec(), value));
+        if let Some(value) = self.kept.get(event_key_bytes) {
+            return event_in(shard, event_key_bytes, value, position);
+        }
+        let value = tree
+            .get(prefixed(EVENTS, event_key_bytes))
+            .map_err(unavailable)?
+            .ok_or_else(|| JournalError::Corrupt(format!("shard {shard} log names a missing event")))?;
+        let event = event_in(shard, event_key_bytes, &value, position)?;
+        if self.kept.len() >= RECORDS_KEPT {
+            self.kept.clear();
+        }
+        self.kept.insert(event_key_bytes.to_vec(), value);
         Ok(event)
     }
 }

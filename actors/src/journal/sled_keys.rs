@@ -14,8 +14,12 @@ use uuid::Uuid;
 /// Keyspace prefixes.
 pub const EVENTS: u8 = b'e';
 pub const SHARD_LOG: u8 = b'l';
-/// Group commits' shard log entries not yet folded into `SHARD_LOG` (see `sled_pending`).
+/// Group commits' shard log entries not yet folded into `SHARD_LOG`, as builds of store format
+/// 2 wrote them (their events are `EVENTS` records already); read back and folded at open.
 pub const PENDING: u8 = b'g';
+/// Group commits not yet folded: a group's shard log entries and its events, held here until a
+/// fold writes the events as `EVENTS` runs (see `sled_pending`).
+pub const HELD: u8 = b'h';
 pub const EPOCHS: u8 = b'p';
 pub const SNAPSHOTS: u8 = b's';
 pub const CONSUMERS: u8 = b'c';
@@ -26,11 +30,13 @@ pub const META: u8 = b'm';
 pub const META_SHARD_COUNT: &[u8] = b"shard_count";
 pub const META_FORMAT: &[u8] = b"format";
 
-/// The store format this build writes, under `META` + `format`: 2 since event records may hold
-/// runs of several events (1, never written, is the one-event-per-record format before them,
-/// which this build still reads). A build refuses a store whose format is newer than its own,
-/// so a later change of layout cannot be misread by this one.
-pub const STORE_FORMAT: u16 = 2;
+/// The store format this build writes, under `META` + `format`: 3 since group commits hold their
+/// events in `HELD` records until a fold writes them, as runs whose events may come from many
+/// groups (their positions listed). 2: event records may hold runs of consecutive positions,
+/// and `PENDING` records; 1, never written, is the one-event-per-record format before them.
+/// This build reads all three. A build refuses a store whose format is newer than its own, so
+/// a later change of layout cannot be misread by this one.
+pub const STORE_FORMAT: u16 = 3;
 
 /// `prefix` + `key`.
 pub fn prefixed(prefix: u8, key: &[u8]) -> Vec<u8> {
@@ -152,10 +158,12 @@ pub fn event_value(shard: ShardId, position: u64, payload: &[u8]) -> Vec<u8> {
     value
 }
 
-/// Opens an `events` value holding a run: consecutive events of one entity appended together,
-/// under the key of the first. No shard has this number (shards are numbered below a `u16`
-/// count), so a one-event value never starts with it.
+/// Opens an `events` value holding a run: consecutive events of one entity, under the key of
+/// the first. No shard has these numbers (shards are numbered below a `u16` count), so a
+/// one-event value never starts with them. A run appended together has consecutive positions
+/// too; one a fold gathered from several groups lists them.
 const RUN_MARKER: [u8; 2] = [0xFF, 0xFF];
+const LISTED_RUN_MARKER: [u8; 2] = [0xFF, 0xFE];
 
 /// At most this many events, and about this many payload bytes, in one run: a command's events
 /// are a few, but a practice's batch of commands can append hundreds, and a sled value over
@@ -163,10 +171,10 @@ const RUN_MARKER: [u8; 2] = [0xFF, 0xFF];
 pub const RUN_MAX_EVENTS: usize = 64;
 pub const RUN_MAX_BYTES: usize = 32 * 1024;
 
-/// `events` value of a run of several events (`event_value` for one): the marker, shard (2),
-/// the first event's position (8), the count (4), then each payload's length (4) and bytes.
-/// The events have consecutive sequences from the key's and consecutive positions from
-/// `first_position`.
+/// `events` value of a run of several events with consecutive positions (`event_value` for
+/// one): the marker, shard (2), the first event's position (8), the count (4), then each
+/// payload's length (4) and bytes. The events have consecutive sequences from the key's and
+/// consecutive positions from `first_position`.
 pub fn event_run_value(shard: ShardId, first_position: u64, payloads: &[&[u8]]) -> Vec<u8> {
     let mut value = Vec::with_capacity(16 + super::payloads::encoded_len(payloads.iter().copied()));
     value.extend_from_slice(&RUN_MARKER);
@@ -177,28 +185,88 @@ pub fn event_run_value(shard: ShardId, first_position: u64, payloads: &[&[u8]]) 
     value
 }
 
+/// The `events` value for events of one entity with consecutive sequences from the key's, at
+/// ascending `positions` of `shard`: one event's value, a run's, or, when the positions are
+/// not consecutive, a listed run's: the marker, shard (2), the count (4), each position (8),
+/// then each payload's length (4) and bytes.
+pub fn events_value(shard: ShardId, positions: &[u64], payloads: &[&[u8]]) -> Vec<u8> {
+    let consecutive = positions.windows(2).all(|pair| pair[1] == pair[0] + 1);
+    match (positions, payloads) {
+        ([position], [payload]) => event_value(shard, *position, payload),
+        ([first, ..], _) if consecutive => event_run_value(shard, *first, payloads),
+        _ => {
+            let size = 8 + 8 * positions.len() + super::payloads::encoded_len(payloads.iter().copied());
+            let mut value = Vec::with_capacity(size);
+            value.extend_from_slice(&LISTED_RUN_MARKER);
+            value.extend_from_slice(&shard.0.to_be_bytes());
+            value.extend_from_slice(&(payloads.len() as u32).to_be_bytes());
+            for position in positions {
+                value.extend_from_slice(&position.to_be_bytes());
+            }
+            super::payloads::append(&mut value, payloads.iter().copied());
+            value
+        }
+    }
+}
+
+/// Where a record's events are in their shard.
+#[derive(Debug, PartialEq, Eq, Clone)]
+pub enum Positions<'a> {
+    /// One after another from this one.
+    From(u64),
+    /// Each event's, ascending: 8 bytes each, big-endian.
+    Listed(&'a [u8]),
+}
+
 /// An `events` value read: one event, or a run of them.
 #[derive(Debug, PartialEq, Eq)]
 pub struct EventRecord<'a> {
     pub shard: ShardId,
-    /// The position of the first event; the others follow it one by one.
-    pub first_position: u64,
+    pub positions: Positions<'a>,
     pub payloads: Vec<&'a [u8]>,
 }
 
 impl EventRecord<'_> {
-    /// The payload of the event at `position`, which must be one of the record's.
+    /// The position of the record's event at `index`.
+    pub fn position(&self, index: usize) -> u64 {
+        match &self.positions {
+            Positions::From(first) => first + index as u64,
+            Positions::Listed(bytes) => listed(bytes, index),
+        }
+    }
+
+    /// The index and payload of the event at `position`, which must be one of the record's.
     pub fn at(&self, position: u64) -> Result<(u64, &[u8]), JournalError> {
-        let index = position.checked_sub(self.first_position).map(|index| index as usize);
+        let index = match &self.positions {
+            Positions::From(first) => position.checked_sub(*first).and_then(|index| usize::try_from(index).ok()),
+            Positions::Listed(bytes) => {
+                let (mut low, mut high) = (0, bytes.len() / 8);
+                while low < high {
+                    let middle = (low + high) / 2;
+                    if listed(bytes, middle) < position {
+                        low = middle + 1;
+                    } else {
+                        high = middle;
+                    }
+                }
+                (low < bytes.len() / 8 && listed(bytes, low) == position).then_some(low)
+            }
+        };
         match index.and_then(|index| self.payloads.get(index).map(|payload| (index as u64, *payload))) {
             Some(found) => Ok(found),
             None => Err(JournalError::Corrupt(format!(
                 "shard log position {position} is not in the events record at {} ({} events)",
-                self.first_position,
+                self.position(0),
                 self.payloads.len()
             ))),
         }
     }
+}
+
+fn listed(bytes: &[u8], index: usize) -> u64 {
+    let mut array = [0u8; 8];
+    array.copy_from_slice(&bytes[index * 8..index * 8 + 8]);
+    u64::from_be_bytes(array)
 }
 
 pub fn decode_event_record(bytes: &[u8]) -> Result<EventRecord<'_>, JournalError> {
@@ -206,21 +274,31 @@ pub fn decode_event_record(bytes: &[u8]) -> Result<EventRecord<'_>, JournalError
     if bytes.len() < 10 {
         return Err(short());
     }
-    if bytes[..2] != RUN_MARKER {
-        let shard = ShardId(u16::from_be_bytes([bytes[0], bytes[1]]));
+    let marker = [bytes[0], bytes[1]];
+    if marker != RUN_MARKER && marker != LISTED_RUN_MARKER {
+        let shard = ShardId(u16::from_be_bytes(marker));
         let first_position = read_u64(&bytes[2..10], "event position")?;
-        return Ok(EventRecord { shard, first_position, payloads: vec![&bytes[10..]] });
+        return Ok(EventRecord { shard, positions: Positions::From(first_position), payloads: vec![&bytes[10..]] });
     }
-    let header = bytes.get(..16).ok_or_else(short)?;
-    let shard = ShardId(u16::from_be_bytes([header[2], header[3]]));
-    let first_position = read_u64(&header[4..12], "event position")?;
-    let count = u32::from_be_bytes([header[12], header[13], header[14], header[15]]) as usize;
+    let shard = ShardId(u16::from_be_bytes([bytes[2], bytes[3]]));
+    let (positions, count, rest) = if marker == RUN_MARKER {
+        let header = bytes.get(..16).ok_or_else(short)?;
+        let count = u32::from_be_bytes([header[12], header[13], header[14], header[15]]) as usize;
+        (Positions::From(read_u64(&header[4..12], "event position")?), count, &bytes[16..])
+    } else {
+        let count = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+        let listed = bytes.get(8..8 + count.checked_mul(8).ok_or_else(short)?).ok_or_else(short)?;
+        if listed.chunks_exact(8).zip(listed.chunks_exact(8).skip(1)).any(|(before, after)| before >= after) {
+            return Err(JournalError::Corrupt("a run whose positions do not ascend".into()));
+        }
+        (Positions::Listed(listed), count, &bytes[8 + listed.len()..])
+    };
     if count == 0 {
         return Err(JournalError::Corrupt("a run of no events".into()));
     }
-    let payloads = super::payloads::split(&bytes[16..], count)
+    let payloads = super::payloads::split(rest, count)
         .map_err(|error| JournalError::Corrupt(format!("a run of {count} events in {} bytes: {error}", bytes.len())))?;
-    Ok(EventRecord { shard, first_position, payloads })
+    Ok(EventRecord { shard, positions, payloads })
 }
 
 #[cfg(test)]
@@ -251,7 +329,7 @@ mod tests {
         let record = decode_event_record(&one).unwrap();
         assert_eq!(
             record,
-            EventRecord { shard: ShardId(4), first_position: 17, payloads: vec![b"created".as_slice()] }
+            EventRecord { shard: ShardId(4), positions: Positions::From(17), payloads: vec![b"created".as_slice()] }
         );
         assert_eq!(record.at(17).unwrap(), (0, b"created".as_slice()));
         assert!(record.at(18).is_err());
@@ -262,8 +340,8 @@ mod tests {
         let run = event_run_value(ShardId(63), 40, &payloads);
         let record = decode_event_record(&run).unwrap();
         assert_eq!(
-            (record.shard, record.first_position, record.payloads.clone()),
-            (ShardId(63), 40, payloads.to_vec())
+            (record.shard, record.positions.clone(), record.payloads.clone()),
+            (ShardId(63), Positions::From(40), payloads.to_vec())
         );
         assert_eq!(record.at(42).unwrap(), (2, b"third".as_slice()));
         assert!(record.at(39).is_err() && record.at(43).is_err());
@@ -274,5 +352,27 @@ mod tests {
         let mut longer = run.clone();
         longer.push(0);
         assert!(decode_event_record(&longer).is_err());
+    }
+
+    #[test]
+    fn events_of_several_groups_list_their_positions() {
+        let payloads: [&[u8]; 3] = [b"first", b"", b"third"];
+        // Consecutive positions make the compact forms.
+        assert_eq!(events_value(ShardId(2), &[9], &payloads[..1]), event_value(ShardId(2), 9, b"first"));
+        assert_eq!(events_value(ShardId(2), &[9, 10, 11], &payloads), event_run_value(ShardId(2), 9, &payloads));
+        let listed = events_value(ShardId(2), &[9, 14, 300], &payloads);
+        let record = decode_event_record(&listed).unwrap();
+        assert_eq!((record.shard, record.payloads.clone()), (ShardId(2), payloads.to_vec()));
+        assert_eq!([record.position(0), record.position(1), record.position(2)], [9, 14, 300]);
+        assert_eq!(record.at(14).unwrap(), (1, b"".as_slice()));
+        assert_eq!(record.at(300).unwrap(), (2, b"third".as_slice()));
+        for missing in [0, 8, 10, 13, 15, 299, 301] {
+            assert!(record.at(missing).is_err(), "position {missing} is not the record's");
+        }
+        for cut in 0..listed.len() {
+            assert!(matches!(decode_event_record(&listed[..cut]), Err(JournalError::Corrupt(_))), "cut at {cut}");
+        }
+        let descending = events_value(ShardId(2), &[9, 300, 14], &payloads);
+        assert!(decode_event_record(&descending).is_err(), "positions must ascend");
     }
 }

@@ -44,11 +44,11 @@
 
 use super::sled_keys::{
     decode_event_record, entity_key, event_key, event_run_value, event_value, prefixed, read_u64, shard_key,
-    shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, EVENT_KEY_LEN,
+    shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, EVENT_KEY_LEN, HELD,
     INBOUND, RUN_MAX_BYTES, RUN_MAX_EVENTS, SHARD_LOG, SNAPSHOTS,
 };
 use super::sled_open::SyncedDb;
-use super::sled_pending::{encode, pending_key, FoldPolicy, GroupLog, PendingLog};
+use super::sled_pending::{encode_held, held_key, FoldPolicy, GroupLog, HeldRun, PendingLog};
 use super::{AppendBatch, Epoch, JournalError, PendingEvent};
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::{shard_of, ShardId};
@@ -113,8 +113,12 @@ fn last_folded_position(db: &sled::Db, shard: ShardId) -> Result<u64, JournalErr
     }
 }
 
-/// An entity's last stored sequence (0 when new): the last event of its greatest record.
-fn last_sequence(db: &sled::Db, entity: &EntityRef) -> Result<u64, JournalError> {
+/// An entity's last stored sequence (0 when new): the last event of its last held run, else of
+/// its greatest record.
+fn last_sequence(db: &sled::Db, pending: &PendingLog, entity: &EntityRef) -> Result<u64, JournalError> {
+    if let Some(head) = pending.entity_head(&entity_key(entity))? {
+        return Ok(head);
+    }
     let start = prefixed(EVENTS, &event_key(entity, 0));
     let end = prefixed(EVENTS, &event_key(entity, u64::MAX));
     match db.range(start..=end).next_back() {
@@ -180,16 +184,16 @@ impl Facts {
 /// What a group did to the shard log, for the pending log to learn once it is applied.
 enum LogWrite {
     Nothing,
-    /// A `g` record with this number and these entries.
-    Pending(u64, GroupLog),
+    /// An `h` record with this number, these entries and these runs.
+    Held(u64, GroupLog, Vec<HeldRun>),
     /// Everything pending, and the group's own entries, folded into `l` records.
     Folded,
 }
 
 /// A group's pending writes over the stored keys: reads see the group's own earlier writes.
-/// Event writes go straight to the batch (nothing reads them back within a group: heads and
-/// positions answer for them), the shard log entries are gathered per shard, and the few keys
-/// a later request may read (snapshots, inbound ids) are kept in `writes` too.
+/// Events are gathered as runs and the shard log entries per shard, for an `h` record or a
+/// fold (nothing reads them back within a group: heads and positions answer for them), and
+/// the few keys a later request may read (snapshots, inbound ids) are kept in `writes` too.
 struct Staged<'a> {
     db: &'a sled::Db,
     known: &'a Facts,
@@ -199,6 +203,8 @@ struct Staged<'a> {
     writes: HashMap<Vec<u8>, Vec<u8>>,
     /// Per shard: the group's first position there and the event keys from it on.
     logs: GroupLog,
+    runs: Vec<HeldRun>,
+    run_bytes: usize,
 }
 
 impl<'a> Staged<'a> {
@@ -211,24 +217,26 @@ impl<'a> Staged<'a> {
             batch: sled::Batch::default(),
             writes: HashMap::new(),
             logs: GroupLog::new(),
+            runs: Vec::new(),
+            run_bytes: 0,
         }
     }
 
-    /// The batch to apply, with the group's shard log entries (a `g` record, or a fold when
-    /// one is due), and what it moves.
-    fn finish(mut self, policy: FoldPolicy) -> (sled::Batch, Facts, LogWrite) {
+    /// The batch to apply, with the group's events and shard log entries (an `h` record, or a
+    /// fold when one is due), and what it moves.
+    fn finish(mut self, policy: FoldPolicy) -> Result<(sled::Batch, Facts, LogWrite), JournalError> {
         let entries = self.logs.values().map(|(_, keys)| keys.len() / EVENT_KEY_LEN).sum();
         let log = if entries == 0 {
             LogWrite::Nothing
-        } else if self.pending.due(policy, entries) {
-            self.pending.fold_into(&self.logs, &mut self.batch);
+        } else if self.pending.due(policy, entries, self.run_bytes) {
+            self.pending.fold_into(&self.logs, &self.runs, &mut self.batch)?;
             LogWrite::Folded
         } else {
             let number = self.pending.next_group();
-            self.batch.insert(pending_key(number), encode(&self.logs));
-            LogWrite::Pending(number, self.logs)
+            self.batch.insert(held_key(number), encode_held(&self.logs, &self.runs));
+            LogWrite::Held(number, self.logs, self.runs)
         };
-        (self.batch, self.moves, log)
+        Ok((self.batch, self.moves, log))
     }
 
     /// The group's own value, else the writer's; `None`: read it from sled.
@@ -239,7 +247,7 @@ impl<'a> Staged<'a> {
     fn head(&self, entity: &EntityRef, key: &[u8; ENTITY_KEY_LEN]) -> Result<u64, JournalError> {
         match self.recall(|facts| facts.head(key)) {
             Some(head) => Ok(head),
-            None => last_sequence(self.db, entity),
+            None => last_sequence(self.db, self.pending, entity),
         }
     }
 
@@ -315,13 +323,19 @@ pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Rece
                 }
             }
         }
-        let (results, batch, moves, log) = {
+        let staged = {
             let pending = read_pending(&setup.pending);
             let mut staged = Staged::new(&db, &known, &pending);
             let results: Vec<Applied> =
                 group.iter().map(|request| check_request(&mut staged, setup.shard_count, request)).collect();
-            let (batch, moves, log) = staged.finish(setup.fold);
-            (results, batch, moves, log)
+            staged.finish(setup.fold).map(|(batch, moves, log)| (results, batch, moves, log))
+        };
+        let (results, batch, moves, log) = match staged {
+            Ok(staged) => staged,
+            Err(error) => {
+                answer(group, Err(error));
+                continue;
+            }
         };
         let applied = db.apply_batch(batch).map_err(unavailable);
         if applied.is_ok() {
@@ -342,9 +356,10 @@ pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Rece
         return;
     }
     if setup.fold_on_close && !pending_stale {
-        // A store closed cleanly holds no `g` records, so a build that predates them reads it.
+        // A store closed cleanly holds no `h` records: every event is where it stays.
         let fold = read_pending(&setup.pending).fold_all();
-        if let Err(error) = fold.map_or(Ok(()), |batch| db.apply_batch(batch)) {
+        let folded = fold.and_then(|fold| fold.map_or(Ok(()), |batch| db.apply_batch(batch).map_err(unavailable)));
+        if let Err(error) = folded {
             tracing::error!(%error, "folding the pending shard log at close failed; the next open reads it back");
         }
     }
@@ -356,7 +371,7 @@ pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Rece
 fn learn_log(pending: &SharedPending, log: LogWrite) -> Result<(), JournalError> {
     match log {
         LogWrite::Nothing => Ok(()),
-        LogWrite::Pending(number, entries) => write_pending(pending).add(number, entries),
+        LogWrite::Held(number, entries, runs) => write_pending(pending).add(HELD, number, entries, runs),
         LogWrite::Folded => {
             write_pending(pending).clear();
             Ok(())
@@ -501,7 +516,8 @@ fn stage_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) 
                 event_run_value(batch.shard, position + 1, &payloads)
             }
         };
-        staged.put(prefixed(EVENTS, &key), value);
+        staged.run_bytes += value.len();
+        staged.runs.push((key, value));
         // Positions stay dense in a shard, so the group's record there holds consecutive ones.
         let (_, log) = staged.logs.entry(batch.shard).or_insert_with(|| (position + 1, Vec::new()));
         for _ in run {
