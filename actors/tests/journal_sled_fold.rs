@@ -120,11 +120,18 @@ async fn a_clean_close_folds_and_a_crash_leaves_records_that_read_back_the_same(
 }
 
 /// A fold moves entries from memory to per-shard records between a reader's two reads; the
-/// reader must still see every position once, in order.
+/// reader must still see every position once, in order. Folds of one slice (every two groups)
+/// and folds in slices (every 16 groups, over eight).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_racing_folds_read_every_position_once() {
+    for groups in [2, 16] {
+        readers_racing_folds(FoldPolicy { groups, entries: usize::MAX }).await;
+    }
+}
+
+async fn readers_racing_folds(fold: FoldPolicy) {
     let dir = tempfile::tempdir().unwrap();
-    let options = SledOptions { fold: FoldPolicy { groups: 2, entries: usize::MAX }, ..SledOptions::default() };
+    let options = SledOptions { fold, ..SledOptions::default() };
     let journal = Arc::new(SledJournal::open_with(&dir.path().join("journal"), SHARDS, options).unwrap());
     let shard = ShardId(3);
     let claims = entities(shard, 16);
@@ -228,4 +235,62 @@ async fn readers_racing_runs_read_every_sequence_once() {
     }
     let all = journal.read_entity(claim, 0).await.unwrap();
     assert_eq!(all.iter().map(|event| event.sequence).collect::<Vec<_>>(), (1..next).collect::<Vec<_>>());
+}
+
+/// A crash part of the way through a fold in slices leaves every covered group held and some
+/// entities' records written: both read back as one history, and the next fold rewrites them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_part_of_the_way_through_a_fold_reads_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let shard = ShardId(0);
+    let claims = entities(shard, 4);
+    // Due after 8 groups, in four slices: one entity's runs each.
+    let sliced = SledOptions {
+        fold: FoldPolicy { groups: 8, entries: usize::MAX },
+        fold_on_close: false,
+        ..SledOptions::default()
+    };
+    let journal = SledJournal::open_with(&path, SHARDS, sliced).unwrap();
+    let epoch = journal.fence(shard).await.unwrap();
+    // Each append awaited alone: a group each. The 9th and 10th write the first two slices.
+    for index in 0..10u64 {
+        let events = vec![event(claims[(index % 4) as usize], index / 4 + 1)];
+        journal.append(AppendBatch { shard, epoch, events }).await.unwrap();
+    }
+    let by_shard = journal.read_shard(shard, 0, 100).await.unwrap();
+    let mut by_entity = Vec::new();
+    for claim in &claims {
+        by_entity.push(journal.read_entity(*claim, 0).await.unwrap());
+    }
+    drop(journal);
+    {
+        let db = sled_open::open(&sled::Config::new().path(&path)).unwrap();
+        assert_eq!(db.scan_prefix([b'e']).count(), 2, "two slices written");
+        assert_eq!(db.scan_prefix([b'h']).count(), 10, "no group cleared");
+        assert_eq!(db.scan_prefix([b'l']).count(), 0, "the shard log waits for the last slice");
+    }
+
+    let journal = SledJournal::open(&path, SHARDS).unwrap();
+    assert_eq!(journal.read_shard(shard, 0, 100).await.unwrap(), by_shard);
+    for (claim, events) in claims.iter().zip(&by_entity) {
+        assert_eq!(&journal.read_entity(*claim, 0).await.unwrap(), events);
+        assert_eq!(&journal.read_entity(*claim, 1).await.unwrap(), &events[1..]);
+    }
+    let epoch = journal.fence(shard).await.unwrap();
+    for (claim, events) in claims.iter().zip(&by_entity) {
+        let events = vec![event(*claim, events.len() as u64 + 1)];
+        journal.append(AppendBatch { shard, epoch, events }).await.unwrap();
+    }
+    drop(journal);
+    let journal = SledJournal::open(&path, SHARDS).unwrap();
+    let all = journal.read_shard(shard, 0, 100).await.unwrap();
+    assert_dense(&all, 14);
+    assert_eq!(all[..10], by_shard[..]);
+    for claim in &claims {
+        let sequences: Vec<u64> = journal.read_entity(*claim, 0).await.unwrap().iter().map(|e| e.sequence).collect();
+        assert_eq!(sequences, (1..=sequences.len() as u64).collect::<Vec<_>>());
+    }
+    drop(journal);
+    assert_eq!(pending_records(&path), 0);
 }

@@ -10,6 +10,7 @@
 pub mod conformance;
 pub mod payloads;
 pub mod sled;
+mod sled_fold;
 mod sled_keys;
 pub mod sled_open;
 mod sled_pending;

@@ -17,13 +17,15 @@
 //! Stores of format 2 kept only the entries pending, as `g` records, their events already
 //! written: those load the same, and fold with the rest.
 
+use super::sled_fold::merge_runs;
 use super::sled_keys::{
-    decode_event_record, events_value, prefixed, read_u64, shard_log_key, ENTITY_KEY_LEN, EVENT_KEY_LEN, HELD, PENDING,
-    RUN_MAX_BYTES, RUN_MAX_EVENTS, SHARD_LOG,
+    decode_event_record, prefixed, read_u64, shard_log_key, ENTITY_KEY_LEN, EVENTS, EVENT_KEY_LEN, HELD, PENDING,
+    SHARD_LOG,
 };
 use super::JournalError;
 use practice_protocol::shard::ShardId;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::Arc;
 
 /// One group's shard log: per shard, the position of its first event and the event keys of
@@ -36,6 +38,9 @@ pub(super) type EventKey = [u8; EVENT_KEY_LEN];
 /// One entity's events appended together: its first event's key and its `EVENTS` value.
 pub(super) type HeldRun = (EventKey, Vec<u8>);
 
+/// A held run as readers take it: its key and its shared value.
+pub(super) type SharedRun = (EventKey, Arc<[u8]>);
+
 /// When the writer folds the pending log into per-shard records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FoldPolicy {
@@ -46,32 +51,48 @@ pub struct FoldPolicy {
 }
 
 impl Default for FoldPolicy {
-    /// A fold writes what 16 groups held at once: every 64 groups doubled the half-load p99
-    /// (`bench backbone`: 5.6–7.4 ms against 3.7–4.1), every 4 lost most of the merging.
+    /// A fold every 32 records, written over the next 16 group commits (`sled_fold`): every 64
+    /// merged more but doubled the half-load p99 (`bench backbone`), every 16 merged less.
     fn default() -> Self {
-        Self { groups: 16, entries: 8192 }
+        Self { groups: 32, entries: 8192 }
     }
 }
 
 /// Most entries one folded `l` record holds: a reader loads a whole record to find its place.
 const RECORD_ENTRIES: usize = 512;
 
-/// A group whose runs take more than this folds at once instead of writing an `h` record.
-const HELD_GROUP_BYTES: usize = 64 * 1024;
-/// Fold once the held runs take this many bytes, whatever the groups.
+/// Most run bytes one `h` record holds: sled moves values over 128 KiB to blob files of its own.
+/// A group holding more writes several; a run larger than this folds everything at once.
+pub(super) const HELD_GROUP_BYTES: usize = 64 * 1024;
+/// Fold everything at once past this many held bytes, whatever the groups.
 const HELD_BYTES: usize = 8 << 20;
+
+/// One `g` or `h` record not yet folded.
+struct GroupRecord {
+    prefix: u8,
+    number: u64,
+    /// How many entries it added per shard.
+    entries: Vec<(ShardId, usize)>,
+    runs: Vec<EventKey>,
+}
+
+/// A held run: the group that holds it, and its `EVENTS` value, shared so readers take it out
+/// of the lock and decode it after.
+struct Held {
+    group: u64,
+    value: Arc<[u8]>,
+}
 
 /// The groups not yet folded: their entries by shard, their runs by key.
 #[derive(Default)]
 pub(super) struct PendingLog {
-    /// The records a fold removes (`g` or `h`, and the group number), ascending.
-    records: Vec<(u8, u64)>,
+    /// Oldest first.
+    groups: VecDeque<GroupRecord>,
     next_group: u64,
     /// Per shard: the first pending position and the event keys from it on.
     shards: BTreeMap<ShardId, (u64, Vec<u8>)>,
     entries: usize,
-    /// Shared, so readers take them out of the lock and decode them after.
-    runs: BTreeMap<EventKey, Arc<[u8]>>,
+    runs: BTreeMap<EventKey, Held>,
     held_bytes: usize,
 }
 
@@ -102,13 +123,21 @@ impl PendingLog {
         self.next_group
     }
 
-    /// Whether a group adding `entries` and runs of `bytes` should fold rather than add one more
-    /// `h` record.
-    pub fn due(&self, policy: FoldPolicy, entries: usize, bytes: usize) -> bool {
-        self.records.len() + 1 >= policy.groups
-            || self.entries + entries >= policy.entries
-            || bytes > HELD_GROUP_BYTES
+    /// Whether the held groups are due a fold (spread over the next groups, see `sled_fold`).
+    pub fn due(&self, policy: FoldPolicy) -> bool {
+        !self.groups.is_empty() && (self.groups.len() >= policy.groups || self.entries >= policy.entries)
+    }
+
+    /// Whether a group staging `runs` must fold everything at once rather than be held: one of
+    /// its runs is too large to hold, or what is held would pass `HELD_BYTES` or twice what a
+    /// fold is due at (folds in slices falling behind).
+    pub fn must_fold_now(&self, policy: FoldPolicy, runs: &[StagedRun]) -> bool {
+        let bytes: usize = runs.iter().map(|run| run.value.len()).sum();
+        let entries: usize = runs.iter().map(|run| run.count).sum();
+        runs.iter().any(|run| run.value.len() > HELD_GROUP_BYTES)
             || self.held_bytes + bytes > HELD_BYTES
+            || self.groups.len() + 1 >= policy.groups.saturating_mul(2)
+            || self.entries + entries >= policy.entries.saturating_mul(2)
     }
 
     /// Learn a `g` or `h` record once it is written. Each shard's entries must follow on from
@@ -122,26 +151,64 @@ impl PendingLog {
                 )));
             }
         }
+        let mut record = GroupRecord { prefix, number, entries: Vec::new(), runs: Vec::new() };
         for (shard, (first, keys)) in log.into_iter().filter(|(_, (_, keys))| !keys.is_empty()) {
-            self.entries += keys.len() / EVENT_KEY_LEN;
+            let count = keys.len() / EVENT_KEY_LEN;
+            self.entries += count;
+            record.entries.push((shard, count));
             self.shards.entry(shard).or_insert_with(|| (first, Vec::new())).1.extend_from_slice(&keys);
         }
         for (key, value) in runs {
             self.held_bytes += value.len();
-            self.runs.insert(key, value.into());
+            record.runs.push(key);
+            self.runs.insert(key, Held { group: number, value: value.into() });
         }
-        self.records.push((prefix, number));
+        self.groups.push_back(record);
         self.next_group = number + 1;
         Ok(())
     }
 
-    /// Forget everything once a fold is written (the numbering goes on).
+    /// Forget everything once a fold of it all is written (the numbering goes on).
     pub fn clear(&mut self) {
-        self.records.clear();
+        self.groups.clear();
         self.shards.clear();
         self.entries = 0;
         self.runs.clear();
         self.held_bytes = 0;
+    }
+
+    /// Forget the groups up to `through` once their fold is written: their entries are the
+    /// first of each shard's.
+    pub fn clear_through(&mut self, through: u64) {
+        while self.groups.front().is_some_and(|group| group.number <= through) {
+            let Some(group) = self.groups.pop_front() else { break };
+            for (shard, count) in group.entries {
+                if let Some((first, keys)) = self.shards.get_mut(&shard) {
+                    let cut = (count * EVENT_KEY_LEN).min(keys.len());
+                    keys.drain(..cut);
+                    *first += (cut / EVENT_KEY_LEN) as u64;
+                    if keys.is_empty() {
+                        self.shards.remove(&shard);
+                    }
+                }
+                self.entries = self.entries.saturating_sub(count);
+            }
+            for key in group.runs {
+                if let Some(held) = self.runs.remove(&key) {
+                    self.held_bytes = self.held_bytes.saturating_sub(held.value.len());
+                }
+            }
+        }
+    }
+
+    /// The number of the newest group, if any is pending.
+    pub fn newest(&self) -> Option<u64> {
+        self.groups.back().map(|group| group.number)
+    }
+
+    /// How many runs the groups up to `through` hold.
+    pub fn runs_through(&self, through: u64) -> usize {
+        self.groups.iter().take_while(|group| group.number <= through).map(|group| group.runs.len()).sum()
     }
 
     /// A shard's last pending position.
@@ -164,61 +231,142 @@ impl PendingLog {
     /// in `EVENTS`).
     pub fn run(&self, key: &[u8]) -> Option<Arc<[u8]>> {
         let key: &EventKey = key.try_into().ok()?;
-        self.runs.get(key).cloned()
+        self.runs.get(key).map(|held| held.value.clone())
     }
 
     /// An entity's held runs, in sequence order.
-    pub fn entity_runs(&self, entity: &[u8; ENTITY_KEY_LEN]) -> Vec<(EventKey, Arc<[u8]>)> {
-        self.runs.range(entity_range(entity)).map(|(key, value)| (*key, value.clone())).collect()
+    pub fn entity_runs(&self, entity: &[u8; ENTITY_KEY_LEN]) -> Vec<SharedRun> {
+        self.runs.range(entity_range(entity)).map(|(key, held)| (*key, held.value.clone())).collect()
     }
 
     /// An entity's last held sequence, if any of its events is held.
     pub fn entity_head(&self, entity: &[u8; ENTITY_KEY_LEN]) -> Result<Option<u64>, JournalError> {
-        let Some((key, value)) = self.runs.range(entity_range(entity)).next_back() else { return Ok(None) };
+        let Some((key, held)) = self.runs.range(entity_range(entity)).next_back() else { return Ok(None) };
         let first = read_u64(&key[ENTITY_KEY_LEN..], "held event key")?;
-        Ok(Some(first + decode_event_record(value)?.payloads.len() as u64 - 1))
+        Ok(Some(first + decode_event_record(&held.value)?.payloads.len() as u64 - 1))
+    }
+
+    /// The runs of groups up to `through` after `after` in key order: at least `at_least` of
+    /// them (when there are), then on to the end of the last one's entity, so an entity's runs
+    /// are never cut between two calls. Whether these were the last.
+    pub fn runs_after(&self, after: Option<&EventKey>, through: u64, at_least: usize) -> (Vec<SharedRun>, bool) {
+        let start = after.map_or(Bound::Unbounded, |after| Bound::Excluded(*after));
+        let mut runs: Vec<SharedRun> = Vec::new();
+        for (key, held) in self.runs.range((start, Bound::Unbounded)).filter(|(_, held)| held.group <= through) {
+            if runs.len() >= at_least
+                && runs.last().is_some_and(|(last, _)| last[..ENTITY_KEY_LEN] != key[..ENTITY_KEY_LEN])
+            {
+                return (runs, false);
+            }
+            runs.push((*key, held.value.clone()));
+        }
+        (runs, true)
+    }
+
+    /// Stage the shard log of the groups up to `through` as `l` records (entries naming the
+    /// records their runs went to, `renamed`), and the removal of those groups' records.
+    pub fn stage_log_through(&self, through: u64, renamed: &HashMap<EventKey, EventKey>, batch: &mut sled::Batch) {
+        let mut counts: BTreeMap<ShardId, usize> = BTreeMap::new();
+        for group in self.groups.iter().take_while(|group| group.number <= through) {
+            for (shard, count) in &group.entries {
+                *counts.entry(*shard).or_default() += count;
+            }
+            batch.remove(prefixed(group.prefix, &group.number.to_be_bytes()));
+        }
+        for (shard, count) in counts {
+            if let Some((first, keys)) = self.shards.get(&shard) {
+                let covered = &keys[..(count * EVENT_KEY_LEN).min(keys.len())];
+                stage_shard_log(shard, *first, covered, renamed, batch);
+            }
+        }
     }
 
     /// Stage the fold of everything pending plus `group` and its `runs` (not written as an `h`
-    /// record): each entity's runs as few `EVENTS` records as the caps allow, one `l` record
-    /// per shard (split every `RECORD_ENTRIES`) naming them, and the pending records removed.
+    /// record) at once: each entity's runs as few `EVENTS` records as the caps allow, one `l`
+    /// record per shard (split every `RECORD_ENTRIES`) naming them, and the pending records
+    /// removed.
     pub fn fold_into(&self, group: &GroupLog, runs: &[HeldRun], batch: &mut sled::Batch) -> Result<(), JournalError> {
-        let mut all: BTreeMap<&EventKey, &[u8]> = self.runs.iter().map(|(key, value)| (key, &value[..])).collect();
+        let mut all: BTreeMap<&EventKey, &[u8]> = self.runs.iter().map(|(key, held)| (key, &held.value[..])).collect();
         all.extend(runs.iter().map(|(key, value)| (key, value.as_slice())));
         let (records, renamed) = merge_runs(all)?;
         for (key, value) in records {
-            batch.insert(prefixed(super::sled_keys::EVENTS, &key), value);
+            batch.insert(prefixed(EVENTS, &key), value);
         }
         let mut shards: BTreeMap<ShardId, (u64, Vec<u8>)> = self.shards.clone();
         for (shard, (first, keys)) in group {
             shards.entry(*shard).or_insert_with(|| (*first, Vec::new())).1.extend_from_slice(keys);
         }
         for (shard, (first, keys)) in shards {
-            for (index, chunk) in keys.chunks(RECORD_ENTRIES * EVENT_KEY_LEN).enumerate() {
-                let position = first + (index * RECORD_ENTRIES) as u64;
-                let mut record = Vec::with_capacity(chunk.len());
-                for entry in chunk.chunks_exact(EVENT_KEY_LEN) {
-                    let named = <&EventKey>::try_from(entry).ok().and_then(|entry| renamed.get(entry));
-                    record.extend_from_slice(named.map_or(entry, |key| key.as_slice()));
-                }
-                batch.insert(prefixed(SHARD_LOG, &shard_log_key(shard, position)), record);
-            }
+            stage_shard_log(shard, first, &keys, &renamed, batch);
         }
-        for (prefix, number) in &self.records {
-            batch.remove(prefixed(*prefix, &number.to_be_bytes()));
+        for group in &self.groups {
+            batch.remove(prefixed(group.prefix, &group.number.to_be_bytes()));
         }
         Ok(())
     }
 
     /// The fold of everything pending, alone (a clean close); `None` when nothing is.
     pub fn fold_all(&self) -> Result<Option<sled::Batch>, JournalError> {
-        if self.records.is_empty() {
+        if self.groups.is_empty() {
             return Ok(None);
         }
         let mut batch = sled::Batch::default();
         self.fold_into(&GroupLog::new(), &[], &mut batch)?;
         Ok(Some(batch))
     }
+}
+
+/// `l` records for a shard's consecutive entries from position `first`, each naming the record
+/// its run went to.
+fn stage_shard_log(
+    shard: ShardId,
+    first: u64,
+    keys: &[u8],
+    renamed: &HashMap<EventKey, EventKey>,
+    batch: &mut sled::Batch,
+) {
+    for (index, chunk) in keys.chunks(RECORD_ENTRIES * EVENT_KEY_LEN).enumerate() {
+        let position = first + (index * RECORD_ENTRIES) as u64;
+        let mut record = Vec::with_capacity(chunk.len());
+        for entry in chunk.chunks_exact(EVENT_KEY_LEN) {
+            let named = <&EventKey>::try_from(entry).ok().and_then(|entry| renamed.get(entry));
+            record.extend_from_slice(named.map_or(entry, |key| key.as_slice()));
+        }
+        batch.insert(prefixed(SHARD_LOG, &shard_log_key(shard, position)), record);
+    }
+}
+
+/// A run a group commit staged: its key and value, and its events' first position in `shard`.
+pub(super) struct StagedRun {
+    pub key: EventKey,
+    pub value: Vec<u8>,
+    pub shard: ShardId,
+    pub first: u64,
+    pub count: usize,
+}
+
+/// A group's runs as `h` record contents of at most `limit` run bytes each (a run is never
+/// cut), in order: each one's shard log entries and runs.
+pub(super) fn held_records(runs: Vec<StagedRun>, limit: usize) -> Vec<(GroupLog, Vec<HeldRun>)> {
+    let mut records = Vec::new();
+    let (mut log, mut held, mut bytes) = (GroupLog::new(), Vec::new(), 0);
+    for run in runs {
+        if !held.is_empty() && bytes + run.value.len() > limit {
+            records.push((std::mem::take(&mut log), std::mem::take(&mut held)));
+            bytes = 0;
+        }
+        bytes += run.value.len();
+        // Positions stay dense in a shard, so each record's entries there are consecutive.
+        let (_, entries) = log.entry(run.shard).or_insert_with(|| (run.first, Vec::new()));
+        for _ in 0..run.count {
+            entries.extend_from_slice(&run.key);
+        }
+        held.push((run.key, run.value));
+    }
+    if !held.is_empty() {
+        records.push((log, held));
+    }
+    records
 }
 
 /// Every key of one entity's events.
@@ -228,63 +376,6 @@ fn entity_range(entity: &[u8; ENTITY_KEY_LEN]) -> std::ops::RangeInclusive<Event
     let mut high = [0xFFu8; EVENT_KEY_LEN];
     high[..ENTITY_KEY_LEN].copy_from_slice(entity);
     low..=high
-}
-
-/// Runs in key order joined, per entity, into records of consecutive sequences within the run
-/// caps (a run is never split). Returns the records and, for every run that is no longer the
-/// first of its record, the key of the record that holds it.
-fn merge_runs(runs: BTreeMap<&EventKey, &[u8]>) -> Result<(Vec<HeldRun>, HashMap<EventKey, EventKey>), JournalError> {
-    struct Record<'a> {
-        key: EventKey,
-        next_sequence: u64,
-        shard: ShardId,
-        positions: Vec<u64>,
-        payloads: Vec<&'a [u8]>,
-        bytes: usize,
-    }
-    let mut records = Vec::new();
-    let mut renamed = HashMap::new();
-    let mut open: Option<Record<'_>> = None;
-    let close = |record: Record<'_>, records: &mut Vec<HeldRun>| {
-        records.push((record.key, events_value(record.shard, &record.positions, &record.payloads)));
-    };
-    for (key, value) in runs {
-        let run = decode_event_record(value)?;
-        let first = read_u64(&key[ENTITY_KEY_LEN..], "held event key")?;
-        let bytes: usize = run.payloads.iter().map(|payload| payload.len()).sum();
-        let joins = open.as_ref().is_some_and(|record| {
-            record.key[..ENTITY_KEY_LEN] == key[..ENTITY_KEY_LEN]
-                && record.next_sequence == first
-                && record.shard == run.shard
-                && record.positions.last().is_some_and(|last| *last < run.position(0))
-                && record.payloads.len() + run.payloads.len() <= RUN_MAX_EVENTS
-                && record.bytes + bytes <= RUN_MAX_BYTES
-        });
-        if !joins {
-            if let Some(record) = open.take() {
-                close(record, &mut records);
-            }
-        }
-        let record = open.get_or_insert_with(|| Record {
-            key: *key,
-            next_sequence: first,
-            shard: run.shard,
-            positions: Vec::new(),
-            payloads: Vec::new(),
-            bytes: 0,
-        });
-        if record.key != *key {
-            renamed.insert(*key, record.key);
-        }
-        record.positions.extend((0..run.payloads.len()).map(|index| run.position(index)));
-        record.next_sequence = first + run.payloads.len() as u64;
-        record.bytes += bytes;
-        record.payloads.extend(run.payloads);
-    }
-    if let Some(record) = open {
-        close(record, &mut records);
-    }
-    Ok((records, renamed))
 }
 
 pub(super) fn held_key(number: u64) -> Vec<u8> {
@@ -426,66 +517,63 @@ mod tests {
         assert_eq!(tail[..EVENT_KEY_LEN], [0; EVENT_KEY_LEN], "position 7 is group 8's first entry");
         assert!(pending.tail(ShardId(1), 9, 10).is_none());
         assert!(pending.add(HELD, 9, group(&[(2, 3, 1)]), Vec::new()).is_err(), "shard 2 is at 1, so 2 comes next");
-        assert!(pending.due(FoldPolicy { groups: 3, entries: 100 }, 1, 0));
-        assert!(!pending.due(FoldPolicy { groups: 4, entries: 100 }, 1, 0));
-        assert!(pending.due(FoldPolicy { groups: 4, entries: 7 }, 1, 0));
-        assert!(pending.due(FoldPolicy { groups: 4, entries: 100 }, 1, HELD_GROUP_BYTES + 1), "a large group");
+        // Two groups and six entries pending.
+        assert!(pending.due(FoldPolicy { groups: 2, entries: 100 }));
+        assert!(!pending.due(FoldPolicy { groups: 3, entries: 100 }));
+        assert!(pending.due(FoldPolicy { groups: 3, entries: 6 }));
+        let staged = |bytes| {
+            vec![StagedRun { key: [9; EVENT_KEY_LEN], value: vec![0; bytes], shard: ShardId(3), first: 1, count: 1 }]
+        };
+        assert!(!pending.must_fold_now(FoldPolicy { groups: 2, entries: 100 }, &staged(1)));
+        assert!(
+            pending.must_fold_now(FoldPolicy { groups: 1, entries: 100 }, &staged(1)),
+            "twice as many groups as due"
+        );
+        assert!(
+            pending.must_fold_now(FoldPolicy { groups: 3, entries: 3 }, &staged(1)),
+            "twice as many entries as due"
+        );
+        assert!(
+            pending.must_fold_now(FoldPolicy { groups: 3, entries: 100 }, &staged(HELD_GROUP_BYTES + 1)),
+            "a large run"
+        );
+        assert_eq!(pending.newest(), Some(8));
+        // Group 7 folded: shard 1 goes on from group 8's entries, shard 2 is untouched.
+        pending.clear_through(7);
+        assert_eq!(
+            pending.tail(ShardId(1), 0, 100).map(|(first, keys)| (first, keys.len())),
+            Some((7, 3 * EVENT_KEY_LEN))
+        );
+        assert_eq!(pending.last(ShardId(2)), Some(1));
+        assert!(!pending.due(FoldPolicy { groups: 2, entries: 5 }));
         pending.clear();
         assert_eq!((pending.last(ShardId(1)), pending.next_group()), (None, 9));
     }
 
     #[test]
-    fn an_entitys_runs_of_many_groups_fold_into_one_record_the_shard_log_names() {
+    fn a_large_group_is_held_in_records_cut_between_runs_each_shard_following_on() {
+        let third = HELD_GROUP_BYTES / 3;
+        let staged = |entity: u8, shard: u16, first: u64, count: usize| StagedRun {
+            key: [entity; EVENT_KEY_LEN],
+            value: vec![entity; third],
+            shard: ShardId(shard),
+            first,
+            count,
+        };
+        let runs = vec![staged(1, 0, 10, 2), staged(2, 1, 5, 1), staged(3, 0, 12, 1), staged(4, 0, 13, 3)];
+        let records = held_records(runs, HELD_GROUP_BYTES);
+        assert_eq!(records.len(), 2, "three runs fit one record");
+        let (first_log, first_runs) = &records[0];
+        assert_eq!(first_runs.iter().map(|(key, _)| key[0]).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(first_log[&ShardId(0)], (10, [[1; EVENT_KEY_LEN], [1; EVENT_KEY_LEN], [3; EVENT_KEY_LEN]].concat()));
+        assert_eq!(first_log[&ShardId(1)], (5, vec![2; EVENT_KEY_LEN]));
+        assert_eq!(records[1].0[&ShardId(0)], (13, vec![4; 3 * EVENT_KEY_LEN]));
+        // Learnt in order, the shard's entries follow on.
         let mut pending = PendingLog::default();
-        // Entities 1 and 2 append in turn; entity 3 once, between them.
-        pending.add(HELD, 0, GroupLog::new(), vec![run(1, 1, 1), run(2, 1, 2)]).unwrap();
-        pending.add(HELD, 1, GroupLog::new(), vec![run(3, 1, 3), run(1, 2, 4)]).unwrap();
-        assert_eq!(pending.entity_head(&[1; ENTITY_KEY_LEN]).unwrap(), Some(2));
-        assert_eq!(pending.entity_head(&[4; ENTITY_KEY_LEN]).unwrap(), None);
-        let held: Vec<HeldRun> =
-            pending.entity_runs(&[1; ENTITY_KEY_LEN]).into_iter().map(|(key, value)| (key, value.to_vec())).collect();
-        assert_eq!(held, vec![run(1, 1, 1), run(1, 2, 4)]);
-        assert!(pending.run(&key(3, 1)).is_some() && pending.run(&key(3, 2)).is_none());
-        let group_runs = vec![run(2, 2, 5), run(1, 3, 6)];
-        let all: BTreeMap<&EventKey, &[u8]> = pending
-            .runs
-            .iter()
-            .map(|(key, value)| (key, &value[..]))
-            .chain(group_runs.iter().map(|(key, value)| (key, value.as_slice())))
-            .collect();
-        let (records, renamed) = merge_runs(all).unwrap();
-        let keys: Vec<EventKey> = records.iter().map(|(key, _)| *key).collect();
-        assert_eq!(keys, vec![key(1, 1), key(2, 1), key(3, 1)], "one record per entity");
-        let first = decode_event_record(&records[0].1).unwrap();
-        assert_eq!((0..3).map(|index| first.position(index)).collect::<Vec<_>>(), vec![1, 4, 6]);
-        assert_eq!(first.payloads, vec![&[1, 1][..], &[1, 2][..], &[1, 3][..]]);
-        assert_eq!(first.at(4).unwrap().0, 1);
-        assert_eq!(renamed.get(&key(1, 3)), Some(&key(1, 1)));
-        assert_eq!(renamed.get(&key(2, 2)), Some(&key(2, 1)));
-        assert_eq!(renamed.get(&key(3, 1)), None, "a run left alone keeps its key");
-        // Entity 3's lone event is stored as it was appended.
-        assert_eq!(records[2].1, run(3, 1, 3).1);
-    }
-
-    #[test]
-    fn records_stay_within_the_run_caps_and_a_gap_in_sequences_starts_a_new_one() {
-        let runs: Vec<HeldRun> = (1..=RUN_MAX_EVENTS as u64 + 1).map(|sequence| run(1, sequence, sequence)).collect();
-        let mut all: BTreeMap<&EventKey, &[u8]> = runs.iter().map(|(key, value)| (key, value.as_slice())).collect();
-        let (records, _) = merge_runs(all.clone()).unwrap();
-        assert_eq!(records.iter().map(|(key, _)| *key).collect::<Vec<_>>(), vec![key(1, 1), key(1, 65)]);
-        // Consecutive positions keep the compact run form.
-        assert_eq!(
-            decode_event_record(&records[0].1).unwrap().positions,
-            crate::journal::sled_keys::Positions::From(1)
-        );
-        let gap = run(1, 70, 70);
-        all.insert(&gap.0, &gap.1);
-        let (records, _) = merge_runs(all).unwrap();
-        assert_eq!(records.last().map(|(key, _)| *key), Some(key(1, 70)));
-        let large: Vec<HeldRun> = (1..=3u64)
-            .map(|sequence| (key(5, sequence), event_value(ShardId(0), sequence, &vec![0; RUN_MAX_BYTES / 2])))
-            .collect();
-        let (records, _) = merge_runs(large.iter().map(|(key, value)| (key, value.as_slice())).collect()).unwrap();
-        assert_eq!(records.len(), 2, "two halves fill a record");
+        for (number, (log, runs)) in (0..).zip(records) {
+            pending.add(HELD, number, log, runs).unwrap();
+        }
+        assert_eq!(pending.last(ShardId(0)), Some(15));
+        assert_eq!(held_records(Vec::new(), HELD_GROUP_BYTES).len(), 0);
     }
 }

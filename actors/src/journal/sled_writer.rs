@@ -42,13 +42,16 @@
 //! Readers may see a group's effects a moment before its flush returns; nothing is
 //! acknowledged before it, so nobody acts on an acknowledgement that a crash could undo.
 
+use super::sled_fold::Fold;
 use super::sled_keys::{
     decode_event_record, entity_key, event_key, event_run_value, event_value, prefixed, read_u64, shard_key,
-    shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, EVENT_KEY_LEN, HELD,
-    INBOUND, RUN_MAX_BYTES, RUN_MAX_EVENTS, SHARD_LOG, SNAPSHOTS,
+    shard_log_entries, shard_log_first, shard_log_key, CONSUMERS, ENTITY_KEY_LEN, EPOCHS, EVENTS, HELD, INBOUND,
+    RUN_MAX_BYTES, RUN_MAX_EVENTS, SHARD_LOG, SNAPSHOTS,
 };
 use super::sled_open::SyncedDb;
-use super::sled_pending::{encode_held, held_key, FoldPolicy, GroupLog, HeldRun, PendingLog};
+use super::sled_pending::{
+    encode_held, held_key, held_records, FoldPolicy, GroupLog, HeldRun, PendingLog, StagedRun, HELD_GROUP_BYTES,
+};
 use super::{AppendBatch, Epoch, JournalError, PendingEvent};
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::{shard_of, ShardId};
@@ -181,13 +184,18 @@ impl Facts {
     }
 }
 
-/// What a group did to the shard log, for the pending log to learn once it is applied.
-enum LogWrite {
+/// What a group did to the pending groups, for the pending log to learn once it is applied.
+struct LogWrite {
+    /// Folds written: everything, or the groups up to a number.
+    cleared: Cleared,
+    /// `h` records: each one's number, entries and runs.
+    held: Vec<(u64, GroupLog, Vec<HeldRun>)>,
+}
+
+enum Cleared {
     Nothing,
-    /// An `h` record with this number, these entries and these runs.
-    Held(u64, GroupLog, Vec<HeldRun>),
-    /// Everything pending, and the group's own entries, folded into `l` records.
-    Folded,
+    All,
+    Through(u64),
 }
 
 /// A group's pending writes over the stored keys: reads see the group's own earlier writes.
@@ -201,10 +209,8 @@ struct Staged<'a> {
     moves: Facts,
     batch: sled::Batch,
     writes: HashMap<Vec<u8>, Vec<u8>>,
-    /// Per shard: the group's first position there and the event keys from it on.
-    logs: GroupLog,
-    runs: Vec<HeldRun>,
-    run_bytes: usize,
+    /// The group's runs, in the order their positions were given.
+    runs: Vec<StagedRun>,
 }
 
 impl<'a> Staged<'a> {
@@ -216,27 +222,40 @@ impl<'a> Staged<'a> {
             moves: Facts::default(),
             batch: sled::Batch::default(),
             writes: HashMap::new(),
-            logs: GroupLog::new(),
             runs: Vec::new(),
-            run_bytes: 0,
         }
     }
 
-    /// The batch to apply, with the group's events and shard log entries (an `h` record, or a
-    /// fold when one is due), and what it moves.
-    fn finish(mut self, policy: FoldPolicy) -> Result<(sled::Batch, Facts, LogWrite), JournalError> {
-        let entries = self.logs.values().map(|(_, keys)| keys.len() / EVENT_KEY_LEN).sum();
-        let log = if entries == 0 {
-            LogWrite::Nothing
-        } else if self.pending.due(policy, entries, self.run_bytes) {
-            self.pending.fold_into(&self.logs, &self.runs, &mut self.batch)?;
-            LogWrite::Folded
-        } else {
-            let number = self.pending.next_group();
-            self.batch.insert(held_key(number), encode_held(&self.logs, &self.runs));
-            LogWrite::Held(number, self.logs, self.runs)
-        };
-        Ok((self.batch, self.moves, log))
+    /// The batch to apply, with the group's events and shard log entries (`h` records, or a
+    /// fold of everything when it cannot be held) and the next slice of a fold under way
+    /// (started when one is due), and what it moves.
+    fn finish(
+        mut self,
+        policy: FoldPolicy,
+        folding: &mut Option<Fold>,
+    ) -> Result<(sled::Batch, Facts, LogWrite), JournalError> {
+        if !self.runs.is_empty() && self.pending.must_fold_now(policy, &self.runs) {
+            let (log, runs) = held_records(std::mem::take(&mut self.runs), usize::MAX).pop().unwrap_or_default();
+            self.pending.fold_into(&log, &runs, &mut self.batch)?;
+            *folding = None;
+            return Ok((self.batch, self.moves, LogWrite { cleared: Cleared::All, held: Vec::new() }));
+        }
+        if folding.is_none() && self.pending.due(policy) {
+            // Spread over half the groups until the next is due.
+            *folding = Fold::start(self.pending, policy.groups / 2);
+        }
+        let mut cleared = Cleared::Nothing;
+        if let Some(fold) = folding.as_mut() {
+            if fold.stage_slice(self.pending, &mut self.batch)? {
+                cleared = Cleared::Through(fold.through());
+            }
+        }
+        let mut held = Vec::new();
+        for (number, (log, runs)) in (self.pending.next_group()..).zip(held_records(self.runs, HELD_GROUP_BYTES)) {
+            self.batch.insert(held_key(number), encode_held(&log, &runs));
+            held.push((number, log, runs));
+        }
+        Ok((self.batch, self.moves, LogWrite { cleared, held }))
     }
 
     /// The group's own value, else the writer's; `None`: read it from sled.
@@ -297,6 +316,7 @@ pub(super) struct WriterSetup {
 
 pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Receiver<WriteRequest>) {
     let mut known = Facts::default();
+    let mut folding: Option<Fold> = None;
     // Whether the pending log must be read back from sled: a failed apply left it unknown.
     let mut pending_stale = false;
     while let Ok(first) = receiver.recv() {
@@ -328,15 +348,19 @@ pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Rece
             let mut staged = Staged::new(&db, &known, &pending);
             let results: Vec<Applied> =
                 group.iter().map(|request| check_request(&mut staged, setup.shard_count, request)).collect();
-            staged.finish(setup.fold).map(|(batch, moves, log)| (results, batch, moves, log))
+            staged.finish(setup.fold, &mut folding).map(|(batch, moves, log)| (results, batch, moves, log))
         };
         let (results, batch, moves, log) = match staged {
             Ok(staged) => staged,
             Err(error) => {
+                folding = None;
                 answer(group, Err(error));
                 continue;
             }
         };
+        if !matches!(log.cleared, Cleared::Nothing) {
+            folding = None;
+        }
         let applied = db.apply_batch(batch).map_err(unavailable);
         if applied.is_ok() {
             known.learn(moves, HEAD_GENERATION);
@@ -345,9 +369,11 @@ pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Rece
                 pending_stale = true;
             }
         } else {
-            // What reached sled is unknown: read everything back from sled next time.
+            // What reached sled is unknown: read everything back from sled next time, and fold
+            // again from the start (a fold rewrites the same records).
             known.clear();
             pending_stale = true;
+            folding = None;
         }
         let durable = applied.and_then(|()| db.flush().map_err(unavailable));
         answer(group, durable.map(|()| results));
@@ -369,14 +395,16 @@ pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Rece
 }
 
 fn learn_log(pending: &SharedPending, log: LogWrite) -> Result<(), JournalError> {
-    match log {
-        LogWrite::Nothing => Ok(()),
-        LogWrite::Held(number, entries, runs) => write_pending(pending).add(HELD, number, entries, runs),
-        LogWrite::Folded => {
-            write_pending(pending).clear();
-            Ok(())
-        }
+    let mut pending = write_pending(pending);
+    match log.cleared {
+        Cleared::Nothing => {}
+        Cleared::All => pending.clear(),
+        Cleared::Through(number) => pending.clear_through(number),
     }
+    for (number, entries, runs) in log.held {
+        pending.add(HELD, number, entries, runs)?;
+    }
+    Ok(())
 }
 
 /// The typed result of one request.
@@ -516,13 +544,7 @@ fn stage_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) 
                 event_run_value(batch.shard, position + 1, &payloads)
             }
         };
-        staged.run_bytes += value.len();
-        staged.runs.push((key, value));
-        // Positions stay dense in a shard, so the group's record there holds consecutive ones.
-        let (_, log) = staged.logs.entry(batch.shard).or_insert_with(|| (position + 1, Vec::new()));
-        for _ in run {
-            log.extend_from_slice(&key);
-        }
+        staged.runs.push(StagedRun { key, value, shard: batch.shard, first: position + 1, count: run.len() });
         position += run.len() as u64;
     }
     staged.moves.positions.insert(batch.shard, position);
