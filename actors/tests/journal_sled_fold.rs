@@ -294,3 +294,44 @@ async fn a_crash_part_of_the_way_through_a_fold_reads_back_the_same() {
     drop(journal);
     assert_eq!(pending_records(&path), 0);
 }
+
+/// A group too large to hold in one record writes the runs of entities with nothing held to
+/// their records at once, and holds the runs of an entity that has events held, after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_group_writes_new_entities_runs_at_once_and_holds_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let shard = ShardId(1);
+    let claims = entities(shard, 41);
+    let (held, bulk) = (claims[0], &claims[1..]);
+    let crashed = SledOptions {
+        fold: FoldPolicy { groups: 1000, entries: usize::MAX },
+        fold_on_close: false,
+        ..SledOptions::default()
+    };
+    let journal = SledJournal::open_with(&path, SHARDS, crashed).unwrap();
+    let epoch = journal.fence(shard).await.unwrap();
+    journal.append(AppendBatch { shard, epoch, events: vec![event(held, 1)] }).await.unwrap();
+    // One append, one group: 40 events of 2 KiB and one of the held claim's.
+    let large = |entity, sequence| PendingEvent { payload: vec![sequence as u8; 2048], ..event(entity, sequence) };
+    let mut events: Vec<PendingEvent> = bulk.iter().map(|claim| large(*claim, 1)).collect();
+    events.insert(20, event(held, 2));
+    journal.append(AppendBatch { shard, epoch, events }).await.unwrap();
+    let by_shard = journal.read_shard(shard, 0, 100).await.unwrap();
+    assert_dense(&by_shard, 42);
+    drop(journal);
+    {
+        let db = sled_open::open(&sled::Config::new().path(&path)).unwrap();
+        assert_eq!(db.scan_prefix([b'e']).count(), 40, "the new claims' runs, written at once");
+        assert!(db.scan_prefix([b'h']).count() >= 2, "the held claim's runs stay held");
+    }
+
+    let journal = SledJournal::open(&path, SHARDS).unwrap();
+    assert_eq!(journal.read_shard(shard, 0, 100).await.unwrap(), by_shard);
+    let sequences: Vec<u64> = journal.read_entity(held, 0).await.unwrap().iter().map(|event| event.sequence).collect();
+    assert_eq!(sequences, [1, 2]);
+    assert_eq!(journal.read_entity(bulk[7], 0).await.unwrap()[0].payload, vec![1; 2048]);
+    drop(journal);
+    let db = sled_open::open(&sled::Config::new().path(&path)).unwrap();
+    assert_eq!(db.scan_prefix([b'e']).count(), 41, "folded at close: the held claim's two events as one record");
+}

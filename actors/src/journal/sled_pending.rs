@@ -132,9 +132,9 @@ impl PendingLog {
     /// its runs is too large to hold, or what is held would pass `HELD_BYTES` or twice what a
     /// fold is due at (folds in slices falling behind).
     pub fn must_fold_now(&self, policy: FoldPolicy, runs: &[StagedRun]) -> bool {
-        let bytes: usize = runs.iter().map(|run| run.value.len()).sum();
+        let bytes: usize = runs.iter().filter(|run| run.held).map(|run| run.value.len()).sum();
         let entries: usize = runs.iter().map(|run| run.count).sum();
-        runs.iter().any(|run| run.value.len() > HELD_GROUP_BYTES)
+        runs.iter().any(|run| run.held && run.value.len() > HELD_GROUP_BYTES)
             || self.held_bytes + bytes > HELD_BYTES
             || self.groups.len() + 1 >= policy.groups.saturating_mul(2)
             || self.entries + entries >= policy.entries.saturating_mul(2)
@@ -336,34 +336,38 @@ fn stage_shard_log(
     }
 }
 
-/// A run a group commit staged: its key and value, and its events' first position in `shard`.
+/// A run a group commit staged: its key and value, its events' first position in `shard`, and
+/// whether it is held (or written to its record with the group).
 pub(super) struct StagedRun {
     pub key: EventKey,
     pub value: Vec<u8>,
     pub shard: ShardId,
     pub first: u64,
     pub count: usize,
+    pub held: bool,
 }
 
-/// A group's runs as `h` record contents of at most `limit` run bytes each (a run is never
-/// cut), in order: each one's shard log entries and runs.
+/// A group's runs as `h` record contents of at most `limit` held run bytes each (a run is never
+/// cut), in order: each one's shard log entries (every run's) and held runs.
 pub(super) fn held_records(runs: Vec<StagedRun>, limit: usize) -> Vec<(GroupLog, Vec<HeldRun>)> {
     let mut records = Vec::new();
     let (mut log, mut held, mut bytes) = (GroupLog::new(), Vec::new(), 0);
     for run in runs {
-        if !held.is_empty() && bytes + run.value.len() > limit {
+        if run.held && !held.is_empty() && bytes + run.value.len() > limit {
             records.push((std::mem::take(&mut log), std::mem::take(&mut held)));
             bytes = 0;
         }
-        bytes += run.value.len();
         // Positions stay dense in a shard, so each record's entries there are consecutive.
         let (_, entries) = log.entry(run.shard).or_insert_with(|| (run.first, Vec::new()));
         for _ in 0..run.count {
             entries.extend_from_slice(&run.key);
         }
-        held.push((run.key, run.value));
+        if run.held {
+            bytes += run.value.len();
+            held.push((run.key, run.value));
+        }
     }
-    if !held.is_empty() {
+    if !log.is_empty() {
         records.push((log, held));
     }
     records
@@ -382,14 +386,15 @@ pub(super) fn held_key(number: u64) -> Vec<u8> {
     prefixed(HELD, &number.to_be_bytes())
 }
 
-/// An `h` record: the group's shard log (a `g` record's layout) behind its length (4), then each
-/// run: its key, its value's length (4) and its value.
+/// An `h` record: the group's shard log (a `g` record's layout) behind its length (4), the count
+/// of held runs (4), then each run: its key, its value's length (4) and its value.
 pub(super) fn encode_held(log: &GroupLog, runs: &[HeldRun]) -> Vec<u8> {
     let entries = encode(log);
-    let size = 4 + entries.len() + runs.iter().map(|(_, value)| EVENT_KEY_LEN + 4 + value.len()).sum::<usize>();
+    let size = 8 + entries.len() + runs.iter().map(|(_, value)| EVENT_KEY_LEN + 4 + value.len()).sum::<usize>();
     let mut bytes = Vec::with_capacity(size);
     bytes.extend_from_slice(&u32::try_from(entries.len()).unwrap_or(u32::MAX).to_be_bytes());
     bytes.extend_from_slice(&entries);
+    bytes.extend_from_slice(&u32::try_from(runs.len()).unwrap_or(u32::MAX).to_be_bytes());
     for (key, value) in runs {
         bytes.extend_from_slice(key);
         bytes.extend_from_slice(&u32::try_from(value.len()).unwrap_or(u32::MAX).to_be_bytes());
@@ -405,8 +410,10 @@ fn decode_held(bytes: &[u8]) -> Result<(GroupLog, Vec<HeldRun>), JournalError> {
     let entries = length(bytes).ok_or_else(|| corrupt("a cut length"))?;
     let log = decode(bytes.get(4..4 + entries).ok_or_else(|| corrupt("cut entries"))?)?;
     let mut rest = &bytes[4 + entries..];
+    let count = length(rest).ok_or_else(|| corrupt("a cut run count"))?;
+    rest = &rest[4..];
     let mut runs = Vec::new();
-    while !rest.is_empty() {
+    while runs.len() < count {
         let key: EventKey =
             rest.get(..EVENT_KEY_LEN).and_then(|key| key.try_into().ok()).ok_or_else(|| corrupt("a cut key"))?;
         let size = length(&rest[EVENT_KEY_LEN..]).ok_or_else(|| corrupt("a cut length"))?;
@@ -416,10 +423,14 @@ fn decode_held(bytes: &[u8]) -> Result<(GroupLog, Vec<HeldRun>), JournalError> {
         runs.push((key, value.to_vec()));
         rest = &rest[start + size..];
     }
+    if !rest.is_empty() {
+        return Err(corrupt("bytes after its runs"));
+    }
     let held: usize =
         runs.iter().map(|(_, value)| decode_event_record(value).map_or(0, |run| run.payloads.len())).sum();
     let named = log.values().map(|(_, keys)| keys.len() / EVENT_KEY_LEN).sum::<usize>();
-    if held != named {
+    // Entries may also name runs their group wrote to their records.
+    if held > named {
         return Err(corrupt(&format!("{held} events held for {named} shard log entries")));
     }
     Ok((log, runs))
@@ -500,7 +511,8 @@ mod tests {
         for cut in 0..held.len() {
             assert!(decode_held(&held[..cut]).is_err(), "cut at {cut}");
         }
-        assert!(decode_held(&encode_held(&log, &runs[..2])).is_err(), "three entries, two events");
+        assert!(decode_held(&encode_held(&group(&[(0, 1, 2)]), &runs)).is_err(), "three events, two entries");
+        assert!(decode_held(&[held.clone(), vec![0]].concat()).is_err(), "a byte too many");
     }
 
     #[test]
@@ -522,7 +534,14 @@ mod tests {
         assert!(!pending.due(FoldPolicy { groups: 3, entries: 100 }));
         assert!(pending.due(FoldPolicy { groups: 3, entries: 6 }));
         let staged = |bytes| {
-            vec![StagedRun { key: [9; EVENT_KEY_LEN], value: vec![0; bytes], shard: ShardId(3), first: 1, count: 1 }]
+            vec![StagedRun {
+                key: [9; EVENT_KEY_LEN],
+                value: vec![0; bytes],
+                shard: ShardId(3),
+                first: 1,
+                count: 1,
+                held: true,
+            }]
         };
         assert!(!pending.must_fold_now(FoldPolicy { groups: 2, entries: 100 }, &staged(1)));
         assert!(
@@ -559,6 +578,7 @@ mod tests {
             shard: ShardId(shard),
             first,
             count,
+            held: true,
         };
         let runs = vec![staged(1, 0, 10, 2), staged(2, 1, 5, 1), staged(3, 0, 12, 1), staged(4, 0, 13, 3)];
         let records = held_records(runs, HELD_GROUP_BYTES);
@@ -575,5 +595,14 @@ mod tests {
         }
         assert_eq!(pending.last(ShardId(0)), Some(15));
         assert_eq!(held_records(Vec::new(), HELD_GROUP_BYTES).len(), 0);
+        // A run written with its group is named, not held.
+        let mut written = staged(5, 2, 1, 1);
+        written.held = false;
+        let records = held_records(vec![written, staged(6, 2, 2, 1)], HELD_GROUP_BYTES);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].0[&ShardId(2)], (1, [[5; EVENT_KEY_LEN], [6; EVENT_KEY_LEN]].concat()));
+        assert_eq!(records[0].1.iter().map(|(key, _)| key[0]).collect::<Vec<_>>(), vec![6]);
+        let (log, runs) = &records[0];
+        assert_eq!(decode_held(&encode_held(log, runs)).unwrap(), (log.clone(), runs.clone()));
     }
 }

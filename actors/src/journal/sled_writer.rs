@@ -55,7 +55,7 @@ use super::sled_pending::{
 use super::{AppendBatch, Epoch, JournalError, PendingEvent};
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::shard::{shard_of, ShardId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{mpsc, Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::oneshot;
 
@@ -234,6 +234,7 @@ impl<'a> Staged<'a> {
         policy: FoldPolicy,
         folding: &mut Option<Fold>,
     ) -> Result<(sled::Batch, Facts, LogWrite), JournalError> {
+        self.write_bulk_runs()?;
         if !self.runs.is_empty() && self.pending.must_fold_now(policy, &self.runs) {
             let (log, runs) = held_records(std::mem::take(&mut self.runs), usize::MAX).pop().unwrap_or_default();
             self.pending.fold_into(&log, &runs, &mut self.batch)?;
@@ -256,6 +257,29 @@ impl<'a> Staged<'a> {
             held.push((number, log, runs));
         }
         Ok((self.batch, self.moves, LogWrite { cleared, held }))
+    }
+
+    /// A group too large to hold in one record (a practice's batch, several events a claim)
+    /// writes the runs of entities with nothing held straight to their records, as before
+    /// holding: its runs seldom merge, and held they would be written twice (the demo ran ~5 %
+    /// slower). An entity's held runs stay the newest of its events, which readers rely on.
+    fn write_bulk_runs(&mut self) -> Result<(), JournalError> {
+        let bytes: usize = self.runs.iter().map(|run| run.value.len()).sum();
+        if bytes <= HELD_GROUP_BYTES {
+            return Ok(());
+        }
+        let mut holding: HashSet<[u8; ENTITY_KEY_LEN]> = HashSet::new();
+        for run in &mut self.runs {
+            let mut entity = [0u8; ENTITY_KEY_LEN];
+            entity.copy_from_slice(&run.key[..ENTITY_KEY_LEN]);
+            if holding.contains(&entity) || self.pending.entity_head(&entity)?.is_some() {
+                holding.insert(entity);
+                continue;
+            }
+            self.batch.insert(prefixed(EVENTS, &run.key), std::mem::take(&mut run.value));
+            run.held = false;
+        }
+        Ok(())
     }
 
     /// The group's own value, else the writer's; `None`: read it from sled.
@@ -544,7 +568,14 @@ fn stage_append(staged: &mut Staged<'_>, shard_count: u16, batch: &AppendBatch) 
                 event_run_value(batch.shard, position + 1, &payloads)
             }
         };
-        staged.runs.push(StagedRun { key, value, shard: batch.shard, first: position + 1, count: run.len() });
+        staged.runs.push(StagedRun {
+            key,
+            value,
+            shard: batch.shard,
+            first: position + 1,
+            count: run.len(),
+            held: true,
+        });
         position += run.len() as u64;
     }
     staged.moves.positions.insert(batch.shard, position);
