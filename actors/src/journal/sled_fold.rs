@@ -14,13 +14,16 @@
 //! the way leaves the groups held and some records written; the next fold merges the same runs
 //! from the same first keys, and so rewrites those records with the same or more events.
 
-use super::sled_keys::{
-    decode_event_record, events_value, prefixed, read_u64, ENTITY_KEY_LEN, EVENTS, RUN_MAX_BYTES, RUN_MAX_EVENTS,
-};
+use super::sled_keys::{decode_event_record, events_value, prefixed, read_u64, ENTITY_KEY_LEN, EVENTS, RUN_MAX_EVENTS};
 use super::sled_pending::{EventKey, HeldRun, PendingLog};
 use super::JournalError;
 use practice_protocol::shard::ShardId;
 use std::collections::HashMap;
+
+/// Most payload bytes a fold joins into one record (a run appended together may hold more, up to
+/// `RUN_MAX_BYTES`, and is never cut): sixteen records to a sled leaf stay under the 128 KiB past
+/// which sled writes a rewritten leaf to a blob file of its own (see `HELD_RECORD_BYTES`).
+const MERGED_MAX_BYTES: usize = 4 * 1024;
 
 /// A fold under way: the groups it covers and how far it got.
 pub(super) struct Fold {
@@ -97,7 +100,7 @@ pub(super) fn merge_runs<'a>(
                 && record.shard == run.shard
                 && record.positions.last().is_some_and(|last| *last < run.position(0))
                 && record.payloads.len() + run.payloads.len() <= RUN_MAX_EVENTS
-                && record.bytes + bytes <= RUN_MAX_BYTES
+                && record.bytes + bytes <= MERGED_MAX_BYTES
         });
         if !joins {
             if let Some(record) = open.take() {
@@ -191,7 +194,7 @@ mod tests {
         let (records, _) = merge_runs(all).unwrap();
         assert_eq!(records.last().map(|(key, _)| *key), Some(key(1, 70)));
         let large: Vec<HeldRun> = (1..=3u64)
-            .map(|sequence| (key(5, sequence), event_value(ShardId(0), sequence, &vec![0; RUN_MAX_BYTES / 2])))
+            .map(|sequence| (key(5, sequence), event_value(ShardId(0), sequence, &vec![0; MERGED_MAX_BYTES / 2])))
             .collect();
         let (records, _) = merge_runs(large.iter().map(|(key, value)| (key, value.as_slice()))).unwrap();
         assert_eq!(records.len(), 2, "two halves fill a record");

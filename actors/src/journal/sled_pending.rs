@@ -1,18 +1,17 @@
 //! The embedded journal's pending groups: each group commit's events and shard log entries,
-//! held in one record and in memory until a fold writes them where they stay.
+//! held in `h` records and in memory until a fold writes them where they stay.
 //!
 //! sled's cost is per insert far more than per byte (a leaf clone, a log fragment, a split), and
 //! a journal appending one event for each of 256 entities at once made one insert per event.
-//! So a group commit writes one `h` record holding the group's events (each entity's run, as
-//! `EVENTS` would store it) and its shard log entries (the runs' keys, by shard), and the writer
-//! keeps the same here, where readers find them. Every `FoldPolicy` groups (or entries, or
-//! `HELD_BYTES`) the writer folds what is held, in the same atomic batch as that group: each
-//! entity's runs from every held group become one `EVENTS` record (up to the run caps, positions
-//! listed), the entries one `l` record per shard naming those records, and the `h` records go.
-//! An entity appending once per group for 64 groups costs one insert instead of 64. A group
-//! holding more than `HELD_GROUP_BYTES` folds at once (sled moves values over 128 KiB to blob
-//! files of its own). A clean close folds too, so `h` records are only left by a crash; opening
-//! the store loads them back.
+//! So a group commit writes its events (each entity's run, as `EVENTS` would store it) and its
+//! shard log entries (the runs' keys, by shard) in `h` records of at most `HELD_RECORD_BYTES`,
+//! and the writer keeps the same here, where readers find them. Every `FoldPolicy` records the
+//! writer starts a fold (`sled_fold`): each entity's held runs become as few `EVENTS` records as
+//! the caps allow (positions listed), the entries one `l` record per shard naming them, and the
+//! `h` records go. An entity appending once per group for 32 groups costs about two inserts
+//! instead of 32. A bulk group writes the runs of entities with nothing held to their records
+//! at once (`sled_writer`); an entity's held runs are always its newest events. A clean close
+//! folds everything, so `h` records are only left by a crash; opening the store loads them back.
 //!
 //! Stores of format 2 kept only the entries pending, as `g` records, their events already
 //! written: those load the same, and fold with the rest.
@@ -61,9 +60,14 @@ impl Default for FoldPolicy {
 /// Most entries one folded `l` record holds: a reader loads a whole record to find its place.
 const RECORD_ENTRIES: usize = 512;
 
-/// Most run bytes one `h` record holds: sled moves values over 128 KiB to blob files of its own.
-/// A group holding more writes several; a run larger than this folds everything at once.
-pub(super) const HELD_GROUP_BYTES: usize = 64 * 1024;
+/// Most held run bytes one `h` record takes (a group holding more writes several; a run never
+/// is cut). sled 0.34 splits a leaf only past 16 entries and writes a rewritten leaf over
+/// 128 KiB to a blob file of its own, which the flush then syncs with its folder: with `h`
+/// records of up to 64 KiB, `bench backbone` made 1,060 blob files (stop 25: 6).
+pub(super) const HELD_RECORD_BYTES: usize = 4 * 1024;
+/// A group whose runs take more than this is a bulk one (see `sled_writer`); a held run larger
+/// than this folds everything at once.
+pub(super) const BULK_GROUP_BYTES: usize = 64 * 1024;
 /// Fold everything at once past this many held bytes, whatever the groups.
 const HELD_BYTES: usize = 8 << 20;
 
@@ -134,7 +138,7 @@ impl PendingLog {
     pub fn must_fold_now(&self, policy: FoldPolicy, runs: &[StagedRun]) -> bool {
         let bytes: usize = runs.iter().filter(|run| run.held).map(|run| run.value.len()).sum();
         let entries: usize = runs.iter().map(|run| run.count).sum();
-        runs.iter().any(|run| run.held && run.value.len() > HELD_GROUP_BYTES)
+        runs.iter().any(|run| run.held && run.value.len() > BULK_GROUP_BYTES)
             || self.held_bytes + bytes > HELD_BYTES
             || self.groups.len() + 1 >= policy.groups.saturating_mul(2)
             || self.entries + entries >= policy.entries.saturating_mul(2)
@@ -553,7 +557,7 @@ mod tests {
             "twice as many entries as due"
         );
         assert!(
-            pending.must_fold_now(FoldPolicy { groups: 3, entries: 100 }, &staged(HELD_GROUP_BYTES + 1)),
+            pending.must_fold_now(FoldPolicy { groups: 3, entries: 100 }, &staged(BULK_GROUP_BYTES + 1)),
             "a large run"
         );
         assert_eq!(pending.newest(), Some(8));
@@ -571,7 +575,7 @@ mod tests {
 
     #[test]
     fn a_large_group_is_held_in_records_cut_between_runs_each_shard_following_on() {
-        let third = HELD_GROUP_BYTES / 3;
+        let third = HELD_RECORD_BYTES / 3;
         let staged = |entity: u8, shard: u16, first: u64, count: usize| StagedRun {
             key: [entity; EVENT_KEY_LEN],
             value: vec![entity; third],
@@ -581,7 +585,7 @@ mod tests {
             held: true,
         };
         let runs = vec![staged(1, 0, 10, 2), staged(2, 1, 5, 1), staged(3, 0, 12, 1), staged(4, 0, 13, 3)];
-        let records = held_records(runs, HELD_GROUP_BYTES);
+        let records = held_records(runs, HELD_RECORD_BYTES);
         assert_eq!(records.len(), 2, "three runs fit one record");
         let (first_log, first_runs) = &records[0];
         assert_eq!(first_runs.iter().map(|(key, _)| key[0]).collect::<Vec<_>>(), vec![1, 2, 3]);
@@ -594,11 +598,11 @@ mod tests {
             pending.add(HELD, number, log, runs).unwrap();
         }
         assert_eq!(pending.last(ShardId(0)), Some(15));
-        assert_eq!(held_records(Vec::new(), HELD_GROUP_BYTES).len(), 0);
+        assert_eq!(held_records(Vec::new(), HELD_RECORD_BYTES).len(), 0);
         // A run written with its group is named, not held.
         let mut written = staged(5, 2, 1, 1);
         written.held = false;
-        let records = held_records(vec![written, staged(6, 2, 2, 1)], HELD_GROUP_BYTES);
+        let records = held_records(vec![written, staged(6, 2, 2, 1)], HELD_RECORD_BYTES);
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].0[&ShardId(2)], (1, [[5; EVENT_KEY_LEN], [6; EVENT_KEY_LEN]].concat()));
         assert_eq!(records[0].1.iter().map(|(key, _)| key[0]).collect::<Vec<_>>(), vec![6]);

@@ -50,7 +50,8 @@ use super::sled_keys::{
 };
 use super::sled_open::SyncedDb;
 use super::sled_pending::{
-    encode_held, held_key, held_records, FoldPolicy, GroupLog, HeldRun, PendingLog, StagedRun, HELD_GROUP_BYTES,
+    encode_held, held_key, held_records, FoldPolicy, GroupLog, HeldRun, PendingLog, StagedRun, BULK_GROUP_BYTES,
+    HELD_RECORD_BYTES,
 };
 use super::{AppendBatch, Epoch, JournalError, PendingEvent};
 use practice_protocol::envelope::EntityRef;
@@ -252,20 +253,19 @@ impl<'a> Staged<'a> {
             }
         }
         let mut held = Vec::new();
-        for (number, (log, runs)) in (self.pending.next_group()..).zip(held_records(self.runs, HELD_GROUP_BYTES)) {
+        for (number, (log, runs)) in (self.pending.next_group()..).zip(held_records(self.runs, HELD_RECORD_BYTES)) {
             self.batch.insert(held_key(number), encode_held(&log, &runs));
             held.push((number, log, runs));
         }
         Ok((self.batch, self.moves, LogWrite { cleared, held }))
     }
 
-    /// A group too large to hold in one record (a practice's batch, several events a claim)
-    /// writes the runs of entities with nothing held straight to their records, as before
+    /// A bulk group (a practice's batch, several events a claim) writes the runs of entities with nothing held straight to their records, as before
     /// holding: its runs seldom merge, and held they would be written twice (the demo ran ~5 %
     /// slower). An entity's held runs stay the newest of its events, which readers rely on.
     fn write_bulk_runs(&mut self) -> Result<(), JournalError> {
         let bytes: usize = self.runs.iter().map(|run| run.value.len()).sum();
-        if bytes <= HELD_GROUP_BYTES {
+        if bytes <= BULK_GROUP_BYTES {
             return Ok(());
         }
         let mut holding: HashSet<[u8; ENTITY_KEY_LEN]> = HashSet::new();
