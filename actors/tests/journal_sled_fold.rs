@@ -164,11 +164,11 @@ async fn readers_racing_folds(fold: FoldPolicy) {
     }
 }
 
-/// An entity's events are one `e` record on disk once folded, whether appended together or
-/// in several group commits with other entities' events between them, and read back one by
-/// one, by entity and by shard, after a reopen.
+/// An entity's first events since a fold go to their record at once; its later ones, held
+/// over several group commits with other entities' events between them, are one more record
+/// once folded. All read back one by one, by entity and by shard, after a reopen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_entitys_events_of_several_groups_are_one_record_on_disk() {
+async fn an_entitys_later_events_of_several_groups_are_one_record_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal");
     let shard = ShardId(2);
@@ -177,26 +177,28 @@ async fn an_entitys_events_of_several_groups_are_one_record_on_disk() {
     let epoch = journal.fence(shard).await.unwrap();
     let together: Vec<_> = (1..=4).map(|sequence| event(claim, sequence)).collect();
     journal.append(AppendBatch { shard, epoch, events: together }).await.unwrap();
-    journal.append(AppendBatch { shard, epoch, events: vec![event(other, 1)] }).await.unwrap();
-    journal.append(AppendBatch { shard, epoch, events: vec![event(claim, 5)] }).await.unwrap();
+    for (entity, sequence) in [(other, 1), (claim, 5), (other, 2), (claim, 6), (claim, 7)] {
+        journal.append(AppendBatch { shard, epoch, events: vec![event(entity, sequence)] }).await.unwrap();
+    }
     let held = journal.read_shard(shard, 0, 100).await.unwrap();
     drop(journal);
     let db = sled_open::open(&sled::Config::new().path(&path)).unwrap();
-    assert_eq!(db.scan_prefix([b'e']).count(), 2, "one record per entity");
+    let keys: Vec<u64> =
+        db.scan_prefix([b'e']).map(|item| u64::from_be_bytes(item.unwrap().0[34..42].try_into().unwrap())).collect();
+    assert_eq!(keys.len(), 4, "each entity's first run, and one record for its later ones: {keys:?}");
     drop(db);
 
     let journal = SledJournal::open(&path, SHARDS).unwrap();
     let by_entity = journal.read_entity(claim, 2).await.unwrap();
-    assert_eq!(
-        by_entity.iter().map(|event| (event.sequence, event.position)).collect::<Vec<_>>(),
-        [(3, 3), (4, 4), (5, 6)]
-    );
+    let read: Vec<(u64, u64)> = by_entity.iter().map(|event| (event.sequence, event.position)).collect();
+    assert_eq!(read, [(3, 3), (4, 4), (5, 6), (6, 8), (7, 9)]);
+    assert_eq!(journal.read_entity(claim, 5).await.unwrap(), by_entity[3..].to_vec());
     let by_shard = journal.read_shard(shard, 0, 100).await.unwrap();
     assert_eq!(by_shard, held, "folded, the shard reads as it did held");
-    assert_dense(&by_shard, 6);
-    assert_eq!(by_shard[4].entity, other);
+    assert_dense(&by_shard, 9);
+    assert_eq!((by_shard[4].entity, by_shard[6].entity), (other, other));
     assert_eq!(by_shard[2..4], by_entity[..2]);
-    assert_eq!(by_shard[5], by_entity[2]);
+    assert_eq!(by_shard[7..9], by_entity[3..]);
     assert!(by_shard.iter().all(|stored| stored.payload == stored.sequence.to_be_bytes()));
 }
 
@@ -253,7 +255,8 @@ async fn a_crash_part_of_the_way_through_a_fold_reads_back_the_same() {
     };
     let journal = SledJournal::open_with(&path, SHARDS, sliced).unwrap();
     let epoch = journal.fence(shard).await.unwrap();
-    // Each append awaited alone: a group each. The 9th and 10th write the first two slices.
+    // Each append awaited alone: a group each. Each claim's first goes to its record; the 9th
+    // and 10th groups write the first two slices (one claim's held run each).
     for index in 0..10u64 {
         let events = vec![event(claims[(index % 4) as usize], index / 4 + 1)];
         journal.append(AppendBatch { shard, epoch, events }).await.unwrap();
@@ -266,7 +269,7 @@ async fn a_crash_part_of_the_way_through_a_fold_reads_back_the_same() {
     drop(journal);
     {
         let db = sled_open::open(&sled::Config::new().path(&path)).unwrap();
-        assert_eq!(db.scan_prefix([b'e']).count(), 2, "two slices written");
+        assert_eq!(db.scan_prefix([b'e']).count(), 4 + 2, "four first runs and two slices written");
         assert_eq!(db.scan_prefix([b'h']).count(), 10, "no group cleared");
         assert_eq!(db.scan_prefix([b'l']).count(), 0, "the shard log waits for the last slice");
     }
@@ -295,15 +298,15 @@ async fn a_crash_part_of_the_way_through_a_fold_reads_back_the_same() {
     assert_eq!(pending_records(&path), 0);
 }
 
-/// A group too large to hold in one record writes the runs of entities with nothing held to
-/// their records at once, and holds the runs of an entity that has events held, after them.
+/// A group writes the runs of entities that wrote nothing since the last fold to their records
+/// at once, and holds the runs of an entity that did, after them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_group_writes_new_entities_runs_at_once_and_holds_the_rest() {
+async fn a_group_writes_new_entities_runs_at_once_and_holds_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal");
     let shard = ShardId(1);
     let claims = entities(shard, 41);
-    let (held, bulk) = (claims[0], &claims[1..]);
+    let (hot, cold) = (claims[0], &claims[1..]);
     let crashed = SledOptions {
         fold: FoldPolicy { groups: 1000, entries: usize::MAX },
         fold_on_close: false,
@@ -311,27 +314,28 @@ async fn a_large_group_writes_new_entities_runs_at_once_and_holds_the_rest() {
     };
     let journal = SledJournal::open_with(&path, SHARDS, crashed).unwrap();
     let epoch = journal.fence(shard).await.unwrap();
-    journal.append(AppendBatch { shard, epoch, events: vec![event(held, 1)] }).await.unwrap();
-    // One append, one group: 40 events of 2 KiB and one of the held claim's.
+    journal.append(AppendBatch { shard, epoch, events: vec![event(hot, 1)] }).await.unwrap();
+    // One append, one group: 40 events of 2 KiB (h records hold 4 KiB) and one of the hot claim.
     let large = |entity, sequence| PendingEvent { payload: vec![sequence as u8; 2048], ..event(entity, sequence) };
-    let mut events: Vec<PendingEvent> = bulk.iter().map(|claim| large(*claim, 1)).collect();
-    events.insert(20, event(held, 2));
+    let mut events: Vec<PendingEvent> = cold.iter().map(|claim| large(*claim, 1)).collect();
+    events.insert(20, event(hot, 2));
     journal.append(AppendBatch { shard, epoch, events }).await.unwrap();
+    journal.append(AppendBatch { shard, epoch, events: vec![event(hot, 3)] }).await.unwrap();
     let by_shard = journal.read_shard(shard, 0, 100).await.unwrap();
-    assert_dense(&by_shard, 42);
+    assert_dense(&by_shard, 43);
     drop(journal);
     {
         let db = sled_open::open(&sled::Config::new().path(&path)).unwrap();
-        assert_eq!(db.scan_prefix([b'e']).count(), 40, "the new claims' runs, written at once");
-        assert!(db.scan_prefix([b'h']).count() >= 2, "the held claim's runs stay held");
+        assert_eq!(db.scan_prefix([b'e']).count(), 41, "every claim's first run, written at once");
+        assert_eq!(db.scan_prefix([b'h']).count(), 3, "a record a group, its later runs held");
     }
 
     let journal = SledJournal::open(&path, SHARDS).unwrap();
     assert_eq!(journal.read_shard(shard, 0, 100).await.unwrap(), by_shard);
-    let sequences: Vec<u64> = journal.read_entity(held, 0).await.unwrap().iter().map(|event| event.sequence).collect();
-    assert_eq!(sequences, [1, 2]);
-    assert_eq!(journal.read_entity(bulk[7], 0).await.unwrap()[0].payload, vec![1; 2048]);
+    let sequences: Vec<u64> = journal.read_entity(hot, 0).await.unwrap().iter().map(|event| event.sequence).collect();
+    assert_eq!(sequences, [1, 2, 3]);
+    assert_eq!(journal.read_entity(cold[7], 0).await.unwrap()[0].payload, vec![1; 2048]);
     drop(journal);
     let db = sled_open::open(&sled::Config::new().path(&path)).unwrap();
-    assert_eq!(db.scan_prefix([b'e']).count(), 41, "folded at close: the held claim's two events as one record");
+    assert_eq!(db.scan_prefix([b'e']).count(), 42, "folded at close: the hot claim's later two events as one record");
 }

@@ -8,9 +8,10 @@
 //! and the writer keeps the same here, where readers find them. Every `FoldPolicy` records the
 //! writer starts a fold (`sled_fold`): each entity's held runs become as few `EVENTS` records as
 //! the caps allow (positions listed), the entries one `l` record per shard naming them, and the
-//! `h` records go. An entity appending once per group for 32 groups costs about two inserts
-//! instead of 32. A bulk group writes the runs of entities with nothing held to their records
-//! at once (`sled_writer`); an entity's held runs are always its newest events. A clean close
+//! `h` records go. The run of an entity with nothing held goes straight to its record
+//! (`sled_writer`), so only an entity's later runs before the next fold are held: one appending
+//! in each of 32 groups costs about two inserts instead of 32, and one appending once costs
+//! what it did. An entity's held runs are always its newest events. A clean close
 //! folds everything, so `h` records are only left by a crash; opening the store loads them back.
 //!
 //! Stores of format 2 kept only the entries pending, as `g` records, their events already
@@ -65,9 +66,8 @@ const RECORD_ENTRIES: usize = 512;
 /// 128 KiB to a blob file of its own, which the flush then syncs with its folder: with `h`
 /// records of up to 64 KiB, `bench backbone` made 1,060 blob files (stop 25: 6).
 pub(super) const HELD_RECORD_BYTES: usize = 4 * 1024;
-/// A group whose runs take more than this is a bulk one (see `sled_writer`); a held run larger
-/// than this folds everything at once.
-pub(super) const BULK_GROUP_BYTES: usize = 64 * 1024;
+/// A held run larger than this folds everything at once rather than sit in an `h` record.
+const LARGE_RUN_BYTES: usize = 64 * 1024;
 /// Fold everything at once past this many held bytes, whatever the groups.
 const HELD_BYTES: usize = 8 << 20;
 
@@ -138,7 +138,7 @@ impl PendingLog {
     pub fn must_fold_now(&self, policy: FoldPolicy, runs: &[StagedRun]) -> bool {
         let bytes: usize = runs.iter().filter(|run| run.held).map(|run| run.value.len()).sum();
         let entries: usize = runs.iter().map(|run| run.count).sum();
-        runs.iter().any(|run| run.held && run.value.len() > BULK_GROUP_BYTES)
+        runs.iter().any(|run| run.held && run.value.len() > LARGE_RUN_BYTES)
             || self.held_bytes + bytes > HELD_BYTES
             || self.groups.len() + 1 >= policy.groups.saturating_mul(2)
             || self.entries + entries >= policy.entries.saturating_mul(2)
@@ -557,7 +557,7 @@ mod tests {
             "twice as many entries as due"
         );
         assert!(
-            pending.must_fold_now(FoldPolicy { groups: 3, entries: 100 }, &staged(BULK_GROUP_BYTES + 1)),
+            pending.must_fold_now(FoldPolicy { groups: 3, entries: 100 }, &staged(LARGE_RUN_BYTES + 1)),
             "a large run"
         );
         assert_eq!(pending.newest(), Some(8));

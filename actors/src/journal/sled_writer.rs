@@ -50,8 +50,7 @@ use super::sled_keys::{
 };
 use super::sled_open::SyncedDb;
 use super::sled_pending::{
-    encode_held, held_key, held_records, FoldPolicy, GroupLog, HeldRun, PendingLog, StagedRun, BULK_GROUP_BYTES,
-    HELD_RECORD_BYTES,
+    encode_held, held_key, held_records, FoldPolicy, GroupLog, HeldRun, PendingLog, StagedRun, HELD_RECORD_BYTES,
 };
 use super::{AppendBatch, Epoch, JournalError, PendingEvent};
 use practice_protocol::envelope::EntityRef;
@@ -185,6 +184,15 @@ impl Facts {
     }
 }
 
+/// What the writer keeps between groups about folding.
+#[derive(Default)]
+struct Folding {
+    /// The fold under way.
+    fold: Option<Fold>,
+    /// The entities that wrote a run to its record since the last fold started.
+    hot: HashSet<[u8; ENTITY_KEY_LEN]>,
+}
+
 /// What a group did to the pending groups, for the pending log to learn once it is applied.
 struct LogWrite {
     /// Folds written: everything, or the groups up to a number.
@@ -233,21 +241,23 @@ impl<'a> Staged<'a> {
     fn finish(
         mut self,
         policy: FoldPolicy,
-        folding: &mut Option<Fold>,
+        folding: &mut Folding,
     ) -> Result<(sled::Batch, Facts, LogWrite), JournalError> {
-        self.write_bulk_runs()?;
+        self.write_cold_runs(&mut folding.hot)?;
         if !self.runs.is_empty() && self.pending.must_fold_now(policy, &self.runs) {
             let (log, runs) = held_records(std::mem::take(&mut self.runs), usize::MAX).pop().unwrap_or_default();
             self.pending.fold_into(&log, &runs, &mut self.batch)?;
-            *folding = None;
+            folding.fold = None;
+            folding.hot.clear();
             return Ok((self.batch, self.moves, LogWrite { cleared: Cleared::All, held: Vec::new() }));
         }
-        if folding.is_none() && self.pending.due(policy) {
+        if folding.fold.is_none() && self.pending.due(policy) {
             // Spread over half the groups until the next is due.
-            *folding = Fold::start(self.pending, policy.groups / 2);
+            folding.fold = Fold::start(self.pending, policy.groups / 2);
+            folding.hot.clear();
         }
         let mut cleared = Cleared::Nothing;
-        if let Some(fold) = folding.as_mut() {
+        if let Some(fold) = folding.fold.as_mut() {
             if fold.stage_slice(self.pending, &mut self.batch)? {
                 cleared = Cleared::Through(fold.through());
             }
@@ -260,22 +270,19 @@ impl<'a> Staged<'a> {
         Ok((self.batch, self.moves, LogWrite { cleared, held }))
     }
 
-    /// A bulk group (a practice's batch, several events a claim) writes the runs of entities with nothing held straight to their records, as before
-    /// holding: its runs seldom merge, and held they would be written twice (the demo ran ~5 %
-    /// slower). An entity's held runs stay the newest of its events, which readers rely on.
-    fn write_bulk_runs(&mut self) -> Result<(), JournalError> {
-        let bytes: usize = self.runs.iter().map(|run| run.value.len()).sum();
-        if bytes <= BULK_GROUP_BYTES {
-            return Ok(());
-        }
-        let mut holding: HashSet<[u8; ENTITY_KEY_LEN]> = HashSet::new();
+    /// An entity's first run since the last fold started goes straight to its record; only its
+    /// later runs before the next fold are held, to be joined (`hot`: the entities that wrote
+    /// one). Holding every run cost the demo 8–16 %: its claims seldom append twice within a
+    /// fold, so holding only wrote their events twice. A run goes to its record only while its
+    /// entity has nothing held, so held runs stay an entity's newest, which readers rely on.
+    fn write_cold_runs(&mut self, hot: &mut HashSet<[u8; ENTITY_KEY_LEN]>) -> Result<(), JournalError> {
         for run in &mut self.runs {
             let mut entity = [0u8; ENTITY_KEY_LEN];
             entity.copy_from_slice(&run.key[..ENTITY_KEY_LEN]);
-            if holding.contains(&entity) || self.pending.entity_head(&entity)?.is_some() {
-                holding.insert(entity);
+            if hot.contains(&entity) || self.pending.entity_head(&entity)?.is_some() {
                 continue;
             }
+            hot.insert(entity);
             self.batch.insert(prefixed(EVENTS, &run.key), std::mem::take(&mut run.value));
             run.held = false;
         }
@@ -340,7 +347,7 @@ pub(super) struct WriterSetup {
 
 pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Receiver<WriteRequest>) {
     let mut known = Facts::default();
-    let mut folding: Option<Fold> = None;
+    let mut folding = Folding::default();
     // Whether the pending log must be read back from sled: a failed apply left it unknown.
     let mut pending_stale = false;
     while let Ok(first) = receiver.recv() {
@@ -377,13 +384,13 @@ pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Rece
         let (results, batch, moves, log) = match staged {
             Ok(staged) => staged,
             Err(error) => {
-                folding = None;
+                folding.fold = None;
                 answer(group, Err(error));
                 continue;
             }
         };
         if !matches!(log.cleared, Cleared::Nothing) {
-            folding = None;
+            folding.fold = None;
         }
         let applied = db.apply_batch(batch).map_err(unavailable);
         if applied.is_ok() {
@@ -397,7 +404,7 @@ pub(super) fn writer_loop(db: SyncedDb, setup: WriterSetup, receiver: mpsc::Rece
             // again from the start (a fold rewrites the same records).
             known.clear();
             pending_stale = true;
-            folding = None;
+            folding.fold = None;
         }
         let durable = applied.and_then(|()| db.flush().map_err(unavailable));
         answer(group, durable.map(|()| results));
