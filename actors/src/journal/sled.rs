@@ -1,18 +1,19 @@
 //! The embedded journal: sled 0.34 in one process, every shard local.
 //!
 //! ## Keyspaces (one sled tree, one-byte prefixes, keys big-endian, see `sled_keys`)
-//! - `e` events: org/kind/id/sequence → shard, shard position, payload.
+//! - `e` events: org/kind/id/sequence → shard, shard position(s), payload(s): one event, a run
+//!   appended together, or a fold's join of an entity's held runs (`sled_keys`).
 //! - `l` shard log: shard/first position → the event keys of consecutive positions (the order
 //!   consumers read). Records of any length read the same.
-//! - `g` pending shard log: group number → that group commit's shard log entries, per shard,
-//!   until the writer folds them into `l` records (see `sled_pending`). A group commit writes
-//!   one record whatever the shards it touches, so an event costs one insert plus its share of
-//!   a `g` record and of a fold. Readers find a shard's pending tail in memory.
-//! - `p` epochs: shard → lease epoch. An entity's last sequence is its greatest event key and
-//!   a shard's last position is its last pending entry or the end of its greatest log record
+//! - `h` held groups: group number → that group commit's shard log entries and its entities'
+//!   later runs, until a fold writes them as `e` and `l` records (see `sled_pending`,
+//!   `sled_fold`); `g` records, from stores of format 2, hold entries alone. Readers find both
+//!   in memory.
+//! - `p` epochs: shard → lease epoch. An entity's last sequence is its last held run's, else
+//!   its greatest event key's, and a shard's last position is its last pending entry or the end of its greatest log record
 //!   (reverse range reads), so an append writes nothing else.
 //! - `s` snapshots: entity → sequence + state; `c` consumers: name/shard → position; `i`
-//!   inbound: org/message id → (); `m` meta (the shard count).
+//!   inbound: org/message id → (); `m` meta (the shard count, the store format).
 //!
 //! One tree rather than one per keyspace: a sled `Batch` on one tree is atomic (also across a
 //! crash), while multi-tree sled transactions measured about 1 ms per request inside a group
