@@ -33,6 +33,11 @@ fn pending_records(path: &Path) -> usize {
     db.scan_prefix([b'h']).count()
 }
 
+/// A journal folding by `fold` and closed as a crash leaves it (nothing folded at close).
+fn left_as_a_crash_leaves_it(fold: FoldPolicy) -> SledOptions {
+    SledOptions { fold, fold_on_close: false, ..SledOptions::default() }
+}
+
 /// Appends one event per entity, each its own batch, all in flight at once (so group commits
 /// take several), `rounds` times. The embedded journal queues a write when it is called, so
 /// the appends are all sent before the first is awaited.
@@ -89,8 +94,7 @@ async fn a_clean_close_folds_and_a_crash_leaves_records_that_read_back_the_same(
     let claims = entities(shard, 6);
     let lazy = SledOptions { fold: FoldPolicy { groups: 1000, entries: 100_000 }, ..SledOptions::default() };
 
-    // A clean close folds everything: an older build, which knows only per-shard records,
-    // reads the store whole.
+    // A clean close folds everything: no group is left held.
     let journal = SledJournal::open_with(&path, SHARDS, lazy).unwrap();
     append_rounds(&journal, shard, &claims, 1, 3).await;
     let before = journal.read_shard(shard, 0, 1000).await.unwrap();
@@ -248,11 +252,7 @@ async fn a_crash_part_of_the_way_through_a_fold_reads_back_the_same() {
     let shard = ShardId(0);
     let claims = entities(shard, 4);
     // Due after 8 groups, in four slices: one entity's runs each.
-    let sliced = SledOptions {
-        fold: FoldPolicy { groups: 8, entries: usize::MAX },
-        fold_on_close: false,
-        ..SledOptions::default()
-    };
+    let sliced = left_as_a_crash_leaves_it(FoldPolicy { groups: 8, entries: usize::MAX });
     let journal = SledJournal::open_with(&path, SHARDS, sliced).unwrap();
     let epoch = journal.fence(shard).await.unwrap();
     // Each append awaited alone: a group each. Each claim's first goes to its record; the 9th
@@ -307,11 +307,7 @@ async fn a_group_writes_new_entities_runs_at_once_and_holds_the_rest() {
     let shard = ShardId(1);
     let claims = entities(shard, 41);
     let (hot, cold) = (claims[0], &claims[1..]);
-    let crashed = SledOptions {
-        fold: FoldPolicy { groups: 1000, entries: usize::MAX },
-        fold_on_close: false,
-        ..SledOptions::default()
-    };
+    let crashed = left_as_a_crash_leaves_it(FoldPolicy { groups: 1000, entries: usize::MAX });
     let journal = SledJournal::open_with(&path, SHARDS, crashed).unwrap();
     let epoch = journal.fence(shard).await.unwrap();
     journal.append(AppendBatch { shard, epoch, events: vec![event(hot, 1)] }).await.unwrap();

@@ -132,20 +132,10 @@ pub(super) fn merge_runs<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::sled_keys::{event_value, Positions, EVENT_KEY_LEN, HELD};
+    use crate::journal::sled_keys::{event_value, Positions, HELD};
+    use crate::journal::sled_pending::tests::{key, run};
     use crate::journal::sled_pending::GroupLog;
     use std::collections::BTreeMap;
-
-    fn key(entity: u8, sequence: u64) -> EventKey {
-        let mut key = [entity; EVENT_KEY_LEN];
-        key[ENTITY_KEY_LEN..].copy_from_slice(&sequence.to_be_bytes());
-        key
-    }
-
-    /// A one-event run of `entity` at `sequence`, at `position` of shard 0.
-    fn run(entity: u8, sequence: u64, position: u64) -> HeldRun {
-        (key(entity, sequence), event_value(ShardId(0), position, &[entity, sequence as u8]))
-    }
 
     #[test]
     fn an_entitys_runs_of_many_groups_fold_into_one_record_the_shard_log_names() {

@@ -476,7 +476,7 @@ fn decode(mut bytes: &[u8]) -> Result<GroupLog, JournalError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::journal::sled_keys::event_value;
 
@@ -488,14 +488,14 @@ mod tests {
         entries.iter().map(|(shard, first, count)| (ShardId(*shard), (*first, keys(*count)))).collect()
     }
 
-    fn key(entity: u8, sequence: u64) -> EventKey {
+    pub(in crate::journal) fn key(entity: u8, sequence: u64) -> EventKey {
         let mut key = [entity; EVENT_KEY_LEN];
         key[ENTITY_KEY_LEN..].copy_from_slice(&sequence.to_be_bytes());
         key
     }
 
     /// A one-event run of `entity` at `sequence`, at `position` of shard 0.
-    fn run(entity: u8, sequence: u64, position: u64) -> HeldRun {
+    pub(in crate::journal) fn run(entity: u8, sequence: u64, position: u64) -> HeldRun {
         (key(entity, sequence), event_value(ShardId(0), position, &[entity, sequence as u8]))
     }
 
