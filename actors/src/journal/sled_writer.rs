@@ -432,8 +432,11 @@ fn learn_log(pending: &SharedPending, log: LogWrite) -> Result<(), JournalError>
         Cleared::All => pending.clear(),
         Cleared::Through(number) => pending.clear_through(number),
     }
-    for (number, entries, runs) in log.held {
-        pending.add(HELD, number, entries, runs)?;
+    for (index, (number, entries, runs)) in log.held.into_iter().enumerate() {
+        match index {
+            0 => pending.add(HELD, number, entries, runs)?,
+            _ => pending.add_to_commit(number, entries, runs)?,
+        }
     }
     Ok(())
 }
