@@ -82,6 +82,13 @@ struct GroupRecord {
     opens_commit: bool,
 }
 
+impl GroupRecord {
+    /// Its key in the store.
+    fn key(&self) -> Vec<u8> {
+        prefixed(self.prefix, &self.number.to_be_bytes())
+    }
+}
+
 /// A held run: the group that holds it, and its `EVENTS` value, shared so readers take it out
 /// of the lock and decode it after.
 struct Held {
@@ -272,6 +279,11 @@ impl PendingLog {
         self.runs.range(entity_range(entity)).map(|(key, held)| (*key, held.value.clone())).collect()
     }
 
+    /// Whether any of an entity's events is held.
+    pub fn holds(&self, entity: &[u8; ENTITY_KEY_LEN]) -> bool {
+        self.runs.range(entity_range(entity)).next().is_some()
+    }
+
     /// An entity's last held sequence, if any of its events is held.
     pub fn entity_head(&self, entity: &[u8; ENTITY_KEY_LEN]) -> Result<Option<u64>, JournalError> {
         let Some((key, held)) = self.runs.range(entity_range(entity)).next_back() else { return Ok(None) };
@@ -304,7 +316,7 @@ impl PendingLog {
             for (shard, count) in &group.entries {
                 *counts.entry(*shard).or_default() += count;
             }
-            batch.remove(prefixed(group.prefix, &group.number.to_be_bytes()));
+            batch.remove(group.key());
         }
         for (shard, count) in counts {
             if let Some((first, keys)) = self.shards.get(&shard) {
@@ -333,7 +345,7 @@ impl PendingLog {
             stage_shard_log(shard, first, &keys, &renamed, batch);
         }
         for group in &self.groups {
-            batch.remove(prefixed(group.prefix, &group.number.to_be_bytes()));
+            batch.remove(group.key());
         }
         Ok(())
     }
@@ -445,22 +457,20 @@ fn decode_held(bytes: &[u8]) -> Result<(GroupLog, Vec<HeldRun>), JournalError> {
     let mut rest = &bytes[4 + entries..];
     let count = length(rest).ok_or_else(|| corrupt("a cut run count"))?;
     rest = &rest[4..];
-    let mut runs = Vec::new();
+    let (mut runs, mut held) = (Vec::new(), 0);
     while runs.len() < count {
         let key: EventKey =
             rest.get(..EVENT_KEY_LEN).and_then(|key| key.try_into().ok()).ok_or_else(|| corrupt("a cut key"))?;
         let size = length(&rest[EVENT_KEY_LEN..]).ok_or_else(|| corrupt("a cut length"))?;
         let start = EVENT_KEY_LEN + 4;
         let value = rest.get(start..start + size).ok_or_else(|| corrupt("a cut run"))?;
-        decode_event_record(value)?;
+        held += decode_event_record(value)?.payloads.len();
         runs.push((key, value.to_vec()));
         rest = &rest[start + size..];
     }
     if !rest.is_empty() {
         return Err(corrupt("bytes after its runs"));
     }
-    let held: usize =
-        runs.iter().map(|(_, value)| decode_event_record(value).map_or(0, |run| run.payloads.len())).sum();
     let named = log.values().map(|(_, keys)| keys.len() / EVENT_KEY_LEN).sum::<usize>();
     // Entries may also name runs their group wrote to their records.
     if held > named {

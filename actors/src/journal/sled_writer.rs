@@ -243,11 +243,11 @@ impl<'a> Staged<'a> {
         policy: FoldPolicy,
         folding: &mut Folding,
     ) -> Result<(sled::Batch, Facts, LogWrite), JournalError> {
-        self.write_cold_runs(&mut folding.hot)?;
+        self.write_cold_runs(&mut folding.hot);
         if !self.runs.is_empty() && self.pending.must_fold_now(policy, &self.runs) {
             let (log, runs) = held_records(std::mem::take(&mut self.runs), usize::MAX).pop().unwrap_or_default();
+            // The writer drops any fold under way once this one clears everything.
             self.pending.fold_into(&log, &runs, &mut self.batch)?;
-            folding.fold = None;
             folding.hot.clear();
             return Ok((self.batch, self.moves, LogWrite { cleared: Cleared::All, held: Vec::new() }));
         }
@@ -275,18 +275,17 @@ impl<'a> Staged<'a> {
     /// one). Holding every run cost the demo 8–16 %: its claims seldom append twice within a
     /// fold, so holding only wrote their events twice. A run goes to its record only while its
     /// entity has nothing held, so held runs stay an entity's newest, which readers rely on.
-    fn write_cold_runs(&mut self, hot: &mut HashSet<[u8; ENTITY_KEY_LEN]>) -> Result<(), JournalError> {
+    fn write_cold_runs(&mut self, hot: &mut HashSet<[u8; ENTITY_KEY_LEN]>) {
         for run in &mut self.runs {
             let mut entity = [0u8; ENTITY_KEY_LEN];
             entity.copy_from_slice(&run.key[..ENTITY_KEY_LEN]);
-            if hot.contains(&entity) || self.pending.entity_head(&entity)?.is_some() {
+            if hot.contains(&entity) || self.pending.holds(&entity) {
                 continue;
             }
             hot.insert(entity);
             self.batch.insert(prefixed(EVENTS, &run.key), std::mem::take(&mut run.value));
             run.held = false;
         }
-        Ok(())
     }
 
     /// The group's own value, else the writer's; `None`: read it from sled.
