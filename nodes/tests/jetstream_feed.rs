@@ -1,7 +1,8 @@
-//! The JetStream journal's event feed against a real nats-server: shard reads near the head
-//! are answered from the feed's window (and say so in `shard_reads`), see this journal's own
-//! writes at once and another node's as they arrive, and reads from before the window go to
-//! the server and give the same events.
+//! The JetStream journal's shard reads against a real nats-server: near the head they are
+//! answered from memory (and say so in `shard_reads`): for a shard the journal fenced, from
+//! its own writes, which it sees at once; for others, from the event feed's window, which
+//! shows another node's writes as they arrive. Reads from before either go to the server and
+//! give the same events.
 
 use practice_actors::journal::{AppendBatch, Epoch, Journal, JournalError, PendingEvent, StoredEvent};
 use practice_nodes::jetstream::{connect, JetStreamJournal, JetStreamSettings, ShardReads};
@@ -59,10 +60,10 @@ async fn read_until(journal: &JetStreamJournal, after: u64, count: usize) -> Vec
 }
 
 #[tokio::test]
-async fn reads_near_the_head_come_from_the_feed_and_reads_behind_it_from_the_server() {
+async fn reads_near_the_head_come_from_memory_and_reads_behind_it_from_the_server() {
     let Some(server) = common::start_server() else { return };
     let first = journal(&server).await;
-    // Fencing starts the feed and reads the (empty) shard's head: the window reaches back to 0.
+    // Fencing reads the (empty) shard's head: the journal's own writes reach back to 0.
     let epoch = first.fence(SHARD).await.unwrap();
     for salt in 0..4 {
         append(&first, epoch, entity(salt), 1, 10).await;
@@ -84,32 +85,42 @@ async fn reads_near_the_head_come_from_the_feed_and_reads_behind_it_from_the_ser
     assert_eq!(reads.from_server, 0, "{reads:?}");
     assert!(reads.from_window >= 8, "{reads:?}");
 
-    // Another node takes the shard and writes: its own read sees its write at once, and the
-    // first node's feed delivers it.
+    // Another node takes the shard and writes: its own read sees its write at once, from
+    // memory, and the first node's reads see it once they notice the new fence (within
+    // RECHECK_FENCE); until then they lag, never skip.
     let second = journal(&server).await;
     let epoch = second.fence(SHARD).await.unwrap();
     append(&second, epoch, entity(9), 1, 1).await;
     let own = second.read_shard(SHARD, all[39].position, 1000).await.unwrap();
     assert_eq!(labels(&own), vec![format!("{} 1", entity(9).id.simple())]);
+    assert_eq!(second.shard_reads(), ShardReads { from_window: 1, from_server: 0 });
     append(&second, epoch, entity(9), 2, 4).await;
     let delivered = read_until(&first, all[39].position, 5).await;
     assert_eq!(labels(&delivered), (1..=5).map(|s| format!("{} {s}", entity(9).id.simple())).collect::<Vec<_>>());
-    assert_eq!(first.shard_reads().from_server, 0, "{:?}", first.shard_reads());
+    assert!(first.shard_reads().from_server > 0, "{:?}", first.shard_reads());
+    // Its next reads are the event feed's, which follows the other writer from then on
+    // (a head read first, as a module consumer's poll does, opens the feed's window to it).
+    assert_eq!(first.shard_head(SHARD).await.unwrap(), Some(delivered[4].position));
+    let before = first.shard_reads();
+    append(&second, epoch, entity(9), 6, 1).await;
+    let followed = read_until(&first, delivered[4].position, 1).await;
+    assert_eq!(labels(&followed), vec![format!("{} 6", entity(9).id.simple())]);
+    assert!(first.shard_reads().from_window > before.from_window, "{:?}", first.shard_reads());
 
     // A journal opened now has nothing of the shard in its window: from 0 the server answers,
     // with the same events.
     let late = journal(&server).await;
     let whole = late.read_shard(SHARD, 0, 1000).await.unwrap();
-    assert_eq!(whole.len(), 45);
+    assert_eq!(whole.len(), 46);
     assert_eq!(whole[..40], all[..]);
     assert_eq!(late.shard_reads(), ShardReads { from_window: 0, from_server: 1 });
     // Once it has read the shard's head, reads from there on are the window's.
     let head = late.shard_head(SHARD).await.unwrap().unwrap();
-    assert_eq!(head, whole[44].position);
+    assert_eq!(head, whole[45].position);
     assert_eq!(late.read_shard(SHARD, head, 1000).await.unwrap(), Vec::new());
-    append(&second, epoch, entity(9), 6, 1).await;
+    append(&second, epoch, entity(9), 7, 1).await;
     let next = read_until(&late, head, 1).await;
-    assert_eq!(labels(&next), vec![format!("{} 6", entity(9).id.simple())]);
+    assert_eq!(labels(&next), vec![format!("{} 7", entity(9).id.simple())]);
     assert_eq!(late.shard_reads().from_server, 1, "{:?}", late.shard_reads());
     assert!(late.shard_reads().from_window >= 2);
 }
@@ -169,4 +180,61 @@ async fn a_consumer_sees_every_event_once_across_a_server_restart_and_the_feed_c
     let expected: Vec<String> = (1..=sequence).map(|s| format!("{} {s}", claim.id.simple())).collect();
     assert_eq!(labels(&seen), expected);
     assert_eq!(journal.read_shard(SHARD, 0, 1000).await.unwrap(), seen);
+}
+
+/// Pipelined appends are acknowledged in any order: a reader racing them, as a module
+/// consumer does, must get every event once, in position order, never passing one whose
+/// ack is still on its way. What it read from memory is compared with the server's history,
+/// positions included: two-event appends (one message) and a two-entity atomic batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_racing_pipelined_appends_reads_every_event_once_in_order() {
+    let Some(server) = common::start_server() else { return };
+    let journal = journal(&server).await;
+    let epoch = journal.fence(SHARD).await.unwrap();
+    const WRITERS: u128 = 48;
+    const PAIRS: u64 = 20;
+    let writers = (0..WRITERS).map(|salt| {
+        let journal = journal.clone();
+        tokio::spawn(async move {
+            let entity = entity(100 + salt);
+            for pair in 0..PAIRS {
+                let (first, second) = (event(entity, 2 * pair + 1), event(entity, 2 * pair + 2));
+                let events = first.events.into_iter().chain(second.events).collect();
+                journal.append(AppendBatch { shard: SHARD, epoch, events }).await.unwrap();
+            }
+        })
+    });
+    let writers: Vec<_> = writers.collect();
+    let reader = {
+        let journal = journal.clone();
+        tokio::spawn(async move {
+            let mut seen: Vec<StoredEvent> = Vec::new();
+            let total = WRITERS as usize * PAIRS as usize * 2;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while seen.len() < total {
+                assert!(Instant::now() < deadline, "read {} of {total}", seen.len());
+                let after = seen.last().map_or(0, |event| event.position);
+                seen.extend(journal.read_shard(SHARD, after, 50).await.unwrap());
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let mut seen = reader.await.unwrap();
+    let (a, b) = (entity(1), entity(2));
+    let batch = vec![event(a, 1).events.remove(0), event(b, 1).events.remove(0)];
+    journal.append(AppendBatch { shard: SHARD, epoch, events: batch }).await.unwrap();
+    seen.extend(journal.read_shard(SHARD, seen.last().unwrap().position, 10).await.unwrap());
+    let reads = journal.shard_reads();
+    assert_eq!(reads.from_server, 0, "every read from memory: {reads:?}");
+    // The same events at the same positions, in the same order, as a journal that does not
+    // hold the shard reads them on the server.
+    let other = self::journal(&server).await;
+    let history = other.read_shard(SHARD, 0, 10_000).await.unwrap();
+    assert_eq!(other.shard_reads(), ShardReads { from_window: 0, from_server: 1 });
+    assert_eq!(history.len(), WRITERS as usize * PAIRS as usize * 2 + 2);
+    assert_eq!(seen, history);
 }

@@ -78,6 +78,7 @@ impl LeasedJournal {
                 clock.revoke();
             }
         }
+        self.inner.release(shard);
     }
 
     fn may_write(&self, shard: ShardId) -> bool {

@@ -126,8 +126,14 @@ impl Feed {
         } else {
             None
         };
-        self.reads.with_label_values(&[if events.is_some() { "window" } else { "server" }]).inc();
+        self.count_read(events.is_some());
         events
+    }
+
+    /// Count a shard read answered from memory (this window or the journal's own writes) or
+    /// by the server.
+    pub(crate) fn count_read(&self, from_memory: bool) {
+        self.reads.with_label_values(&[if from_memory { "window" } else { "server" }]).inc();
     }
 
     /// Count shard reads in `registry` too.

@@ -22,6 +22,7 @@
 use super::ack::{parse_ack, AckError, PublishAck};
 use super::feed::{Feed, HeadLookup, ShardReads};
 use super::frame;
+use super::own_writes::{InFlight, OwnAnswer, OwnHead, OwnWrites};
 use super::plan::{self, plan_batch, plan_message, EntityHead, PlannedMessage};
 use super::read;
 use super::setup::{self, JetStreamSettings, Stores};
@@ -39,6 +40,9 @@ use std::sync::Arc;
 /// Multi-message atomic batches one journal keeps open at once. The server holds at most 50
 /// open batches per stream (more are refused or stall); 16 per node leaves room for three.
 pub const MAX_OPEN_BATCHES: usize = 16;
+/// Bytes of its own recent events the journal keeps over all shards (split evenly): a few
+/// seconds of a node's peak write rate, well past a module consumer's poll.
+const OWN_WRITES_BYTES: usize = 32 << 20;
 
 pub struct JetStreamJournal {
     client: async_nats::Client,
@@ -46,6 +50,7 @@ pub struct JetStreamJournal {
     settings: JetStreamSettings,
     shards: Vec<Shard>,
     open_batches: tokio::sync::Semaphore,
+    own: OwnWrites,
     feed: Feed,
 }
 
@@ -59,8 +64,9 @@ impl JetStreamJournal {
         let stores = setup::ensure(&context, &settings).await?;
         let shards = (0..settings.shard_count).map(|_| Shard::default()).collect();
         let open_batches = tokio::sync::Semaphore::new(MAX_OPEN_BATCHES);
+        let own = OwnWrites::new(settings.shard_count, OWN_WRITES_BYTES / usize::from(settings.shard_count));
         let feed = Feed::new(settings.shard_count)?;
-        Ok(Arc::new(Self { client, stores, settings, shards, open_batches, feed }))
+        Ok(Arc::new(Self { client, stores, settings, shards, open_batches, own, feed }))
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -112,6 +118,30 @@ impl JetStreamJournal {
                 Ok((Epoch(value), message.sequence))
             }
         }
+    }
+
+    /// The shard's last event position on the server (0 for an empty shard): a direct get of
+    /// the last message on the shard's wildcard subject.
+    async fn server_head(&self, shard: ShardId) -> Result<u64, JournalError> {
+        match read::last_on_subject(&self.stores.events, &format!("evt.{}.>", shard.0)).await? {
+            None => Ok(0),
+            Some(message) => read::last_position(&message.headers, message.sequence),
+        }
+    }
+
+    /// Every so often, make sure the shard's latest epoch marker is still this journal's
+    /// before its own writes answer for the shard. A failed look leaves the window as it is.
+    async fn recheck_fence(&self, shard: ShardId) {
+        let Some(ours) = self.own.fence_to_check(shard) else { return };
+        if let Ok(latest) = read::last_on_subject(&self.stores.events, &epoch_subject(shard)).await {
+            self.own.fence_checked(shard, ours, latest.map_or(0, |message| message.sequence));
+        }
+    }
+
+    /// This journal no longer holds `shard` (the node gave it up or lost its lease): reads of
+    /// it stop trusting this journal's own writes.
+    pub fn release(&self, shard: ShardId) {
+        self.own.release(shard);
     }
 
     async fn read_head(&self, entity: &EntityRef, shard: ShardId) -> Result<EntityHead, JournalError> {
@@ -182,13 +212,17 @@ impl JetStreamJournal {
             }
         }
         let single = plan_message(batch, epoch_sequence, &heads)?;
+        let planned = match single {
+            Some(_) => Vec::new(),
+            None => plan_batch(batch, epoch_sequence, &heads)?,
+        };
+        let in_flight = self.own.begin(batch.shard);
         let result = match &single {
             Some(message) => self.publish_message(batch, message).await.map(|ack| {
                 let last = batch.events[batch.events.len() - 1].sequence;
                 vec![(message.entity, EntityHead { sequence: last, stream_sequence: ack.sequence })]
             }),
             None => {
-                let planned = plan_batch(batch, epoch_sequence, &heads)?;
                 self.publish_planned(batch, &planned).await.map(|ack| {
                     // The batch's messages occupy the sequences ending at the ack's.
                     let first = ack.sequence + 1 - planned.len() as u64;
@@ -209,7 +243,11 @@ impl JetStreamJournal {
         match result {
             Ok(stored) => {
                 if let Some(last) = stored.iter().map(|(_, head)| head.stream_sequence).max() {
+                    self.own.saw(last);
                     self.feed.wrote(batch.shard, last);
+                    if let Some(in_flight) = in_flight {
+                        in_flight.stored(last, stored_events(batch, single.is_some(), last));
+                    }
                 }
                 let mut cache = shard.lock();
                 if cache.generation == generation {
@@ -224,7 +262,14 @@ impl JetStreamJournal {
             Err(failure) => {
                 // Whatever happened, our view of this shard may be stale now.
                 shard.forget();
-                Err(self.explain(batch, failure).await)
+                settle_failed(in_flight, &failure);
+                let error = self.explain(batch, failure).await;
+                // Another writer holds the shard, or wrote it under our epoch: its messages
+                // are not among our own writes.
+                if matches!(error, JournalError::Fenced { .. } | JournalError::SequenceConflict { .. }) {
+                    self.own.release(batch.shard);
+                }
+                Err(error)
             }
         }
     }
@@ -334,6 +379,41 @@ impl JetStreamJournal {
     }
 }
 
+/// The events an acknowledged append stored, with their positions: one message ending at
+/// `last` holding them all, or (an atomic batch) one message each ending there.
+fn stored_events(batch: &AppendBatch, one_message: bool, last: u64) -> Vec<StoredEvent> {
+    let count = batch.events.len() as u64;
+    batch
+        .events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            let position = if one_message {
+                frame::position(last, index)
+            } else {
+                frame::position(last + 1 - count + index as u64, 0)
+            };
+            StoredEvent {
+                entity: event.entity,
+                sequence: event.sequence,
+                shard: batch.shard,
+                position,
+                payload: event.payload.clone(),
+            }
+        })
+        .collect()
+}
+
+/// A refusal or a duplicate stored nothing; anything else leaves the outcome unknown, which
+/// dropping the guard reports.
+fn settle_failed(in_flight: Option<InFlight<'_>>, failure: &AppendFailure) {
+    if let Some(in_flight) = in_flight {
+        if matches!(failure, AppendFailure::Duplicate | AppendFailure::Ack(AckError::Refused(_))) {
+            in_flight.nothing();
+        }
+    }
+}
+
 /// The headers of one planned message: its id, entity sequence and check.
 fn headers_for(message: &PlannedMessage) -> HeaderMap {
     let mut headers = HeaderMap::new();
@@ -394,6 +474,7 @@ impl Journal for JetStreamJournal {
                 headers.insert(plan::HEADER_EXPECTED_LAST_SUBJECT_SEQUENCE, sequence.to_string().as_str());
                 match self.request(epoch_subject(shard), headers, Bytes::from(next.0.to_string())).await {
                     Ok(ack) => {
+                        let generation = self.own.fenced(shard, ack.sequence);
                         {
                             let mut cache = state.lock();
                             cache.generation += 1;
@@ -402,11 +483,12 @@ impl Journal for JetStreamJournal {
                                 cache.epoch = Some((next, ack.sequence));
                             }
                         }
-                        // Start the event feed and read the shard's head now, before this
-                        // node's own commands add to it: the feed's window then reaches back to
-                        // that head, so the module consumers resuming the shard read from
-                        // memory at once. Best effort: reads fall back to the server.
-                        let _ = self.shard_head(shard).await;
+                        // Read the shard's head now: the own writes then reach back to it, so
+                        // module consumers resuming the shard read from memory at once. Best
+                        // effort: reads from before the fence go to the server.
+                        if let Ok(head) = self.server_head(shard).await {
+                            self.own.note_head(shard, generation, head);
+                        }
                         return Ok(next);
                     }
                     Err(AppendFailure::Ack(AckError::Refused(refusal)))
@@ -450,8 +532,19 @@ impl Journal for JetStreamJournal {
     ) -> BoxFuture<'_, Result<Vec<StoredEvent>, JournalError>> {
         Box::pin(async move {
             self.shard(shard)?;
-            if let Some(events) = self.feed.read(&self.stores.events, shard, after_position, limit).await {
-                return Ok(events);
+            self.recheck_fence(shard).await;
+            match self.own.read(shard, after_position, limit).await {
+                OwnAnswer::Events(events) => {
+                    self.feed.count_read(true);
+                    return Ok(events);
+                }
+                // The feed would start following the whole stream for a shard only we write.
+                OwnAnswer::Server => self.feed.count_read(false),
+                OwnAnswer::NotOwned => {
+                    if let Some(events) = self.feed.read(&self.stores.events, shard, after_position, limit).await {
+                        return Ok(events);
+                    }
+                }
             }
             read::read_subject(&self.stores.events, &format!("evt.{}.>", shard.0), after_position, limit).await
         })
@@ -529,15 +622,21 @@ impl Journal for JetStreamJournal {
     fn shard_head(&self, shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
         Box::pin(async move {
             self.shard(shard)?;
+            self.recheck_fence(shard).await;
+            match self.own.head(shard) {
+                OwnHead::Known(head) => return Ok(Some(head)),
+                OwnHead::Unknown(generation) => {
+                    let head = self.server_head(shard).await?;
+                    self.own.note_head(shard, generation, head);
+                    return Ok(Some(head));
+                }
+                OwnHead::NotOwned => {}
+            }
             let opened = match self.feed.head(&self.stores.events, shard).await {
                 HeadLookup::Known(head) => return Ok(Some(head)),
                 HeadLookup::Unknown(opened) => opened,
             };
-            let last = read::last_on_subject(&self.stores.events, &format!("evt.{}.>", shard.0)).await?;
-            let head = match last {
-                None => 0,
-                Some(message) => read::last_position(&message.headers, message.sequence)?,
-            };
+            let head = self.server_head(shard).await?;
             self.feed.note_head(shard, head, opened);
             Ok(Some(head))
         })

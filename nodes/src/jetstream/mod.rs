@@ -2,8 +2,9 @@
 //!
 //! `setup` creates streams and buckets, `plan` decides each message's headers and `frame` its
 //! payload and event positions (both pure), `ack`
-//! reads the server's verdict, `read` reads history back, `feed` follows the stream into a
-//! `window` of recent events per shard for reads near the head, `journal` ties them together, and
+//! reads the server's verdict, `read` reads history back, `owned` and `own_writes` keep
+//! what the journal appended to the shards it fenced for reads of those, `feed` follows the
+//! stream into a `window` of recent events per shard for reads of the others, `journal` ties them together, and
 //! `inbound` publishes raw connector traffic with content-derived ids; `registry` keeps the
 //! sent-batch registry in a KV bucket.
 
@@ -12,6 +13,8 @@ mod feed;
 pub mod frame;
 pub mod inbound;
 pub mod journal;
+mod own_writes;
+mod owned;
 pub mod plan;
 pub mod read;
 pub mod registry;
