@@ -238,3 +238,39 @@ async fn a_reader_racing_pipelined_appends_reads_every_event_once_in_order() {
     assert_eq!(history.len(), WRITERS as usize * PAIRS as usize * 2 + 2);
     assert_eq!(seen, history);
 }
+
+/// An append dropped before its ack (a caller's timeout, a cancelled task) may still be stored:
+/// no ack will say where, so the journal must stop answering the shard from its own writes,
+/// or a reader would pass that message by. Readers after the drops still get the server's
+/// history, every event once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn appends_dropped_before_their_ack_leave_no_hole_in_reads() {
+    let Some(server) = common::start_server() else { return };
+    let journal = journal(&server).await;
+    let epoch = journal.fence(SHARD).await.unwrap();
+    append(&journal, epoch, entity(50), 1, 3).await;
+    let before = journal.read_shard(SHARD, 0, 100).await.unwrap();
+    assert_eq!(journal.shard_reads(), ShardReads { from_window: 1, from_server: 0 });
+    // Many appends in flight at once, each given a few microseconds: some are dropped after
+    // their message went out and before their ack came back.
+    let dropped = (0..64u128).map(|salt| {
+        let journal = journal.clone();
+        tokio::spawn(async move {
+            let append = journal.append(AppendBatch { epoch, ..event(entity(200 + salt), 1) });
+            tokio::time::timeout(Duration::from_micros(50 + 10 * salt as u64), append).await.is_ok()
+        })
+    });
+    let mut finished = 0;
+    for task in dropped.collect::<Vec<_>>() {
+        finished += u32::from(task.await.unwrap());
+    }
+    // Give whatever was sent time to land.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = journal.read_shard(SHARD, before[2].position, 1000).await.unwrap();
+    let other = self::journal(&server).await;
+    let history = other.read_shard(SHARD, 0, 10_000).await.unwrap();
+    let positions = |events: &[StoredEvent]| events.iter().map(|event| event.position).collect::<Vec<_>>();
+    assert_eq!(positions(&after), positions(&history[3..]), "{finished} of 64 appends finished");
+    assert_eq!(after, history[3..]);
+    assert!(history.len() > 3 + finished as usize || finished == 64, "no append was dropped after it was sent");
+}
