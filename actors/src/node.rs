@@ -326,7 +326,7 @@ impl Node {
     ) -> Result<(), NodeError> {
         let shards = shards.unwrap_or_else(|| self.owned_shards());
         let name = engine.name().to_string();
-        let arguments = ConsumerArguments { node: self.clone(), engine, shards };
+        let arguments = ConsumerArguments { node: self.clone(), engine, shards, first_poll: std::time::Duration::ZERO };
         let (actor, _join) = ModuleConsumer::spawn(None, ModuleConsumer, arguments)
             .await
             .map_err(|error| NodeError::Spawn { what: format!("module {name}"), detail: error.to_string() })?;

@@ -4,7 +4,8 @@
 //! from the stored position, not from what this node last remembered. Positions are stored
 //! once per `consumer_store_every` at most, and what moved since is stored when a consumer stops.
 //! A consumer busy with a long page lets the other tasks of its thread run, and an event the
-//! engine asks to retry comes again before the ones after it.
+//! engine asks to retry comes again before the ones after it. A set's consumers poll a share of
+//! the period apart.
 
 mod support;
 
@@ -225,5 +226,41 @@ async fn an_event_the_engine_asks_to_retry_comes_again_before_the_ones_after_it(
     );
     set.stop().await;
     assert_eq!(journal.load_position("denial", SHARD).await.unwrap(), positions[total - 1]);
+    node.shutdown().await;
+}
+
+/// A node's consumers start together; their polls are spread over the poll period, so the
+/// five passes over a period's events do not all land in one burst (stop 27: aligned, they
+/// were most of the JetStream bench's half-load tail). Each consumer here first reads the
+/// shard's events a different share of a one-second period after the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumers_of_a_set_poll_a_share_of_the_period_apart() {
+    let (node, journal, _dir) =
+        one_shard_node_with(NodeConfig { consumer_poll: Duration::from_secs(1), ..NodeConfig::default() }).await;
+    let total = journeys(&node, journal.as_ref(), 9, 0..2).await;
+    let counters: Vec<Arc<AtomicUsize>> = (0..5).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+    let engines = ["sentry", "denial", "reclaim", "leverage", "ingestion"]
+        .iter()
+        .zip(&counters)
+        .map(|(name, seen)| Box::new(Counting(EventTally::named(name), seen.clone())) as Box<dyn ModuleEngine>)
+        .collect();
+    let started = std::time::Instant::now();
+    let set = ModuleSet::start(&node, engines).await.unwrap();
+    set.add_shard(SHARD, None).unwrap();
+    let mut done_at: Vec<Option<Duration>> = vec![None; counters.len()];
+    while done_at.iter().any(Option::is_none) {
+        assert!(started.elapsed() < Duration::from_secs(10), "not every consumer read the shard: {done_at:?}");
+        for (done, seen) in done_at.iter_mut().zip(&counters) {
+            if done.is_none() && seen.load(Ordering::SeqCst) == total {
+                *done = Some(started.elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let times: Vec<Duration> = done_at.into_iter().flatten().collect();
+    let spread = *times.iter().max().unwrap() - *times.iter().min().unwrap();
+    // Aligned polls finish within a few milliseconds of each other; spread ones 0.2 s apart.
+    assert!(spread >= Duration::from_millis(500), "first reads {times:?}");
+    set.stop().await;
     node.shutdown().await;
 }

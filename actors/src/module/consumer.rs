@@ -3,7 +3,9 @@
 //! every 128 events so the commands around a long page keep moving), send what it emits,
 //! store the new position; poll again at once while pages come
 //! back full, after `consumer_poll` otherwise, doubling that wait (up to 8×) while nothing new
-//! arrives so idle shards cost little. A shard's position is stored at most every
+//! arrives so idle shards cost little; a node's consumers first poll a share of the period
+//! apart (`ConsumerArguments::first_poll`), so their passes do not land together. A shard's
+//! position is stored at most every
 //! `consumer_store_every`, each shard its own share of that period later than shard 0: storing
 //! every shard of every consumer on each poll was five consumers × 64 shards of KV puts in one
 //! burst a second on a cluster, which the commands around them waited behind. A cluster node
@@ -42,6 +44,9 @@ pub struct ConsumerArguments {
     pub node: Node,
     pub engine: Box<dyn ModuleEngine>,
     pub shards: Vec<ShardId>,
+    /// How long after its start the consumer polls first: a node's consumers start together,
+    /// and polls left aligned make one burst of all their pages per period.
+    pub first_poll: std::time::Duration,
 }
 
 pub struct ConsumerState {
@@ -61,6 +66,7 @@ pub struct ConsumerState {
     /// `practice_module_events_total` per event name for this consumer, looked up once each
     /// (a label lookup per event hashed both labels under the metric's lock).
     seen: HashMap<&'static str, IntCounter>,
+    first_poll: std::time::Duration,
 }
 
 /// The idle wait grows to at most `consumer_poll` times this.
@@ -106,6 +112,7 @@ impl Actor for ModuleConsumer {
             guards: BTreeMap::new(),
             seen: HashMap::new(),
             backoff: 1,
+            first_poll: arguments.first_poll,
         };
         for shard in arguments.shards {
             let position = state.node.journal().load_position(&state.name, shard).await?;
@@ -123,12 +130,12 @@ impl Actor for ModuleConsumer {
         Ok(())
     }
 
-    async fn post_start(
-        &self,
-        myself: ActorRef<Self::Msg>,
-        _state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
-        myself.cast(ModuleMessage::Poll)?;
+    async fn post_start(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        if state.first_poll.is_zero() {
+            myself.cast(ModuleMessage::Poll)?;
+        } else {
+            myself.send_after(state.first_poll, || ModuleMessage::Poll);
+        }
         Ok(())
     }
 

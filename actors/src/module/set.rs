@@ -19,12 +19,14 @@ pub struct ModuleSet {
 }
 
 impl ModuleSet {
-    /// One consumer per engine, over no shard yet.
+    /// One consumer per engine, over no shard yet, their polls spread over the poll period.
     pub async fn start(node: &Node, engines: Vec<Box<dyn ModuleEngine>>) -> Result<ModuleSet, NodeError> {
         let mut consumers = Vec::with_capacity(engines.len());
-        for engine in engines {
+        let count = engines.len().max(1) as u32;
+        for (index, engine) in (0u32..).zip(engines) {
             let name = engine.name().to_string();
-            let arguments = ConsumerArguments { node: node.clone(), engine, shards: Vec::new() };
+            let first_poll = node.runtime().config.consumer_poll * index / count;
+            let arguments = ConsumerArguments { node: node.clone(), engine, shards: Vec::new(), first_poll };
             let (actor, _join) = ModuleConsumer::spawn(None, ModuleConsumer, arguments)
                 .await
                 .map_err(|error| NodeError::Spawn { what: format!("module {name}"), detail: error.to_string() })?;
