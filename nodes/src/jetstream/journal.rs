@@ -130,12 +130,13 @@ impl JetStreamJournal {
     }
 
     /// Every so often, make sure the shard's latest epoch marker is still this journal's
-    /// before its own writes answer for the shard. A failed look leaves the window as it is.
+    /// before its own writes answer for the shard. A failed look (the server away, when no
+    /// other writer can fence either) keeps the window and waits for the next turn, so reads
+    /// do not each wait on the server meanwhile.
     async fn recheck_fence(&self, shard: ShardId) {
         let Some(ours) = self.own.fence_to_check(shard) else { return };
-        if let Ok(latest) = read::last_on_subject(&self.stores.events, &epoch_subject(shard)).await {
-            self.own.fence_checked(shard, ours, latest.map_or(0, |message| message.sequence));
-        }
+        let latest = read::last_on_subject(&self.stores.events, &epoch_subject(shard)).await;
+        self.own.fence_checked(shard, ours, latest.map(|latest| latest.map_or(0, |message| message.sequence)).ok());
     }
 
     /// This journal no longer holds `shard` (the node gave it up or lost its lease): reads of

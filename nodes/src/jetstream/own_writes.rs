@@ -100,13 +100,14 @@ impl OwnWrites {
     }
 
     /// The shard's latest epoch marker on the server is at `latest` (read after asking
-    /// [`Self::fence_to_check`] for `ours`): still ours, or fenced by another writer.
-    pub(crate) fn fence_checked(&self, shard: ShardId, ours: u64, latest: u64) {
+    /// [`Self::fence_to_check`] for `ours`; `None` when the look failed): still ours, or
+    /// fenced by another writer.
+    pub(crate) fn fence_checked(&self, shard: ShardId, ours: u64, latest: Option<u64>) {
         let Some((mut slot, notify)) = self.slot(shard) else { return };
         if slot.fence.is_none_or(|(sequence, _)| sequence != ours) {
             return;
         }
-        if latest == ours {
+        if latest.is_none_or(|latest| latest == ours) {
             slot.fence = Some((ours, Instant::now()));
         } else {
             slot.window = None;
@@ -229,5 +230,119 @@ impl Drop for InFlight<'_> {
             slot.generation += 1;
         }
         notify.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jetstream::frame::{self, EVENTS_PER_MESSAGE};
+    use practice_protocol::envelope::{EntityKind, EntityRef};
+    use practice_protocol::ids::OrgId;
+    use uuid::Uuid;
+
+    const SHARD: ShardId = ShardId(1);
+
+    fn event(stream_sequence: u64) -> StoredEvent {
+        let entity = EntityRef { org: OrgId(Uuid::from_u128(1)), kind: EntityKind::Claim, id: Uuid::from_u128(2) };
+        StoredEvent {
+            entity,
+            sequence: stream_sequence,
+            shard: SHARD,
+            position: frame::position(stream_sequence, 0),
+            payload: vec![1],
+        }
+    }
+
+    fn after_fence(fence: u64) -> u64 {
+        frame::position(fence, EVENTS_PER_MESSAGE - 1)
+    }
+
+    async fn events(own: &OwnWrites, after: u64) -> Option<Vec<u64>> {
+        match own.read(SHARD, after, 100).await {
+            OwnAnswer::Events(events) => Some(events.iter().map(|event| event.sequence).collect()),
+            OwnAnswer::Server | OwnAnswer::NotOwned => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fenced_shard_answers_from_what_its_appends_stored() {
+        let own = OwnWrites::new(4, 1 << 20);
+        assert!(matches!(own.read(SHARD, 0, 10).await, OwnAnswer::NotOwned));
+        own.fenced(SHARD, 10);
+        let append = own.begin(SHARD).unwrap();
+        append.stored(11, vec![event(11)]);
+        let refused = own.begin(SHARD).unwrap();
+        refused.nothing();
+        assert_eq!(events(&own, after_fence(10)).await, Some(vec![11]));
+        assert!(matches!(own.head(SHARD), OwnHead::Known(head) if head == frame::position(11, 0)));
+        // A read from before the fence is the server's.
+        assert!(matches!(own.read(SHARD, 0, 10).await, OwnAnswer::Server));
+        assert!(own.begin(ShardId(2)).is_none(), "a shard never fenced is not tracked");
+    }
+
+    #[tokio::test]
+    async fn an_append_dropped_untold_takes_the_window_down_and_a_new_fence_brings_it_back() {
+        let own = OwnWrites::new(4, 1 << 20);
+        own.fenced(SHARD, 10);
+        drop(own.begin(SHARD).unwrap());
+        assert!(matches!(own.read(SHARD, after_fence(10), 10).await, OwnAnswer::NotOwned));
+        assert!(own.begin(SHARD).is_none());
+        own.fenced(SHARD, 20);
+        let append = own.begin(SHARD).unwrap();
+        append.stored(21, vec![event(21)]);
+        assert_eq!(events(&own, after_fence(20)).await, Some(vec![21]));
+    }
+
+    #[tokio::test]
+    async fn an_answer_from_before_a_new_fence_goes_nowhere() {
+        let own = OwnWrites::new(4, 1 << 20);
+        let first = own.fenced(SHARD, 10);
+        let late = own.begin(SHARD).unwrap();
+        let second = own.fenced(SHARD, 30);
+        late.stored(12, vec![event(12)]);
+        own.note_head(SHARD, first, frame::position(5, 0));
+        assert_eq!(events(&own, after_fence(30)).await, Some(Vec::new()));
+        assert!(matches!(own.read(SHARD, frame::position(5, 0), 10).await, OwnAnswer::Server));
+        own.note_head(SHARD, second, frame::position(5, 0));
+        assert_eq!(events(&own, frame::position(5, 0)).await, Some(Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn another_writers_fence_or_a_release_drops_the_window_and_a_failed_look_does_not() {
+        let own = OwnWrites::new(4, 1 << 20);
+        own.fenced(SHARD, 10);
+        // Checked just now: not due.
+        assert_eq!(own.fence_to_check(SHARD), None);
+        own.fence_checked(SHARD, 10, None);
+        own.fence_checked(SHARD, 10, Some(10));
+        assert_eq!(events(&own, after_fence(10)).await, Some(Vec::new()));
+        // A stale look for an older fence of ours changes nothing.
+        own.fence_checked(SHARD, 3, Some(40));
+        assert_eq!(events(&own, after_fence(10)).await, Some(Vec::new()));
+        own.fence_checked(SHARD, 10, Some(40));
+        assert!(matches!(own.read(SHARD, after_fence(10), 10).await, OwnAnswer::NotOwned));
+        own.fenced(SHARD, 50);
+        own.release(SHARD);
+        assert!(matches!(own.head(SHARD), OwnHead::NotOwned));
+    }
+
+    #[tokio::test]
+    async fn a_read_waits_for_an_earlier_append_and_then_sees_both() {
+        let own = std::sync::Arc::new(OwnWrites::new(4, 1 << 20));
+        own.fenced(SHARD, 10);
+        let first = own.begin(SHARD).unwrap();
+        own.saw(12);
+        // The second append's ack (12) came first; the first may still land at 11.
+        let second = own.begin(SHARD).unwrap();
+        second.stored(12, vec![event(12)]);
+        let reader = {
+            let own = own.clone();
+            tokio::spawn(async move { events(&own, after_fence(10)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!reader.is_finished(), "the read waits for the first append");
+        first.stored(11, vec![event(11)]);
+        assert_eq!(reader.await.unwrap(), Some(vec![11, 12]));
     }
 }
