@@ -1,6 +1,7 @@
 //! [`JetStreamJournal`]: the `Journal` trait over NATS JetStream.
 //!
-//! The journal keeps a cache of each entity's head and of each shard's epoch marker, so a
+//! The journal keeps a cache of entity heads (the latest 4,096 or more per shard, see
+//! [`super::shard_cache`]) and of each shard's epoch marker, so a
 //! steady-state append is one round trip: one message holding all of the command's events (see
 //! [`super::frame`]) with the epoch check (see [`super::plan`]). Appends of different entities
 //! of one shard are pipelined; appends of one entity wait for each other, so the cached head
@@ -255,8 +256,7 @@ impl JetStreamJournal {
                     if fresh_epoch {
                         cache.epoch = Some((batch.epoch, epoch_sequence));
                     }
-                    // Later messages of a batch overwrite earlier ones of the same entity.
-                    cache.heads.extend(stored);
+                    cache.remember(stored);
                 }
                 Ok(())
             }

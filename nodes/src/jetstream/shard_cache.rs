@@ -22,6 +22,22 @@ pub(crate) struct ShardCache {
     pub(crate) generation: u64,
 }
 
+/// Entity heads one shard remembers at most. A node that runs for months meets millions of
+/// claims, most of them settled long ago; past this many the shard forgets all but the ones
+/// just written, and an entity it forgot costs one head read on its next append.
+pub(crate) const MAX_CACHED_HEADS: usize = 4096;
+
+impl ShardCache {
+    /// Remember the heads an append just wrote, forgetting the older ones past the cap.
+    pub(crate) fn remember(&mut self, written: impl IntoIterator<Item = (EntityRef, EntityHead)>) {
+        if self.heads.len() >= MAX_CACHED_HEADS {
+            self.heads.clear();
+        }
+        // Later messages of a batch overwrite earlier ones of the same entity.
+        self.heads.extend(written);
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Shard {
     cache: Mutex<ShardCache>,
@@ -65,5 +81,35 @@ impl Drop for Reservation<'_> {
         }
         drop(cache);
         self.shard.idle.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use practice_protocol::envelope::EntityKind;
+    use practice_protocol::ids::OrgId;
+    use uuid::Uuid;
+
+    fn entity(id: u128) -> EntityRef {
+        EntityRef { org: OrgId(Uuid::from_u128(1)), kind: EntityKind::Claim, id: Uuid::from_u128(id) }
+    }
+
+    fn head(sequence: u64) -> EntityHead {
+        EntityHead { sequence, stream_sequence: sequence + 100 }
+    }
+
+    #[test]
+    fn heads_past_the_cap_are_forgotten_but_the_ones_just_written() {
+        let mut cache = ShardCache::default();
+        for id in 0..MAX_CACHED_HEADS as u128 {
+            cache.remember([(entity(id), head(1))]);
+        }
+        assert_eq!(cache.heads.len(), MAX_CACHED_HEADS);
+        cache.remember([(entity(1), head(2)), (entity(1), head(3)), (entity(9_999), head(1))]);
+        assert_eq!(cache.heads.len(), 2);
+        assert_eq!(cache.heads.get(&entity(1)), Some(&head(3)));
+        assert_eq!(cache.heads.get(&entity(9_999)), Some(&head(1)));
+        assert_eq!(cache.heads.get(&entity(2)), None);
     }
 }
