@@ -1,6 +1,6 @@
 //! [`JetStreamJournal`]: the `Journal` trait over NATS JetStream.
 //!
-//! The journal keeps a cache of entity heads (the latest 4,096 or more per shard, see
+//! The journal keeps a cache of entity heads (at most 4,096 per shard, see
 //! [`super::shard_cache`]) and of each shard's epoch marker, so a
 //! steady-state append is one round trip: one message holding all of the command's events (see
 //! [`super::frame`]) with the epoch check (see [`super::plan`]). Appends of different entities
