@@ -6,7 +6,8 @@
 //!
 //! An append whose outcome is unknown (no ack: a timeout, a lost connection, an append
 //! future dropped) may have stored a message no ack will tell of: its shard's window goes,
-//! and reads of the shard go to the server until this journal fences it again. A fence by
+//! and reads of the shard go through the event feed or the server until this journal fences
+//! it again. A fence by
 //! another writer (seen on the next append, or by a read at most [`RECHECK_FENCE`] after the
 //! last look at the shard's epoch marker), or the node giving the shard up, drops it too.
 
