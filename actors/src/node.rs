@@ -318,7 +318,9 @@ impl Node {
         stats
     }
 
-    /// Start a module consumer over `shards` (every owned shard when `None`).
+    /// Start a module consumer over `shards` (every owned shard when `None`). The n-th one
+    /// started first polls n/5 of the poll period late (modulo five, one per module kind), so
+    /// the consumers of a node started one by one do not poll in one burst either.
     pub async fn start_module(
         &self,
         engine: Box<dyn ModuleEngine>,
@@ -326,7 +328,10 @@ impl Node {
     ) -> Result<(), NodeError> {
         let shards = shards.unwrap_or_else(|| self.owned_shards());
         let name = engine.name().to_string();
-        let arguments = ConsumerArguments { node: self.clone(), engine, shards, first_poll: std::time::Duration::ZERO };
+        let spread = crate::module::ModuleKind::ALL.len() as u32;
+        let started = self.inner.modules.lock().map(|modules| modules.len()).unwrap_or(0) as u32;
+        let first_poll = self.inner.runtime.config.consumer_poll * (started % spread) / spread;
+        let arguments = ConsumerArguments { node: self.clone(), engine, shards, first_poll };
         let (actor, _join) = ModuleConsumer::spawn(None, ModuleConsumer, arguments)
             .await
             .map_err(|error| NodeError::Spawn { what: format!("module {name}"), detail: error.to_string() })?;

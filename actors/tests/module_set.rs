@@ -229,6 +229,36 @@ async fn an_event_the_engine_asks_to_retry_comes_again_before_the_ones_after_it(
     node.shutdown().await;
 }
 
+/// Five consumers of one node polling one second apart from each other by a share of it: when
+/// did each first read all `total` events of the shard, and how far apart were the first and
+/// the last.
+async fn first_reads_spread(counters: &[Arc<AtomicUsize>], total: usize, started: std::time::Instant) -> Duration {
+    let mut done_at: Vec<Option<Duration>> = vec![None; counters.len()];
+    while done_at.iter().any(Option::is_none) {
+        assert!(started.elapsed() < Duration::from_secs(10), "not every consumer read the shard: {done_at:?}");
+        for (done, seen) in done_at.iter_mut().zip(counters) {
+            if done.is_none() && seen.load(Ordering::SeqCst) == total {
+                *done = Some(started.elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let times: Vec<Duration> = done_at.into_iter().flatten().collect();
+    eprintln!("first reads {times:?}");
+    *times.iter().max().unwrap() - *times.iter().min().unwrap()
+}
+
+/// The five tally engines, each counting what it was handed.
+fn counted_engines() -> (Vec<Box<dyn ModuleEngine>>, Vec<Arc<AtomicUsize>>) {
+    let counters: Vec<Arc<AtomicUsize>> = (0..5).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+    let engines = ["sentry", "denial", "reclaim", "leverage", "ingestion"]
+        .iter()
+        .zip(&counters)
+        .map(|(name, seen)| Box::new(Counting(EventTally::named(name), seen.clone())) as Box<dyn ModuleEngine>)
+        .collect();
+    (engines, counters)
+}
+
 /// A node's consumers start together; their polls are spread over the poll period, so the
 /// five passes over a period's events do not all land in one burst (stop 27: aligned, they
 /// were most of the JetStream bench's half-load tail). Each consumer here first reads the
@@ -238,29 +268,27 @@ async fn the_consumers_of_a_set_poll_a_share_of_the_period_apart() {
     let (node, journal, _dir) =
         one_shard_node_with(NodeConfig { consumer_poll: Duration::from_secs(1), ..NodeConfig::default() }).await;
     let total = journeys(&node, journal.as_ref(), 9, 0..2).await;
-    let counters: Vec<Arc<AtomicUsize>> = (0..5).map(|_| Arc::new(AtomicUsize::new(0))).collect();
-    let engines = ["sentry", "denial", "reclaim", "leverage", "ingestion"]
-        .iter()
-        .zip(&counters)
-        .map(|(name, seen)| Box::new(Counting(EventTally::named(name), seen.clone())) as Box<dyn ModuleEngine>)
-        .collect();
+    let (engines, counters) = counted_engines();
     let started = std::time::Instant::now();
     let set = ModuleSet::start(&node, engines).await.unwrap();
     set.add_shard(SHARD, None).unwrap();
-    let mut done_at: Vec<Option<Duration>> = vec![None; counters.len()];
-    while done_at.iter().any(Option::is_none) {
-        assert!(started.elapsed() < Duration::from_secs(10), "not every consumer read the shard: {done_at:?}");
-        for (done, seen) in done_at.iter_mut().zip(&counters) {
-            if done.is_none() && seen.load(Ordering::SeqCst) == total {
-                *done = Some(started.elapsed());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let times: Vec<Duration> = done_at.into_iter().flatten().collect();
-    let spread = *times.iter().max().unwrap() - *times.iter().min().unwrap();
     // Aligned polls finish within a few milliseconds of each other; spread ones 0.2 s apart.
-    assert!(spread >= Duration::from_millis(500), "first reads {times:?}");
+    assert!(first_reads_spread(&counters, total, started).await >= Duration::from_millis(500));
     set.stop().await;
+    node.shutdown().await;
+}
+
+/// The same for consumers a node starts one by one (`practice node` on the embedded journal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_a_node_starts_one_by_one_poll_a_share_of_the_period_apart() {
+    let (node, journal, _dir) =
+        one_shard_node_with(NodeConfig { consumer_poll: Duration::from_secs(1), ..NodeConfig::default() }).await;
+    let total = journeys(&node, journal.as_ref(), 10, 0..2).await;
+    let (engines, counters) = counted_engines();
+    let started = std::time::Instant::now();
+    for engine in engines {
+        node.start_module(engine, None).await.unwrap();
+    }
+    assert!(first_reads_spread(&counters, total, started).await >= Duration::from_millis(500));
     node.shutdown().await;
 }
