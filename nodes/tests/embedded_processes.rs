@@ -156,7 +156,7 @@ fn a_store_from_a_newer_build_is_refused_saying_what_and_where_and_is_left_as_it
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "a newer store format was verified: {stderr}");
     assert!(stderr.contains("store format 4") && stderr.contains("formats up to 3"), "{stderr}");
-    assert!(stderr.contains(&journal.display().to_string()), "the error does not say which store: {stderr}");
+    assert_eq!(stderr.matches(&journal.display().to_string()).count(), 1, "which store, once: {stderr}");
     assert!(!stderr.contains("is a node running on it"), "a misleading hint: {stderr}");
 
     // The build that wrote it (here, the marker put back) finds everything as it was.

@@ -34,10 +34,17 @@ pub fn open_journal_with_cache(data_dir: &Path, shards: u16, cache_bytes: u64) -
 }
 
 /// Why a journal did not open, with a hint only where one helps: sled's lock held by another
-/// process shows as the store being unavailable.
+/// process shows as the store being unavailable. A store refused for its format or shard
+/// count is named by the error itself.
 fn cannot_open(path: &Path, error: JournalError) -> anyhow::Error {
-    let hint = if matches!(error, JournalError::Unavailable(_)) { " (is a node running on it?)" } else { "" };
-    anyhow::Error::new(error).context(format!("cannot open the journal in {}{hint}", path.display()))
+    let context = match error {
+        JournalError::Unavailable(_) => {
+            format!("cannot open the journal in {} (is a node running on it?)", path.display())
+        }
+        JournalError::Incompatible(_) | JournalError::InvalidAppend(_) => "cannot open the journal".to_string(),
+        _ => format!("cannot open the journal in {}", path.display()),
+    };
+    anyhow::Error::new(error).context(context)
 }
 
 pub async fn start_node(journal: Arc<SledJournal>, registry: &prometheus::Registry) -> anyhow::Result<Node> {
