@@ -260,9 +260,8 @@ fn counted_engines() -> (Vec<Box<dyn ModuleEngine>>, Vec<Arc<AtomicUsize>>) {
 }
 
 /// A node's consumers start together; their polls are spread over the poll period, so the
-/// five passes over a period's events do not all land in one burst (stop 27: aligned, they
-/// were most of the JetStream bench's half-load tail). Each consumer here first reads the
-/// shard's events a different share of a one-second period after the others.
+/// five passes over a period's events do not all land in one burst. Each consumer here first
+/// reads the shard's events a different share of a one-second period after the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consumers_of_a_set_poll_a_share_of_the_period_apart() {
     let (node, journal, _dir) =

@@ -30,11 +30,13 @@ use tokio::task::JoinHandle;
 
 /// How often a module consumer polls a shard that had no full page, for five modules over
 /// every owned shard (heads and reads of owned shards come from the journal's own writes;
-/// positions are stored at most every `consumer_store_every`). At 1 s each poll handled a
-/// second of events in one pass, and the five passes made the half-load tail (stop 27: with
-/// the consumers' polls spread and every 250 ms, commands over 5 ms at half of peak fell from
-/// ~10 % to ~1.5 %). Modules act on claims a quarter of a second later at worst.
-const CONSUMER_POLL: Duration = Duration::from_millis(250);
+/// positions are stored at most every `consumer_store_every`). Before the event feed, every
+/// poll also read on the server, and at the embedded default (200 ms) that halved the
+/// JetStream bench's end to end; with the feed, 200 ms and 1 s measured the same (14–17 k
+/// commands/s). Stop 27 tried 250 ms with the own writes: the half-load tail did not move
+/// beyond the noise (eight pairs), so it stays at 1 s. Modules act on claims a second later
+/// at worst, which billing work does not notice.
+const CONSUMER_POLL: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 pub struct NodeSettings {
