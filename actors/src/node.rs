@@ -328,9 +328,12 @@ impl Node {
     ) -> Result<(), NodeError> {
         let shards = shards.unwrap_or_else(|| self.owned_shards());
         let name = engine.name().to_string();
-        let spread = crate::module::ModuleKind::ALL.len() as u32;
         let started = self.inner.modules.lock().map(|modules| modules.len()).unwrap_or(0) as u32;
-        let first_poll = self.inner.runtime.config.consumer_poll * (started % spread) / spread;
+        let first_poll = crate::module::spread_first_poll(
+            self.inner.runtime.config.consumer_poll,
+            started,
+            crate::module::ModuleKind::ALL.len() as u32,
+        );
         let arguments = ConsumerArguments { node: self.clone(), engine, shards, first_poll };
         let (actor, _join) = ModuleConsumer::spawn(None, ModuleConsumer, arguments)
             .await

@@ -229,10 +229,8 @@ async fn an_event_the_engine_asks_to_retry_comes_again_before_the_ones_after_it(
     node.shutdown().await;
 }
 
-/// Five consumers of one node polling one second apart from each other by a share of it: when
-/// did each first read all `total` events of the shard, and how far apart were the first and
-/// the last.
-async fn first_reads_spread(counters: &[Arc<AtomicUsize>], total: usize, started: std::time::Instant) -> Duration {
+/// When each consumer first had all `total` events of the shard, since `started`.
+async fn first_reads(counters: &[Arc<AtomicUsize>], total: usize, started: std::time::Instant) -> Vec<Duration> {
     let mut done_at: Vec<Option<Duration>> = vec![None; counters.len()];
     while done_at.iter().any(Option::is_none) {
         assert!(started.elapsed() < Duration::from_secs(10), "not every consumer read the shard: {done_at:?}");
@@ -243,9 +241,20 @@ async fn first_reads_spread(counters: &[Arc<AtomicUsize>], total: usize, started
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let times: Vec<Duration> = done_at.into_iter().flatten().collect();
-    eprintln!("first reads {times:?}");
+    done_at.into_iter().flatten().collect()
+}
+
+fn spread(times: &[Duration]) -> Duration {
     *times.iter().max().unwrap() - *times.iter().min().unwrap()
+}
+
+/// A node polling once a second whose one shard holds the journeys of two claims of `seed`,
+/// and how many events those are.
+async fn loaded_slow_poll_node(seed: u64) -> (Node, tempfile::TempDir, usize) {
+    let (node, journal, dir) =
+        one_shard_node_with(NodeConfig { consumer_poll: Duration::from_secs(1), ..NodeConfig::default() }).await;
+    let total = journeys(&node, journal.as_ref(), seed, 0..2).await;
+    (node, dir, total)
 }
 
 /// The five tally engines, each counting what it was handed.
@@ -264,15 +273,14 @@ fn counted_engines() -> (Vec<Box<dyn ModuleEngine>>, Vec<Arc<AtomicUsize>>) {
 /// reads the shard's events a different share of a one-second period after the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consumers_of_a_set_poll_a_share_of_the_period_apart() {
-    let (node, journal, _dir) =
-        one_shard_node_with(NodeConfig { consumer_poll: Duration::from_secs(1), ..NodeConfig::default() }).await;
-    let total = journeys(&node, journal.as_ref(), 9, 0..2).await;
+    let (node, _dir, total) = loaded_slow_poll_node(9).await;
     let (engines, counters) = counted_engines();
     let started = std::time::Instant::now();
     let set = ModuleSet::start(&node, engines).await.unwrap();
     set.add_shard(SHARD, None).unwrap();
     // Aligned polls finish within a few milliseconds of each other; spread ones 0.2 s apart.
-    assert!(first_reads_spread(&counters, total, started).await >= Duration::from_millis(500));
+    let times = first_reads(&counters, total, started).await;
+    assert!(spread(&times) >= Duration::from_millis(500), "first reads {times:?}");
     set.stop().await;
     node.shutdown().await;
 }
@@ -280,14 +288,13 @@ async fn the_consumers_of_a_set_poll_a_share_of_the_period_apart() {
 /// The same for consumers a node starts one by one (`practice node` on the embedded journal).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumers_a_node_starts_one_by_one_poll_a_share_of_the_period_apart() {
-    let (node, journal, _dir) =
-        one_shard_node_with(NodeConfig { consumer_poll: Duration::from_secs(1), ..NodeConfig::default() }).await;
-    let total = journeys(&node, journal.as_ref(), 10, 0..2).await;
+    let (node, _dir, total) = loaded_slow_poll_node(10).await;
     let (engines, counters) = counted_engines();
     let started = std::time::Instant::now();
     for engine in engines {
         node.start_module(engine, None).await.unwrap();
     }
-    assert!(first_reads_spread(&counters, total, started).await >= Duration::from_millis(500));
+    let times = first_reads(&counters, total, started).await;
+    assert!(spread(&times) >= Duration::from_millis(500), "first reads {times:?}");
     node.shutdown().await;
 }

@@ -49,6 +49,12 @@ pub struct ConsumerArguments {
     pub first_poll: std::time::Duration,
 }
 
+/// The first poll of the `index`-th of `count` consumers started together: `index / count`
+/// of the poll `period` late, so their passes spread over the period.
+pub(crate) fn spread_first_poll(period: std::time::Duration, index: u32, count: u32) -> std::time::Duration {
+    period * (index % count.max(1)) / count.max(1)
+}
+
 pub struct ConsumerState {
     node: Node,
     engine: Box<dyn ModuleEngine>,

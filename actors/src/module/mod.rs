@@ -12,6 +12,7 @@ mod decoded;
 mod event;
 mod set;
 
+pub(crate) use consumer::spread_first_poll;
 pub use consumer::{ConsumerArguments, ModuleConsumer, ModuleMessage};
 pub use decoded::DecodedEvents;
 pub use event::{AnyEvent, ModuleEvent};

@@ -3,7 +3,10 @@
 //! their last position is stored) before the lease is given back, so one node at a time
 //! consumes a shard and the next owner resumes from the stored position.
 
-use super::{ConsumerArguments, EventTally, ModuleConsumer, ModuleEngine, ModuleKind, ModuleMessage, ShardGuard};
+use super::{
+    spread_first_poll, ConsumerArguments, EventTally, ModuleConsumer, ModuleEngine, ModuleKind, ModuleMessage,
+    ShardGuard,
+};
 use crate::journal::JournalError;
 use crate::node::{Node, NodeError};
 use practice_protocol::shard::ShardId;
@@ -22,10 +25,10 @@ impl ModuleSet {
     /// One consumer per engine, over no shard yet, their polls spread over the poll period.
     pub async fn start(node: &Node, engines: Vec<Box<dyn ModuleEngine>>) -> Result<ModuleSet, NodeError> {
         let mut consumers = Vec::with_capacity(engines.len());
-        let count = engines.len().max(1) as u32;
+        let count = engines.len() as u32;
         for (index, engine) in (0u32..).zip(engines) {
             let name = engine.name().to_string();
-            let first_poll = node.runtime().config.consumer_poll * index / count;
+            let first_poll = spread_first_poll(node.runtime().config.consumer_poll, index, count);
             let arguments = ConsumerArguments { node: node.clone(), engine, shards: Vec::new(), first_poll };
             let (actor, _join) = ModuleConsumer::spawn(None, ModuleConsumer, arguments)
                 .await

@@ -1,14 +1,15 @@
 //! One ordered consumer over the whole `EVENTS` stream per journal, its events kept in a
-//! [`Window`], so shard reads near the head (module consumers, the API's projections) are
-//! answered from memory.
+//! [`Window`], so reads near the head of shards the journal does not hold (the API's
+//! projections on a cluster node) are answered from memory. The shards it fenced are read
+//! from its own writes ([`super::own_writes`]) and never start the feed.
 //!
 //! Why: a shard read on the server is a short-lived consumer filtered on `evt.<shard>.>`,
 //! and the server finds that shard's messages by scanning every message after the start.
 //! Five modules reading 64 shards scanned each message 320 times: on a 20,000-claim bench
 //! that held end-to-end commands at 8–10 k/s against 26 k/s with the modules idle.
 //!
-//! The feed starts on the first shard read or head lookup (a fence does one), from the
-//! stream's last message then. A read is answered from the window when it starts inside it
+//! The feed starts on the first read or head lookup of such a shard, from the stream's last
+//! message then. A read is answered from the window when it starts inside it
 //! and the window holds every message this journal has had acknowledged on that shard
 //! (read-your-writes; other nodes' writes show up as fast as the server delivers them).
 //! Otherwise, and while the feed is down, the caller reads the server as before.

@@ -214,6 +214,7 @@ impl JetStreamJournal {
             }
         }
         let single = plan_message(batch, epoch_sequence, &heads)?;
+        // Planned before the append registers as in flight: a plan refused here sent nothing.
         let planned = match single {
             Some(_) => Vec::new(),
             None => plan_batch(batch, epoch_sequence, &heads)?,
@@ -248,7 +249,7 @@ impl JetStreamJournal {
                     self.own.saw(last);
                     self.feed.wrote(batch.shard, last);
                     if let Some(in_flight) = in_flight {
-                        in_flight.stored(last, stored_events(batch, single.is_some(), last));
+                        in_flight.stored(last, stored_events(batch, &stored));
                     }
                 }
                 let mut cache = shard.lock();
@@ -380,19 +381,18 @@ impl JetStreamJournal {
     }
 }
 
-/// The events an acknowledged append stored, with their positions: one message ending at
-/// `last` holding them all, or (an atomic batch) one message each ending there.
-fn stored_events(batch: &AppendBatch, one_message: bool, last: u64) -> Vec<StoredEvent> {
-    let count = batch.events.len() as u64;
+/// The events an acknowledged append stored, with their positions, from where its messages
+/// landed (`stored`, one per message): one message holding them all, or (an atomic batch)
+/// one message each.
+fn stored_events(batch: &AppendBatch, stored: &[(EntityRef, EntityHead)]) -> Vec<StoredEvent> {
     batch
         .events
         .iter()
         .enumerate()
         .map(|(index, event)| {
-            let position = if one_message {
-                frame::position(last, index)
-            } else {
-                frame::position(last + 1 - count + index as u64, 0)
+            let position = match stored {
+                [(_, head)] => frame::position(head.stream_sequence, index),
+                each => frame::position(each[index].1.stream_sequence, 0),
             };
             StoredEvent {
                 entity: event.entity,
