@@ -9,11 +9,15 @@
 //!    reply), with p50/p99 latency, driven over NATS request/reply like any client, at peak
 //!    (closed loop, `--concurrency` claims in flight);
 //! 4. the same at half of that peak rate, paced (open loop: claims start at a fixed rate
-//!    whatever the answers do), with p50/p99.
+//!    whatever the answers do), with p50/p99;
+//! 5. the floor under 3 and 4: a request, a JetStream publish and a reply per step with no
+//!    work of ours, the node stopped, closed loop as 3 and paced as 4 (`bench_floor`).
 //!
 //! Durability is the server's: run it against `sync_interval: always` and against the default
 //! to see both (DESIGN.md §3). Figures and how to reproduce them: README "Benchmarks".
 
+use super::bench_floor::{floor, FloorReport};
+use super::bench_paced::{pace, PacedReport, Pattern};
 use super::load::{rate, run_load, LoadPlan, LoadReport};
 use super::node::{ClusterNode, NodeSettings};
 use super::wire::{send_command, CommandReply};
@@ -54,17 +58,8 @@ pub struct BenchReport {
     pub end_to_end_percent_of_raw: u64,
     /// Paced at half of `end_to_end`'s rate.
     pub half_load: PacedReport,
-}
-
-/// An open-loop run at a fixed offered rate.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct PacedReport {
-    pub offered_per_second: u64,
-    pub commands: u64,
-    pub failed: u64,
-    pub commands_per_second: u64,
-    pub p50_us: u64,
-    pub p99_us: u64,
+    /// The messages a command costs with no node work, at peak and paced as `half_load`.
+    pub floor: FloorReport,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> JournalError {
@@ -165,63 +160,26 @@ async fn fenced_appends(
     Ok(rate(total, started.elapsed()))
 }
 
-/// Start `claims` claim journeys at a fixed rate of `commands_per_second` (open loop), each
-/// claim's commands in order; latencies of the accepted ones.
-async fn paced(
-    client: &async_nats::Client,
-    seed: u64,
-    claims: u64,
-    commands_per_claim_x100: u64,
-    commands_per_second: u64,
-) -> PacedReport {
+/// `pattern.journeys` claim journeys started at its rate (open loop), each claim's commands in
+/// order; latencies of the accepted ones.
+async fn paced(client: &async_nats::Client, seed: u64, pattern: Pattern) -> PacedReport {
     let org = load_org(seed);
-    let claims_per_second = (commands_per_second * 100 / commands_per_claim_x100.max(1)).max(1);
-    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / claims_per_second));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
     let client = Arc::new(client.clone());
-    for index in 0..claims {
-        ticker.tick().await;
+    pace(pattern, |index| {
         let client = client.clone();
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut latencies = Vec::new();
-            let mut failed = 0;
             for envelope in claim_journey(org, index) {
                 let sent = Instant::now();
                 match send_command(&client, 64, &envelope, Duration::from_secs(60)).await {
                     Ok(CommandReply::Done(Outcome::Accepted { .. })) => latencies.push(sent.elapsed()),
-                    _ => {
-                        failed += 1;
-                        break;
-                    }
+                    _ => return (latencies, 1),
                 }
             }
-            (latencies, failed)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut failed = 0;
-    for task in tasks {
-        match task.await {
-            Ok((claim_latencies, claim_failed)) => {
-                latencies.extend(claim_latencies);
-                failed += claim_failed;
-            }
-            Err(_) => failed += 1,
+            (latencies, 0)
         }
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    let percentile =
-        |p: usize| latencies.get(latencies.len().saturating_sub(1) * p / 100).map_or(0, |d| d.as_micros() as u64);
-    PacedReport {
-        offered_per_second: commands_per_second,
-        commands: latencies.len() as u64,
-        failed,
-        commands_per_second: rate(latencies.len() as u64, elapsed),
-        p50_us: percentile(50),
-        p99_us: percentile(99),
-    }
+    })
+    .await
 }
 
 pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
@@ -262,11 +220,18 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
         duplicate: false,
     };
     let end_to_end = run_load(&client, &load).await;
-    let commands_per_claim_x100 = end_to_end.commands * 100 / end_to_end.claims.max(1);
     let half_rate = end_to_end.commands_per_second / 2;
-    let half_load = paced(&client, seed + 1, plan.claims / 2, commands_per_claim_x100, half_rate).await;
+    let pattern = Pattern {
+        journeys: plan.claims / 2,
+        // Claims start at the rate that offers half of peak in commands.
+        journeys_per_second: (half_rate * end_to_end.claims.max(1) / end_to_end.commands.max(1)).max(1),
+        steps_per_journey: ((end_to_end.commands + end_to_end.claims / 2) / end_to_end.claims.max(1)).max(1),
+        offered_per_second: half_rate,
+    };
+    let half_load = paced(&client, seed + 1, pattern).await;
     let _ = stop.send(());
     let _ = running.await;
+    let floor = floor(&plan.nats_url, &client, end_to_end.commands, plan.concurrency, pattern, raw).await?;
     let percent = end_to_end.commands_per_second * 100 / raw.max(1);
     Ok(BenchReport {
         raw_pipelined_publish_per_second: raw,
@@ -275,6 +240,7 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
         end_to_end,
         end_to_end_percent_of_raw: percent,
         half_load,
+        floor,
     })
 }
 

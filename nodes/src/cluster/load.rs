@@ -121,11 +121,14 @@ pub async fn run_load(client: &async_nats::Client, plan: &LoadPlan) -> LoadRepor
     report.elapsed_ms = elapsed.as_millis() as u64;
     report.commands_per_second = rate(report.commands, elapsed);
     latencies.sort();
-    let percentile =
-        |p: usize| latencies.get(latencies.len().saturating_sub(1) * p / 100).map_or(0, |d| d.as_micros() as u64);
-    report.p50_us = percentile(50);
-    report.p99_us = percentile(99);
+    report.p50_us = percentile_us(&latencies, 50);
+    report.p99_us = percentile_us(&latencies, 99);
     report
+}
+
+/// The `p`th percentile of `sorted` latencies in microseconds (0 for none).
+pub fn percentile_us(sorted: &[Duration], p: usize) -> u64 {
+    sorted.get(sorted.len().saturating_sub(1) * p / 100).map_or(0, |latency| latency.as_micros() as u64)
 }
 
 /// `count` per second over `elapsed`, in integers (no floats in this codebase).

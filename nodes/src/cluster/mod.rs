@@ -8,6 +8,8 @@
 
 pub mod assign;
 pub mod bench;
+pub mod bench_floor;
+pub mod bench_paced;
 pub mod leased;
 pub mod leases;
 pub mod load;
