@@ -99,8 +99,12 @@ impl OwnedShard {
         if let Some(last) = events.last() {
             self.head = Some(self.head.map_or(last.position, |known| known.max(last.position)));
         }
-        // Acks arrive out of order: insert where the events belong (nearly always the end).
-        let at = self.events.partition_point(|event| event.position < first);
+        // Acks arrive out of order: insert where the events belong. Nearly always the end,
+        // which is checked first: a search touches events all over the queue.
+        let at = match self.events.back() {
+            Some(last) if last.position >= first => self.events.partition_point(|event| event.position < first),
+            _ => self.events.len(),
+        };
         for (offset, event) in events.into_iter().enumerate() {
             self.bytes += event.payload.len() + EVENT_OVERHEAD;
             self.events.insert(at + offset, event);
@@ -134,7 +138,10 @@ impl OwnedShard {
             Some(&floor) if floor >= target => frame::position(floor, EVENTS_PER_MESSAGE - 1),
             Some(_) => return OwnedRead::Pending,
         };
-        let first = self.events.partition_point(|event| event.position <= after);
+        let first = match self.events.back() {
+            Some(last) if last.position > after => self.events.partition_point(|event| event.position <= after),
+            _ => self.events.len(),
+        };
         let events = self.events.range(first..).take_while(|event| event.position <= readable).take(limit).cloned();
         OwnedRead::Events(events.collect())
     }

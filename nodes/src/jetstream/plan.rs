@@ -109,7 +109,13 @@ pub fn plan_message(
         return Ok(None);
     }
     // The same validation as a batch: sequences follow the head without gaps.
-    plan_batch(batch, epoch_stream_sequence, heads)?;
+    let head = heads.get(&first.entity).copied().unwrap_or_default();
+    for (expected, event) in (head.sequence + 1..).zip(&batch.events) {
+        validate_event(event)?;
+        if event.sequence != expected {
+            return Err(JournalError::SequenceConflict { expected: event.sequence, found: expected - 1 });
+        }
+    }
     Ok(Some(PlannedMessage {
         subject: event_subject(&first.entity, batch.shard),
         entity: first.entity,
@@ -181,6 +187,29 @@ mod tests {
             plan_message(&batch(vec![event(1, 4)]), 7, &heads),
             Err(JournalError::SequenceConflict { .. })
         ));
+    }
+
+    #[test]
+    fn a_message_is_refused_exactly_as_its_batch_would_be() {
+        let heads = HashMap::from([(entity(1), EntityHead { sequence: 2, stream_sequence: 40 })]);
+        let mut unnamed = event(1, 4);
+        unnamed.message_id = "bad\nid".into();
+        for events in [
+            vec![event(1, 2)],
+            vec![event(1, 3), event(1, 5)],
+            vec![event(1, 3), event(1, 3)],
+            vec![event(1, 3), unnamed],
+            vec![event(1, 0)],
+        ] {
+            let refused = plan_message(&batch(events.clone()), 7, &heads).unwrap_err();
+            assert_eq!(Err(refused), plan_batch(&batch(events), 7, &heads).map(|_| ()));
+        }
+        // A new entity starts at 1.
+        assert!(plan_message(&batch(vec![event(2, 1), event(2, 2)]), 7, &heads).unwrap().is_some());
+        assert_eq!(
+            plan_message(&batch(vec![event(2, 2)]), 7, &heads),
+            Err(JournalError::SequenceConflict { expected: 2, found: 0 })
+        );
     }
 
     #[test]
