@@ -1,6 +1,6 @@
 //! `practice bench jetstream --nats URL`: raw JetStream publish vs fenced journal appends vs
-//! end-to-end commands through a node at peak and at half of peak, in one run against one
-//! server. Prints JSON.
+//! end-to-end commands through a node at peak and at half of peak, and the floor under those
+//! (the same messages with no node work), in one run against one server. Prints JSON.
 
 use clap::Args;
 use practice_nodes::cluster::bench::{run_bench, BenchPlan};

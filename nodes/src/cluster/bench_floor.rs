@@ -46,7 +46,7 @@ pub async fn floor(
     let responder = Responder::start(nats_url).await?;
     let started = Instant::now();
     let mut latencies: Vec<_> = futures::stream::iter(0..steps)
-        .map(|_| responder.step(client))
+        .map(|_| step(client, &responder.subject))
         .buffer_unordered(concurrency.max(1))
         .filter_map(|latency| async move { latency })
         .collect()
@@ -130,10 +130,6 @@ impl Responder {
             }
         });
         Ok(Self { subject, context, serving })
-    }
-
-    async fn step(&self, client: &async_nats::Client) -> Option<std::time::Duration> {
-        step(client, &self.subject).await
     }
 
     async fn stop(self) {
