@@ -101,3 +101,30 @@ fn the_manifests_command_line_runs_a_node_that_serves_its_probes_and_stops_on_si
     };
     assert!(status.success(), "{status}: {}", std::fs::read_to_string(&log).unwrap());
 }
+
+/// The value the manifest's example NATS install sets for `key` (`--set key=value`).
+fn helm_value<'a>(key: &str) -> &'a str {
+    let flag = format!("--set {key}=");
+    let at = MANIFEST.find(&flag).unwrap_or_else(|| panic!("the NATS install sets no {key}")) + flag.len();
+    MANIFEST[at..].split_whitespace().next().unwrap()
+}
+
+/// Mebibytes in a Kubernetes quantity ("4Gi") or a Go one ("3600MiB").
+fn mebibytes(quantity: &str) -> u64 {
+    let digits: String = quantity.chars().take_while(char::is_ascii_digit).collect();
+    let number: u64 = digits.parse().unwrap_or_else(|_| panic!("no number in {quantity}"));
+    match &quantity[digits.len()..] {
+        "Mi" | "MiB" => number,
+        "Gi" | "GiB" => number * 1024,
+        unit => panic!("unit {unit:?} of {quantity}"),
+    }
+}
+
+#[test]
+fn the_manifests_nats_install_fsyncs_every_write_and_bounds_the_collector() {
+    // An ack is not an fsync otherwise (G2, DESIGN.md §3); the test servers run the same.
+    assert_eq!(helm_value("config.jetstream.merge.sync_interval"), "always");
+    let limit = mebibytes(helm_value("container.merge.resources.limits.memory"));
+    let soft = mebibytes(helm_value("container.env.GOMEMLIMIT"));
+    assert!(soft < limit && soft * 10 >= limit * 8, "GOMEMLIMIT {soft} MiB against a {limit} MiB limit");
+}
