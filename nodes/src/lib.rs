@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: only this crate speaks NATS; `anyhow` stays in the CLI.
 
+pub mod background;
 pub mod cluster;
 pub mod connector;
 pub mod jetstream;

@@ -73,6 +73,8 @@ fn bench_jetstream_reports_end_to_end_against_raw_publishes_and_the_floor() {
     ] {
         assert!(number(path) > 0, "{path}: {report:#}");
     }
+    // The half load waited for the module consumers, which caught up within the minute.
+    assert!(number("/module_catch_up_ms") < 60_000, "{report:#}");
     let commands = number("/end_to_end/commands");
     assert_eq!(
         (number("/end_to_end/failed"), number("/half_load/failed"), number("/floor/half_load/failed")),

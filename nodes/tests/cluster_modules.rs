@@ -142,6 +142,9 @@ async fn module_positions_follow_the_leases_and_count_every_event_once() {
 
     let a = start_node(&cluster, "a").await;
     cluster.wait_balanced(&["a"], balance).await;
+    // The consumers run on a thread of their own at a lower priority than the commands'.
+    let own = niceness(std::path::Path::new("/proc/thread-self"));
+    assert_eq!(module_threads(), vec![own.max(practice_nodes::background::NICENESS)]);
     load(&cluster, 0, 40).await;
 
     // A second node joins while claims flow: half the shards change hands.
@@ -217,4 +220,25 @@ fn shard_reads(registry: &Registry, source: &str) -> u64 {
         .filter(|metric| metric.get_label().iter().any(|label| label.name() == "source" && label.value() == source))
         .map(|metric| metric.get_counter().get_value() as u64)
         .sum()
+}
+
+/// The niceness of the thread at `task` (`/proc/.../task/<id>`), field 19 of its `stat`.
+fn niceness(task: &std::path::Path) -> i32 {
+    let stat = std::fs::read_to_string(task.join("stat")).expect("thread stat");
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let after_name = &stat[stat.rfind(')').expect("stat names the command") + 2..];
+    after_name.split(' ').nth(16).and_then(|field| field.parse().ok()).expect("niceness field")
+}
+
+/// The niceness of each of this process's module consumer threads (names are cut at 15 bytes).
+fn module_threads() -> Vec<i32> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("this process's threads");
+    let mut found = Vec::new();
+    for task in tasks.flatten() {
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if name.trim_end() == "practice-module" {
+            found.push(niceness(&task.path()));
+        }
+    }
+    found
 }

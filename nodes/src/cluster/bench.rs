@@ -56,7 +56,10 @@ pub struct BenchReport {
     pub end_to_end: LoadReport,
     /// End-to-end commands/s as a share of raw pipelined publishes/s, in percent.
     pub end_to_end_percent_of_raw: u64,
-    /// Paced at half of `end_to_end`'s rate.
+    /// How long after the peak until every module consumer's last poll found it at its
+    /// shards' heads (they run at a lower priority than commands, `crate::background`).
+    pub module_catch_up_ms: u64,
+    /// Paced at half of `end_to_end`'s rate, once the module consumers caught up.
     pub half_load: PacedReport,
     /// The messages a command costs with no node work, at peak and paced as `half_load`.
     pub floor: FloorReport,
@@ -203,7 +206,8 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
         trust_fence_only: false,
         max_live_actors: None,
     };
-    let node = ClusterNode::start(settings, &prometheus::Registry::new()).await.map_err(unavailable)?;
+    let registry = prometheus::Registry::new();
+    let node = ClusterNode::start(settings, &registry).await.map_err(unavailable)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(node.run(async move {
         let _ = stopped.await;
@@ -220,6 +224,8 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
         duplicate: false,
     };
     let end_to_end = run_load(&client, &load).await;
+    // The half load starts once the module consumers have caught up with the peak.
+    let module_catch_up_ms = catch_up(&registry).await;
     let half_rate = end_to_end.commands_per_second / 2;
     let pattern = Pattern {
         journeys: plan.claims / 2,
@@ -239,9 +245,29 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
         fenced_two_event_appends_per_second: two_event,
         end_to_end,
         end_to_end_percent_of_raw: percent,
+        module_catch_up_ms,
         half_load,
         floor,
     })
+}
+
+/// The most any module consumer was behind on any shard at its last poll (in positions: on
+/// JetStream not a count of events, but 0 only at the head).
+fn module_lag(registry: &prometheus::Registry) -> u64 {
+    let families = registry.gather();
+    let lags = families.iter().filter(|family| family.name() == "practice_consumer_lag_events");
+    // Prometheus hands every gauge over as a float; the lag gauges hold whole events.
+    let gauges = lags.flat_map(|family| family.get_metric().iter().map(|metric| metric.get_gauge().get_value() as u64));
+    gauges.max().unwrap_or(0)
+}
+
+/// How long until every module consumer's last poll found it at the head (at most a minute).
+async fn catch_up(registry: &prometheus::Registry) -> u64 {
+    let started = Instant::now();
+    while module_lag(registry) > 0 && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    started.elapsed().as_millis() as u64
 }
 
 /// The synthetic appends above are 200 bytes of filler, not events a module can read: the

@@ -15,6 +15,7 @@ use super::assign::shards_of;
 use super::leased::{trusted_for, LeaseClock, LeasedJournal};
 use super::leases::{Acquire, LeaseStore};
 use super::router::route_shard;
+use crate::background::Background;
 use crate::jetstream::{connect, JetStreamJournal, JetStreamSettings};
 use practice_actors::journal::{Epoch, Journal, JournalError};
 use practice_actors::metrics::BackboneMetrics;
@@ -73,6 +74,8 @@ pub struct ClusterNode {
     stopping: BTreeMap<ShardId, JoinHandle<()>>,
     /// `practice_leases_held`: shard leases this node holds.
     leases_held: prometheus::IntGauge,
+    /// Where the module consumers run; dropped last, after `run` has stopped them.
+    _background: Background,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +86,8 @@ pub enum ClusterError {
     Metrics(String),
     #[error("invalid node id {0:?}: use [A-Za-z0-9_-]")]
     NodeId(String),
+    #[error("{0}")]
+    Runtime(String),
 }
 
 impl ClusterNode {
@@ -112,8 +117,15 @@ impl ClusterNode {
             client: client.clone(),
             shard_count: settings.shard_count,
         }));
-        let modules = ModuleSet::start_tallies(&actors)
+        // The consumers live on a thread of lower priority: commands go first (`background`).
+        let background = Background::start("practice-modules")
+            .map_err(|error| ClusterError::Runtime(format!("the module consumers' runtime: {error}")))?;
+        let starting = actors.clone();
+        let modules = background
+            .handle()
+            .spawn(async move { ModuleSet::start_tallies(&starting).await })
             .await
+            .map_err(|error| ClusterError::Runtime(format!("starting the module consumers: {error}")))?
             .map_err(|error| JournalError::Unavailable(format!("starting the module consumers: {error}")))?;
         let leases = LeaseStore::open(client.clone(), settings.lease_timeout, settings.replicas).await?;
         let leases_held = prometheus::IntGauge::new("practice_leases_held", "Shard leases this node holds")
@@ -129,6 +141,7 @@ impl ClusterNode {
             owned: BTreeMap::new(),
             stopping: BTreeMap::new(),
             leases_held,
+            _background: background,
         })
     }
 

@@ -61,6 +61,9 @@ pub(crate) struct Feed {
     /// Held while starting, so one read starts the feed and the others wait for it; remembers
     /// when a start last failed.
     starting: tokio::sync::Mutex<Option<Instant>>,
+    /// The runtime the journal was opened on: the feed follows there whoever's read starts it
+    /// (a module consumer's runs on a thread of lower priority, `crate::background`).
+    home: tokio::runtime::Handle,
 }
 
 struct Shared {
@@ -83,6 +86,7 @@ impl Shared {
 }
 
 impl Feed {
+    /// Called on the runtime the feed is to run on.
     pub(crate) fn new(shard_count: u16) -> Result<Self, JournalError> {
         let reads = prometheus::IntCounterVec::new(
             prometheus::Opts::new(
@@ -104,6 +108,8 @@ impl Feed {
             task: Mutex::new(None),
             stalled: Mutex::new(None),
             starting: tokio::sync::Mutex::new(None),
+            home: tokio::runtime::Handle::try_current()
+                .map_err(|error| JournalError::Unavailable(format!("event feed: {error}")))?,
         })
     }
 
@@ -242,7 +248,7 @@ impl Feed {
         let messages = subscribe(stream, last + 1).await?;
         *self.shared.window() = Some(Window::new(self.shard_count, last, WINDOW_BYTES));
         self.shared.covered.send_replace(last);
-        let task = tokio::spawn(follow(self.shared.clone(), stream.clone(), messages));
+        let task = self.home.spawn(follow(self.shared.clone(), stream.clone(), messages));
         if let Some(previous) =
             self.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).replace(task.abort_handle())
         {
