@@ -14,8 +14,9 @@ pub const NICENESS: i32 = 10;
 const PORTABLE_PRIORITY: u8 = 22;
 
 pub struct Background {
-    /// Always `Some` until dropped.
+    /// Taken on drop.
     runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
 }
 
 impl Background {
@@ -26,14 +27,12 @@ impl Background {
             .on_thread_start(lower_priority)
             .enable_all()
             .build()?;
-        Ok(Self { runtime: Some(runtime) })
+        let handle = runtime.handle().clone();
+        Ok(Self { runtime: Some(runtime), handle })
     }
 
-    pub fn handle(&self) -> tokio::runtime::Handle {
-        match &self.runtime {
-            Some(runtime) => runtime.handle().clone(),
-            None => unreachable!("the runtime is taken only on drop"),
-        }
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
     }
 }
 
