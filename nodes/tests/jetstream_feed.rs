@@ -84,6 +84,10 @@ async fn reads_near_the_head_come_from_memory_and_reads_behind_it_from_the_serve
     let reads = first.shard_reads();
     assert_eq!(reads.from_server, 0, "{reads:?}");
     assert!(reads.from_window >= 8, "{reads:?}");
+    // A consumer's lag is counted in events (positions are the stream's, 16 per message).
+    assert_eq!(first.shard_lag(SHARD, 0).await.unwrap(), Some(40));
+    assert_eq!(first.shard_lag(SHARD, all[29].position).await.unwrap(), Some(10));
+    assert_eq!(first.shard_lag(SHARD, all[39].position).await.unwrap(), Some(0));
 
     // Another node takes the shard and writes: its own read sees its write at once, from
     // memory, and the first node's reads see it once they notice the new fence (within
@@ -106,6 +110,9 @@ async fn reads_near_the_head_come_from_memory_and_reads_behind_it_from_the_serve
     let followed = read_until(&first, delivered[4].position, 1).await;
     assert_eq!(labels(&followed), vec![format!("{} 6", entity(9).id.simple())]);
     assert!(first.shard_reads().from_window > before.from_window, "{:?}", first.shard_reads());
+    // Its lag on a shard it no longer holds is counted in the feed's window.
+    assert_eq!(first.shard_lag(SHARD, delivered[4].position).await.unwrap(), Some(1));
+    assert_eq!(first.shard_lag(SHARD, followed[0].position).await.unwrap(), Some(0));
 
     // A journal opened now has nothing of the shard in its window: from 0 the server answers,
     // with the same events.
@@ -121,6 +128,7 @@ async fn reads_near_the_head_come_from_memory_and_reads_behind_it_from_the_serve
     append(&second, epoch, entity(9), 7, 1).await;
     let next = read_until(&late, head, 1).await;
     assert_eq!(labels(&next), vec![format!("{} 7", entity(9).id.simple())]);
+    assert_eq!(late.shard_lag(SHARD, head).await.unwrap(), Some(1));
     assert_eq!(late.shard_reads().from_server, 1, "{:?}", late.shard_reads());
     assert!(late.shard_reads().from_window >= 2);
 }

@@ -133,9 +133,16 @@ pub trait Journal: Send + Sync + 'static {
     fn store_position(&self, consumer: &str, shard: ShardId, position: u64) -> BoxFuture<'_, Result<(), JournalError>>;
 
     /// The last position written in `shard` (0 when empty), or `None` when the backend
-    /// cannot say cheaply. Used for consumer lag only.
+    /// cannot say cheaply. Tells a consumer whether there is anything to read.
     fn shard_head(&self, _shard: ShardId) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
         Box::pin(async { Ok(None) })
+    }
+
+    /// How many events `shard` holds after `after`, or `None` when the backend cannot say
+    /// cheaply: a consumer's lag. This default fits a backend whose positions count a shard's
+    /// events one by one; one whose positions leave gaps (JetStream's are the stream's) counts.
+    fn shard_lag(&self, shard: ShardId, after: u64) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
+        Box::pin(async move { Ok(self.shard_head(shard).await?.map(|head| head.saturating_sub(after))) })
     }
 
     /// Record an inbound message id (file hash, ERA trace) for a tenant. `Ok(true)` the first

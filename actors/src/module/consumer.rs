@@ -239,9 +239,9 @@ async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> Page {
         page.full = events.len() == batch && page.moved;
     }
     save_position(state, shard, Store::IfDue).await;
-    if let Some(head) = head {
-        let position = state.positions.get(&shard).copied().unwrap_or(0);
-        set_lag(state, shard, head.saturating_sub(position));
+    let position = state.positions.get(&shard).copied().unwrap_or(0);
+    if let Ok(Some(lag)) = runtime.journal.shard_lag(shard, position).await {
+        set_lag(state, shard, lag);
     }
     page
 }

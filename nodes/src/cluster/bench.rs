@@ -56,8 +56,10 @@ pub struct BenchReport {
     pub end_to_end: LoadReport,
     /// End-to-end commands/s as a share of raw pipelined publishes/s, in percent.
     pub end_to_end_percent_of_raw: u64,
-    /// How long after the peak until every module consumer's last poll found it at its
-    /// shards' heads (they run at a lower priority than commands, `crate::background`).
+    /// The most events a module consumer was behind on a shard when the peak ended (they
+    /// run at a lower priority than commands, `crate::background`), and how long after it
+    /// every consumer's last poll found it at its shards' heads.
+    pub module_lag_after_peak: u64,
     pub module_catch_up_ms: u64,
     /// Paced at half of `end_to_end`'s rate, once the module consumers caught up.
     pub half_load: PacedReport,
@@ -225,6 +227,7 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
     };
     let end_to_end = run_load(&client, &load).await;
     // The half load starts once the module consumers have caught up with the peak.
+    let module_lag_after_peak = module_lag(&registry);
     let module_catch_up_ms = catch_up(&registry).await;
     let half_rate = end_to_end.commands_per_second / 2;
     let pattern = Pattern {
@@ -245,14 +248,14 @@ pub async fn run_bench(plan: &BenchPlan) -> Result<BenchReport, JournalError> {
         fenced_two_event_appends_per_second: two_event,
         end_to_end,
         end_to_end_percent_of_raw: percent,
+        module_lag_after_peak,
         module_catch_up_ms,
         half_load,
         floor,
     })
 }
 
-/// The most any module consumer was behind on any shard at its last poll (in positions: on
-/// JetStream not a count of events, but 0 only at the head).
+/// The most events any module consumer was behind on any shard at its last poll.
 fn module_lag(registry: &prometheus::Registry) -> u64 {
     let families = registry.gather();
     let lags = families.iter().filter(|family| family.name() == "practice_consumer_lag_events");

@@ -162,6 +162,10 @@ impl Journal for LeasedJournal {
         self.inner.shard_head(shard)
     }
 
+    fn shard_lag(&self, shard: ShardId, after: u64) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
+        self.inner.shard_lag(shard, after)
+    }
+
     fn remember_inbound(&self, org: OrgId, message_id: &str) -> BoxFuture<'_, Result<bool, JournalError>> {
         self.inner.remember_inbound(org, message_id)
     }

@@ -172,6 +172,11 @@ impl Feed {
         }
     }
 
+    /// [`Window::count_after`], while the feed runs (it is not started for this).
+    pub(crate) fn count_after(&self, shard: ShardId, after: u64) -> Option<u64> {
+        self.shared.window().as_ref()?.count_after(shard, after)
+    }
+
     /// A head read on the server, sent after [`Feed::head`] answered `Unknown(opened)`.
     pub(crate) fn note_head(&self, shard: ShardId, position: u64, opened: Option<u64>) {
         let mut window = self.shared.window();

@@ -643,6 +643,13 @@ impl Journal for JetStreamJournal {
         })
     }
 
+    /// Counted in memory: the shard's own writes, or the feed's window. A consumer behind
+    /// both is at least as far behind as they reach.
+    fn shard_lag(&self, shard: ShardId, after: u64) -> BoxFuture<'_, Result<Option<u64>, JournalError>> {
+        let counted = self.own.count_after(shard, after).or_else(|| self.feed.count_after(shard, after));
+        Box::pin(async move { Ok(counted) })
+    }
+
     fn remember_inbound(&self, org: OrgId, message_id: &str) -> BoxFuture<'_, Result<bool, JournalError>> {
         let key = inbound_key(org, message_id);
         Box::pin(async move {

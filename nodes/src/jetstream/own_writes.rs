@@ -148,6 +148,12 @@ impl OwnWrites {
         Some(InFlight { owner: self, shard, generation, ticket, told: false })
     }
 
+    /// [`OwnedShard::count_after`] for a shard this journal holds.
+    pub(crate) fn count_after(&self, shard: ShardId, after: u64) -> Option<u64> {
+        let (slot, _) = self.slot(shard)?;
+        Some(slot.window.as_ref()?.count_after(after))
+    }
+
     pub(crate) fn head(&self, shard: ShardId) -> OwnHead {
         let Some((slot, _)) = self.slot(shard) else { return OwnHead::NotOwned };
         match slot.window.as_ref() {

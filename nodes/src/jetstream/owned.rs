@@ -127,6 +127,13 @@ impl OwnedShard {
         self.head
     }
 
+    /// How many events the window holds after `after`: all the shard holds after it, or a
+    /// lower bound when `after` lies before the window's reach.
+    pub(crate) fn count_after(&self, after: u64) -> u64 {
+        let first = self.events.partition_point(|event| event.position <= after);
+        (self.events.len() - first) as u64
+    }
+
     /// Up to `limit` events after `after`, as long as every append acknowledged up to
     /// `target` (a stream sequence) is readable.
     pub(crate) fn read(&self, after: u64, limit: usize, target: u64) -> OwnedRead {
@@ -197,6 +204,21 @@ mod tests {
         assert_eq!(shard.read(frame::position(4, 0), 10, 21), OwnedRead::Behind);
         assert_eq!(shard.head(), Some(frame::position(21, 1)));
         assert_eq!(shard.written(), 21);
+    }
+
+    #[test]
+    fn counts_the_events_after_a_position_not_the_positions_between() {
+        let mut shard = OwnedShard::new(10, 1 << 20);
+        for sequence in [11, 14, 15] {
+            let ticket = shard.begin(sequence - 1);
+            shard.stored(ticket, sequence, vec![event(sequence, 0, 1), event(sequence, 1, 1)]);
+        }
+        assert_eq!(shard.count_after(frame::position(10, EVENTS_PER_MESSAGE - 1)), 6);
+        assert_eq!(shard.count_after(frame::position(11, 1)), 4);
+        assert_eq!(shard.count_after(frame::position(14, 0)), 3);
+        assert_eq!(shard.count_after(frame::position(15, 1)), 0);
+        // From before the window's reach: what it holds, a lower bound.
+        assert_eq!(shard.count_after(0), 6);
     }
 
     #[test]

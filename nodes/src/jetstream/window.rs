@@ -92,6 +92,14 @@ impl Window {
         Some(queue.range(first..).take(limit).cloned().collect())
     }
 
+    /// How many events of `shard` the window holds after `after`: all the shard holds after
+    /// it, or a lower bound when `after` lies before the window's reach.
+    pub(crate) fn count_after(&self, shard: ShardId, after: u64) -> Option<u64> {
+        let queue = self.shards.get(usize::from(shard.0))?;
+        let first = queue.partition_point(|event| event.position <= after);
+        Some((queue.len() - first) as u64)
+    }
+
     /// The shard's last position as far as the window knows, if it knows.
     pub(crate) fn head(&self, shard: ShardId) -> Option<u64> {
         self.heads.get(usize::from(shard.0)).copied().flatten()
