@@ -60,14 +60,7 @@ fn lower_priority() {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
-
-    /// This thread's niceness, from `/proc/thread-self/stat` (field 19).
-    fn niceness() -> i32 {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-        // The command name (field 2) may hold spaces; the fields after it are plain.
-        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-        after_name.split(' ').nth(16).unwrap().parse().unwrap()
-    }
+    use practice_tests::threads::own_niceness as niceness;
 
     #[test]
     fn work_on_the_background_runtime_runs_at_the_lower_priority_and_the_caller_does_not() {

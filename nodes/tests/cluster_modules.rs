@@ -14,6 +14,7 @@ use practice_actors::module::ModuleKind;
 use practice_nodes::cluster::load::{run_load, LoadPlan};
 use practice_nodes::cluster::node::{ClusterNode, NodeSettings};
 use practice_protocol::shard::ShardId;
+use practice_tests::threads::{niceness, own_niceness};
 use prometheus::Registry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -143,7 +144,7 @@ async fn module_positions_follow_the_leases_and_count_every_event_once() {
     let a = start_node(&cluster, "a").await;
     cluster.wait_balanced(&["a"], balance).await;
     // The consumers run on a thread of their own at a lower priority than the commands'.
-    let own = niceness(std::path::Path::new("/proc/thread-self"));
+    let own = own_niceness();
     assert_eq!(module_threads(), vec![own.max(practice_nodes::background::NICENESS)]);
     load(&cluster, 0, 40).await;
 
@@ -220,14 +221,6 @@ fn shard_reads(registry: &Registry, source: &str) -> u64 {
         .filter(|metric| metric.get_label().iter().any(|label| label.name() == "source" && label.value() == source))
         .map(|metric| metric.get_counter().get_value() as u64)
         .sum()
-}
-
-/// The niceness of the thread at `task` (`/proc/.../task/<id>`), field 19 of its `stat`.
-fn niceness(task: &std::path::Path) -> i32 {
-    let stat = std::fs::read_to_string(task.join("stat")).expect("thread stat");
-    // The command name (field 2) may hold spaces; the fields after it are plain.
-    let after_name = &stat[stat.rfind(')').expect("stat names the command") + 2..];
-    after_name.split(' ').nth(16).and_then(|field| field.parse().ok()).expect("niceness field")
 }
 
 /// The niceness of each of this process's module consumer threads (names are cut at 15 bytes).

@@ -240,7 +240,12 @@ async fn poll_shard(state: &mut ConsumerState, shard: ShardId) -> Page {
     }
     save_position(state, shard, Store::IfDue).await;
     let position = state.positions.get(&shard).copied().unwrap_or(0);
-    if let Ok(Some(lag)) = runtime.journal.shard_lag(shard, position).await {
+    // At the head read above nothing is left to count (the usual case): no second look.
+    let lag = match head {
+        Some(head) if head <= position => Some(0),
+        _ => runtime.journal.shard_lag(shard, position).await.ok().flatten(),
+    };
+    if let Some(lag) = lag {
         set_lag(state, shard, lag);
     }
     page

@@ -67,23 +67,27 @@ pub struct BenchReport {
     pub floor: FloorReport,
 }
 
-fn unavailable(error: impl std::fmt::Display) -> JournalError {
+pub(super) fn unavailable(error: impl std::fmt::Display) -> JournalError {
     JournalError::Unavailable(error.to_string())
+}
+
+/// A file stream `name` over `subjects`, emptied if a run before left one.
+pub(super) async fn fresh_stream(context: &jetstream::Context, name: &str, subjects: &str) -> Result<(), JournalError> {
+    let _ = context.delete_stream(name).await;
+    let config = stream::Config {
+        name: name.into(),
+        subjects: vec![subjects.into()],
+        storage: stream::StorageType::File,
+        ..Default::default()
+    };
+    context.create_stream(config).await.map_err(unavailable)?;
+    Ok(())
 }
 
 /// Raw reference: publish `count` 200-byte messages with 256 acks outstanding.
 async fn raw_publish(client: &async_nats::Client, count: u64) -> Result<u64, JournalError> {
     let context = jetstream::new(client.clone());
-    let _ = context.delete_stream("BENCH").await;
-    context
-        .create_stream(stream::Config {
-            name: "BENCH".into(),
-            subjects: vec!["bench.>".into()],
-            storage: stream::StorageType::File,
-            ..Default::default()
-        })
-        .await
-        .map_err(unavailable)?;
+    fresh_stream(&context, "BENCH", "bench.>").await?;
     let payload = bytes::Bytes::from(vec![b'x'; 200]);
     let started = Instant::now();
     let mut in_flight = futures::stream::FuturesUnordered::new();

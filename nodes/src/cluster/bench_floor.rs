@@ -6,10 +6,11 @@
 //! paced as the half-load commands were. What no design with a request, a durable append and
 //! a reply per command can beat on this machine.
 
+use super::bench::{fresh_stream, unavailable};
 use super::bench_paced::{pace, PacedReport, Pattern};
 use super::load::{percentile_us, rate};
 use crate::jetstream::connect;
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream;
 use futures::StreamExt;
 use practice_actors::journal::JournalError;
 use serde::Serialize;
@@ -29,10 +30,8 @@ pub struct FloorReport {
 }
 
 const FLOOR_STREAM: &str = "BENCHFLOOR";
-
-fn unavailable(error: impl std::fmt::Display) -> JournalError {
-    JournalError::Unavailable(error.to_string())
-}
+/// What each step sends: 200 bytes, as the raw reference publishes.
+const PAYLOAD: &[u8] = &[b'x'; 200];
 
 /// Both floor runs: `steps` at `concurrency` in flight, then `pattern`.
 pub async fn floor(
@@ -80,7 +79,7 @@ pub async fn floor(
 /// One request answered after its publish was acknowledged; its latency, if it was.
 async fn step(client: &async_nats::Client, subject: &str) -> Option<std::time::Duration> {
     let sent = Instant::now();
-    let answer = client.request(subject.to_owned(), bytes::Bytes::from(vec![b'x'; 200])).await.ok()?;
+    let answer = client.request(subject.to_owned(), bytes::Bytes::from_static(PAYLOAD)).await.ok()?;
     (answer.payload.as_ref() == b"ok").then(|| sent.elapsed())
 }
 
@@ -95,16 +94,7 @@ impl Responder {
     async fn start(nats_url: &str) -> Result<Self, JournalError> {
         let connection = connect(nats_url, "practice-bench-floor").await?;
         let context = jetstream::new(connection.clone());
-        let _ = context.delete_stream(FLOOR_STREAM).await;
-        context
-            .create_stream(stream::Config {
-                name: FLOOR_STREAM.into(),
-                subjects: vec!["benchfloor.>".into()],
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(unavailable)?;
+        fresh_stream(&context, FLOOR_STREAM, "benchfloor.>").await?;
         let subject = format!("benchfloor-request.{}", uuid::Uuid::new_v4().simple());
         let mut requests = connection.subscribe(subject.clone()).await.map_err(unavailable)?;
         connection.flush().await.map_err(unavailable)?;

@@ -130,8 +130,16 @@ impl OwnedShard {
     /// How many events the window holds after `after`: all the shard holds after it, or a
     /// lower bound when `after` lies before the window's reach.
     pub(crate) fn count_after(&self, after: u64) -> u64 {
-        let first = self.events.partition_point(|event| event.position <= after);
-        (self.events.len() - first) as u64
+        (self.events.len() - self.first_after(after)) as u64
+    }
+
+    /// The index of the first event after `after`. Readers are nearly always at the end,
+    /// which is checked first: a search touches events all over the queue.
+    fn first_after(&self, after: u64) -> usize {
+        match self.events.back() {
+            Some(last) if last.position > after => self.events.partition_point(|event| event.position <= after),
+            _ => self.events.len(),
+        }
     }
 
     /// Up to `limit` events after `after`, as long as every append acknowledged up to
@@ -145,11 +153,12 @@ impl OwnedShard {
             Some(&floor) if floor >= target => frame::position(floor, EVENTS_PER_MESSAGE - 1),
             Some(_) => return OwnedRead::Pending,
         };
-        let first = match self.events.back() {
-            Some(last) if last.position > after => self.events.partition_point(|event| event.position <= after),
-            _ => self.events.len(),
-        };
-        let events = self.events.range(first..).take_while(|event| event.position <= readable).take(limit).cloned();
+        let events = self
+            .events
+            .range(self.first_after(after)..)
+            .take_while(|event| event.position <= readable)
+            .take(limit)
+            .cloned();
         OwnedRead::Events(events.collect())
     }
 }

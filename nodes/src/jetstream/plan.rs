@@ -63,12 +63,9 @@ pub fn plan_batch(
     let mut planned = Vec::with_capacity(batch.events.len());
     let mut epoch_placed = false;
     for event in &batch.events {
-        validate_event(event)?;
         let head = heads.get(&event.entity).copied().unwrap_or_default();
         let expected = *next_sequence.get(&event.entity).unwrap_or(&(head.sequence + 1));
-        if event.sequence != expected {
-            return Err(JournalError::SequenceConflict { expected: event.sequence, found: expected - 1 });
-        }
+        check_event(event, expected)?;
         let first_of_entity = !next_sequence.contains_key(&event.entity);
         next_sequence.insert(event.entity, expected + 1);
         let subject = event_subject(&event.entity, batch.shard);
@@ -111,10 +108,7 @@ pub fn plan_message(
     // The same validation as a batch: sequences follow the head without gaps.
     let head = heads.get(&first.entity).copied().unwrap_or_default();
     for (expected, event) in (head.sequence + 1..).zip(&batch.events) {
-        validate_event(event)?;
-        if event.sequence != expected {
-            return Err(JournalError::SequenceConflict { expected: event.sequence, found: expected - 1 });
-        }
+        check_event(event, expected)?;
     }
     Ok(Some(PlannedMessage {
         subject: event_subject(&first.entity, batch.shard),
@@ -123,6 +117,16 @@ pub fn plan_message(
         message_id: first.message_id.clone(),
         check: Some(SubjectCheck { subject: epoch_subject(batch.shard), last_stream_sequence: epoch_stream_sequence }),
     }))
+}
+
+/// `event` is well formed and is its entity's event `expected` (the head's next, or the one
+/// after the batch's previous event of the entity).
+fn check_event(event: &PendingEvent, expected: u64) -> Result<(), JournalError> {
+    validate_event(event)?;
+    if event.sequence != expected {
+        return Err(JournalError::SequenceConflict { expected: event.sequence, found: expected - 1 });
+    }
+    Ok(())
 }
 
 fn validate_event(event: &PendingEvent) -> Result<(), JournalError> {

@@ -87,17 +87,21 @@ impl Window {
         if after < floor.max(self.dropped) {
             return None;
         }
-        let queue = self.shards.get(usize::from(shard.0))?;
-        let first = queue.partition_point(|event| event.position <= after);
+        let (queue, first) = self.after(shard, after)?;
         Some(queue.range(first..).take(limit).cloned().collect())
     }
 
     /// How many events of `shard` the window holds after `after`: all the shard holds after
     /// it, or a lower bound when `after` lies before the window's reach.
     pub(crate) fn count_after(&self, shard: ShardId, after: u64) -> Option<u64> {
-        let queue = self.shards.get(usize::from(shard.0))?;
-        let first = queue.partition_point(|event| event.position <= after);
+        let (queue, first) = self.after(shard, after)?;
         Some((queue.len() - first) as u64)
+    }
+
+    /// The shard's queue and the index of its first event after `after`.
+    fn after(&self, shard: ShardId, after: u64) -> Option<(&VecDeque<StoredEvent>, usize)> {
+        let queue = self.shards.get(usize::from(shard.0))?;
+        Some((queue, queue.partition_point(|event| event.position <= after)))
     }
 
     /// The shard's last position as far as the window knows, if it knows.
