@@ -195,3 +195,78 @@ async fn a_create_for_a_claim_another_node_wrote_gets_the_loaded_answer() {
     assert_eq!(second.stats().await.restarts, 0);
     second.shutdown().await;
 }
+
+/// The same event under another command's id: past the server's `Nats-Msg-Id` window, or a
+/// second `Create` for a claim id already used.
+fn event_of_command(entity: EntityRef, sequence: u64, command: &str) -> PendingEvent {
+    PendingEvent { message_id: format!("{command}:{sequence}"), ..event(entity, sequence) }
+}
+
+/// A writer lists the shard's entities when it fences it: a new claim's first append reads no
+/// head on the server, and a first event for a claim another writer created is still refused
+/// (read, then a sequence conflict), not stored as a second history.
+#[tokio::test]
+async fn a_fence_lists_the_shard_so_only_new_entities_skip_the_head_read() {
+    let Some(server) = start_server() else { return };
+    let shard = ShardId(11);
+    let (written, fresh) = (claim_on(shard, 7), claim_on(shard, 8));
+    let old_owner = journal(&server).await;
+    let old_epoch = old_owner.fence(shard).await.unwrap();
+    old_owner.append(AppendBatch { shard, epoch: old_epoch, events: vec![event(written, 1)] }).await.unwrap();
+
+    let owner = journal(&server).await;
+    let epoch = owner.fence(shard).await.unwrap();
+    owner.append(AppendBatch { shard, epoch, events: vec![event(fresh, 1)] }).await.unwrap();
+    owner.append(AppendBatch { shard, epoch, events: vec![event(fresh, 2)] }).await.unwrap();
+    assert_eq!(owner.head_reads(), 0, "a new entity, then its cached head");
+
+    let again = owner.append(AppendBatch { shard, epoch, events: vec![event_of_command(written, 1, "second-create")] });
+    assert_eq!(again.await, Err(JournalError::SequenceConflict { expected: 1, found: 1 }));
+    assert_eq!(owner.head_reads(), 1);
+    assert_eq!(owner.read_entity(written, 0).await.unwrap().len(), 1, "no second first event");
+    owner.append(AppendBatch { shard, epoch, events: vec![event(written, 2)] }).await.unwrap();
+
+    // A writer that did not fence (it learns the epoch on its first append) has no list and
+    // reads every head it does not know.
+    let unfenced = journal(&server).await;
+    let other = claim_on(shard, 9);
+    unfenced.append(AppendBatch { shard, epoch, events: vec![event(other, 1)] }).await.unwrap();
+    assert_eq!(unfenced.head_reads(), 1);
+}
+
+/// The server lists at most 100,000 subjects a page: a shard with more is listed whole, so a
+/// claim on the second page is known and a new one still needs no read.
+#[tokio::test]
+async fn a_shard_of_more_entities_than_a_page_is_listed_whole() {
+    use futures::StreamExt;
+    let Some(server) = start_server() else { return };
+    let shard = ShardId(12);
+    let client = connect(&server.url(), "filler").await.unwrap();
+    let owner = JetStreamJournal::open(client.clone(), JetStreamSettings::default()).await.unwrap();
+    let context = async_nats::jetstream::new(client);
+    // Subjects sort by org before id: the filler's org sorts ahead of the claims' own.
+    let filler_org = Uuid::from_u128(1).simple().to_string();
+    let acks = futures::stream::iter(0..100_050u128)
+        .map(|index| {
+            let context = context.clone();
+            let subject = format!("evt.{}.claim.{filler_org}.{}", shard.0, Uuid::from_u128(index).simple());
+            async move {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert("Practice-Entity-Sequence", "1");
+                context.publish_with_headers(subject, headers, "filler".into()).await?.await
+            }
+        })
+        .buffer_unordered(512);
+    assert_eq!(acks.filter(|ack| futures::future::ready(ack.is_ok())).count().await, 100_050);
+    let (last, fresh) = (claim_on(shard, 10), claim_on(shard, 11));
+    let old_owner = journal(&server).await;
+    let old_epoch = old_owner.fence(shard).await.unwrap();
+    old_owner.append(AppendBatch { shard, epoch: old_epoch, events: vec![event(last, 1)] }).await.unwrap();
+
+    let epoch = owner.fence(shard).await.unwrap();
+    owner.append(AppendBatch { shard, epoch, events: vec![event(fresh, 1)] }).await.unwrap();
+    assert_eq!(owner.head_reads(), 0, "the list held every page");
+    let again = owner.append(AppendBatch { shard, epoch, events: vec![event_of_command(last, 1, "second-create")] });
+    assert_eq!(again.await, Err(JournalError::SequenceConflict { expected: 1, found: 1 }));
+    assert_eq!(owner.read_entity(last, 0).await.unwrap().len(), 1);
+}

@@ -23,6 +23,7 @@
 use super::ack::{parse_ack, AckError, PublishAck};
 use super::feed::{Feed, HeadLookup, ShardReads};
 use super::frame;
+use super::known::{self, KnownEntities};
 use super::own_writes::{InFlight, OwnAnswer, OwnHead, OwnWrites};
 use super::plan::{self, plan_batch, plan_message, EntityHead, PlannedMessage};
 use super::read;
@@ -35,7 +36,8 @@ use practice_actors::journal::{AppendBatch, BoxFuture, Epoch, Journal, JournalEr
 use practice_protocol::envelope::EntityRef;
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::{epoch_subject, event_subject, shard_of, ShardId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Multi-message atomic batches one journal keeps open at once. The server holds at most 50
@@ -53,6 +55,8 @@ pub struct JetStreamJournal {
     open_batches: tokio::sync::Semaphore,
     own: OwnWrites,
     feed: Feed,
+    /// Entity heads read on the server before an append.
+    head_reads: AtomicU64,
 }
 
 impl JetStreamJournal {
@@ -67,7 +71,8 @@ impl JetStreamJournal {
         let open_batches = tokio::sync::Semaphore::new(MAX_OPEN_BATCHES);
         let own = OwnWrites::new(settings.shard_count, OWN_WRITES_BYTES / usize::from(settings.shard_count));
         let feed = Feed::new(settings.shard_count)?;
-        Ok(Arc::new(Self { client, stores, settings, shards, open_batches, own, feed }))
+        let head_reads = AtomicU64::new(0);
+        Ok(Arc::new(Self { client, stores, settings, shards, open_batches, own, feed, head_reads }))
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -81,6 +86,12 @@ impl JetStreamJournal {
     /// Shard reads so far: answered from the event feed's window, or by the server.
     pub fn shard_reads(&self) -> ShardReads {
         self.feed.reads()
+    }
+
+    /// Entity heads read on the server before an append so far: entities this journal had
+    /// not written lately, but for those its fence's listing shows have no event yet.
+    pub fn head_reads(&self) -> u64 {
+        self.head_reads.load(Ordering::Relaxed)
     }
 
     /// Also count shard reads in `practice_journal_shard_reads_total{source}` of `registry`.
@@ -138,6 +149,30 @@ impl JetStreamJournal {
         let Some(ours) = self.own.fence_to_check(shard) else { return };
         let latest = read::last_on_subject(&self.stores.events, &epoch_subject(shard)).await;
         self.own.fence_checked(shard, ours, latest.map(|latest| latest.map_or(0, |message| message.sequence)).ok());
+    }
+
+    /// List the shard's entities right after this journal's epoch marker at `epoch_sequence`,
+    /// so a new entity's first append needs no head read (see [`super::known`]). Best effort:
+    /// without the list (the server away, a list that does not add up, a shard past the cap)
+    /// heads are read as before.
+    async fn list_entities(&self, shard: ShardId, state: &Shard, seen: (u64, u64), epoch_sequence: u64) {
+        let mut keys = HashSet::new();
+        let filter = format!("evt.{}.>", shard.0);
+        let listed = read::list_subjects(&self.client, setup::EVENTS_STREAM, &filter, |subject| {
+            if let Some((_, entity)) = read::entity_from_subject(subject) {
+                keys.insert(known::key(&entity));
+            }
+        })
+        .await;
+        // Fewer keys than subjects: a page missed or repeated, a subject not an entity's, or
+        // two entities with one key. Not a list to trust.
+        if listed.is_ok_and(|total| total == keys.len()) {
+            let mut cache = state.lock();
+            // Nothing dropped the cache or started an append meanwhile.
+            if (cache.generation, cache.admitted) == seen {
+                cache.known = KnownEntities::listed(epoch_sequence, keys);
+            }
+        }
     }
 
     /// This journal no longer holds `shard` (the node gave it up or lost its lease): reads of
@@ -207,8 +242,10 @@ impl JetStreamJournal {
                 (sequence, true)
             }
         };
+        shard.lock().admit(epoch_sequence, &entities, &mut heads);
         for entity in &entities {
             if !heads.contains_key(entity) {
+                self.head_reads.fetch_add(1, Ordering::Relaxed);
                 let head = self.read_head(entity, batch.shard).await?;
                 heads.insert(*entity, head);
             }
@@ -270,6 +307,7 @@ impl JetStreamJournal {
                 // are not among our own writes.
                 if matches!(error, JournalError::Fenced { .. } | JournalError::SequenceConflict { .. }) {
                     self.own.release(batch.shard);
+                    shard.lock().known = None;
                 }
                 Err(error)
             }
@@ -476,20 +514,23 @@ impl Journal for JetStreamJournal {
                 match self.request(epoch_subject(shard), headers, Bytes::from(next.0.to_string())).await {
                     Ok(ack) => {
                         let generation = self.own.fenced(shard, ack.sequence);
-                        {
+                        let cache_generation = {
                             let mut cache = state.lock();
                             cache.generation += 1;
                             cache.heads.clear();
+                            cache.known = None;
                             if cache.epoch.is_none_or(|(held, _)| held < next) {
                                 cache.epoch = Some((next, ack.sequence));
                             }
-                        }
+                            (cache.generation, cache.admitted)
+                        };
                         // Read the shard's head now: the own writes then reach back to it, so
                         // module consumers resuming the shard read from memory at once. Best
                         // effort: reads from before the fence go to the server.
                         if let Ok(head) = self.server_head(shard).await {
                             self.own.note_head(shard, generation, head);
                         }
+                        self.list_entities(shard, state, cache_generation, ack.sequence).await;
                         return Ok(next);
                     }
                     Err(AppendFailure::Ack(AckError::Refused(refusal)))

@@ -1,7 +1,7 @@
 //! The distributed journal: NATS JetStream behind the `Journal` trait (DESIGN.md §3).
 //!
 //! `setup` creates streams and buckets, `plan` decides each message's headers and `frame` its
-//! payload and event positions (both pure), `ack`
+//! payload and event positions (both pure), `known` which entities of a fenced shard have events, `ack`
 //! reads the server's verdict, `read` reads history back, `owned` and `own_writes` keep
 //! what the journal appended to the shards it fenced for reads of those, `feed` follows the
 //! stream into a `window` of recent events per shard for reads of the others, `journal` ties them together, and
@@ -13,6 +13,7 @@ mod feed;
 pub mod frame;
 pub mod inbound;
 pub mod journal;
+mod known;
 mod own_writes;
 mod owned;
 pub mod plan;

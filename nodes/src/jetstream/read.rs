@@ -6,6 +6,7 @@ use super::frame::{self, HEADER_EVENT_COUNT};
 use super::plan::HEADER_ENTITY_SEQUENCE;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::StreamMessage;
+use async_nats::jetstream::response::Response;
 use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
 use async_nats::HeaderMap;
 use futures::StreamExt;
@@ -13,6 +14,7 @@ use practice_actors::journal::{JournalError, StoredEvent};
 use practice_protocol::envelope::{EntityKind, EntityRef};
 use practice_protocol::ids::OrgId;
 use practice_protocol::shard::ShardId;
+use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -25,6 +27,54 @@ pub(crate) async fn last_on_subject(stream: &Stream, subject: &str) -> Result<Op
         Ok(message) => Ok(Some(message)),
         Err(error) if error.kind() == DirectGetErrorKind::NotFound => Ok(None),
         Err(error) => Err(JournalError::Unavailable(format!("reading last message of {subject}: {error}"))),
+    }
+}
+
+/// One page of a stream's subjects (`STREAM.INFO` with a subject filter).
+#[derive(serde::Deserialize)]
+struct SubjectsPage {
+    /// Subjects matching the filter over all pages.
+    #[serde(default)]
+    total: usize,
+    state: SubjectsState,
+}
+
+#[derive(serde::Deserialize)]
+struct SubjectsState {
+    #[serde(default)]
+    subjects: Option<HashMap<String, u64>>,
+}
+
+/// Every subject of `stream` holding messages that matches `filter`, page after page (the
+/// server sends at most 100,000 a page), each handed to `each` once or more. Returns how many
+/// subjects the server counted, for the caller to check it saw them all.
+pub(crate) async fn list_subjects(
+    client: &async_nats::Client,
+    stream: &str,
+    filter: &str,
+    mut each: impl FnMut(&str),
+) -> Result<usize, JournalError> {
+    let context = async_nats::jetstream::new(client.clone());
+    let unavailable = |error: String| JournalError::Unavailable(format!("listing subjects {filter}: {error}"));
+    let (mut offset, mut total) = (0, 0);
+    loop {
+        let request = serde_json::json!({ "subjects_filter": filter, "offset": offset });
+        let page: Response<SubjectsPage> = context
+            .request(format!("STREAM.INFO.{stream}"), &request)
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
+        let page = match page {
+            Response::Ok(page) => page,
+            Response::Err { error } => return Err(unavailable(error.to_string())),
+        };
+        let subjects = page.state.subjects.unwrap_or_default();
+        total = total.max(page.total);
+        offset += subjects.len();
+        subjects.keys().for_each(|subject| each(subject));
+        // Without a total from the server, only an empty page says the list is done.
+        if subjects.is_empty() || (total > 0 && offset >= total) {
+            return Ok(total.max(offset));
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! holds, entity heads, which entities have an append in flight, and a generation that drops
 //! what an append started before a fence or a failure learnt.
 
+use super::known::KnownEntities;
 use super::plan::EntityHead;
 use practice_actors::journal::Epoch;
 use practice_protocol::envelope::EntityRef;
@@ -20,6 +21,11 @@ pub(crate) struct ShardCache {
     /// Bumped whenever the cache is dropped (fence, failure): an append that started before
     /// must not write what it learnt into the new cache.
     pub(crate) generation: u64,
+    /// The shard's entities with events, listed after this writer's fence (see
+    /// [`super::known`]).
+    pub(crate) known: Option<KnownEntities>,
+    /// Appends admitted so far: a list taken while one was on its way may lack its entity.
+    pub(crate) admitted: u64,
 }
 
 /// Entity heads one shard remembers at most. A node that runs for months meets millions of
@@ -35,6 +41,31 @@ impl ShardCache {
         }
         // Later messages of a batch overwrite earlier ones of the same entity.
         self.heads.extend(written);
+    }
+
+    /// Before an append of `entities` under the epoch marker at `epoch_sequence`: give those
+    /// the known set says have no event an empty head in `heads` (no read on the server), and
+    /// count them all as known from now on, before anything of theirs is published.
+    pub(crate) fn admit(
+        &mut self,
+        epoch_sequence: u64,
+        entities: &[EntityRef],
+        heads: &mut HashMap<EntityRef, EntityHead>,
+    ) {
+        self.admitted += 1;
+        let Some(known) = self.known.as_mut() else { return };
+        if !known.answers_for(epoch_sequence) {
+            self.known = None;
+            return;
+        }
+        for entity in entities {
+            if !heads.contains_key(entity) && known.surely_new(epoch_sequence, entity) {
+                heads.insert(*entity, EntityHead::default());
+            }
+        }
+        if !known.add(entities) {
+            self.known = None;
+        }
     }
 }
 
@@ -86,6 +117,7 @@ impl Drop for Reservation<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::known;
     use super::*;
     use practice_protocol::envelope::EntityKind;
     use practice_protocol::ids::OrgId;
@@ -111,5 +143,23 @@ mod tests {
         assert_eq!(cache.heads.get(&entity(1)), Some(&head(3)));
         assert_eq!(cache.heads.get(&entity(9_999)), Some(&head(1)));
         assert_eq!(cache.heads.get(&entity(2)), None);
+    }
+
+    #[test]
+    fn only_entities_the_set_has_never_seen_get_an_empty_head_and_all_are_seen_after() {
+        let mut cache =
+            ShardCache { known: KnownEntities::listed(7, [known::key(&entity(1))].into()), ..ShardCache::default() };
+        let mut heads = HashMap::from([(entity(3), head(4))]);
+        cache.admit(7, &[entity(1), entity(2), entity(3)], &mut heads);
+        // 1 was listed (its head is read), 2 is new, 3's cached head stays.
+        assert_eq!(heads.get(&entity(1)), None);
+        assert_eq!(heads.get(&entity(2)), Some(&EntityHead::default()));
+        assert_eq!(heads.get(&entity(3)), Some(&head(4)));
+        let mut again = HashMap::new();
+        cache.admit(7, &[entity(2)], &mut again);
+        assert!(again.is_empty(), "an entity admitted once has events, or may have");
+        // Appends under another marker: the set no longer answers, and goes.
+        cache.admit(9, &[entity(5)], &mut again);
+        assert!(again.is_empty() && cache.known.is_none());
     }
 }
