@@ -5,7 +5,10 @@
 //! steady-state append is one round trip: one message holding all of the command's events (see
 //! [`super::frame`]) with the epoch check (see [`super::plan`]). Appends of different entities
 //! of one shard are pipelined; appends of one entity wait for each other, so the cached head
-//! they are planned against is exact. A batch of several entities is an atomic batch. A failed
+//! they are planned against is exact. An entity whose head the cache does not hold costs a
+//! read of its head first, unless the list of the shard's entities its fence took shows it
+//! has none yet (see [`super::known`]): a claim's `Create` is one round trip too. A batch of
+//! several entities is an atomic batch. A failed
 //! check is resolved by re-reading the server: a moved epoch is `Fenced`, otherwise
 //! `SequenceConflict`.
 //!
@@ -206,10 +209,8 @@ impl JetStreamJournal {
                 let mut cache = shard.lock();
                 if !entities.iter().any(|entity| cache.busy.contains(entity)) {
                     cache.busy.extend(entities.iter().copied());
-                    let heads = entities
-                        .iter()
-                        .filter_map(|entity| cache.heads.get(entity).map(|head| (*entity, *head)))
-                        .collect();
+                    let heads =
+                        entities.iter().filter_map(|entity| cache.head(entity).map(|head| (*entity, head))).collect();
                     let seen = (cache.generation, cache.epoch);
                     return (Reservation::new(shard, entities), seen.0, seen.1, heads);
                 }
@@ -517,7 +518,7 @@ impl Journal for JetStreamJournal {
                         let cache_generation = {
                             let mut cache = state.lock();
                             cache.generation += 1;
-                            cache.heads.clear();
+                            cache.forget_heads();
                             cache.known = None;
                             if cache.epoch.is_none_or(|(held, _)| held < next) {
                                 cache.epoch = Some((next, ack.sequence));

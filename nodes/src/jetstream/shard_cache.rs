@@ -15,7 +15,10 @@ use tokio::sync::Notify;
 pub(crate) struct ShardCache {
     /// The epoch this writer holds and the stream sequence of its marker.
     pub(crate) epoch: Option<(Epoch, u64)>,
-    pub(crate) heads: HashMap<EntityRef, EntityHead>,
+    heads: HashMap<EntityRef, EntityHead>,
+    /// The heads remembered before `heads` last filled up: still answered, so the entities
+    /// live at that moment do not all read their heads on the server at once.
+    older_heads: HashMap<EntityRef, EntityHead>,
     /// Entities with an append in flight: another append of theirs waits.
     pub(crate) busy: HashSet<EntityRef>,
     /// Bumped whenever the cache is dropped (fence, failure): an append that started before
@@ -28,19 +31,34 @@ pub(crate) struct ShardCache {
     pub(crate) admitted: u64,
 }
 
-/// Entity heads one shard remembers at most. A node that runs for months meets millions of
-/// claims, most of them settled long ago; past this many the shard forgets all but the ones
-/// just written, and an entity it forgot costs one head read on its next append.
+/// Entity heads one shard remembers at most, in two generations of half each. A node that
+/// runs for months meets millions of claims, most of them settled long ago; an entity
+/// written in neither generation costs one head read on its next append.
 pub(crate) const MAX_CACHED_HEADS: usize = 4096;
 
 impl ShardCache {
-    /// Remember the heads an append just wrote, forgetting the older ones past the cap.
+    /// The head this cache remembers for `entity`.
+    pub(crate) fn head(&self, entity: &EntityRef) -> Option<EntityHead> {
+        self.heads.get(entity).or_else(|| self.older_heads.get(entity)).copied()
+    }
+
+    /// Remember the heads an append just wrote; a full generation becomes the older one, and
+    /// the one before goes.
     pub(crate) fn remember(&mut self, written: impl IntoIterator<Item = (EntityRef, EntityHead)>) {
-        if self.heads.len() >= MAX_CACHED_HEADS {
-            self.heads.clear();
+        if self.heads.len() >= MAX_CACHED_HEADS / 2 {
+            self.older_heads = std::mem::take(&mut self.heads);
         }
         // Later messages of a batch overwrite earlier ones of the same entity.
-        self.heads.extend(written);
+        for (entity, head) in written {
+            self.older_heads.remove(&entity);
+            self.heads.insert(entity, head);
+        }
+    }
+
+    /// Forget every head: another writer may have moved any of them.
+    pub(crate) fn forget_heads(&mut self) {
+        self.heads.clear();
+        self.older_heads.clear();
     }
 
     /// Before an append of `entities` under the epoch marker at `epoch_sequence`: give those
@@ -86,7 +104,7 @@ impl Shard {
     pub(crate) fn forget(&self) {
         let mut cache = self.lock();
         cache.generation += 1;
-        cache.heads.clear();
+        cache.forget_heads();
         cache.epoch = None;
     }
 }
@@ -132,17 +150,28 @@ mod tests {
     }
 
     #[test]
-    fn heads_past_the_cap_are_forgotten_but_the_ones_just_written() {
+    fn past_the_cap_the_older_generation_goes_and_the_last_one_still_answers() {
+        let half = MAX_CACHED_HEADS as u128 / 2;
         let mut cache = ShardCache::default();
-        for id in 0..MAX_CACHED_HEADS as u128 {
+        for id in 0..half {
             cache.remember([(entity(id), head(1))]);
         }
-        assert_eq!(cache.heads.len(), MAX_CACHED_HEADS);
+        // The first generation is full: it becomes the older one, and still answers.
         cache.remember([(entity(1), head(2)), (entity(1), head(3)), (entity(9_999), head(1))]);
-        assert_eq!(cache.heads.len(), 2);
-        assert_eq!(cache.heads.get(&entity(1)), Some(&head(3)));
-        assert_eq!(cache.heads.get(&entity(9_999)), Some(&head(1)));
-        assert_eq!(cache.heads.get(&entity(2)), None);
+        assert_eq!(cache.head(&entity(1)), Some(head(3)));
+        assert_eq!(cache.head(&entity(9_999)), Some(head(1)));
+        assert_eq!(cache.head(&entity(2)), Some(head(1)));
+        for id in half..2 * half - 2 {
+            cache.remember([(entity(id), head(1))]);
+        }
+        // The second generation is full: the first goes, but for what was written since.
+        cache.remember([(entity(10_000), head(1))]);
+        assert_eq!(cache.head(&entity(2)), None);
+        assert_eq!(cache.head(&entity(1)), Some(head(3)));
+        assert_eq!(cache.head(&entity(half)), Some(head(1)));
+        assert!(cache.heads.len() + cache.older_heads.len() <= MAX_CACHED_HEADS);
+        cache.forget_heads();
+        assert_eq!(cache.head(&entity(10_000)), None);
     }
 
     #[test]
