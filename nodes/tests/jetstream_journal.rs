@@ -216,15 +216,30 @@ async fn a_fence_lists_the_shard_so_only_new_entities_skip_the_head_read() {
 
     let owner = journal(&server).await;
     let epoch = owner.fence(shard).await.unwrap();
+    // The fence does not wait for the list: an append meanwhile may read its head, and counts.
+    let early = claim_on(shard, 12);
+    owner.append(AppendBatch { shard, epoch, events: vec![event(early, 1)] }).await.unwrap();
+    assert!(owner.shard_listed(shard).await);
+    let reads = owner.head_reads();
     owner.append(AppendBatch { shard, epoch, events: vec![event(fresh, 1)] }).await.unwrap();
     owner.append(AppendBatch { shard, epoch, events: vec![event(fresh, 2)] }).await.unwrap();
-    assert_eq!(owner.head_reads(), 0, "a new entity, then its cached head");
+    assert_eq!(owner.head_reads(), reads, "a new entity, then its cached head");
 
     let again = owner.append(AppendBatch { shard, epoch, events: vec![event_of_command(written, 1, "second-create")] });
     assert_eq!(again.await, Err(JournalError::SequenceConflict { expected: 1, found: 1 }));
-    assert_eq!(owner.head_reads(), 1);
+    assert_eq!(owner.head_reads(), reads + 1, "a listed claim's head is read");
     assert_eq!(owner.read_entity(written, 0).await.unwrap().len(), 1, "no second first event");
     owner.append(AppendBatch { shard, epoch, events: vec![event(written, 2)] }).await.unwrap();
+
+    // Fenced again, the writer forgets its heads and lists what it wrote itself.
+    let epoch = owner.fence(shard).await.unwrap();
+    assert!(owner.shard_listed(shard).await);
+    let reads = owner.head_reads();
+    for (entity, head) in [(early, 1), (fresh, 2)] {
+        let again = owner.append(AppendBatch { shard, epoch, events: vec![event_of_command(entity, 1, "again")] });
+        assert_eq!(again.await, Err(JournalError::SequenceConflict { expected: 1, found: head }));
+    }
+    assert_eq!(owner.head_reads(), reads + 2);
 
     // A writer that did not fence (it learns the epoch on its first append) has no list and
     // reads every head it does not know.
@@ -264,8 +279,9 @@ async fn a_shard_of_more_entities_than_a_page_is_listed_whole() {
     old_owner.append(AppendBatch { shard, epoch: old_epoch, events: vec![event(last, 1)] }).await.unwrap();
 
     let epoch = owner.fence(shard).await.unwrap();
+    assert!(owner.shard_listed(shard).await, "the list held every page");
     owner.append(AppendBatch { shard, epoch, events: vec![event(fresh, 1)] }).await.unwrap();
-    assert_eq!(owner.head_reads(), 0, "the list held every page");
+    assert_eq!(owner.head_reads(), 0);
     let again = owner.append(AppendBatch { shard, epoch, events: vec![event_of_command(last, 1, "second-create")] });
     assert_eq!(again.await, Err(JournalError::SequenceConflict { expected: 1, found: 1 }));
     assert_eq!(owner.read_entity(last, 0).await.unwrap().len(), 1);

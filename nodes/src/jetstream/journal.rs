@@ -26,7 +26,7 @@
 use super::ack::{parse_ack, AckError, PublishAck};
 use super::feed::{Feed, HeadLookup, ShardReads};
 use super::frame;
-use super::known::{self, KnownEntities};
+use super::known;
 use super::own_writes::{InFlight, OwnAnswer, OwnHead, OwnWrites};
 use super::plan::{self, plan_batch, plan_message, EntityHead, PlannedMessage};
 use super::read;
@@ -46,6 +46,8 @@ use std::sync::Arc;
 /// Multi-message atomic batches one journal keeps open at once. The server holds at most 50
 /// open batches per stream (more are refused or stall); 16 per node leaves room for three.
 pub const MAX_OPEN_BATCHES: usize = 16;
+/// How long listing a shard's entities may take before the shard does without the list.
+const LIST_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 /// Bytes of its own recent events the journal keeps over all shards (split evenly): a few
 /// seconds of a node's peak write rate, well past a module consumer's poll.
 const OWN_WRITES_BYTES: usize = 32 << 20;
@@ -54,7 +56,8 @@ pub struct JetStreamJournal {
     client: async_nats::Client,
     stores: Stores,
     settings: JetStreamSettings,
-    shards: Vec<Shard>,
+    /// Shared with the tasks listing their entities.
+    shards: Arc<[Shard]>,
     open_batches: tokio::sync::Semaphore,
     own: OwnWrites,
     feed: Feed,
@@ -154,34 +157,44 @@ impl JetStreamJournal {
         self.own.fence_checked(shard, ours, latest.map(|latest| latest.map_or(0, |message| message.sequence)).ok());
     }
 
-    /// List the shard's entities right after this journal's epoch marker at `epoch_sequence`,
-    /// so a new entity's first append needs no head read (see [`super::known`]). Best effort:
-    /// without the list (the server away, a list that does not add up, a shard past the cap)
-    /// heads are read as before.
-    async fn list_entities(&self, shard: ShardId, state: &Shard, seen: (u64, u64), epoch_sequence: u64) {
-        let mut keys = HashSet::new();
-        let filter = format!("evt.{}.>", shard.0);
-        let listed = read::list_subjects(&self.client, setup::EVENTS_STREAM, &filter, |subject| {
-            if let Some((_, entity)) = read::entity_from_subject(subject) {
-                keys.insert(known::key(&entity));
+    /// Start listing the shard's entities after this journal's epoch marker at
+    /// `epoch_sequence`, beside the shard's appends (a fence does not wait for it: a shard of
+    /// 100,000 entities takes ~0.3 s to list).
+    fn start_listing(&self, shard: ShardId, epoch_sequence: u64) {
+        let Ok(state) = self.shard(shard) else { return };
+        state.lock().start_listing(epoch_sequence);
+        let (client, shards) = (self.client.clone(), self.shards.clone());
+        tokio::spawn(async move {
+            let listed = tokio::time::timeout(LIST_WITHIN, list_entities(&client, shard)).await.ok().flatten();
+            let state = &shards[usize::from(shard.0)];
+            state.lock().finish_listing(epoch_sequence, listed);
+            state.listed.notify_waiters();
+        });
+    }
+
+    /// Wait until the list of the shard's entities this journal's last fence started is done;
+    /// whether it is in use (new entities' first appends read no head).
+    pub async fn shard_listed(&self, shard: ShardId) -> bool {
+        let Ok(state) = self.shard(shard) else { return false };
+        loop {
+            let listed = state.listed.notified();
+            tokio::pin!(listed);
+            listed.as_mut().enable();
+            match state.lock().listing_state() {
+                (true, _) => {}
+                (false, in_use) => return in_use,
             }
-        })
-        .await;
-        // Fewer keys than subjects: a page missed or repeated, a subject not an entity's, or
-        // two entities with one key. Not a list to trust.
-        if listed.is_ok_and(|total| total == keys.len()) {
-            let mut cache = state.lock();
-            // Nothing dropped the cache or started an append meanwhile.
-            if (cache.generation, cache.admitted) == seen {
-                cache.known = KnownEntities::listed(epoch_sequence, keys);
-            }
+            listed.await;
         }
     }
 
     /// This journal no longer holds `shard` (the node gave it up or lost its lease): reads of
-    /// it stop trusting this journal's own writes.
+    /// it stop trusting this journal's own writes, and its list of the shard's entities goes.
     pub fn release(&self, shard: ShardId) {
         self.own.release(shard);
+        if let Ok(state) = self.shard(shard) {
+            state.lock().drop_known();
+        }
     }
 
     async fn read_head(&self, entity: &EntityRef, shard: ShardId) -> Result<EntityHead, JournalError> {
@@ -308,7 +321,7 @@ impl JetStreamJournal {
                 // are not among our own writes.
                 if matches!(error, JournalError::Fenced { .. } | JournalError::SequenceConflict { .. }) {
                     self.own.release(batch.shard);
-                    shard.lock().known = None;
+                    shard.lock().drop_known();
                 }
                 Err(error)
             }
@@ -476,6 +489,22 @@ enum AppendFailure {
     Duplicate,
 }
 
+/// The keys of the shard's entities with events (see [`super::known`]); `None` when the list
+/// could not be had (the server away), is past the cap, or does not add up: fewer keys than
+/// the subjects the server counted means a page missed or repeated, a subject not an
+/// entity's, or two entities with one key.
+async fn list_entities(client: &async_nats::Client, shard: ShardId) -> Option<HashSet<u64>> {
+    let mut keys = HashSet::new();
+    let filter = format!("evt.{}.>", shard.0);
+    let total = read::list_subjects(client, setup::EVENTS_STREAM, &filter, known::MAX_KNOWN_PER_SHARD, |subject| {
+        if let Some((_, entity)) = read::entity_from_subject(subject) {
+            keys.insert(known::key(&entity));
+        }
+    })
+    .await;
+    (total.ok().flatten() == Some(keys.len())).then_some(keys)
+}
+
 fn snapshot_key(entity: &EntityRef) -> String {
     format!("{}.{}.{}", entity.kind.as_str(), entity.org.0.simple(), entity.id.simple())
 }
@@ -515,23 +544,21 @@ impl Journal for JetStreamJournal {
                 match self.request(epoch_subject(shard), headers, Bytes::from(next.0.to_string())).await {
                     Ok(ack) => {
                         let generation = self.own.fenced(shard, ack.sequence);
-                        let cache_generation = {
+                        {
                             let mut cache = state.lock();
                             cache.generation += 1;
                             cache.forget_heads();
-                            cache.known = None;
                             if cache.epoch.is_none_or(|(held, _)| held < next) {
                                 cache.epoch = Some((next, ack.sequence));
                             }
-                            (cache.generation, cache.admitted)
-                        };
+                        }
+                        self.start_listing(shard, ack.sequence);
                         // Read the shard's head now: the own writes then reach back to it, so
                         // module consumers resuming the shard read from memory at once. Best
                         // effort: reads from before the fence go to the server.
                         if let Ok(head) = self.server_head(shard).await {
                             self.own.note_head(shard, generation, head);
                         }
-                        self.list_entities(shard, state, cache_generation, ack.sequence).await;
                         return Ok(next);
                     }
                     Err(AppendFailure::Ack(AckError::Refused(refusal)))

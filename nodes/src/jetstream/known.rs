@@ -1,12 +1,15 @@
 //! Which entities of a shard have events, as the writer that fenced the shard knows it, so the
 //! first append of a new entity (a claim's `Create`) needs no read of its head on the server.
 //!
-//! Listed once, right after this writer's epoch marker is stored: every message on the shard's
-//! event subjects is then either listed or one of this writer's own appends, which add their
-//! entities before they publish (a stale writer's epoch check fails). The set answers only
-//! for the marker it was listed after; a later marker, a fence by anyone else or a sequence
-//! conflict drops it. Entities are kept as 64-bit hashes: two that collide make the new one
-//! look known, which costs the read it would have cost anyway, never a second first event.
+//! Listed once, starting right after this writer's epoch marker is stored, while the shard
+//! already serves: every message on the shard's event subjects past the marker is one of this
+//! writer's own appends (a stale writer's epoch check fails), and each append adds its entities
+//! before it publishes, to the set or, while the list is on its way, to the entities the list
+//! is then joined with. So the list and the appends together hold every entity with an event.
+//! The set answers only for the marker it was listed after; a later marker, a fence by anyone
+//! else or a sequence conflict drops it. Entities are kept as 64-bit hashes: two that collide
+//! make the new one look known, which costs the read it would have cost anyway, never a second
+//! first event.
 
 use practice_protocol::envelope::EntityRef;
 use std::collections::HashSet;
@@ -24,9 +27,16 @@ pub(crate) struct KnownEntities {
 }
 
 impl KnownEntities {
-    /// From the listed keys of the shard's entities (see [`key`]); `None` past the cap.
-    pub(crate) fn listed(epoch_sequence: u64, keys: HashSet<u64>) -> Option<Self> {
-        (keys.len() <= MAX_KNOWN_PER_SHARD).then_some(Self { epoch_sequence, keys })
+    /// None yet, for a list starting after the epoch marker at `epoch_sequence`: appends add
+    /// their entities while it is on its way.
+    pub(crate) fn listing(epoch_sequence: u64) -> Self {
+        Self { epoch_sequence, keys: HashSet::new() }
+    }
+
+    /// Joined with the listed keys of the shard's entities (see [`key`]); `None` past the cap.
+    pub(crate) fn listed(mut self, keys: HashSet<u64>) -> Option<Self> {
+        self.keys.extend(keys);
+        (self.keys.len() <= MAX_KNOWN_PER_SHARD).then_some(self)
     }
 
     /// Whether the set was listed after the epoch marker at `epoch_sequence`.
@@ -66,8 +76,12 @@ mod tests {
 
     #[test]
     fn only_an_entity_neither_listed_nor_added_is_new_and_only_for_its_marker() {
-        let mut known = KnownEntities::listed(40, HashSet::from([key(&entity(1))])).unwrap();
+        let mut listing = KnownEntities::listing(40);
+        // Appended while the list was on its way.
+        assert!(listing.add([&entity(4)]));
+        let mut known = listing.listed(HashSet::from([key(&entity(1))])).unwrap();
         assert!(!known.surely_new(40, &entity(1)));
+        assert!(!known.surely_new(40, &entity(4)));
         assert!(known.surely_new(40, &entity(2)));
         assert!(known.add([&entity(2)]));
         assert!(!known.surely_new(40, &entity(2)));
@@ -78,10 +92,11 @@ mod tests {
     #[test]
     fn a_set_past_its_cap_is_not_kept() {
         let full: HashSet<u64> = (0..MAX_KNOWN_PER_SHARD as u64).collect();
-        let mut known = KnownEntities::listed(1, full.clone()).unwrap();
+        let mut known = KnownEntities::listing(1).listed(full.clone()).unwrap();
         assert!(!known.add([&entity(1)]));
-        let over: HashSet<u64> = (0..=MAX_KNOWN_PER_SHARD as u64).collect();
-        assert!(KnownEntities::listed(1, over).is_none());
+        let mut listing = KnownEntities::listing(1);
+        assert!(listing.add([&entity(1)]));
+        assert!(listing.listed(full).is_none(), "the list and the appends meanwhile count together");
     }
 
     #[test]

@@ -47,13 +47,15 @@ struct SubjectsState {
 
 /// Every subject of `stream` holding messages that matches `filter`, page after page (the
 /// server sends at most 100,000 a page), each handed to `each` once or more. Returns how many
-/// subjects the server counted, for the caller to check it saw them all.
+/// subjects the server counted, for the caller to check it saw them all, or `None` as soon as
+/// that is more than `limit`.
 pub(crate) async fn list_subjects(
     client: &async_nats::Client,
     stream: &str,
     filter: &str,
+    limit: usize,
     mut each: impl FnMut(&str),
-) -> Result<usize, JournalError> {
+) -> Result<Option<usize>, JournalError> {
     let context = async_nats::jetstream::new(client.clone());
     let unavailable = |error: String| JournalError::Unavailable(format!("listing subjects {filter}: {error}"));
     let (mut offset, mut total) = (0, 0);
@@ -70,10 +72,13 @@ pub(crate) async fn list_subjects(
         let subjects = page.state.subjects.unwrap_or_default();
         total = total.max(page.total);
         offset += subjects.len();
+        if total.max(offset) > limit {
+            return Ok(None);
+        }
         subjects.keys().for_each(|subject| each(subject));
         // Without a total from the server, only an empty page says the list is done.
         if subjects.is_empty() || (total > 0 && offset >= total) {
-            return Ok(total.max(offset));
+            return Ok(Some(total.max(offset)));
         }
     }
 }

@@ -26,9 +26,9 @@ pub(crate) struct ShardCache {
     pub(crate) generation: u64,
     /// The shard's entities with events, listed after this writer's fence (see
     /// [`super::known`]).
-    pub(crate) known: Option<KnownEntities>,
-    /// Appends admitted so far: a list taken while one was on its way may lack its entity.
-    pub(crate) admitted: u64,
+    known: Option<KnownEntities>,
+    /// While that list is on its way: the entities appended meanwhile, to join it with.
+    listing: Option<KnownEntities>,
 }
 
 /// Entity heads one shard remembers at most, in two generations of half each. A node that
@@ -70,7 +70,11 @@ impl ShardCache {
         entities: &[EntityRef],
         heads: &mut HashMap<EntityRef, EntityHead>,
     ) {
-        self.admitted += 1;
+        if let Some(listing) = self.listing.as_mut() {
+            if !listing.answers_for(epoch_sequence) || !listing.add(entities) {
+                self.listing = None;
+            }
+        }
         let Some(known) = self.known.as_mut() else { return };
         if !known.answers_for(epoch_sequence) {
             self.known = None;
@@ -85,6 +89,36 @@ impl ShardCache {
             self.known = None;
         }
     }
+
+    /// This writer's epoch marker is stored at `epoch_sequence` and a list of the shard's
+    /// entities starts: the set of the marker before goes.
+    pub(crate) fn start_listing(&mut self, epoch_sequence: u64) {
+        self.known = None;
+        self.listing = Some(KnownEntities::listing(epoch_sequence));
+    }
+
+    /// The list started after the marker at `epoch_sequence` is done: `listed`, or `None`
+    /// when it could not be had or trusted. Ignored when a later fence, a conflict or a
+    /// release dropped that list meanwhile.
+    pub(crate) fn finish_listing(&mut self, epoch_sequence: u64, listed: Option<HashSet<u64>>) {
+        if !self.listing.as_ref().is_some_and(|listing| listing.answers_for(epoch_sequence)) {
+            return;
+        }
+        let listing = self.listing.take();
+        self.known = listing.zip(listed).and_then(|(listing, listed)| listing.listed(listed));
+    }
+
+    /// Whether a list of the shard's entities is on its way, and whether one is in use.
+    pub(crate) fn listing_state(&self) -> (bool, bool) {
+        (self.listing.is_some(), self.known.is_some())
+    }
+
+    /// Another writer fenced the shard, or wrote under this writer's epoch, or this writer
+    /// gave the shard up: what it listed no longer holds.
+    pub(crate) fn drop_known(&mut self) {
+        self.known = None;
+        self.listing = None;
+    }
 }
 
 #[derive(Default)]
@@ -92,6 +126,8 @@ pub(crate) struct Shard {
     cache: Mutex<ShardCache>,
     /// Woken when an entity stops being busy.
     pub(crate) idle: Notify,
+    /// Woken when a list of the shard's entities is done.
+    pub(crate) listed: Notify,
 }
 
 impl Shard {
@@ -176,8 +212,19 @@ mod tests {
 
     #[test]
     fn only_entities_the_set_has_never_seen_get_an_empty_head_and_all_are_seen_after() {
-        let mut cache =
-            ShardCache { known: KnownEntities::listed(7, [known::key(&entity(1))].into()), ..ShardCache::default() };
+        let mut cache = ShardCache::default();
+        cache.start_listing(7);
+        // Appended while the list is on its way: no answer yet, but counted.
+        let mut heads = HashMap::new();
+        cache.admit(7, &[entity(6)], &mut heads);
+        assert!(heads.is_empty());
+        // A list started after an older marker is ignored.
+        cache.finish_listing(5, Some([known::key(&entity(1))].into()));
+        assert_eq!(cache.listing_state(), (true, false));
+        cache.finish_listing(7, Some([known::key(&entity(1))].into()));
+        assert_eq!(cache.listing_state(), (false, true));
+        cache.admit(7, &[entity(6)], &mut heads);
+        assert!(heads.is_empty(), "appended while the list was on its way");
         let mut heads = HashMap::from([(entity(3), head(4))]);
         cache.admit(7, &[entity(1), entity(2), entity(3)], &mut heads);
         // 1 was listed (its head is read), 2 is new, 3's cached head stays.
@@ -190,5 +237,17 @@ mod tests {
         // Appends under another marker: the set no longer answers, and goes.
         cache.admit(9, &[entity(5)], &mut again);
         assert!(again.is_empty() && cache.known.is_none());
+    }
+
+    #[test]
+    fn a_list_that_failed_or_was_dropped_leaves_no_set() {
+        let mut cache = ShardCache::default();
+        cache.start_listing(3);
+        cache.finish_listing(3, None);
+        assert_eq!(cache.listing_state(), (false, false));
+        cache.start_listing(4);
+        cache.drop_known();
+        cache.finish_listing(4, Some(HashSet::new()));
+        assert_eq!(cache.listing_state(), (false, false));
     }
 }
