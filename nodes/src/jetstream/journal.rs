@@ -94,8 +94,8 @@ impl JetStreamJournal {
         self.feed.reads()
     }
 
-    /// Entity heads read on the server before an append so far: entities this journal had
-    /// not written lately, but for those its fence's listing shows have no event yet.
+    /// How many entity heads appends have read on the server so far: one for each entity
+    /// whose head the cache did not hold, unless its fence's list showed it had no event yet.
     pub fn head_reads(&self) -> u64 {
         self.head_reads.load(Ordering::Relaxed)
     }
@@ -157,12 +157,10 @@ impl JetStreamJournal {
         self.own.fence_checked(shard, ours, latest.map(|latest| latest.map_or(0, |message| message.sequence)).ok());
     }
 
-    /// Start listing the shard's entities after this journal's epoch marker at
-    /// `epoch_sequence`, beside the shard's appends (a fence does not wait for it: a shard of
-    /// 100,000 entities takes ~0.3 s to list).
-    fn start_listing(&self, shard: ShardId, epoch_sequence: u64) {
-        let Ok(state) = self.shard(shard) else { return };
-        state.lock().start_listing(epoch_sequence);
+    /// List the shard's entities after this journal's epoch marker at `epoch_sequence` (the
+    /// cache was told with `start_listing` when the marker was stored), beside the shard's
+    /// appends: a fence does not wait for it (a shard of 100,000 entities takes ~0.3 s).
+    fn spawn_listing(&self, shard: ShardId, epoch_sequence: u64) {
         let (client, shards) = (self.client.clone(), self.shards.clone());
         tokio::spawn(async move {
             let listed = tokio::time::timeout(LIST_WITHIN, list_entities(&client, shard)).await.ok().flatten();
@@ -551,8 +549,10 @@ impl Journal for JetStreamJournal {
                             if cache.epoch.is_none_or(|(held, _)| held < next) {
                                 cache.epoch = Some((next, ack.sequence));
                             }
+                            // Before any append can be admitted under the new marker.
+                            cache.start_listing(ack.sequence);
                         }
-                        self.start_listing(shard, ack.sequence);
+                        self.spawn_listing(shard, ack.sequence);
                         // Read the shard's head now: the own writes then reach back to it, so
                         // module consumers resuming the shard read from memory at once. Best
                         // effort: reads from before the fence go to the server.
