@@ -1,6 +1,7 @@
 //! What the JetStream journal remembers of each shard between appends: the epoch marker it
-//! holds, entity heads, which entities have an append in flight, and a generation that drops
-//! what an append started before a fence or a failure learnt.
+//! holds, entity heads, which entities have an append in flight, a generation that drops
+//! what an append started before a fence or a failure learnt, and which entities have events
+//! at all (the list its fence took, see [`super::known`]).
 
 use super::known::KnownEntities;
 use super::plan::EntityHead;
