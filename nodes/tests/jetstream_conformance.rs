@@ -12,15 +12,18 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 struct JetStreamHarness {
     servers: Mutex<Vec<NatsServer>>,
+    /// Heads and epoch markers read from the stream's leader, as a replicated stream's are.
+    read_from_leader: bool,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> JournalError {
     JournalError::Unavailable(error.to_string())
 }
 
-async fn open(url: &str, shard_count: u16) -> Result<Arc<dyn Journal>, JournalError> {
+async fn open(url: &str, shard_count: u16, read_from_leader: bool) -> Result<Arc<dyn Journal>, JournalError> {
     let client = connect(url, "conformance").await?;
-    let journal = JetStreamJournal::open(client, JetStreamSettings { shard_count, ..Default::default() }).await?;
+    let settings = JetStreamSettings { shard_count, read_from_leader, ..Default::default() };
+    let journal = JetStreamJournal::open(client, settings).await?;
     Ok(journal as Arc<dyn Journal>)
 }
 
@@ -34,7 +37,7 @@ impl JournalHarness for JetStreamHarness {
                 servers.push(server);
                 servers.len() - 1
             };
-            Ok((index.to_string(), open(&url, shard_count).await?))
+            Ok((index.to_string(), open(&url, shard_count, self.read_from_leader).await?))
         })
     }
 
@@ -53,19 +56,29 @@ impl JournalHarness for JetStreamHarness {
                 server.restart().map_err(unavailable)?;
                 server.url()
             };
-            open(&url, shard_count).await
+            open(&url, shard_count, self.read_from_leader).await
         })
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jetstream_journal_passes_the_conformance_suite() {
+async fn passes_the_suite(harness: JetStreamHarness) {
     if let Err(error) = practice_tests::nats::find_nats_server() {
         assert!(std::env::var_os("CI").is_none(), "CI needs nats-server: {error:#}");
         eprintln!("skipping: {error:#}");
         return;
     }
-    let harness = JetStreamHarness::default();
     let failures = run_all(&harness).await;
     assert!(failures.is_empty(), "{}", failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jetstream_journal_passes_the_conformance_suite() {
+    passes_the_suite(JetStreamHarness::default()).await;
+}
+
+/// With the reads an append is planned on going to the stream's leader (the JetStream API's
+/// message get), as on a replicated stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jetstream_journal_reading_from_the_leader_passes_the_conformance_suite() {
+    passes_the_suite(JetStreamHarness { read_from_leader: true, ..Default::default() }).await;
 }

@@ -90,6 +90,19 @@ pub enum ClusterError {
     Runtime(String),
 }
 
+impl NodeSettings {
+    /// The journal's layout on the server: a replicated stream's appends are planned on what
+    /// its leader reads (a follower may answer a direct get before it has caught up).
+    pub fn journal(&self) -> JetStreamSettings {
+        JetStreamSettings {
+            shard_count: self.shard_count,
+            replicas: self.replicas,
+            read_from_leader: self.replicas > 1,
+            ..Default::default()
+        }
+    }
+}
+
 impl ClusterNode {
     pub async fn start(settings: NodeSettings, registry: &prometheus::Registry) -> Result<Self, ClusterError> {
         let id_ok = !settings.node_id.is_empty()
@@ -98,11 +111,7 @@ impl ClusterNode {
             return Err(ClusterError::NodeId(settings.node_id));
         }
         let client = connect(&settings.nats_url, &format!("practice-node-{}", settings.node_id)).await?;
-        let jetstream = JetStreamJournal::open(
-            client.clone(),
-            JetStreamSettings { shard_count: settings.shard_count, replicas: settings.replicas, ..Default::default() },
-        )
-        .await?;
+        let jetstream = JetStreamJournal::open(client.clone(), settings.journal()).await?;
         jetstream.register_metrics(registry).map_err(|error| ClusterError::Metrics(error.to_string()))?;
         let journal = Arc::new(LeasedJournal::new(jetstream, settings.trust_fence_only));
         let metrics = BackboneMetrics::register(registry).map_err(|error| ClusterError::Metrics(error.to_string()))?;
@@ -377,4 +386,26 @@ enum Handoff {
     GiveBack,
     /// Taken, expired or fenced: another node may be writing already.
     Lost,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replicated_journal_reads_what_appends_are_planned_on_from_the_leader() {
+        let settings = |replicas| NodeSettings {
+            nats_url: "nats://127.0.0.1:4222".into(),
+            node_id: "a".into(),
+            shard_count: 8,
+            lease_timeout: Duration::from_secs(10),
+            replicas,
+            trust_fence_only: false,
+            max_live_actors: None,
+        };
+        let single = settings(1).journal();
+        assert_eq!((single.shard_count, single.replicas, single.read_from_leader), (8, 1, false));
+        let replicated = settings(3).journal();
+        assert_eq!((replicated.replicas, replicated.read_from_leader), (3, true));
+    }
 }

@@ -33,6 +33,7 @@ use super::read;
 use super::setup::{self, JetStreamSettings, Stores};
 use super::shard_cache::{Reservation, Shard};
 use async_nats::jetstream::kv;
+use async_nats::jetstream::message::StreamMessage;
 use async_nats::{HeaderMap, Request};
 use bytes::Bytes;
 use practice_actors::journal::{AppendBatch, BoxFuture, Epoch, Journal, JournalError, StoredEvent};
@@ -122,9 +123,20 @@ impl JetStreamJournal {
         parse_ack(&reply.payload).map_err(AppendFailure::Ack)
     }
 
+    /// The last message on `subject` as the stream holds it, for reads an append is planned
+    /// on (heads, epoch markers): from the leader when the stream is replicated, since a
+    /// follower may answer a direct get before it has caught up.
+    async fn last_known(&self, subject: &str) -> Result<Option<StreamMessage>, JournalError> {
+        if self.settings.read_from_leader {
+            read::last_on_subject_from_leader(&self.stores.events, subject).await
+        } else {
+            read::last_on_subject(&self.stores.events, subject).await
+        }
+    }
+
     /// The current epoch marker of a shard: `(epoch, stream sequence)`, `(0, 0)` before any.
     async fn read_epoch(&self, shard: ShardId) -> Result<(Epoch, u64), JournalError> {
-        match read::last_on_subject(&self.stores.events, &epoch_subject(shard)).await? {
+        match self.last_known(&epoch_subject(shard)).await? {
             None => Ok((Epoch(0), 0)),
             Some(message) => {
                 let text = std::str::from_utf8(&message.payload)
@@ -141,7 +153,7 @@ impl JetStreamJournal {
     /// The shard's last event position on the server (0 for an empty shard): a direct get of
     /// the last message on the shard's wildcard subject.
     async fn server_head(&self, shard: ShardId) -> Result<u64, JournalError> {
-        match read::last_on_subject(&self.stores.events, &format!("evt.{}.>", shard.0)).await? {
+        match self.last_known(&format!("evt.{}.>", shard.0)).await? {
             None => Ok(0),
             Some(message) => read::last_position(&message.headers, message.sequence),
         }
@@ -153,7 +165,7 @@ impl JetStreamJournal {
     /// do not each wait on the server meanwhile.
     async fn recheck_fence(&self, shard: ShardId) {
         let Some(ours) = self.own.fence_to_check(shard) else { return };
-        let latest = read::last_on_subject(&self.stores.events, &epoch_subject(shard)).await;
+        let latest = self.last_known(&epoch_subject(shard)).await;
         self.own.fence_checked(shard, ours, latest.map(|latest| latest.map_or(0, |message| message.sequence)).ok());
     }
 
@@ -195,8 +207,10 @@ impl JetStreamJournal {
         }
     }
 
+    /// An entity's head as the stream holds it. A head read behind the stream would plan an
+    /// append on a sequence the entity already has, which only the epoch check guards.
     async fn read_head(&self, entity: &EntityRef, shard: ShardId) -> Result<EntityHead, JournalError> {
-        match read::last_on_subject(&self.stores.events, &event_subject(entity, shard)).await? {
+        match self.last_known(&event_subject(entity, shard)).await? {
             None => Ok(EntityHead::default()),
             Some(message) => Ok(EntityHead {
                 sequence: read::last_entity_sequence(&message.headers, message.sequence)?,
@@ -590,7 +604,8 @@ impl Journal for JetStreamJournal {
         Box::pin(async move {
             let shard = shard_of(&entity, self.settings.shard_count);
             let subject = event_subject(&entity, shard);
-            read::read_entity_subject(&self.stores.events, &subject, after_sequence).await
+            read::read_entity_subject(&self.stores.events, &subject, after_sequence, self.settings.read_from_leader)
+                .await
         })
     }
 

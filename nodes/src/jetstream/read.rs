@@ -7,7 +7,7 @@ use super::plan::HEADER_ENTITY_SEQUENCE;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::response::Response;
-use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
+use async_nats::jetstream::stream::{DirectGetErrorKind, LastRawMessageErrorKind, Stream};
 use async_nats::HeaderMap;
 use futures::StreamExt;
 use practice_actors::journal::{JournalError, StoredEvent};
@@ -27,6 +27,24 @@ pub(crate) async fn last_on_subject(stream: &Stream, subject: &str) -> Result<Op
         Ok(message) => Ok(Some(message)),
         Err(error) if error.kind() == DirectGetErrorKind::NotFound => Ok(None),
         Err(error) => Err(JournalError::Unavailable(format!("reading last message of {subject}: {error}"))),
+    }
+}
+
+/// The last message stored on `subject`, answered by the stream's leader (the JetStream API's
+/// message get, not a direct get): in a replicated stream a direct get may be answered by a
+/// follower that has not caught up (nats-server 2.15.1 has no way to ask a follower for a
+/// minimum last sequence), and a head read behind the writer's own appends or the old
+/// owner's last ones would plan an append on a sequence the entity already has.
+pub(crate) async fn last_on_subject_from_leader(
+    stream: &Stream,
+    subject: &str,
+) -> Result<Option<StreamMessage>, JournalError> {
+    match stream.get_last_raw_message_by_subject(subject).await {
+        Ok(message) => Ok(Some(message)),
+        Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+        Err(error) => {
+            Err(JournalError::Unavailable(format!("reading last message of {subject} from the leader: {error}")))
+        }
     }
 }
 
@@ -154,14 +172,21 @@ pub fn entity_from_subject(subject: &str) -> Option<(ShardId, EntityRef)> {
 }
 
 /// One entity's events after `after_sequence`: a direct get of the last message (usually the
-/// whole answer for a new entity), then direct gets forward. Entities have short histories, so
-/// this beats creating a consumer.
+/// whole answer for a new entity; `from_leader`, the leader's answer, see
+/// [`last_on_subject_from_leader`]), then direct gets forward up to it: a replica that lacks
+/// some of them fails the read rather than skip any, since it holds a prefix of the stream.
+/// Entities have short histories, so this beats creating a consumer.
 pub(crate) async fn read_entity_subject(
     stream: &Stream,
     subject: &str,
     after_sequence: u64,
+    from_leader: bool,
 ) -> Result<Vec<StoredEvent>, JournalError> {
-    let Some(last) = last_on_subject(stream, subject).await? else { return Ok(Vec::new()) };
+    let last = match from_leader {
+        true => last_on_subject_from_leader(stream, subject).await?,
+        false => last_on_subject(stream, subject).await?,
+    };
+    let Some(last) = last else { return Ok(Vec::new()) };
     let (shard, entity) =
         entity_from_subject(subject).ok_or_else(|| JournalError::InvalidAppend(format!("bad subject {subject}")))?;
     let last_position = last.sequence;

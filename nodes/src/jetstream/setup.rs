@@ -28,6 +28,10 @@ pub struct JetStreamSettings {
     pub duplicate_window: Duration,
     /// How long one publish or read may take before the journal says `Unavailable`.
     pub request_timeout: Duration,
+    /// Read the heads and epoch markers appends are planned on from the stream's leader, not
+    /// with a direct get any replica may answer before it has caught up: set it whenever
+    /// `replicas > 1` (a single server's direct get is exact, and cheaper).
+    pub read_from_leader: bool,
 }
 
 impl Default for JetStreamSettings {
@@ -37,6 +41,7 @@ impl Default for JetStreamSettings {
             replicas: 1,
             duplicate_window: Duration::from_secs(120),
             request_timeout: Duration::from_secs(5),
+            read_from_leader: false,
         }
     }
 }
