@@ -74,6 +74,9 @@ impl JetStreamJournal {
         }
         let context = async_nats::jetstream::new(client.clone());
         let stores = setup::ensure(&context, &settings).await?;
+        // The stream as it is, whoever created it: replicated, its leader answers those reads.
+        let mut settings = settings;
+        settings.read_from_leader |= stores.events.cached_info().config.num_replicas > 1;
         let shards = (0..settings.shard_count).map(|_| Shard::default()).collect();
         let open_batches = tokio::sync::Semaphore::new(MAX_OPEN_BATCHES);
         let own = OwnWrites::new(settings.shard_count, OWN_WRITES_BYTES / usize::from(settings.shard_count));
