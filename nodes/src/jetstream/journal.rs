@@ -130,11 +130,7 @@ impl JetStreamJournal {
     /// on (heads, epoch markers): from the leader when the stream is replicated, since a
     /// follower may answer a direct get before it has caught up.
     async fn last_known(&self, subject: &str) -> Result<Option<StreamMessage>, JournalError> {
-        if self.settings.read_from_leader {
-            read::last_on_subject_from_leader(&self.stores.events, subject).await
-        } else {
-            read::last_on_subject(&self.stores.events, subject).await
-        }
+        read::last_message(&self.stores.events, subject, self.settings.read_from_leader).await
     }
 
     /// The current epoch marker of a shard: `(epoch, stream sequence)`, `(0, 0)` before any.
@@ -153,8 +149,8 @@ impl JetStreamJournal {
         }
     }
 
-    /// The shard's last event position on the server (0 for an empty shard): a direct get of
-    /// the last message on the shard's wildcard subject.
+    /// The shard's last event position on the server (0 for an empty shard): the last message
+    /// on the shard's wildcard subject.
     async fn server_head(&self, shard: ShardId) -> Result<u64, JournalError> {
         match self.last_known(&format!("evt.{}.>", shard.0)).await? {
             None => Ok(0),

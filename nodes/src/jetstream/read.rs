@@ -48,6 +48,19 @@ pub(crate) async fn last_on_subject_from_leader(
     }
 }
 
+/// The last message stored on `subject`: from the stream's leader when `from_leader` (see
+/// [`last_on_subject_from_leader`]), else a direct get.
+pub(crate) async fn last_message(
+    stream: &Stream,
+    subject: &str,
+    from_leader: bool,
+) -> Result<Option<StreamMessage>, JournalError> {
+    match from_leader {
+        true => last_on_subject_from_leader(stream, subject).await,
+        false => last_on_subject(stream, subject).await,
+    }
+}
+
 /// One page of a stream's subjects (`STREAM.INFO` with a subject filter).
 #[derive(serde::Deserialize)]
 struct SubjectsPage {
@@ -182,11 +195,7 @@ pub(crate) async fn read_entity_subject(
     after_sequence: u64,
     from_leader: bool,
 ) -> Result<Vec<StoredEvent>, JournalError> {
-    let last = match from_leader {
-        true => last_on_subject_from_leader(stream, subject).await?,
-        false => last_on_subject(stream, subject).await?,
-    };
-    let Some(last) = last else { return Ok(Vec::new()) };
+    let Some(last) = last_message(stream, subject, from_leader).await? else { return Ok(Vec::new()) };
     let (shard, entity) =
         entity_from_subject(subject).ok_or_else(|| JournalError::InvalidAppend(format!("bad subject {subject}")))?;
     let last_position = last.sequence;
