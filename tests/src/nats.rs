@@ -83,9 +83,15 @@ impl NatsServer {
     }
 
     fn start_configured(sync_always: bool, max_payload: &str) -> anyhow::Result<Self> {
+        let mut server = Self::configure(free_port()?, sync_always, max_payload, "")?;
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// A server's store and config on `port`, not started; `extra` is appended to the config.
+    fn configure(port: u16, sync_always: bool, max_payload: &str, extra: &str) -> anyhow::Result<Self> {
         let binary = find_nats_server()?;
         let store = tempfile::tempdir()?;
-        let port = free_port()?;
         let config = store.path().join("nats.conf");
         let jetstream_dir = store.path().join("js");
         std::fs::write(
@@ -93,14 +99,32 @@ impl NatsServer {
             format!(
                 "listen: 127.0.0.1:{port}\n\
                  max_payload: {max_payload}\n\
-                 jetstream {{\n  store_dir: \"{}\"\n{}  max_file_store: 4GB\n}}\n",
+                 jetstream {{\n  store_dir: \"{}\"\n{}  max_file_store: 4GB\n}}\n{extra}",
                 jetstream_dir.display(),
                 if sync_always { "  sync_interval: always\n" } else { "" },
             ),
         )?;
-        let mut server = Self { binary, port, store, config, child: None };
-        server.spawn()?;
-        Ok(server)
+        Ok(Self { binary, port, store, config, child: None })
+    }
+
+    /// `count` servers (`n0`, `n1`, ...) routed to each other as one JetStream cluster, all
+    /// started; JetStream answers once they have elected a meta leader.
+    pub fn start_cluster(count: usize) -> anyhow::Result<Vec<Self>> {
+        let ports: Vec<(u16, u16)> =
+            (0..count).map(|_| Ok((free_port()?, free_port()?))).collect::<anyhow::Result<_>>()?;
+        let routes: Vec<String> = ports.iter().map(|(_, route)| format!("\"nats://127.0.0.1:{route}\"")).collect();
+        let mut servers = Vec::with_capacity(count);
+        for (index, (port, route)) in ports.iter().enumerate() {
+            let cluster = format!(
+                "server_name: n{index}\ncluster {{\n  name: practice-test\n  listen: 127.0.0.1:{route}\n  routes: [{}]\n}}\n",
+                routes.join(", ")
+            );
+            servers.push(Self::configure(*port, true, "8MB", &cluster)?);
+        }
+        for server in &mut servers {
+            server.spawn()?;
+        }
+        Ok(servers)
     }
 
     fn spawn(&mut self) -> anyhow::Result<()> {

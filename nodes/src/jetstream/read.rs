@@ -185,10 +185,9 @@ pub fn entity_from_subject(subject: &str) -> Option<(ShardId, EntityRef)> {
 }
 
 /// One entity's events after `after_sequence`: a direct get of the last message (usually the
-/// whole answer for a new entity; `from_leader`, the leader's answer, see
-/// [`last_on_subject_from_leader`]), then direct gets forward up to it: a replica that lacks
-/// some of them fails the read rather than skip any, since it holds a prefix of the stream.
-/// Entities have short histories, so this beats creating a consumer.
+/// whole answer for a new entity), then direct gets forward; `from_leader`, the stream
+/// leader's answers instead (see [`last_on_subject_from_leader`]), so the history is one the
+/// leader holds. Entities have short histories, so this beats creating a consumer.
 pub(crate) async fn read_entity_subject(
     stream: &Stream,
     subject: &str,
@@ -210,10 +209,18 @@ pub(crate) async fn read_entity_subject(
     let mut events = Vec::new();
     let mut position = 0;
     while position < last_position {
-        let message = stream
-            .direct_get_next_for_subject(subject, Some(position + 1))
-            .await
-            .map_err(|error| JournalError::Unavailable(format!("reading {subject}: {error}")))?;
+        let unavailable =
+            |error: &dyn std::fmt::Display| JournalError::Unavailable(format!("reading {subject}: {error}"));
+        let message = match from_leader {
+            true => {
+                let next = stream.raw_message_builder().sequence(position + 1).next_by_subject(subject);
+                next.send().await.map_err(|error| unavailable(&error))?
+            }
+            false => {
+                let next = stream.direct_get_next_for_subject(subject, Some(position + 1));
+                next.await.map_err(|error| unavailable(&error))?
+            }
+        };
         position = message.sequence;
         let expanded = expand_message(entity, shard, message.sequence, &message.headers, &message.payload)?;
         events.extend(expanded.into_iter().filter(|event| event.sequence > after_sequence));
