@@ -1,5 +1,6 @@
 //! A real `nats-server -js` for tests: random loopback port, temporary store, and the faults the
-//! guarantees are about (kill -9, restart on the same store and port, SIGSTOP/SIGCONT).
+//! guarantees are about (kill -9, restart on the same store and port, SIGSTOP/SIGCONT); or
+//! several routed as one JetStream cluster, for replicated streams.
 //!
 //! The server binary comes from env `NATS_SERVER`, else `<workspace>/.tools/venv/bin/nats-server`
 //! (installed by `scripts/test-deps.sh`), else `PATH`; it must be 2.10 or newer. The config sets
