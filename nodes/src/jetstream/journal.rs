@@ -267,7 +267,11 @@ impl JetStreamJournal {
                 (sequence, true)
             }
         };
-        shard.lock().admit(epoch_sequence, &entities, &mut heads);
+        // An append of entities whose heads are all cached (the steady state) has nothing to
+        // admit: skip the second lock.
+        if entities.iter().any(|entity| !heads.contains_key(entity)) {
+            shard.lock().admit(epoch_sequence, &entities, &mut heads);
+        }
         for entity in &entities {
             if !heads.contains_key(entity) {
                 self.head_reads.fetch_add(1, Ordering::Relaxed);

@@ -206,11 +206,10 @@ pub(crate) async fn read_entity_subject(
         let expanded = expand_message(entity, shard, last.sequence, &last.headers, &last.payload)?;
         return Ok(expanded.into_iter().filter(|event| event.sequence > after_sequence).collect());
     }
+    let unavailable = |error: &dyn std::fmt::Display| JournalError::Unavailable(format!("reading {subject}: {error}"));
     let mut events = Vec::new();
     let mut position = 0;
     while position < last_position {
-        let unavailable =
-            |error: &dyn std::fmt::Display| JournalError::Unavailable(format!("reading {subject}: {error}"));
         let message = match from_leader {
             true => {
                 let next = stream.raw_message_builder().sequence(position + 1).next_by_subject(subject);

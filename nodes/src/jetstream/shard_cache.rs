@@ -64,15 +64,18 @@ impl ShardCache {
 
     /// Before an append of `entities` under the epoch marker at `epoch_sequence`: give those
     /// the known set says have no event an empty head in `heads` (no read on the server), and
-    /// count them all as known from now on, before anything of theirs is published.
+    /// count them all as known from now on, before anything of theirs is published. Those
+    /// with a cached head in `heads` are counted already: this cache holds only heads its
+    /// appends under the marker wrote (a fence empties it), and each was admitted first.
     pub(crate) fn admit(
         &mut self,
         epoch_sequence: u64,
         entities: &[EntityRef],
         heads: &mut HashMap<EntityRef, EntityHead>,
     ) {
+        let unseen: Vec<&EntityRef> = entities.iter().filter(|entity| !heads.contains_key(entity)).collect();
         if let Some(listing) = self.listing.as_mut() {
-            if !listing.answers_for(epoch_sequence) || !listing.add(entities) {
+            if !listing.answers_for(epoch_sequence) || !listing.add(unseen.iter().copied()) {
                 self.listing = None;
             }
         }
@@ -81,12 +84,12 @@ impl ShardCache {
             self.known = None;
             return;
         }
-        for entity in entities {
-            if !heads.contains_key(entity) && known.surely_new(epoch_sequence, entity) {
-                heads.insert(*entity, EntityHead::default());
+        for entity in &unseen {
+            if known.surely_new(epoch_sequence, entity) {
+                heads.insert(**entity, EntityHead::default());
             }
         }
-        if !known.add(entities) {
+        if !known.add(unseen) {
             self.known = None;
         }
     }
