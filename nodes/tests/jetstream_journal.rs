@@ -196,6 +196,39 @@ async fn a_create_for_a_claim_another_node_wrote_gets_the_loaded_answer() {
     second.shutdown().await;
 }
 
+/// A claim another node wrote: its actor here rebuilds (snapshot, then the journal's tail) on
+/// its first command, and that command's append plans on the head the rebuild read, with no
+/// second read of the same message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuilt_claims_append_reads_no_head_after_its_rebuild() {
+    use practice_actors::entity::Outcome;
+    use practice_actors::metrics::BackboneMetrics;
+    use practice_actors::synthetic::{claim_journey, load_org};
+    use practice_actors::{Node, NodeConfig};
+
+    let Some(server) = start_server() else { return };
+    let start = |journal: Arc<JetStreamJournal>| async move {
+        let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
+        Node::start_embedded(journal, metrics, NodeConfig::default()).await.unwrap()
+    };
+    let journey = claim_journey(load_org(41), 0);
+    let first = start(journal(&server).await).await;
+    for command in &journey[..2] {
+        assert!(first.send(command.clone()).await.unwrap().is_accepted());
+    }
+    first.shutdown().await;
+
+    let journal = journal(&server).await;
+    let second = start(journal.clone()).await;
+    let reads = journal.head_reads();
+    let next = second.send(journey[2].clone()).await.unwrap();
+    assert!(matches!(next, Outcome::Accepted { events_appended: 1, version: 3, .. }), "{next:?}");
+    assert_eq!(journal.head_reads(), reads, "the rebuild's read serves the append");
+    let history = journal.read_entity(journey[0].entity, 0).await.unwrap();
+    assert_eq!(history.iter().map(|event| event.sequence).collect::<Vec<_>>(), vec![1, 2, 3]);
+    second.shutdown().await;
+}
+
 /// The same event under another command's id: past the server's `Nats-Msg-Id` window, or a
 /// second `Create` for a claim id already used.
 fn event_of_command(entity: EntityRef, sequence: u64, command: &str) -> PendingEvent {
@@ -247,6 +280,53 @@ async fn a_fence_lists_the_shard_so_only_new_entities_skip_the_head_read() {
     let other = claim_on(shard, 9);
     unfenced.append(AppendBatch { shard, epoch, events: vec![event(other, 1)] }).await.unwrap();
     assert_eq!(unfenced.head_reads(), 1);
+}
+
+/// An actor rebuilding reads its entity's history right before its next command: that
+/// command's append plans on the head the read found instead of reading the same last message
+/// again, and the epoch check still refuses it once another writer fenced the shard.
+#[tokio::test]
+async fn an_append_after_an_entity_read_plans_on_the_head_the_read_found() {
+    let Some(server) = start_server() else { return };
+    let shard = ShardId(13);
+    let (claim, other) = (claim_on(shard, 3), claim_on(shard, 4));
+    let first = journal(&server).await;
+    let first_epoch = first.fence(shard).await.unwrap();
+    for sequence in 1..=3 {
+        first.append(AppendBatch { shard, epoch: first_epoch, events: vec![event(claim, sequence)] }).await.unwrap();
+    }
+    first.append(AppendBatch { shard, epoch: first_epoch, events: vec![event(other, 1)] }).await.unwrap();
+
+    let owner = journal(&server).await;
+    let epoch = owner.fence(shard).await.unwrap();
+    assert!(owner.shard_listed(shard).await);
+    let reads = owner.head_reads();
+    assert_eq!(owner.read_entity(claim, 1).await.unwrap().len(), 2, "events after a snapshot at 1");
+    owner.append(AppendBatch { shard, epoch, events: vec![event(claim, 4)] }).await.unwrap();
+    assert_eq!(owner.head_reads(), reads, "planned on the head the read found");
+    let sequences = |events: Vec<practice_actors::journal::StoredEvent>| -> Vec<u64> {
+        events.iter().map(|event| event.sequence).collect()
+    };
+    assert_eq!(sequences(owner.read_entity(claim, 0).await.unwrap()), vec![1, 2, 3, 4]);
+    let twice = owner.append(AppendBatch { shard, epoch, events: vec![event_of_command(claim, 4, "second")] });
+    assert_eq!(twice.await, Err(JournalError::SequenceConflict { expected: 4, found: 4 }));
+
+    // Another writer takes the shard and moves the entity after the read: refused, no fork.
+    assert_eq!(owner.read_entity(other, 0).await.unwrap().len(), 1);
+    let newer = journal(&server).await;
+    let newer_epoch = newer.fence(shard).await.unwrap();
+    newer.append(AppendBatch { shard, epoch: newer_epoch, events: vec![event(other, 2)] }).await.unwrap();
+    let stale = owner.append(AppendBatch { shard, epoch, events: vec![event_of_command(other, 2, "stale")] });
+    assert_eq!(stale.await, Err(JournalError::Fenced { shard, held: epoch, current: newer_epoch }));
+    let history = newer.read_entity(other, 0).await.unwrap();
+    assert_eq!(sequences(history.clone()), vec![1, 2]);
+    assert_eq!(history[1].payload, event(other, 2).payload);
+
+    // A writer that has not fenced the shard keeps no read's head: its append reads one.
+    let reader = journal(&server).await;
+    assert_eq!(reader.read_entity(claim, 0).await.unwrap().len(), 4);
+    reader.append(AppendBatch { shard, epoch: newer_epoch, events: vec![event(claim, 5)] }).await.unwrap();
+    assert_eq!(reader.head_reads(), 1);
 }
 
 /// The server lists at most 100,000 subjects a page: a shard with more is listed whole, so a

@@ -233,8 +233,10 @@ impl JetStreamJournal {
                 let mut cache = shard.lock();
                 if !entities.iter().any(|entity| cache.busy.contains(entity)) {
                     cache.busy.extend(entities.iter().copied());
-                    let heads =
-                        entities.iter().filter_map(|entity| cache.head(entity).map(|head| (*entity, head))).collect();
+                    let heads = entities
+                        .iter()
+                        .filter_map(|entity| cache.take_head(entity).map(|head| (*entity, head)))
+                        .collect();
                     let seen = (cache.generation, cache.epoch);
                     return (Reservation::new(shard, entities), seen.0, seen.1, heads);
                 }
@@ -607,8 +609,19 @@ impl Journal for JetStreamJournal {
         Box::pin(async move {
             let shard = shard_of(&entity, self.settings.shard_count);
             let subject = event_subject(&entity, shard);
-            read::read_entity_subject(&self.stores.events, &subject, after_sequence, self.settings.read_from_leader)
-                .await
+            // An actor rebuilding reads its entity right before its next append: that append
+            // plans on the head found here instead of reading the same last message again.
+            let state = self.shard(shard)?;
+            let began = state.lock().read_mark();
+            let (events, head) = read::read_entity_subject(
+                &self.stores.events,
+                &subject,
+                after_sequence,
+                self.settings.read_from_leader,
+            )
+            .await?;
+            state.lock().note_read(entity, head, began);
+            Ok(events)
         })
     }
 

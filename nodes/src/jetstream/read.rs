@@ -3,7 +3,7 @@
 //! (see [`super::frame`]); readers expand it.
 
 use super::frame::{self, HEADER_EVENT_COUNT};
-use super::plan::HEADER_ENTITY_SEQUENCE;
+use super::plan::{EntityHead, HEADER_ENTITY_SEQUENCE};
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::response::Response;
@@ -184,27 +184,32 @@ pub fn entity_from_subject(subject: &str) -> Option<(ShardId, EntityRef)> {
     Some((shard, EntityRef { org, kind, id }))
 }
 
-/// One entity's events after `after_sequence`: a direct get of the last message (usually the
-/// whole answer for a new entity), then direct gets forward; `from_leader`, the stream
-/// leader's answers instead (see [`last_on_subject_from_leader`]), so the history is one the
-/// leader holds. Entities have short histories, so this beats creating a consumer.
+/// One entity's events after `after_sequence`, and its head as the read found it: a direct
+/// get of the last message (usually the whole answer for a new entity), then direct gets
+/// forward; `from_leader`, the stream leader's answers instead (see
+/// [`last_on_subject_from_leader`]), so the history is one the leader holds. Entities have
+/// short histories, so this beats creating a consumer.
 pub(crate) async fn read_entity_subject(
     stream: &Stream,
     subject: &str,
     after_sequence: u64,
     from_leader: bool,
-) -> Result<Vec<StoredEvent>, JournalError> {
-    let Some(last) = last_message(stream, subject, from_leader).await? else { return Ok(Vec::new()) };
+) -> Result<(Vec<StoredEvent>, EntityHead), JournalError> {
+    let Some(last) = last_message(stream, subject, from_leader).await? else {
+        return Ok((Vec::new(), EntityHead::default()));
+    };
     let (shard, entity) =
         entity_from_subject(subject).ok_or_else(|| JournalError::InvalidAppend(format!("bad subject {subject}")))?;
     let last_position = last.sequence;
-    if last_entity_sequence(&last.headers, last.sequence)? <= after_sequence {
-        return Ok(Vec::new());
+    let head =
+        EntityHead { sequence: last_entity_sequence(&last.headers, last.sequence)?, stream_sequence: last.sequence };
+    if head.sequence <= after_sequence {
+        return Ok((Vec::new(), head));
     }
     if entity_sequence(&last.headers, last.sequence)? <= after_sequence + 1 {
         // The last message holds everything wanted: one round trip.
         let expanded = expand_message(entity, shard, last.sequence, &last.headers, &last.payload)?;
-        return Ok(expanded.into_iter().filter(|event| event.sequence > after_sequence).collect());
+        return Ok((expanded.into_iter().filter(|event| event.sequence > after_sequence).collect(), head));
     }
     let unavailable = |error: &dyn std::fmt::Display| JournalError::Unavailable(format!("reading {subject}: {error}"));
     let mut events = Vec::new();
@@ -224,7 +229,7 @@ pub(crate) async fn read_entity_subject(
         let expanded = expand_message(entity, shard, message.sequence, &message.headers, &message.payload)?;
         events.extend(expanded.into_iter().filter(|event| event.sequence > after_sequence));
     }
-    Ok(events)
+    Ok((events, head))
 }
 
 /// Up to `limit` events on `filter` with position `> after`, in order.

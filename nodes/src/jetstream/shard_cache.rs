@@ -1,7 +1,8 @@
 //! What the JetStream journal remembers of each shard between appends: the epoch marker it
 //! holds, entity heads, which entities have an append in flight, a generation that drops
-//! what an append started before a fence or a failure learnt, and which entities have events
-//! at all (the list its fence took, see [`super::known`]).
+//! what an append started before a fence or a failure learnt, which entities have events
+//! at all (the list its fence took, see [`super::known`]), and the heads an entity's read just
+//! found, for its next append.
 
 use super::known::KnownEntities;
 use super::plan::EntityHead;
@@ -30,12 +31,30 @@ pub(crate) struct ShardCache {
     known: Option<KnownEntities>,
     /// While that list is on its way: the entities appended meanwhile, to join it with.
     listing: Option<KnownEntities>,
+    /// Heads an entity's read found (an actor rebuilding before its next command), each
+    /// taken by the entity's next append instead of reading the same last message again.
+    read_heads: HashMap<EntityRef, EntityHead>,
+    /// Bumped whenever `heads` becomes `older_heads`: a head written during a read may have
+    /// left the cache since only if this moved.
+    rotations: u64,
+}
+
+/// Where a shard's cache stood when an entity's read began (see [`ShardCache::note_read`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ReadMark {
+    generation: u64,
+    rotations: u64,
 }
 
 /// Entity heads one shard remembers at most, in two generations of half each. A node that
 /// runs for months meets millions of claims, most of them settled long ago; an entity
 /// written in neither generation costs one head read on its next append.
 pub(crate) const MAX_CACHED_HEADS: usize = 4096;
+
+/// Read heads a shard keeps at most: each is taken by the entity's next append, so only
+/// entities read and never written (a refused command, an inspection) stay; past this many
+/// they are dropped, which costs each of them the head read it always had.
+pub(crate) const MAX_READ_HEADS: usize = 1024;
 
 impl ShardCache {
     /// The head this cache remembers for `entity`.
@@ -48,6 +67,7 @@ impl ShardCache {
     pub(crate) fn remember(&mut self, written: impl IntoIterator<Item = (EntityRef, EntityHead)>) {
         if self.heads.len() >= MAX_CACHED_HEADS / 2 {
             self.older_heads = std::mem::take(&mut self.heads);
+            self.rotations += 1;
         }
         // Later messages of a batch overwrite earlier ones of the same entity.
         for (entity, head) in written {
@@ -60,13 +80,52 @@ impl ShardCache {
     pub(crate) fn forget_heads(&mut self) {
         self.heads.clear();
         self.older_heads.clear();
+        self.read_heads.clear();
+    }
+
+    /// Mark the start of an entity's read, for [`ShardCache::note_read`].
+    pub(crate) fn read_mark(&self) -> ReadMark {
+        ReadMark { generation: self.generation, rotations: self.rotations }
+    }
+
+    /// An entity's read, begun at `began`, found `head`: kept for its next append when
+    /// nothing can have moved the entity since the read began. Only on a shard this writer
+    /// fenced; not when the cache was dropped meanwhile (a failure, a fence) or rotated (a
+    /// head written during the read may have left it); not while an append of the entity is
+    /// in flight or after one landed (its head is newer); and not for an entity with no
+    /// event, which its first append must admit (`admit`). A head kept here is as exact as
+    /// one read at the append: past this writer's fence only its own appends land, each of
+    /// this entity's is in flight or cached until the next rotation, and the next one takes
+    /// the kept head first.
+    pub(crate) fn note_read(&mut self, entity: EntityRef, head: EntityHead, began: ReadMark) {
+        if head.sequence == 0
+            || self.epoch.is_none()
+            || began != self.read_mark()
+            || self.busy.contains(&entity)
+            || self.head(&entity).is_some()
+        {
+            return;
+        }
+        if self.read_heads.len() >= MAX_READ_HEADS {
+            self.read_heads.clear();
+        }
+        self.read_heads.insert(entity, head);
+    }
+
+    /// The head an append of `entity` plans on without a read: the one its own appends
+    /// wrote, else the one its last read found (taken, either way).
+    pub(crate) fn take_head(&mut self, entity: &EntityRef) -> Option<EntityHead> {
+        let read = self.read_heads.remove(entity);
+        self.head(entity).or(read)
     }
 
     /// Before an append of `entities` under the epoch marker at `epoch_sequence`: give those
     /// the known set says have no event an empty head in `heads` (no read on the server), and
     /// count them all as known from now on, before anything of theirs is published. Those
-    /// with a cached head in `heads` are counted already: this cache holds only heads its
-    /// appends under the marker wrote (a fence empties it), and each was admitted first.
+    /// with a head in `heads` are counted already: this cache holds only heads its appends
+    /// under the marker wrote (a fence empties it), each admitted first, and heads reads
+    /// found of entities with events, which the list holds (events from before the marker)
+    /// or an append admitted (after it).
     pub(crate) fn admit(
         &mut self,
         epoch_sequence: u64,
@@ -212,6 +271,65 @@ mod tests {
         assert!(cache.heads.len() + cache.older_heads.len() <= MAX_CACHED_HEADS);
         cache.forget_heads();
         assert_eq!(cache.head(&entity(10_000)), None);
+    }
+
+    #[test]
+    fn a_read_head_serves_the_next_append_once_and_only_if_nothing_moved_since_the_read() {
+        let mut cache = ShardCache { epoch: Some((Epoch(3), 40)), ..Default::default() };
+        let began = cache.read_mark();
+        cache.note_read(entity(1), head(5), began);
+        assert_eq!(cache.take_head(&entity(1)), Some(head(5)));
+        // Taken: the append after that one plans on what that append wrote (or reads).
+        assert_eq!(cache.take_head(&entity(1)), None);
+
+        // An entity with no event: its first append must be admitted, so it reads.
+        cache.note_read(entity(2), EntityHead::default(), began);
+        assert_eq!(cache.take_head(&entity(2)), None);
+
+        // A failure or a fence while the read was out.
+        cache.generation += 1;
+        cache.note_read(entity(3), head(2), began);
+        assert_eq!(cache.take_head(&entity(3)), None);
+        let began = cache.read_mark();
+
+        // An append of the entity in flight, or one that landed: its head is newer.
+        cache.busy.insert(entity(4));
+        cache.note_read(entity(4), head(2), began);
+        cache.busy.remove(&entity(4));
+        assert_eq!(cache.take_head(&entity(4)), None);
+        cache.remember([(entity(5), head(7))]);
+        cache.note_read(entity(5), head(6), began);
+        assert_eq!(cache.take_head(&entity(5)), Some(head(7)));
+
+        // The cache rotated while the read was out: what was written then may be gone.
+        let began = cache.read_mark();
+        for id in 100..100 + MAX_CACHED_HEADS as u128 / 2 + 1 {
+            cache.remember([(entity(id), head(1))]);
+        }
+        cache.note_read(entity(8), head(3), began);
+        assert_eq!(cache.take_head(&entity(8)), None);
+        let began = cache.read_mark();
+
+        // Dropped with the other heads.
+        cache.note_read(entity(6), head(1), began);
+        cache.forget_heads();
+        assert_eq!(cache.take_head(&entity(6)), None);
+
+        // A shard this writer has not fenced keeps none.
+        let mut unfenced = ShardCache::default();
+        unfenced.note_read(entity(7), head(1), unfenced.read_mark());
+        assert_eq!(unfenced.take_head(&entity(7)), None);
+    }
+
+    #[test]
+    fn read_heads_never_taken_are_bounded() {
+        let mut cache = ShardCache { epoch: Some((Epoch(1), 1)), ..Default::default() };
+        let began = cache.read_mark();
+        for id in 0..(MAX_READ_HEADS as u128 + 10) {
+            cache.note_read(entity(id), head(1), began);
+        }
+        assert!(cache.read_heads.len() <= MAX_READ_HEADS);
+        assert_eq!(cache.take_head(&entity(MAX_READ_HEADS as u128 + 9)), Some(head(1)));
     }
 
     #[test]
