@@ -21,6 +21,12 @@ async fn journal(server: &NatsServer) -> Arc<JetStreamJournal> {
     JetStreamJournal::open(client, JetStreamSettings::default()).await.unwrap()
 }
 
+/// An actor node over `journal`, holding every shard (it fences them all).
+async fn start_node(journal: Arc<JetStreamJournal>) -> practice_actors::Node {
+    let metrics = practice_actors::metrics::BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
+    practice_actors::Node::start_embedded(journal, metrics, practice_actors::NodeConfig::default()).await.unwrap()
+}
+
 fn event(entity: EntityRef, sequence: u64) -> PendingEvent {
     PendingEvent {
         entity,
@@ -162,23 +168,17 @@ async fn kv_batch_registry_passes_the_registry_checks_and_survives_a_server_cras
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_for_a_claim_another_node_wrote_gets_the_loaded_answer() {
     use practice_actors::entity::{EntityRejection, Outcome};
-    use practice_actors::metrics::BackboneMetrics;
     use practice_actors::synthetic::{claim_journey, load_org};
-    use practice_actors::{Node, NodeConfig};
     use practice_protocol::claim::Rejection;
 
     let Some(server) = start_server() else { return };
-    let start = |journal: Arc<JetStreamJournal>| async move {
-        let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
-        Node::start_embedded(journal, metrics, NodeConfig::default()).await.unwrap()
-    };
-    let first = start(journal(&server).await).await;
+    let first = start_node(journal(&server).await).await;
     let journey = claim_journey(load_org(40), 0);
     assert!(first.send(journey[0].clone()).await.unwrap().is_accepted());
     assert!(first.send(journey[1].clone()).await.unwrap().is_accepted());
     first.shutdown().await;
 
-    let second = start(journal(&server).await).await;
+    let second = start_node(journal(&server).await).await;
     let again = second.send(journey[0].clone()).await.unwrap();
     assert!(matches!(again, Outcome::Accepted { events_appended: 0, version: 2, .. }), "{again:?}");
     second.passivate_all().await;
@@ -202,24 +202,18 @@ async fn a_create_for_a_claim_another_node_wrote_gets_the_loaded_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuilt_claims_append_reads_no_head_after_its_rebuild() {
     use practice_actors::entity::Outcome;
-    use practice_actors::metrics::BackboneMetrics;
     use practice_actors::synthetic::{claim_journey, load_org};
-    use practice_actors::{Node, NodeConfig};
 
     let Some(server) = start_server() else { return };
-    let start = |journal: Arc<JetStreamJournal>| async move {
-        let metrics = BackboneMetrics::register(&prometheus::Registry::new()).unwrap();
-        Node::start_embedded(journal, metrics, NodeConfig::default()).await.unwrap()
-    };
     let journey = claim_journey(load_org(41), 0);
-    let first = start(journal(&server).await).await;
+    let first = start_node(journal(&server).await).await;
     for command in &journey[..2] {
         assert!(first.send(command.clone()).await.unwrap().is_accepted());
     }
     first.shutdown().await;
 
     let journal = journal(&server).await;
-    let second = start(journal.clone()).await;
+    let second = start_node(journal.clone()).await;
     let reads = journal.head_reads();
     let next = second.send(journey[2].clone()).await.unwrap();
     assert!(matches!(next, Outcome::Accepted { events_appended: 1, version: 3, .. }), "{next:?}");

@@ -115,7 +115,8 @@ impl ShardCache {
     /// The head an append of `entity` plans on without a read: the one its own appends
     /// wrote, else the one its last read found (taken, either way).
     pub(crate) fn take_head(&mut self, entity: &EntityRef) -> Option<EntityHead> {
-        let read = self.read_heads.remove(entity);
+        // Nearly always empty: spare every append the hashing.
+        let read = if self.read_heads.is_empty() { None } else { self.read_heads.remove(entity) };
         self.head(entity).or(read)
     }
 
